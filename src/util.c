@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Clocks, sockaddr helpers and hex: the few things every module needs.
+ */
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t nt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t nt_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+socklen_t nt_sockaddr_len(const union nt_sockaddr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in4);
+}
+
+bool nt_sockaddr_equal(const union nt_sockaddr *a, const union nt_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_port == b->in4.sin_port &&
+		       a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->in6.sin6_port == b->in6.sin6_port &&
+		       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0 &&
+		       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
+	return false;
+}
+
+const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->in4.sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(a->in4.sin_port));
+	} else if (a->sa.sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr)) {
+			inet_ntop(AF_INET, &a->in6.sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(buf, len, "%s:%u", host, ntohs(a->in6.sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &a->in6.sin6_addr, host, sizeof(host));
+			snprintf(buf, len, "[%s]:%u", host, ntohs(a->in6.sin6_port));
+		}
+	} else {
+		snprintf(buf, len, "(none)");
+	}
+	return buf;
+}
+
+bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
+{
+	char host[256];
+	const char *port_s;
+	char *end;
+	unsigned long port;
+	size_t hlen;
+
+	if (!s || !*s)
+		return false;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':')
+			return false;
+		hlen = (size_t)(rb - s - 1);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return false;
+		memcpy(host, s + 1, hlen);
+		port_s = rb + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return false;
+		hlen = (size_t)(colon - s);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return false;
+		memcpy(host, s, hlen);
+		port_s = colon + 1;
+	}
+	host[hlen] = '\0';
+	if (!*port_s)
+		return false;
+	port = strtoul(port_s, &end, 10);
+	if (*end || port == 0 || port > 65535)
+		return false;
+
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, &out->in4.sin_addr) == 1) {
+		out->in4.sin_family = AF_INET;
+		out->in4.sin_port = htons((uint16_t)port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) == 1) {
+		out->in6.sin6_family = AF_INET6;
+		out->in6.sin6_port = htons((uint16_t)port);
+		return true;
+	}
+	if (!resolve)
+		return false;
+
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return false;
+	bool ok = false;
+	if (res->ai_family == AF_INET || res->ai_family == AF_INET6) {
+		memcpy(out, res->ai_addr, res->ai_addrlen);
+		if (res->ai_family == AF_INET)
+			out->in4.sin_port = htons((uint16_t)port);
+		else
+			out->in6.sin6_port = htons((uint16_t)port);
+		ok = true;
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+void nt_hex_encode(char *out, const uint8_t *in, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool nt_hex_decode(uint8_t *out, size_t len, const char *hex)
+{
+	if (strlen(hex) != 2 * len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}

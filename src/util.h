@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers with no better home: the monotonic and wall clocks, sockaddr comparison
+ * and formatting, hex. Keep this file small.
+ */
+#ifndef NT_UTIL_H
+#define NT_UTIL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define NT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define NT_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* An IPv4 or IPv6 UDP endpoint, small enough to embed everywhere. */
+union nt_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+uint64_t nt_now_ms(void); /* CLOCK_MONOTONIC */
+uint64_t nt_wall_ms(void); /* CLOCK_REALTIME, milliseconds since the epoch */
+
+socklen_t nt_sockaddr_len(const union nt_sockaddr *a);
+bool nt_sockaddr_equal(const union nt_sockaddr *a, const union nt_sockaddr *b);
+/* "192.0.2.1:51830" or "[2001:db8::1]:51830"; buf of NT_SOCKADDR_STRLEN. */
+enum { NT_SOCKADDR_STRLEN = 56 };
+const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len);
+/* Parses "HOST:PORT", "[V6]:PORT" (numeric hosts; names through getaddrinfo when resolve). */
+bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void nt_hex_encode(char *out, const uint8_t *in, size_t len);
+/* Exactly 2*len hex digits into len bytes; false otherwise. */
+bool nt_hex_decode(uint8_t *out, size_t len, const char *hex);
+
+#endif
