@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a node is told to do: the plain-data form of the command-line contract (DESIGN §1).
+ * `netron` fills it from flags and environment variables; an embedding program fills it
+ * by hand (nt_options_init gives the defaults) and passes it to nt_daemon_new.
+ */
+#ifndef NT_OPTIONS_H
+#define NT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netron/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	NT_MAX_ADDRESSES = 4,
+	NT_MAX_PEERS_CONFIGURED = 64,
+	NT_MAX_BOOTSTRAP = 16,
+	NT_MAX_STUN = 8,
+	NT_HOSTPORT_MAX = 262, /* "[ipv6]:port" or "hostname:port" */
+	NT_IFNAME_MAX = 16, /* IFNAMSIZ */
+	NT_PATH_MAX = 256,
+	NT_DEFAULT_PORT = 51830,
+	NT_DEFAULT_MTU = 1400,
+	NT_MTU_MIN = 1280,
+	NT_MTU_MAX = 9000,
+	NT_DEFAULT_LEDGER_CAPACITY = 4096,
+};
+
+#define NT_DEFAULT_IFACE "netron0"
+#define NT_DEFAULT_STATE_DIR "/var/lib/netron"
+#define NT_DEFAULT_API_LISTEN "127.0.0.1:8080"
+#define NT_DEFAULT_DHCP_RANGE "10.1.0.0/24"
+
+/* An interface address: IPv4 or IPv6 with a prefix length. */
+struct nt_cidr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+	uint8_t prefix;
+};
+
+struct nt_options {
+	/* the network: exactly one of these (token wins nothing: both is an error) */
+	char *token; /* borrowed */
+	char *config_path; /* borrowed */
+
+	struct nt_cidr addresses[NT_MAX_ADDRESSES];
+	unsigned int n_addresses;
+	bool dhcp;
+	struct nt_cidr dhcp_range; /* with dhcp: the range to pick from */
+	char ifname[NT_IFNAME_MAX];
+	unsigned int mtu;
+	char listen_host[NT_HOSTPORT_MAX]; /* "" = every address */
+	uint16_t listen_port;
+
+	char peers[NT_MAX_PEERS_CONFIGURED][NT_HOSTPORT_MAX];
+	unsigned int n_peers;
+	char bootstrap[NT_MAX_BOOTSTRAP][NT_HOSTPORT_MAX];
+	unsigned int n_bootstrap;
+	char stun[NT_MAX_STUN][NT_HOSTPORT_MAX];
+	unsigned int n_stun;
+	bool dht;
+	bool mdns;
+	bool relay; /* relay traffic for other members */
+
+	bool api;
+	char api_listen[NT_PATH_MAX];
+	char api_token_file[NT_PATH_MAX];
+
+	char state_dir[NT_PATH_MAX];
+	unsigned int ledger_capacity;
+	enum nt_log_level log_level;
+	unsigned int log_debug_mask;
+};
+
+/* Fills in every default (no network, no address, DHT and mDNS on, public bootstrap). */
+void nt_options_init(struct nt_options *o);
+/* Parses "10.1.0.11/24" or "fd00::1/64"; false on anything else. */
+bool nt_cidr_parse(const char *s, struct nt_cidr *out);
+/* "10.1.0.11/24"; buf of at least 50 bytes. */
+const char *nt_cidr_format(const struct nt_cidr *c, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Read-only snapshots of a node's state: what the API serialises and what an embedding
+ * program reads. Plain data, no pointers into the daemon.
+ */
+#ifndef NT_STATUS_H
+#define NT_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netron/options.h"
+#include "netron/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum nt_path {
+	NT_PATH_NONE = 0,
+	NT_PATH_DIRECT,
+	NT_PATH_LAN,
+	NT_PATH_RELAYED,
+};
+
+struct nt_peer_status {
+	nt_node_id id;
+	char id_short[NT_NODE_ID_SHORT_LEN + 1];
+	char endpoint[64]; /* "192.0.2.1:51830", "" when none */
+	enum nt_path path;
+	nt_node_id relay_via; /* with NT_PATH_RELAYED */
+	struct nt_cidr addresses[NT_MAX_ADDRESSES];
+	unsigned int n_addresses;
+	bool connected; /* a usable session exists */
+	uint64_t rx_bytes, tx_bytes; /* inner payload bytes */
+	uint64_t rx_packets, tx_packets;
+	uint64_t last_handshake_unix_ms; /* 0 = never */
+	uint64_t session_age_ms;
+	uint32_t rtt_ms; /* 0 = unknown */
+	uint32_t handshakes; /* completed */
+};
+
+struct nt_status {
+	nt_node_id id;
+	char id_short[NT_NODE_ID_SHORT_LEN + 1];
+	char fingerprint[17];
+	char ifname[NT_IFNAME_MAX];
+	struct nt_cidr addresses[NT_MAX_ADDRESSES];
+	unsigned int n_addresses;
+	uint16_t listen_port;
+	char reflexive[64]; /* our address as others see it, "" when unknown */
+	uint64_t uptime_ms;
+	uint64_t handshakes_ok, handshakes_failed;
+	uint64_t rx_bytes, tx_bytes;
+	uint64_t drops[16]; /* by nt_drop_reason */
+	unsigned int n_peers;
+	struct nt_peer_status *peers; /* n_peers entries */
+};
+
+void nt_status_free(struct nt_status *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Linux TUN backend: /dev/net/tun with IFF_TUN | IFF_NO_PI, addresses and MTU through the
+ * classic ioctls (IPv6 through struct in6_ifreq), duplicate address detection turned off
+ * on the interface because a point-to-point overlay has no neighbours to ask.
+ */
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* <linux/ipv6.h> clashes with <netinet/in.h>; this is its struct in6_ifreq. */
+struct nt_in6_ifreq {
+	struct in6_addr addr;
+	uint32_t prefixlen;
+	int ifindex;
+};
+
+static int ifreq_ioctl(int family, unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret = 0;
+
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, req, ifr) < 0)
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+static void write_sysctl(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, value, strlen(value)) < 0)
+		log_debug(NT_DBG_TUN, "%s: cannot write", path);
+	close(fd);
+}
+
+int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu)
+{
+	struct ifreq ifr;
+	char path[128];
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0)
+		return -errno;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
+	ifr.ifr_mtu = (int)mtu;
+	ret = ifreq_ioctl(AF_INET, SIOCSIFMTU, &ifr);
+	if (ret < 0)
+		goto err_close;
+	t->mtu = mtu;
+	ret = ifreq_ioctl(AF_INET, SIOCGIFINDEX, &ifr);
+	if (ret < 0)
+		goto err_close;
+	t->ifindex = ifr.ifr_ifindex;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_dad", t->name);
+	write_sysctl(path, "0");
+	return 0;
+
+err_close:
+	close(t->fd);
+	t->fd = -1;
+	return ret;
+}
+
+static int address_ioctl(struct nt_tun *t, const struct nt_cidr *c, bool add)
+{
+	if (c->family == AF_INET) {
+		struct ifreq ifr;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+		uint32_t mask = c->prefix ? htonl(0xffffffffU << (32 - c->prefix)) : 0;
+		int ret;
+
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
+		sin->sin_family = AF_INET;
+		if (!add) {
+			/* Setting 0.0.0.0 removes the interface's primary IPv4 address. */
+			return ifreq_ioctl(AF_INET, SIOCSIFADDR, &ifr);
+		}
+		memcpy(&sin->sin_addr, c->addr, 4);
+		ret = ifreq_ioctl(AF_INET, SIOCSIFADDR, &ifr);
+		if (ret < 0)
+			return ret;
+		sin->sin_addr.s_addr = mask;
+		return ifreq_ioctl(AF_INET, SIOCSIFNETMASK, &ifr);
+	}
+	if (c->family == AF_INET6) {
+		struct nt_in6_ifreq r;
+		int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int ret = 0;
+
+		if (s < 0)
+			return -errno;
+		memset(&r, 0, sizeof(r));
+		memcpy(&r.addr, c->addr, 16);
+		r.prefixlen = c->prefix;
+		r.ifindex = t->ifindex;
+		if (ioctl(s, add ? SIOCSIFADDR : SIOCDIFADDR, &r) < 0)
+			ret = -errno;
+		close(s);
+		return ret;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int nt_tun_add_address(struct nt_tun *t, const struct nt_cidr *c)
+{
+	return address_ioctl(t, c, true);
+}
+
+int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c)
+{
+	return address_ioctl(t, c, false);
+}
+
+int nt_tun_set_up(struct nt_tun *t)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
+	ret = ifreq_ioctl(AF_INET, SIOCGIFFLAGS, &ifr);
+	if (ret < 0)
+		return ret;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ifreq_ioctl(AF_INET, SIOCSIFFLAGS, &ifr);
+}
+
+void nt_tun_close(struct nt_tun *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+ssize_t nt_tun_read(struct nt_tun *t, void *buf, size_t len)
+{
+	ssize_t n = read(t->fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+ssize_t nt_tun_write(struct nt_tun *t, const void *buf, size_t len)
+{
+	ssize_t n = write(t->fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}

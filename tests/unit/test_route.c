@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Route table: random inserts, lookups and owner removals checked against a brute-force
+ * list (the idea of WireGuard's horrible_allowedips), plus the IP header address parser.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "route.h"
+
+struct ref {
+	int family;
+	uint8_t addr[16];
+	void *owner;
+};
+
+static struct nt_route table;
+static struct ref refs[3000];
+static unsigned int n_refs;
+
+static void *ref_lookup(int family, const uint8_t *addr)
+{
+	for (unsigned int i = 0; i < n_refs; i++)
+		if (refs[i].family == family &&
+		    memcmp(refs[i].addr, addr, family == AF_INET ? 4 : 16) == 0)
+			return refs[i].owner;
+	return NULL;
+}
+
+static void random_addr(int *family, uint8_t *addr)
+{
+	*family = rand() % 2 ? AF_INET : AF_INET6;
+	memset(addr, 0, 16);
+	/* A small space, so collisions and repeated inserts happen often. */
+	addr[0] = 10;
+	addr[3] = (uint8_t)(rand() % 256);
+	addr[2] = (uint8_t)(rand() % 8);
+}
+
+static void test_random_against_reference(void **state)
+{
+	(void)state;
+	srand(1234);
+	nt_route_clear(&table);
+	n_refs = 0;
+	for (int step = 0; step < 20000; step++) {
+		int family, op = rand() % 10;
+		uint8_t addr[16];
+		void *owner = (void *)(uintptr_t)(1 + rand() % 50);
+
+		random_addr(&family, addr);
+		if (op < 6) {
+			void *have = ref_lookup(family, addr);
+			int ret = nt_route_add(&table, family, addr, owner);
+			if (have && have != owner) {
+				assert_int_equal(ret, -17 /* EEXIST */);
+			} else {
+				assert_int_equal(ret, 0);
+				if (!have && n_refs < 3000) {
+					refs[n_refs].family = family;
+					memcpy(refs[n_refs].addr, addr, 16);
+					refs[n_refs++].owner = owner;
+				}
+			}
+		} else if (op < 7) {
+			nt_route_remove_owner(&table, owner);
+			for (unsigned int i = 0; i < n_refs;)
+				if (refs[i].owner == owner)
+					refs[i] = refs[--n_refs];
+				else
+					i++;
+		}
+		random_addr(&family, addr);
+		assert_ptr_equal(nt_route_lookup(&table, family, addr), ref_lookup(family, addr));
+		assert_int_equal(table.count, n_refs);
+	}
+	/* Every reference entry is still found after all the removals. */
+	for (unsigned int i = 0; i < n_refs; i++)
+		assert_ptr_equal(nt_route_lookup(&table, refs[i].family, refs[i].addr), refs[i].owner);
+}
+
+static void test_ip_addrs(void **state)
+{
+	uint8_t v4[20] = { 0x45 }, v6[40] = { 0x60 };
+	const uint8_t *src, *dst;
+	int family;
+
+	(void)state;
+	v4[12] = 10, v4[15] = 1, v4[16] = 10, v4[19] = 2;
+	assert_true(nt_ip_addrs(v4, sizeof(v4), &family, &src, &dst));
+	assert_int_equal(family, AF_INET);
+	assert_int_equal(src[3], 1);
+	assert_int_equal(dst[3], 2);
+	assert_false(nt_ip_addrs(v4, 19, &family, &src, &dst));
+	v6[8] = 0xfd, v6[24] = 0xfe;
+	assert_true(nt_ip_addrs(v6, sizeof(v6), &family, &src, &dst));
+	assert_int_equal(family, AF_INET6);
+	assert_int_equal(src[0], 0xfd);
+	assert_int_equal(dst[0], 0xfe);
+	assert_false(nt_ip_addrs(v6, 39, &family, &src, &dst));
+	v6[0] = 0x50;
+	assert_false(nt_ip_addrs(v6, sizeof(v6), &family, &src, &dst));
+	assert_false(nt_ip_addrs(v6, 0, &family, &src, &dst));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_against_reference),
+		cmocka_unit_test(test_ip_addrs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
