@@ -139,7 +139,7 @@ static int refuse_anchor(struct loader *ld, const yaml_event_t *ev, const yaml_c
 	if (!anchor)
 		return 0;
 	set_err(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
-		"anchors are not allowed (aliases are not allowed)");
+		"anchors are not allowed (nor aliases)");
 	return -EINVAL;
 }
 
@@ -821,7 +821,7 @@ static void sb_put_scalar(struct sbuf *sb, const char *s)
 
 static void sb_put_otp(struct sbuf *sb, const char *name, const struct nt_otp *otp)
 {
-	char num[32];
+	char num[64];
 
 	sb_puts(sb, "  ");
 	sb_puts(sb, name);
