@@ -120,6 +120,11 @@ static int next_event(struct loader *ld, yaml_event_t *ev)
 		set_err(ld->err, 0, 0, "out of memory while parsing YAML");
 		return -ENOMEM;
 	}
+	if (p->error == YAML_READER_ERROR) { /* no line/column: libyaml knows the offset */
+		set_err(ld->err, 0, 0, "YAML syntax error: %s at byte %zu",
+			p->problem ? p->problem : "invalid input", p->problem_offset);
+		return -EINVAL;
+	}
 	set_err(ld->err, pos(p->problem_mark.line), pos(p->problem_mark.column), "YAML syntax error: %s%s%s",
 		p->problem ? p->problem : "unknown problem", p->context ? " " : "",
 		p->context ? p->context : "");
