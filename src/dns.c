@@ -610,7 +610,7 @@ int nt_dns_builder_add_rr(struct nt_dns_builder *b, enum nt_dns_section sec,
 	if (b->err)
 		return b->err;
 	if (sec < NT_DNS_SEC_ANSWER || sec > NT_DNS_SEC_ADDITIONAL || sec < b->section ||
-	    !name_is_valid(&rr->name) || b->count[sec] == 0xffff)
+	    !type_is_kept(rr->type) || !name_is_valid(&rr->name) || b->count[sec] == 0xffff)
 		return -EINVAL;
 	ret = name_encode(b, &rr->name);
 	if (ret < 0)
