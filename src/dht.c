@@ -1,0 +1,1055 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Mainline DHT engine (BEP 5; BEP 32 for IPv6; BEP 42 IDs), sans-IO like jech/dht.
+ *
+ * It answers ping, find_node, get_peers and announce_peer for any node (rate-limited
+ * per source IP and in total), keeps one routing table per family (dht_table.c), runs
+ * iterative lookups (dht_search.c) for the info-hashes it is asked to find or announce,
+ * and stores the peers others announce (30 minutes, bounded). Announce tokens are a
+ * keyed hash of the requester's IP under a secret rotated every 5 minutes; the previous
+ * secret is still accepted. Our queries carry random 4-byte transaction IDs and are
+ * matched on (tid, address); anything else is dropped and counted. Every structure is
+ * allocated once in nt_dht_new() from the configured limits.
+ */
+#include "dht.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dht_rpc.h"
+#include "dht_search.h"
+#include "dht_table.h"
+#include "log.h"
+
+#ifndef NT_DHT_QUERY_TIMEOUT_MS
+#define NT_DHT_QUERY_TIMEOUT_MS 2000 /* an unanswered query fails after this */
+#endif
+#ifndef NT_DHT_SEARCH_MAX_MS
+#define NT_DHT_SEARCH_MAX_MS (60 * 1000) /* a lookup ends after this whatever happens */
+#endif
+#ifndef NT_DHT_MAINT_MS
+#define NT_DHT_MAINT_MS 1000 /* table upkeep period */
+#endif
+#ifndef NT_DHT_SELF_LOOKUP_MS
+#define NT_DHT_SELF_LOOKUP_MS (30 * 1000) /* gap between self lookups while the table is thin */
+#endif
+#ifndef NT_DHT_SECRET_MS
+#define NT_DHT_SECRET_MS (5 * 60 * 1000) /* token secret rotation */
+#endif
+#ifndef NT_DHT_PEER_TTL_MS
+#define NT_DHT_PEER_TTL_MS (30 * 60 * 1000) /* stored peers expire after this */
+#endif
+
+enum {
+	TID_LEN = 4,
+	TOKEN_LEN = 8,
+	SECRET_LEN = 32,
+	VOTES = 8, /* external address votes kept per family */
+	VOTES_MIN = 3, /* agreeing votes needed, and a strict majority of those kept */
+	RL_SLOTS = 256, /* per-IP rate limit buckets (hashed, overwritten on collision) */
+	PINGS_PER_ROUND = 2,
+	VALUES4_MAX = 50, /* peers per get_peers answer, so it fits in one datagram */
+	VALUES6_MAX = 25,
+	SENDBUF = 1500,
+};
+
+static const uint8_t version[4] = { 'N', 'T', 0, 1 };
+
+struct pending {
+	bool used;
+	uint8_t method; /* enum nt_krpc_method */
+	uint8_t tid[TID_LEN];
+	union nt_sockaddr to;
+	uint64_t sent_ms;
+	int search; /* index in searches[] (see search_at), -1 for none */
+	uint32_t gen;
+};
+
+struct stored_peer {
+	union nt_sockaddr addr;
+	uint64_t seen_ms;
+};
+
+struct stored_hash {
+	bool used;
+	uint8_t ih[NT_DHT_ID_LEN];
+	size_t n;
+	struct stored_peer *peers; /* max_peers slots in the pool */
+};
+
+struct rl_slot {
+	uint8_t ip[16];
+	uint64_t last_ms;
+	uint64_t milli; /* tokens * 1000 */
+};
+
+struct vote {
+	union nt_sockaddr voter; /* the responder, port ignored */
+	union nt_sockaddr seen; /* what it says our address is */
+	bool used;
+};
+
+struct family {
+	bool enabled;
+	int af;
+	struct nt_dht_table table;
+	struct nt_dht_search self_search; /* find_node of our own ID, to fill the table */
+	uint64_t self_search_ms; /* when the last one started; 0 never */
+	bool has_ext;
+	union nt_sockaddr ext;
+	struct vote votes[VOTES];
+	size_t vote_next;
+};
+
+struct nt_dht {
+	struct nt_dht_config cfg; /* defaults filled in */
+	uint8_t id[NT_DHT_ID_LEN];
+	struct family fam[2]; /* IPv4, IPv6 */
+	struct pending *pending;
+	struct nt_dht_search *searches; /* cfg.max_searches */
+	uint32_t search_gen;
+	struct stored_hash *store;
+	struct stored_peer *store_pool;
+	uint8_t *secrets; /* sodium_malloc: current, then previous */
+	uint64_t secret_ms;
+	uint8_t rl_key[crypto_shorthash_KEYBYTES];
+	struct rl_slot rl[RL_SLOTS];
+	uint64_t rl_total_ms, rl_total_milli;
+	uint64_t next_maint_ms;
+	uint64_t now_ms; /* latest time seen */
+	struct nt_dht_stats st;
+	struct nt_krpc_msg in; /* decoded input */
+	struct nt_krpc_msg out; /* message being encoded */
+	uint8_t nodes4[NT_DHT_K * NT_KRPC_NODE4_LEN];
+	uint8_t nodes6[NT_DHT_K * NT_KRPC_NODE6_LEN];
+	uint8_t sendbuf[SENDBUF];
+};
+
+static struct nt_ratelimit rl_malformed, rl_unsolicited, rl_limit, rl_nospace;
+
+static void default_rand(void *ctx, void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+static void rnd(struct nt_dht *dht, void *buf, size_t len)
+{
+	dht->cfg.rand(dht->cfg.rand_ctx, buf, len);
+}
+
+static struct family *fam_of(struct nt_dht *dht, int af)
+{
+	struct family *f = af == AF_INET ? &dht->fam[0] : af == AF_INET6 ? &dht->fam[1] : NULL;
+
+	return f && f->enabled ? f : NULL;
+}
+
+/* Searches are numbered: user lookups first, then one self lookup per family. */
+static struct nt_dht_search *search_at(struct nt_dht *dht, int i)
+{
+	if (i < 0)
+		return NULL;
+	if ((size_t)i < dht->cfg.max_searches)
+		return &dht->searches[i];
+	if ((size_t)i - dht->cfg.max_searches < 2)
+		return &dht->fam[(size_t)i - dht->cfg.max_searches].self_search;
+	return NULL;
+}
+
+static size_t search_count(const struct nt_dht *dht)
+{
+	return dht->cfg.max_searches + 2;
+}
+
+/* The IP bytes of a (port ignored), for tokens, rate limits and votes. */
+static size_t ip_bytes(const union nt_sockaddr *a, uint8_t out[16])
+{
+	if (a->sa.sa_family == AF_INET) {
+		memcpy(out, &a->in4.sin_addr, 4);
+		return 4;
+	}
+	memcpy(out, &a->in6.sin6_addr, 16);
+	return 16;
+}
+
+static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
+{
+	uint8_t x[16], y[16];
+	size_t n;
+
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	n = ip_bytes(a, x);
+	ip_bytes(b, y);
+	return memcmp(x, y, n) == 0;
+}
+
+static void send_msg(struct nt_dht *dht, const union nt_sockaddr *to)
+{
+	ssize_t n = nt_krpc_encode(&dht->out, dht->sendbuf, sizeof(dht->sendbuf));
+
+	if (n < 0) {
+		dht->st.dropped_other++;
+		log_ratelimited(&rl_nospace, NT_DBG_DHT, "dht: cannot encode %s: %s",
+				nt_krpc_method_name(dht->out.method), strerror((int)-n));
+		return;
+	}
+	dht->st.pkts_out++;
+	dht->cfg.send(dht->cfg.ctx, dht->sendbuf, (size_t)n, to);
+}
+
+static void out_reset(struct nt_dht *dht, enum nt_krpc_type type)
+{
+	memset(&dht->out, 0, offsetof(struct nt_krpc_msg, values));
+	dht->out.error_msg = NULL;
+	dht->out.type = type;
+	dht->out.has_v = true;
+	memcpy(dht->out.v, version, sizeof(version));
+	dht->out.has_id = true;
+	memcpy(dht->out.id, dht->id, NT_DHT_ID_LEN);
+}
+
+/*
+ * Sends a query and records it as pending. search is the lookup it belongs to (-1 for
+ * none). -ENOBUFS when max_pending queries are already in flight.
+ */
+static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const union nt_sockaddr *to,
+		      const uint8_t target[NT_DHT_ID_LEN], int search, const uint8_t *token,
+		      size_t token_len, uint64_t now_ms)
+{
+	struct pending *p = NULL;
+	struct family *f = fam_of(dht, to->sa.sa_family);
+	struct nt_dht_search *s = search_at(dht, search);
+	struct nt_dht_node *n;
+
+	if (!f)
+		return -EAFNOSUPPORT;
+	for (size_t i = 0; i < dht->cfg.max_pending; i++) {
+		if (!dht->pending[i].used) {
+			p = &dht->pending[i];
+			break;
+		}
+	}
+	if (!p) {
+		dht->st.dropped_other++;
+		return -ENOBUFS;
+	}
+	memset(p, 0, sizeof(*p));
+	p->used = true;
+	p->method = (uint8_t)method;
+	rnd(dht, p->tid, TID_LEN);
+	p->to = *to;
+	p->sent_ms = now_ms;
+	p->search = s ? search : -1;
+	p->gen = s ? s->gen : 0;
+
+	out_reset(dht, NT_KRPC_QUERY);
+	dht->out.method = method;
+	memcpy(dht->out.tid, p->tid, TID_LEN);
+	dht->out.tid_len = TID_LEN;
+	if (target)
+		memcpy(dht->out.target, target, NT_DHT_ID_LEN);
+	if (method == NT_KRPC_FIND_NODE || method == NT_KRPC_GET_PEERS)
+		dht->out.want = to->sa.sa_family == AF_INET6 ? NT_KRPC_WANT_N6 : NT_KRPC_WANT_N4;
+	if (method == NT_KRPC_ANNOUNCE_PEER) {
+		dht->out.token = token;
+		dht->out.token_len = token_len;
+		dht->out.implied_port = true;
+		dht->out.port = dht->cfg.port ? dht->cfg.port : 1;
+	}
+	n = nt_dht_table_find_addr(&f->table, to);
+	if (n)
+		n->last_sent_ms = now_ms;
+	send_msg(dht, to);
+	return 0;
+}
+
+static void send_error(struct nt_dht *dht, const union nt_sockaddr *to, int code, const char *text)
+{
+	out_reset(dht, NT_KRPC_ERROR);
+	dht->out.has_id = false;
+	memcpy(dht->out.tid, dht->in.tid, dht->in.tid_len);
+	dht->out.tid_len = dht->in.tid_len;
+	dht->out.error_code = code;
+	dht->out.error_msg = (const uint8_t *)text;
+	dht->out.error_msg_len = strlen(text);
+	dht->out.has_ip = true;
+	dht->out.ip = *to;
+	send_msg(dht, to);
+}
+
+/* The announce token for ip under secret `which` (0 current, 1 previous). */
+static void make_token(struct nt_dht *dht, int which, const union nt_sockaddr *from,
+		       uint8_t out[TOKEN_LEN])
+{
+	uint8_t ip[16];
+	size_t n = ip_bytes(from, ip);
+
+	crypto_generichash(out, TOKEN_LEN, ip, n, dht->secrets + which * SECRET_LEN, SECRET_LEN);
+}
+
+static bool token_ok(struct nt_dht *dht, const union nt_sockaddr *from, const uint8_t *tok,
+		     size_t len)
+{
+	uint8_t want[TOKEN_LEN];
+	bool ok = false;
+
+	if (len != TOKEN_LEN)
+		return false;
+	for (int i = 0; i < 2 && !ok; i++) {
+		make_token(dht, i, from, want);
+		ok = sodium_memcmp(want, tok, TOKEN_LEN) == 0;
+	}
+	sodium_memzero(want, sizeof(want));
+	return ok;
+}
+
+static void rotate_secret(struct nt_dht *dht, uint64_t now_ms)
+{
+	memcpy(dht->secrets + SECRET_LEN, dht->secrets, SECRET_LEN);
+	rnd(dht, dht->secrets, SECRET_LEN);
+	dht->secret_ms = now_ms;
+}
+
+/* A token bucket in thousandths: refill rate per second up to burst. */
+static bool bucket_take(uint64_t *milli, uint64_t *last_ms, uint32_t rate, uint32_t burst,
+			uint64_t now_ms)
+{
+	uint64_t cap = (uint64_t)burst * 1000, dt = now_ms - *last_ms;
+
+	if (dt > 3600 * 1000)
+		dt = 3600 * 1000;
+	*milli = NT_MIN(cap, *milli + dt * rate);
+	*last_ms = now_ms;
+	if (*milli < 1000)
+		return false;
+	*milli -= 1000;
+	return true;
+}
+
+static bool rate_ok(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
+{
+	uint8_t ip[16] = { 0 }, h[crypto_shorthash_BYTES];
+	size_t n = ip_bytes(from, ip);
+	struct rl_slot *s;
+
+	crypto_shorthash(h, ip, n, dht->rl_key);
+	s = &dht->rl[h[0] % RL_SLOTS];
+	if (memcmp(s->ip, ip, sizeof(ip)) != 0) {
+		memcpy(s->ip, ip, sizeof(ip));
+		s->last_ms = now_ms;
+		s->milli = (uint64_t)dht->cfg.rate_per_ip * 4 * 1000;
+	}
+	if (!bucket_take(&s->milli, &s->last_ms, dht->cfg.rate_per_ip, dht->cfg.rate_per_ip * 4,
+			 now_ms))
+		return false;
+	return bucket_take(&dht->rl_total_milli, &dht->rl_total_ms, dht->cfg.rate_total,
+			   dht->cfg.rate_total * 2, now_ms);
+}
+
+static struct stored_hash *store_find(struct nt_dht *dht, const uint8_t ih[NT_DHT_ID_LEN])
+{
+	for (size_t i = 0; i < dht->cfg.max_hashes; i++)
+		if (dht->store[i].used && memcmp(dht->store[i].ih, ih, NT_DHT_ID_LEN) == 0)
+			return &dht->store[i];
+	return NULL;
+}
+
+static void store_expire(struct nt_dht *dht, uint64_t now_ms)
+{
+	for (size_t i = 0; i < dht->cfg.max_hashes; i++) {
+		struct stored_hash *h = &dht->store[i];
+		size_t k = 0;
+		if (!h->used)
+			continue;
+		for (size_t j = 0; j < h->n; j++)
+			if (now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS)
+				h->peers[k++] = h->peers[j];
+		h->n = k;
+		h->used = k > 0;
+	}
+}
+
+/* Stores (or refreshes) peer for ih; false when no room for a new info-hash. */
+static bool store_add(struct nt_dht *dht, const uint8_t ih[NT_DHT_ID_LEN],
+		      const union nt_sockaddr *peer, uint64_t now_ms)
+{
+	struct stored_hash *h = store_find(dht, ih);
+	size_t oldest = 0;
+
+	if (!h) {
+		store_expire(dht, now_ms);
+		for (size_t i = 0; i < dht->cfg.max_hashes && !h; i++)
+			if (!dht->store[i].used)
+				h = &dht->store[i];
+		if (!h)
+			return false;
+		h->used = true;
+		memcpy(h->ih, ih, NT_DHT_ID_LEN);
+		h->n = 0;
+	}
+	for (size_t j = 0; j < h->n; j++) {
+		if (nt_sockaddr_equal(&h->peers[j].addr, peer)) {
+			h->peers[j].seen_ms = now_ms;
+			return true;
+		}
+		if (h->peers[j].seen_ms < h->peers[oldest].seen_ms)
+			oldest = j;
+	}
+	if (h->n < dht->cfg.max_peers)
+		oldest = h->n++;
+	h->peers[oldest].addr = *peer;
+	h->peers[oldest].seen_ms = now_ms;
+	return true;
+}
+
+/* Compact node infos of the K nodes of family f closest to target, into buf. */
+static size_t closest_nodes(struct nt_dht *dht, struct family *f,
+			    const uint8_t target[NT_DHT_ID_LEN], uint8_t *buf, uint64_t now_ms)
+{
+	struct nt_dht_node *near[NT_DHT_K];
+	size_t n = nt_dht_table_closest(&f->table, target, near, NT_DHT_K, now_ms), len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += nt_krpc_node_put(buf + len, near[i]->id, &near[i]->addr);
+	return len;
+}
+
+static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
+{
+	const struct nt_krpc_msg *q = &dht->in;
+	unsigned int want = q->want;
+	uint8_t token[TOKEN_LEN];
+	struct family *f;
+	struct stored_hash *h;
+
+	out_reset(dht, NT_KRPC_RESPONSE);
+	memcpy(dht->out.tid, q->tid, q->tid_len);
+	dht->out.tid_len = q->tid_len;
+	dht->out.has_ip = true;
+	dht->out.ip = *from;
+
+	if (q->method == NT_KRPC_FIND_NODE || q->method == NT_KRPC_GET_PEERS) {
+		if (!(want & (NT_KRPC_WANT_N4 | NT_KRPC_WANT_N6)))
+			want = from->sa.sa_family == AF_INET6 ? NT_KRPC_WANT_N6 : NT_KRPC_WANT_N4;
+		if ((want & NT_KRPC_WANT_N4) && (f = fam_of(dht, AF_INET))) {
+			dht->out.nodes = dht->nodes4;
+			dht->out.nodes_len = closest_nodes(dht, f, q->target, dht->nodes4, now_ms);
+		}
+		if ((want & NT_KRPC_WANT_N6) && (f = fam_of(dht, AF_INET6))) {
+			dht->out.nodes6 = dht->nodes6;
+			dht->out.nodes6_len = closest_nodes(dht, f, q->target, dht->nodes6, now_ms);
+		}
+	}
+	if (q->method == NT_KRPC_GET_PEERS) {
+		size_t max = from->sa.sa_family == AF_INET6 ? VALUES6_MAX : VALUES4_MAX;
+		make_token(dht, 0, from, token);
+		dht->out.token = token;
+		dht->out.token_len = TOKEN_LEN;
+		h = store_find(dht, q->target);
+		for (size_t j = 0; h && j < h->n && dht->out.n_values < max; j++)
+			if (h->peers[j].addr.sa.sa_family == from->sa.sa_family &&
+			    now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS)
+				dht->out.values[dht->out.n_values++] = h->peers[j].addr;
+	}
+	if (q->method == NT_KRPC_ANNOUNCE_PEER) {
+		union nt_sockaddr peer = *from;
+		if (!token_ok(dht, from, q->token, q->token_len)) {
+			dht->st.bad_tokens++;
+			send_error(dht, from, NT_KRPC_ERR_PROTOCOL, "bad token");
+			return;
+		}
+		/* implied_port: the source port is the one to use, as a NAT mapped it. */
+		if (!q->implied_port) {
+			if (peer.sa.sa_family == AF_INET)
+				peer.in4.sin_port = htons(q->port);
+			else
+				peer.in6.sin6_port = htons(q->port);
+		}
+		if (store_add(dht, q->target, &peer, now_ms))
+			dht->st.announces_stored++;
+		else
+			dht->st.dropped_other++;
+	}
+	dht->st.queries_answered++;
+	send_msg(dht, from);
+}
+
+static void handle_query(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
+{
+	struct family *f = fam_of(dht, from->sa.sa_family);
+	struct nt_dht_node *ping = NULL;
+
+	if (!rate_ok(dht, from, now_ms)) {
+		dht->st.dropped_ratelimit++;
+		log_ratelimited(&rl_limit, NT_DBG_DHT, "dht: rate limit, query not answered");
+		return;
+	}
+	if (memcmp(dht->in.id, dht->id, NT_DHT_ID_LEN) == 0) {
+		dht->st.dropped_other++;
+		return;
+	}
+	if (!dht->in.ro)
+		nt_dht_table_insert(&f->table, dht->in.id, from, NT_DHT_SEEN_QUERY, now_ms, &ping);
+	if (ping)
+		send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
+	if (dht->in.method == NT_KRPC_UNKNOWN) {
+		dht->st.queries_answered++;
+		send_error(dht, from, NT_KRPC_ERR_METHOD, "method unknown");
+		return;
+	}
+	reply_query(dht, from, now_ms);
+}
+
+static int ext_family_index(const struct nt_dht *dht)
+{
+	if (dht->fam[0].enabled && dht->fam[0].has_ext)
+		return 0;
+	if (dht->fam[1].enabled && dht->fam[1].has_ext)
+		return 1;
+	return -1;
+}
+
+/* BEP 42: derive our ID from the external IP (IPv4 when known), and re-file the tables. */
+static void regen_id(struct nt_dht *dht)
+{
+	uint8_t r[NT_DHT_ID_LEN];
+	char hex[9];
+	int i = ext_family_index(dht);
+
+	if (i < 0 || nt_dht_id_is_bep42(dht->id, &dht->fam[i].ext))
+		return;
+	rnd(dht, r, sizeof(r));
+	nt_dht_id_bep42(dht->id, &dht->fam[i].ext, r);
+	for (size_t k = 0; k < 2; k++)
+		if (dht->fam[k].enabled)
+			nt_dht_table_set_self(&dht->fam[k].table, dht->id);
+	nt_hex_encode(hex, dht->id, 4);
+	log_debug(NT_DBG_DHT, "dht: new BEP 42 node id %s...", hex);
+}
+
+static void set_ext(struct nt_dht *dht, struct family *f, const union nt_sockaddr *a)
+{
+	char buf[NT_SOCKADDR_STRLEN];
+	bool ip_changed = !f->has_ext || !same_ip(&f->ext, a);
+
+	if (f->has_ext && nt_sockaddr_equal(&f->ext, a))
+		return;
+	f->ext = *a;
+	f->has_ext = true;
+	if (ip_changed) {
+		log_info("dht: external address %s", nt_sockaddr_format(a, buf, sizeof(buf)));
+		regen_id(dht);
+	}
+}
+
+/*
+ * BEP 42 "ip" from a response to our query: one vote per responder IP among the last
+ * VOTES; an IP reported by at least VOTES_MIN of them and by a strict majority wins,
+ * with the port of its latest vote.
+ */
+static void vote_ext(struct nt_dht *dht, struct family *f, const union nt_sockaddr *voter,
+		     const union nt_sockaddr *seen)
+{
+	struct vote *v = NULL;
+	size_t filled = 0;
+
+	if (seen->sa.sa_family != f->af)
+		return;
+	for (size_t i = 0; i < VOTES; i++)
+		if (f->votes[i].used && same_ip(&f->votes[i].voter, voter))
+			v = &f->votes[i];
+	if (!v) {
+		v = &f->votes[f->vote_next];
+		f->vote_next = (f->vote_next + 1) % VOTES;
+	}
+	v->voter = *voter;
+	v->seen = *seen;
+	v->used = true;
+	for (size_t i = 0; i < VOTES; i++)
+		filled += f->votes[i].used;
+	size_t agree = 0;
+	for (size_t i = 0; i < VOTES; i++)
+		agree += f->votes[i].used && same_ip(&f->votes[i].seen, seen);
+	if (agree >= VOTES_MIN && agree * 2 > filled)
+		set_ext(dht, f, seen);
+}
+
+static void search_finish(struct nt_dht *dht, struct nt_dht_search *s, uint64_t now_ms)
+{
+	size_t live = 0, sent = 0;
+
+	s->active = false;
+	for (size_t i = 0; s->kind == NT_DHT_SEARCH_ANNOUNCE && i < s->n && live < NT_DHT_K; i++) {
+		struct nt_dht_cand *c = &s->cand[i];
+		if (c->state == NT_DHT_CAND_FAILED)
+			continue;
+		live++;
+		if (c->state != NT_DHT_CAND_REPLIED || !c->token_len)
+			continue;
+		if (send_query(dht, NT_KRPC_ANNOUNCE_PEER, &c->addr, s->target, -1, c->token,
+			       c->token_len, now_ms) == 0)
+			sent++;
+	}
+	log_debug(NT_DBG_DHT, "dht: lookup done (%s, %u queries, %u replies, %zu announces)",
+		  s->af == AF_INET6 ? "IPv6" : "IPv4", s->queries, s->replies, sent);
+	if (s->kind != NT_DHT_SEARCH_FIND_NODE && dht->cfg.on_search_done)
+		dht->cfg.on_search_done(dht->cfg.ctx, s->target, s->af, s->replies);
+}
+
+static void search_seed(struct nt_dht *dht, struct nt_dht_search *s, uint64_t now_ms)
+{
+	struct family *f = fam_of(dht, s->af);
+	struct nt_dht_node *near[NT_DHT_SEARCH_NODES];
+	size_t n;
+
+	if (!f)
+		return;
+	n = nt_dht_table_closest(&f->table, s->target, near, NT_DHT_SEARCH_NODES, now_ms);
+	for (size_t i = 0; i < n; i++)
+		nt_dht_search_add(s, near[i]->id, &near[i]->addr);
+}
+
+/* Sends what lookup i may send now, and finishes it when it is done or too old. */
+static void search_step(struct nt_dht *dht, int i, uint64_t now_ms)
+{
+	struct nt_dht_search *s = search_at(dht, i);
+	struct nt_dht_cand *c;
+	enum nt_krpc_method m;
+
+	if (!s || !s->active)
+		return;
+	if (now_ms - s->started_ms >= NT_DHT_SEARCH_MAX_MS) {
+		search_finish(dht, s, now_ms);
+		return;
+	}
+	if (s->n == 0)
+		search_seed(dht, s, now_ms);
+	if (s->n == 0)
+		return; /* wait for the table to get nodes */
+	m = s->kind == NT_DHT_SEARCH_FIND_NODE ? NT_KRPC_FIND_NODE : NT_KRPC_GET_PEERS;
+	while ((c = nt_dht_search_next(s))) {
+		if (send_query(dht, m, &c->addr, s->target, i, NULL, 0, now_ms) < 0) {
+			c->state = NT_DHT_CAND_NEW; /* retried when a pending slot frees */
+			s->queries--;
+			break;
+		}
+	}
+	if (nt_dht_search_is_done(s))
+		search_finish(dht, s, now_ms);
+}
+
+static void learn_nodes(struct nt_dht *dht, const uint8_t *nodes, size_t len, int af,
+			struct nt_dht_search *s, uint64_t now_ms)
+{
+	struct family *f = fam_of(dht, af);
+	uint8_t id[NT_DHT_ID_LEN];
+	union nt_sockaddr a;
+
+	if (!f)
+		return;
+	for (size_t i = 0; nt_krpc_node_get(nodes, len, af, i, id, &a); i++) {
+		struct nt_dht_node *ping;
+		if (memcmp(id, dht->id, NT_DHT_ID_LEN) == 0)
+			continue;
+		nt_dht_table_insert(&f->table, id, &a, NT_DHT_SEEN_HEARD, now_ms, &ping);
+		if (ping)
+			send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
+		if (s && s->af == af)
+			nt_dht_search_add(s, id, &a);
+	}
+}
+
+static void handle_response(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
+{
+	const struct nt_krpc_msg *r = &dht->in;
+	struct family *f = fam_of(dht, from->sa.sa_family);
+	struct pending *p = NULL;
+	struct nt_dht_search *s;
+	struct nt_dht_node *ping;
+	int si;
+
+	if (r->tid_len == TID_LEN) {
+		for (size_t i = 0; i < dht->cfg.max_pending && !p; i++)
+			if (dht->pending[i].used && memcmp(dht->pending[i].tid, r->tid, TID_LEN) == 0 &&
+			    nt_sockaddr_equal(&dht->pending[i].to, from))
+				p = &dht->pending[i];
+	}
+	if (!p) {
+		dht->st.dropped_unsolicited++;
+		log_ratelimited(&rl_unsolicited, NT_DBG_DHT, "dht: unsolicited response dropped");
+		return;
+	}
+	p->used = false;
+	si = p->search;
+	s = search_at(dht, si);
+	if (s && (!s->active || s->gen != p->gen))
+		s = NULL;
+
+	if (r->type == NT_KRPC_ERROR) {
+		if (s) {
+			nt_dht_search_failed(s, from);
+			search_step(dht, si, now_ms);
+		}
+		return;
+	}
+	if (memcmp(r->id, dht->id, NT_DHT_ID_LEN) == 0) {
+		dht->st.dropped_other++;
+		return;
+	}
+	nt_dht_table_insert(&f->table, r->id, from, NT_DHT_SEEN_REPLY, now_ms, &ping);
+	if (ping)
+		send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
+	if (r->has_ip)
+		vote_ext(dht, f, from, &r->ip);
+	if (r->nodes)
+		learn_nodes(dht, r->nodes, r->nodes_len, AF_INET, s, now_ms);
+	if (r->nodes6)
+		learn_nodes(dht, r->nodes6, r->nodes6_len, AF_INET6, s, now_ms);
+	if (!s)
+		return;
+	nt_dht_search_replied(s, from, r->token, r->token_len);
+	if (r->n_values && s->kind != NT_DHT_SEARCH_FIND_NODE && dht->cfg.on_peers)
+		dht->cfg.on_peers(dht->cfg.ctx, s->target, r->values, r->n_values);
+	search_step(dht, si, now_ms);
+}
+
+/* v4-mapped IPv6 sources (a dual-stack socket) are IPv4 nodes. */
+static void normalize(union nt_sockaddr *out, const union nt_sockaddr *in)
+{
+	*out = *in;
+	if (in->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in->in6.sin6_addr)) {
+		memset(out, 0, sizeof(*out));
+		out->in4.sin_family = AF_INET;
+		out->in4.sin_port = in->in6.sin6_port;
+		memcpy(&out->in4.sin_addr, &in->in6.sin6_addr.s6_addr[12], 4);
+	}
+}
+
+void nt_dht_input(struct nt_dht *dht, const uint8_t *buf, size_t len,
+		  const union nt_sockaddr *from_raw, uint64_t now_ms)
+{
+	union nt_sockaddr from;
+	int ret;
+
+	normalize(&from, from_raw);
+	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
+	dht->st.pkts_in++;
+	if (!fam_of(dht, from.sa.sa_family)) {
+		dht->st.dropped_other++;
+		return;
+	}
+	ret = nt_krpc_decode(&dht->in, buf, len);
+	if (ret < 0) {
+		dht->st.dropped_malformed++;
+		log_ratelimited(&rl_malformed, NT_DBG_DHT, "dht: malformed message: %s%s%s",
+				nt_krpc_strerror(ret), ret == NT_KRPC_E_BENCODE ? ": " : "",
+				ret == NT_KRPC_E_BENCODE ? nt_bencode_strerror(dht->in.bencode_err) : "");
+		/* A query we could read enough of gets a protocol error, within the limits. */
+		if (dht->in.type == NT_KRPC_QUERY && dht->in.tid_len && ret != NT_KRPC_E_BENCODE &&
+		    rate_ok(dht, &from, now_ms))
+			send_error(dht, &from, NT_KRPC_ERR_PROTOCOL, nt_krpc_strerror(ret));
+		return;
+	}
+	if (dht->in.type == NT_KRPC_QUERY)
+		handle_query(dht, &from, now_ms);
+	else
+		handle_response(dht, &from, now_ms);
+}
+
+static void expire_pending(struct nt_dht *dht, uint64_t now_ms)
+{
+	for (size_t i = 0; i < dht->cfg.max_pending; i++) {
+		struct pending *p = &dht->pending[i];
+		struct family *f;
+		struct nt_dht_search *s;
+		if (!p->used || now_ms - p->sent_ms < NT_DHT_QUERY_TIMEOUT_MS)
+			continue;
+		p->used = false;
+		dht->st.timeouts++;
+		f = fam_of(dht, p->to.sa.sa_family);
+		if (f)
+			nt_dht_table_failed(&f->table, &p->to, now_ms);
+		s = search_at(dht, p->search);
+		if (s && s->active && s->gen == p->gen) {
+			nt_dht_search_failed(s, &p->to);
+			search_step(dht, p->search, now_ms);
+		}
+	}
+}
+
+static void maintain_family(struct nt_dht *dht, size_t fi, uint64_t now_ms)
+{
+	struct family *f = &dht->fam[fi];
+	struct nt_dht_node *n;
+	uint8_t r[NT_DHT_ID_LEN], target[NT_DHT_ID_LEN];
+	size_t good, dubious;
+
+	nt_dht_table_count(&f->table, now_ms, &good, &dubious);
+	if (good < NT_DHT_K && !f->self_search.active && good + dubious > 0 &&
+	    (!f->self_search_ms || now_ms - f->self_search_ms >= NT_DHT_SELF_LOOKUP_MS)) {
+		nt_dht_search_init(&f->self_search, NT_DHT_SEARCH_FIND_NODE, f->af, dht->id,
+				   ++dht->search_gen, now_ms);
+		f->self_search_ms = now_ms;
+		search_step(dht, (int)(dht->cfg.max_searches + fi), now_ms);
+	}
+	for (int k = 0; k < PINGS_PER_ROUND && (n = nt_dht_table_next_ping(&f->table, now_ms)); k++)
+		if (send_query(dht, NT_KRPC_PING, &n->addr, NULL, -1, NULL, 0, now_ms) < 0)
+			break;
+	rnd(dht, r, sizeof(r));
+	if (nt_dht_table_next_refresh(&f->table, now_ms, r, target, &n))
+		send_query(dht, NT_KRPC_FIND_NODE, &n->addr, target, -1, NULL, 0, now_ms);
+}
+
+uint64_t nt_dht_tick(struct nt_dht *dht, uint64_t now_ms)
+{
+	uint64_t next;
+
+	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
+	expire_pending(dht, now_ms);
+	if (now_ms - dht->secret_ms >= NT_DHT_SECRET_MS)
+		rotate_secret(dht, now_ms);
+	if (now_ms >= dht->next_maint_ms) {
+		dht->next_maint_ms = now_ms + NT_DHT_MAINT_MS;
+		for (size_t i = 0; i < 2; i++)
+			if (dht->fam[i].enabled)
+				maintain_family(dht, i, now_ms);
+		for (size_t i = 0; i < search_count(dht); i++)
+			search_step(dht, (int)i, now_ms);
+		store_expire(dht, now_ms);
+	}
+	next = dht->next_maint_ms;
+	for (size_t i = 0; i < dht->cfg.max_pending; i++)
+		if (dht->pending[i].used)
+			next = NT_MIN(next, dht->pending[i].sent_ms + NT_DHT_QUERY_TIMEOUT_MS);
+	return NT_MAX(next, now_ms + 1);
+}
+
+int nt_dht_add_node(struct nt_dht *dht, const union nt_sockaddr *addr_raw, uint64_t now_ms)
+{
+	union nt_sockaddr addr;
+
+	normalize(&addr, addr_raw);
+	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
+	/* find_node of our own ID: the answer names the node and its neighbours of ours. */
+	return send_query(dht, NT_KRPC_FIND_NODE, &addr, dht->id, -1, NULL, 0, now_ms);
+}
+
+static int start_search(struct nt_dht *dht, const uint8_t ih[NT_DHT_ID_LEN],
+			enum nt_dht_search_kind kind, uint64_t now_ms)
+{
+	int started = 0, ret = -EAFNOSUPPORT;
+
+	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
+	for (size_t fi = 0; fi < 2; fi++) {
+		struct nt_dht_search *s = NULL, *free_slot = NULL;
+		if (!dht->fam[fi].enabled)
+			continue;
+		for (size_t i = 0; i < dht->cfg.max_searches; i++) {
+			struct nt_dht_search *c = &dht->searches[i];
+			if (c->active && c->af == dht->fam[fi].af &&
+			    memcmp(c->target, ih, NT_DHT_ID_LEN) == 0)
+				s = c;
+			else if (!c->active && !free_slot)
+				free_slot = c;
+		}
+		if (s) {
+			/* Already running: an announce request upgrades a plain lookup. */
+			if (kind == NT_DHT_SEARCH_ANNOUNCE)
+				s->kind = kind;
+			started++;
+			continue;
+		}
+		if (!free_slot) {
+			ret = -EBUSY;
+			continue;
+		}
+		nt_dht_search_init(free_slot, kind, dht->fam[fi].af, ih, ++dht->search_gen, now_ms);
+		search_seed(dht, free_slot, now_ms);
+		search_step(dht, (int)(free_slot - dht->searches), now_ms);
+		started++;
+	}
+	return started ? 0 : ret;
+}
+
+int nt_dht_announce(struct nt_dht *dht, const uint8_t ih[20], uint64_t now_ms)
+{
+	return start_search(dht, ih, NT_DHT_SEARCH_ANNOUNCE, now_ms);
+}
+
+int nt_dht_search(struct nt_dht *dht, const uint8_t ih[20], uint64_t now_ms)
+{
+	return start_search(dht, ih, NT_DHT_SEARCH_GET_PEERS, now_ms);
+}
+
+void nt_dht_set_external_addr(struct nt_dht *dht, const union nt_sockaddr *addr_raw)
+{
+	union nt_sockaddr addr;
+	struct family *f;
+
+	normalize(&addr, addr_raw);
+	f = fam_of(dht, addr.sa.sa_family);
+	if (f)
+		set_ext(dht, f, &addr);
+}
+
+bool nt_dht_get_external_addr(const struct nt_dht *dht, int af, union nt_sockaddr *out)
+{
+	const struct family *f = af == AF_INET ? &dht->fam[0] : af == AF_INET6 ? &dht->fam[1] : NULL;
+
+	if (!f || !f->enabled || !f->has_ext)
+		return false;
+	*out = f->ext;
+	return true;
+}
+
+void nt_dht_get_id(const struct nt_dht *dht, uint8_t id[20])
+{
+	memcpy(id, dht->id, NT_DHT_ID_LEN);
+}
+
+void nt_dht_get_stats(const struct nt_dht *dht, struct nt_dht_stats *st)
+{
+	*st = dht->st;
+	if (dht->fam[0].enabled) {
+		nt_dht_table_count(&dht->fam[0].table, dht->now_ms, &st->good4, &st->dubious4);
+		st->buckets4 = dht->fam[0].table.nbuckets;
+	}
+	if (dht->fam[1].enabled) {
+		nt_dht_table_count(&dht->fam[1].table, dht->now_ms, &st->good6, &st->dubious6);
+		st->buckets6 = dht->fam[1].table.nbuckets;
+	}
+	for (size_t i = 0; i < dht->cfg.max_hashes; i++) {
+		const struct stored_hash *h = &dht->store[i];
+		size_t live = 0;
+		for (size_t j = 0; h->used && j < h->n; j++)
+			live += dht->now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS;
+		st->stored_hashes += live > 0;
+		st->stored_peers += live;
+	}
+	for (size_t i = 0; i < dht->cfg.max_searches; i++)
+		st->searches += dht->searches[i].active;
+	st->searches += dht->fam[0].self_search.active + dht->fam[1].self_search.active;
+	for (size_t i = 0; i < dht->cfg.max_pending; i++)
+		st->pending += dht->pending[i].used;
+}
+
+int nt_dht_export_nodes(const struct nt_dht *dht, union nt_sockaddr *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t fi = 0; fi < 2; fi++) {
+		const struct nt_dht_table *t = &dht->fam[fi].table;
+		if (!dht->fam[fi].enabled)
+			continue;
+		for (size_t i = 0; i < t->nbuckets; i++)
+			for (size_t j = 0; j < NT_DHT_K && n < max; j++)
+				if (t->buckets[i].nodes[j].used &&
+				    nt_dht_node_state(&t->buckets[i].nodes[j], dht->now_ms) ==
+					    NT_DHT_NODE_GOOD)
+					out[n++] = t->buckets[i].nodes[j].addr;
+	}
+	return (int)n;
+}
+
+static void apply_defaults(struct nt_dht_config *c)
+{
+	if (!c->rand)
+		c->rand = default_rand;
+	if (!c->max_nodes)
+		c->max_nodes = 256;
+	if (!c->max_hashes)
+		c->max_hashes = 256;
+	if (!c->max_peers)
+		c->max_peers = 32;
+	if (!c->max_searches)
+		c->max_searches = 16;
+	if (!c->max_pending)
+		c->max_pending = 256;
+	if (!c->rate_per_ip)
+		c->rate_per_ip = 8;
+	if (!c->rate_total)
+		c->rate_total = 250;
+}
+
+int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
+{
+	struct nt_dht *dht;
+	int ret = -ENOMEM;
+
+	if (!cfg->send || (!cfg->ipv4 && !cfg->ipv6))
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	dht = calloc(1, sizeof(*dht));
+	if (!dht)
+		return -ENOMEM;
+	dht->cfg = *cfg;
+	apply_defaults(&dht->cfg);
+	if (cfg->id)
+		memcpy(dht->id, cfg->id, NT_DHT_ID_LEN);
+	else
+		rnd(dht, dht->id, NT_DHT_ID_LEN);
+	dht->cfg.id = NULL;
+
+	dht->secrets = sodium_malloc(2 * SECRET_LEN);
+	if (!dht->secrets)
+		goto err_free;
+	rnd(dht, dht->secrets, 2 * SECRET_LEN);
+	rnd(dht, dht->rl_key, sizeof(dht->rl_key));
+	dht->pending = calloc(dht->cfg.max_pending, sizeof(*dht->pending));
+	dht->searches = calloc(dht->cfg.max_searches, sizeof(*dht->searches));
+	dht->store = calloc(dht->cfg.max_hashes, sizeof(*dht->store));
+	dht->store_pool = calloc(dht->cfg.max_hashes * dht->cfg.max_peers,
+				 sizeof(*dht->store_pool));
+	if (!dht->pending || !dht->searches || !dht->store || !dht->store_pool)
+		goto err_arrays;
+	for (size_t i = 0; i < dht->cfg.max_hashes; i++)
+		dht->store[i].peers = &dht->store_pool[i * dht->cfg.max_peers];
+
+	dht->fam[0].af = AF_INET;
+	dht->fam[1].af = AF_INET6;
+	dht->fam[0].enabled = cfg->ipv4;
+	dht->fam[1].enabled = cfg->ipv6;
+	for (size_t i = 0; i < 2; i++) {
+		if (!dht->fam[i].enabled)
+			continue;
+		ret = nt_dht_table_init(&dht->fam[i].table, dht->fam[i].af, dht->id,
+					dht->cfg.max_nodes);
+		if (ret < 0)
+			goto err_tables;
+	}
+	*out = dht;
+	return 0;
+
+err_tables:
+	for (size_t i = 0; i < 2; i++)
+		nt_dht_table_uninit(&dht->fam[i].table);
+err_arrays:
+	free(dht->pending);
+	free(dht->searches);
+	free(dht->store);
+	free(dht->store_pool);
+	sodium_free(dht->secrets);
+err_free:
+	free(dht);
+	return ret;
+}
+
+void nt_dht_free(struct nt_dht *dht)
+{
+	if (!dht)
+		return;
+	for (size_t i = 0; i < 2; i++)
+		nt_dht_table_uninit(&dht->fam[i].table);
+	free(dht->pending);
+	free(dht->searches);
+	free(dht->store);
+	free(dht->store_pool);
+	sodium_free(dht->secrets); /* wipes */
+	sodium_memzero(dht->rl_key, sizeof(dht->rl_key));
+	free(dht);
+}
