@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control messages between members, carried inside encrypted data frames (the inner type
+ * byte selects them). Only members holding the token can send them, but they are still
+ * outside input: every decoder checks every length (docs/protocol.md, "Control messages").
+ *
+ *   ANNOUNCE (0x02): what the sender is: its listen port, its VPN addresses, its name.
+ *     u8 version=1 | u16 listen_port | u8 n_addresses (<= 4) |
+ *     n x (u8 family 4|6, u8 prefix, 4|16 address bytes) | u8 name_len (<= 63) | name
+ *   PEX (0x03): members the sender has a session with, so one session reaches them all.
+ *     u8 version=1 | u8 count (<= 32) | count x (32 node id | u8 family 4|6 | 4|16 address
+ *     | u16 port)
+ *   GOSSIP (0x04): a ledger gossip message (src/gossip.c), passed through unchanged.
+ * Integers are big-endian (network order) in control messages.
+ */
+#ifndef NT_CONTROL_H
+#define NT_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netron/options.h"
+#include "util.h"
+
+enum nt_control_type {
+	NT_CTRL_ANNOUNCE = 0x02,
+	NT_CTRL_PEX = 0x03,
+	NT_CTRL_GOSSIP = 0x04,
+};
+
+enum {
+	NT_CTRL_VERSION = 1,
+	NT_CTRL_NAME_MAX = 63,
+	NT_PEX_MAX = 32,
+};
+
+struct nt_announce {
+	uint16_t listen_port;
+	struct nt_cidr addresses[NT_MAX_ADDRESSES];
+	unsigned int n_addresses;
+	char name[NT_CTRL_NAME_MAX + 1];
+};
+
+struct nt_pex_entry {
+	uint8_t id[32];
+	union nt_sockaddr endpoint;
+};
+
+struct nt_pex {
+	struct nt_pex_entry entries[NT_PEX_MAX];
+	unsigned int count;
+};
+
+/* Encoders write the body (after the inner type byte); return its length or -EMSGSIZE. */
+int nt_control_announce_encode(const struct nt_announce *a, uint8_t *out, size_t cap);
+int nt_control_pex_encode(const struct nt_pex *p, uint8_t *out, size_t cap);
+/* Decoders: false on anything malformed (wrong version, counts, lengths, families). */
+bool nt_control_announce_decode(struct nt_announce *a, const uint8_t *in, size_t len);
+bool nt_control_pex_decode(struct nt_pex *p, const uint8_t *in, size_t len);
+
+#endif

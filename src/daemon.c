@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A node's life: the start-up ladder (network, identity, buffers, TUN, UDP, loop events),
+ * the housekeeping tick that drives every timer, the stop path that is safe from signal
+ * handlers and other threads, and the reverse-order teardown that wipes every secret and
+ * removes the interface.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "log.h"
+
+static const char *const drop_names[NT_DROP_COUNT] = {
+	[NT_DROP_UNKNOWN_TYPE] = "unknown_type",
+	[NT_DROP_TRUNCATED] = "truncated",
+	[NT_DROP_HANDSHAKE] = "handshake_invalid",
+	[NT_DROP_RATELIMIT] = "ratelimited",
+	[NT_DROP_UNKNOWN_INDEX] = "unknown_index",
+	[NT_DROP_DATA_AUTH] = "data_auth",
+	[NT_DROP_DATA_REPLAY] = "data_replay",
+	[NT_DROP_DATA_OTHER] = "data_malformed",
+	[NT_DROP_NO_ROUTE] = "no_route",
+	[NT_DROP_SPOOFED_SOURCE] = "spoofed_source",
+	[NT_DROP_NOT_IP] = "not_ip",
+	[NT_DROP_TUN_WRITE] = "tun_write",
+	[NT_DROP_UDP_SEND] = "udp_send",
+	[NT_DROP_CONTROL] = "control_invalid",
+};
+
+const char *nt_drop_reason_name(enum nt_drop_reason r)
+{
+	return r < NT_DROP_COUNT ? drop_names[r] : "?";
+}
+
+NT_PRINTF(2, 3)
+static int fail(struct nt_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct nt_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	nt_tunnel_tick(d, nt_now_ms());
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct nt_daemon *d = arg;
+	uint64_t v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("stop eventfd");
+	event_base_loopbreak(d->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct nt_daemon *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: nothing to reload (the network is fixed by the token)");
+		return;
+	}
+	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopbreak(d->base);
+}
+
+static int alloc_buffers(struct nt_daemon *d)
+{
+	/* Room for the largest frame any member may send us, and a packet plus our overhead. */
+	d->buf_size = NT_MTU_MAX + 256;
+	d->buf_mem = malloc(d->buf_size * (2 * NT_UDP_BATCH + 1));
+	if (!d->buf_mem)
+		return -ENOMEM;
+	d->rx.cap = d->tx.cap = d->buf_size;
+	for (unsigned int i = 0; i < NT_UDP_BATCH; i++) {
+		d->rx.buf[i] = d->buf_mem + d->buf_size * i;
+		d->tx.buf[i] = d->buf_mem + d->buf_size * (NT_UDP_BATCH + i);
+	}
+	d->scratch = d->buf_mem + d->buf_size * 2 * NT_UDP_BATCH;
+	return 0;
+}
+
+static int load_network(struct nt_daemon *d, struct nt_err *err)
+{
+	struct nt_err e = { 0 };
+	int ret;
+
+	if (d->opts.token && d->opts.config_path)
+		return fail(err, "give the network once: --token or --config, not both");
+	if (d->opts.token)
+		ret = nt_config_from_token(&d->net, d->opts.token, &e);
+	else if (d->opts.config_path)
+		ret = nt_config_load_file(&d->net, d->opts.config_path, &e);
+	else
+		return fail(err, "no network: set a token or a config file");
+	if (ret < 0) {
+		if (e.line)
+			snprintf(err->msg, sizeof(err->msg), "%.140s (line %d)", e.msg, e.line);
+		else
+			snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+		return -EINVAL;
+	}
+	return nt_network_keys_new(&d->keys, &d->net);
+}
+
+static int setup_tun(struct nt_daemon *d, struct nt_err *err)
+{
+	char buf[64];
+	int ret;
+
+	ret = nt_tun_open(&d->tun, d->opts.ifname, d->opts.mtu);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot create TUN interface %s: %s%s",
+			 d->opts.ifname, strerror(-ret),
+			 ret == -EPERM ? " (needs root or CAP_NET_ADMIN)" :
+			 ret == -EBUSY ? " (another program holds it)" : "");
+		return ret;
+	}
+	d->tun_open = true;
+	for (unsigned int i = 0; i < d->n_addresses; i++) {
+		ret = nt_tun_add_address(&d->tun, &d->addresses[i]);
+		if (ret < 0) {
+			snprintf(err->msg, sizeof(err->msg), "cannot add %s to %s: %s",
+				 nt_cidr_format(&d->addresses[i], buf, sizeof(buf)), d->tun.name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	ret = nt_tun_set_up(&d->tun);
+	if (ret < 0)
+		snprintf(err->msg, sizeof(err->msg), "cannot bring %s up: %s", d->tun.name, strerror(-ret));
+	return ret;
+}
+
+static int setup_events(struct nt_daemon *d)
+{
+	struct timeval tick = { 0, NT_TICK_MS * 1000 };
+
+	d->base = event_base_new();
+	if (!d->base)
+		return -ENOMEM;
+	d->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->stop_fd < 0)
+		return -errno;
+	d->ev_tun = event_new(d->base, d->tun.fd, EV_READ | EV_PERSIST, nt_datapath_on_tun, d);
+	d->ev_udp = event_new(d->base, d->udp.fd, EV_READ | EV_PERSIST, nt_datapath_on_udp, d);
+	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	d->ev_stop = event_new(d->base, d->stop_fd, EV_READ | EV_PERSIST, on_stop, d);
+	if (!d->ev_tun || !d->ev_udp || !d->ev_tick || !d->ev_stop)
+		return -ENOMEM;
+	if (event_add(d->ev_tun, NULL) < 0 || event_add(d->ev_udp, NULL) < 0 ||
+	    event_add(d->ev_tick, &tick) < 0 || event_add(d->ev_stop, NULL) < 0)
+		return -EIO;
+	return 0;
+}
+
+int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct nt_err *err)
+{
+	struct nt_daemon *d;
+	struct nt_err e = { 0 };
+	bool created = false;
+	char buf[64];
+	int ret;
+
+	if (!err)
+		err = &e;
+	memset(err, 0, sizeof(*err));
+	if (sodium_init() < 0)
+		return fail(err, "libsodium failed to initialise");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->opts = *opts;
+	d->stop_fd = -1;
+	d->tun.fd = d->udp.fd = -1;
+	d->started_ms = nt_now_ms();
+	if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
+		snprintf(d->hostname, sizeof(d->hostname), "netron");
+	for (unsigned int i = 0; i < opts->n_addresses && i < NT_MAX_ADDRESSES; i++)
+		d->addresses[d->n_addresses++] = opts->addresses[i];
+	if (!d->n_addresses && !opts->dhcp) {
+		ret = fail(err, "no VPN address: give --address CIDR or --dhcp");
+		goto err_free;
+	}
+	if (opts->dhcp) {
+		ret = fail(err, "--dhcp needs the ledger, which this build does not have yet; give --address");
+		goto err_free;
+	}
+
+	ret = load_network(d, err);
+	if (ret < 0)
+		goto err_free;
+	ret = nt_identity_load_or_create(&d->id, opts->state_dir, &created, &e);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+		goto err_free;
+	}
+	ret = alloc_buffers(d);
+	if (ret < 0)
+		goto err_free;
+	ret = nt_udp_open(&d->udp, opts->listen_host, opts->listen_port);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot listen on UDP %.64s%s%u: %s%s",
+			 opts->listen_host, opts->listen_host[0] ? ":" : "port ", opts->listen_port,
+			 strerror(-ret), ret == -EADDRINUSE ? " (another netron running?)" : "");
+		goto err_free;
+	}
+	d->udp_open = true;
+	ret = setup_tun(d, err);
+	if (ret < 0)
+		goto err_free;
+	ret = setup_events(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "event loop: %s", strerror(-ret));
+		goto err_free;
+	}
+	ret = nt_tunnel_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "start: %s", strerror(-ret));
+		goto err_free;
+	}
+
+	log_info("netron %s: node %s%s, network %s", NT_VERSION,
+		 nt_node_id_short(d->id->ed_pk, buf), created ? " (new identity)" : "",
+		 d->keys->fingerprint);
+	for (unsigned int i = 0; i < d->n_addresses; i++)
+		log_info("interface %s: %s, mtu %u", d->tun.name,
+			 nt_cidr_format(&d->addresses[i], buf, sizeof(buf)), d->tun.mtu);
+	log_info("listening on udp port %u", d->udp.port);
+	*out = d;
+	return 0;
+
+err_free:
+	nt_daemon_free(d);
+	return ret;
+}
+
+void nt_daemon_handle_signals(struct nt_daemon *d)
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+
+	for (int i = 0; i < 3; i++) {
+		if (d->ev_sig[i])
+			continue;
+		d->ev_sig[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (d->ev_sig[i])
+			evsignal_add(d->ev_sig[i], NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int nt_daemon_run(struct nt_daemon *d)
+{
+	int ret = event_base_dispatch(d->base);
+
+	return ret < 0 ? -EIO : 0;
+}
+
+static void *thread_main(void *arg)
+{
+	nt_daemon_run(arg);
+	return NULL;
+}
+
+int nt_daemon_start_thread(struct nt_daemon *d)
+{
+	int ret = pthread_create(&d->thread, NULL, thread_main, d);
+
+	if (ret)
+		return -ret;
+	d->thread_running = true;
+	return 0;
+}
+
+void nt_daemon_stop(struct nt_daemon *d)
+{
+	uint64_t one = 1;
+
+	/* A failed write means the counter is already non-zero: the loop stops anyway. */
+	if (d && d->stop_fd >= 0 && write(d->stop_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void nt_daemon_free(struct nt_daemon *d)
+{
+	if (!d)
+		return;
+	if (d->thread_running) {
+		nt_daemon_stop(d);
+		pthread_join(d->thread, NULL);
+		d->thread_running = false;
+	}
+	nt_tunnel_stop(d);
+	for (int i = 0; i < 3; i++)
+		if (d->ev_sig[i])
+			event_free(d->ev_sig[i]);
+	if (d->ev_stop)
+		event_free(d->ev_stop);
+	if (d->ev_tick)
+		event_free(d->ev_tick);
+	if (d->ev_udp)
+		event_free(d->ev_udp);
+	if (d->ev_tun)
+		event_free(d->ev_tun);
+	if (d->base)
+		event_base_free(d->base);
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
+	if (d->tun_open)
+		nt_tun_close(&d->tun);
+	if (d->udp_open)
+		nt_udp_close(&d->udp);
+	free(d->buf_mem);
+	nt_identity_free(d->id);
+	nt_network_keys_free(d->keys);
+	nt_config_wipe(&d->net);
+	sodium_memzero(d, sizeof(*d));
+	free(d);
+}

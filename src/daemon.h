@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct nt_daemon: one node. It owns the event loop and everything registered in it
+ * (TUN, UDP socket, timers, signals) and the tables the packet paths read. The work is
+ * split by concern:
+ *   daemon.c    start-up ladder, reverse-order teardown, the housekeeping tick, status
+ *   datapath.c  tun -> route -> encrypt -> udp, and udp -> demux -> decrypt -> tun
+ *   tunnel.c    handshakes, peers and their sessions, endpoint hints, control messages
+ * Everything runs in the loop thread; nothing here takes a lock.
+ */
+#ifndef NT_DAEMON_H
+#define NT_DAEMON_H
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cookie.h"
+#include "handshake.h"
+#include "netron/netron.h"
+#include "peer.h"
+#include "ratelimit.h"
+#include "route.h"
+#include "tun.h"
+#include "udp.h"
+
+#ifndef NT_MAX_ATTEMPTS
+#define NT_MAX_ATTEMPTS 64 /* handshakes in flight, both roles */
+#endif
+#ifndef NT_MAX_HINTS
+#define NT_MAX_HINTS 512 /* endpoints worth trying */
+#endif
+#ifndef NT_TICK_MS
+#define NT_TICK_MS 100
+#endif
+#ifndef NT_ANNOUNCE_INTERVAL_MS
+#define NT_ANNOUNCE_INTERVAL_MS 30000
+#endif
+#ifndef NT_HINT_BACKOFF_MAX_MS
+#define NT_HINT_BACKOFF_MAX_MS 16000
+#endif
+
+/* Why a packet was dropped: counted, shown by the API and /metrics. */
+enum nt_drop_reason {
+	NT_DROP_UNKNOWN_TYPE,
+	NT_DROP_TRUNCATED,
+	NT_DROP_HANDSHAKE,
+	NT_DROP_RATELIMIT,
+	NT_DROP_UNKNOWN_INDEX,
+	NT_DROP_DATA_AUTH,
+	NT_DROP_DATA_REPLAY,
+	NT_DROP_DATA_OTHER,
+	NT_DROP_NO_ROUTE,
+	NT_DROP_SPOOFED_SOURCE,
+	NT_DROP_NOT_IP,
+	NT_DROP_TUN_WRITE,
+	NT_DROP_UDP_SEND,
+	NT_DROP_CONTROL,
+	NT_DROP_COUNT
+};
+const char *nt_drop_reason_name(enum nt_drop_reason r);
+
+enum nt_hint_source {
+	NT_HINT_CONFIG,
+	NT_HINT_PEX,
+	NT_HINT_MDNS,
+	NT_HINT_DHT,
+	NT_HINT_REMEMBERED,
+	NT_HINT_INBOUND, /* an unknown session index arrived from there */
+};
+
+struct nt_hint {
+	bool used;
+	enum nt_hint_source source;
+	union nt_sockaddr endpoint;
+	uint8_t id[32]; /* expected node ID, when the source told it */
+	bool id_known;
+	uint64_t next_try_ms;
+	uint32_t backoff_ms;
+	uint64_t expires_ms; /* 0 = never (configured peers) */
+	char config_name[NT_HOSTPORT_MAX]; /* configured "host:port", resolved again on failure */
+};
+
+struct nt_attempt {
+	bool used;
+	bool initiator;
+	uint32_t local_index;
+	union nt_sockaddr endpoint;
+	struct nt_peer *peer; /* initiator: the peer being rekeyed, if known */
+	uint64_t started_ms;
+	uint64_t last_sent_ms;
+	unsigned int tries;
+	bool hs_ready; /* hs has its secret block (allocated on first use) */
+	struct nt_handshake hs;
+};
+
+struct nt_daemon {
+	struct nt_options opts;
+	struct nt_config net;
+	struct nt_network_keys *keys;
+	struct nt_identity *id;
+	char hostname[64];
+	struct nt_cidr addresses[NT_MAX_ADDRESSES]; /* ours, on the TUN */
+	unsigned int n_addresses;
+
+	struct event_base *base;
+	struct event *ev_tun, *ev_udp, *ev_tick, *ev_stop;
+	struct event *ev_sig[3];
+	int stop_fd; /* eventfd: nt_daemon_stop writes, the loop reads */
+	pthread_t thread;
+	bool thread_running;
+	bool tun_open, udp_open;
+	struct nt_tun tun;
+	struct nt_udp udp;
+
+	struct nt_peer_table peers;
+	struct nt_index_table index;
+	struct nt_route route;
+	struct nt_attempt attempts[NT_MAX_ATTEMPTS];
+	struct nt_hint hints[NT_MAX_HINTS];
+	struct nt_handshake_local hs_local;
+	struct nt_ratelimit_table ratelimit;
+
+	/* Packet buffers, allocated once at start. */
+	size_t buf_size;
+	uint8_t *buf_mem;
+	struct nt_udp_batch rx, tx;
+	uint8_t *scratch; /* one buffer for control messages and ICMP replies */
+
+	uint64_t started_ms;
+	uint64_t drops[NT_DROP_COUNT];
+	uint64_t handshakes_ok, handshakes_failed;
+	uint64_t rx_bytes, tx_bytes;
+};
+
+/* datapath.c */
+void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg);
+void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg);
+/* Encrypts and sends one plaintext (inner type + body at buf[NT_DATA_HEADER_LEN..]). */
+int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len);
+/* Sends what the peer queued while it had no keypair. */
+void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p);
+
+/* tunnel.c */
+int nt_tunnel_start(struct nt_daemon *d);
+void nt_tunnel_stop(struct nt_daemon *d);
+void nt_tunnel_tick(struct nt_daemon *d, uint64_t now);
+void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *buf, size_t len,
+			    const union nt_sockaddr *from, uint64_t now);
+void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
+			  const uint8_t *body, size_t len, uint64_t now);
+/* A data frame for an index we do not know came from there: maybe a restarted peer. */
+void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now);
+/* The TUN had a packet for p, which has no usable keypair. */
+void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t now);
+/* Adds or refreshes an endpoint worth a handshake. */
+struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
+				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now);
+/* Our authenticated packet from p arrived from `from`: follow it (roaming). */
+void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *from);
+
+#endif

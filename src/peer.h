@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Members we have (or try to have) a session with, and the index table that maps the
+ * 32-bit session index carried by every frame to the keypair or handshake it belongs to.
+ * A peer embeds everything it owns: its session (previous/current/next keypairs), its
+ * VPN addresses, its counters and a small queue of packets waiting for a handshake.
+ */
+#ifndef NT_PEER_H
+#define NT_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netron/options.h"
+#include "netron/status.h"
+#include "netron/types.h"
+#include "session.h"
+#include "util.h"
+
+#ifndef NT_MAX_PEERS
+#define NT_MAX_PEERS 1024
+#endif
+#ifndef NT_INDEX_SLOTS
+#define NT_INDEX_SLOTS 8192 /* power of two; holds keypairs (3 per peer) and handshakes */
+#endif
+#ifndef NT_STAGED_MAX
+#define NT_STAGED_MAX 16 /* packets kept per peer while its handshake runs */
+#endif
+
+struct nt_peer {
+	nt_node_id id;
+	char id_short[NT_NODE_ID_SHORT_LEN + 1];
+	union nt_sockaddr endpoint; /* where its authenticated packets last came from */
+	bool has_endpoint;
+	enum nt_path path;
+	struct nt_session session;
+	struct nt_cidr addresses[NT_MAX_ADDRESSES]; /* what it announced it owns */
+	unsigned int n_addresses;
+	uint16_t listen_port; /* its announced UDP port */
+	uint8_t last_timestamp[12]; /* greatest TAI64N of its handshakes */
+	void *handshake; /* our initiation in progress (daemon's attempt), or NULL */
+	uint64_t handshake_due_ms; /* when to (re)initiate; 0 = not wanted */
+	uint64_t last_handshake_wall_ms;
+	uint64_t connected_since_ms; /* monotonic; 0 = no session */
+	uint64_t announce_due_ms; /* next ANNOUNCE/PEX to it */
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint32_t handshakes;
+	uint32_t rtt_ms;
+	/* Packets read from the TUN before a keypair existed (fixed ring, allocated with the peer). */
+	uint8_t *staged;
+	size_t staged_cap; /* bytes per slot */
+	uint16_t staged_len[NT_STAGED_MAX];
+	unsigned int staged_head, staged_count;
+};
+
+struct nt_peer_table {
+	struct nt_peer *peers[NT_MAX_PEERS];
+	unsigned int count;
+};
+
+/* Creates a peer for id (staged slots of slot_size bytes). NULL when full or out of memory. */
+struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
+			    nt_keypair_drop_fn *on_drop, void *drop_ctx);
+struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[32]);
+/* Unlinks and frees (session keypairs dropped through on_drop first). */
+void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p);
+void nt_peer_table_clear(struct nt_peer_table *t);
+
+/* Queues a copy of an IP packet; the oldest is dropped when full. */
+void nt_peer_stage(struct nt_peer *p, const uint8_t *pkt, size_t len);
+
+/* The index table. */
+enum nt_index_kind {
+	NT_INDEX_FREE = 0,
+	NT_INDEX_KEYPAIR,
+	NT_INDEX_HANDSHAKE,
+};
+
+struct nt_index_slot {
+	uint32_t index;
+	uint8_t kind;
+	void *ptr;
+};
+
+struct nt_index_table {
+	struct nt_index_slot slots[NT_INDEX_SLOTS];
+	unsigned int count;
+};
+
+/* A new random index not in use, bound to ptr; 0 or -ENOSPC. */
+int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, uint32_t *out);
+void *nt_index_lookup(const struct nt_index_table *t, uint32_t index, enum nt_index_kind kind);
+void nt_index_remove(struct nt_index_table *t, uint32_t index);
+/* Rebinds a live index (a handshake's index becomes its keypair's); false if absent. */
+bool nt_index_rebind(struct nt_index_table *t, uint32_t index, enum nt_index_kind kind, void *ptr);
+
+#endif

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sessions with members: who to handshake with and when, what a completed handshake
+ * becomes, and the control messages that follow it.
+ *
+ * Endpoints worth a handshake are "hints" (configured --peer, peer exchange, mDNS, the
+ * DHT, a frame for an unknown index): each is tried with exponential backoff until a
+ * session with the member behind it exists. A handshake attempt is a slot bound to a
+ * session index; when it completes, the index is rebound to the new keypair, which goes
+ * into the peer's session by WireGuard's rotation rules. Nothing from the network is
+ * believed before the handshake proves the sender holds the token (mac1, psk3) and its
+ * node key (the Noise static key matches the Ed25519 node ID).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+#include "control.h"
+#include "log.h"
+
+#ifndef NT_HS_ATTEMPT_TIMEOUT_MS
+#define NT_HS_ATTEMPT_TIMEOUT_MS NT_REKEY_TIMEOUT_MS
+#endif
+#ifndef NT_INBOUND_HINT_TTL_MS
+#define NT_INBOUND_HINT_TTL_MS 30000
+#endif
+#ifndef NT_RECONNECT_MAX_MS
+#define NT_RECONNECT_MAX_MS 30000
+#endif
+
+static struct nt_ratelimit rl_hs;
+
+/* Plaintext offset in a frame buffer (after the data frame header). */
+enum { PLAIN_OFF = NT_DATA_HEADER_LEN };
+
+static uint64_t jitter(uint64_t ms)
+{
+	/* Up to a quarter more, so members that lost each other do not retry in lockstep. */
+	return ms + randombytes_uniform((uint32_t)(ms / 4 + 1));
+}
+
+static void on_keypair_drop(void *ctx, struct nt_keypair *kp)
+{
+	struct nt_daemon *d = ctx;
+
+	nt_index_remove(&d->index, kp->local_index);
+}
+
+static bool peer_is_connected(const struct nt_peer *p, uint64_t now)
+{
+	return nt_session_keypair_for_send(&p->session, now) != NULL ||
+	       (p->session.next && nt_session_keypair_can_receive(p->session.next, now));
+}
+
+static void attempt_free(struct nt_daemon *d, struct nt_attempt *a)
+{
+	if (a->local_index)
+		nt_index_remove(&d->index, a->local_index);
+	if (a->peer && a->peer->handshake == a)
+		a->peer->handshake = NULL;
+	if (a->hs_ready)
+		nt_handshake_clear(&a->hs);
+	a->used = false;
+	a->peer = NULL;
+	a->local_index = 0;
+}
+
+/* A free slot; when none is free, the oldest responder attempt (then any) gives way. */
+static struct nt_attempt *attempt_alloc(struct nt_daemon *d, bool initiator, uint64_t now)
+{
+	struct nt_attempt *victim = NULL;
+
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
+		struct nt_attempt *a = &d->attempts[i];
+		if (!a->used) {
+			victim = a;
+			break;
+		}
+		if (!victim || (!a->initiator && victim->initiator) ||
+		    (a->initiator == victim->initiator && a->started_ms < victim->started_ms))
+			victim = a;
+	}
+	if (victim->used)
+		attempt_free(d, victim);
+	if (!victim->hs_ready) {
+		if (nt_handshake_init(&victim->hs) < 0)
+			return NULL;
+		victim->hs_ready = true;
+	}
+	victim->used = true;
+	victim->initiator = initiator;
+	victim->started_ms = now;
+	victim->tries = 0;
+	victim->peer = NULL;
+	victim->local_index = 0;
+	return victim;
+}
+
+static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now)
+{
+	uint8_t msg[NT_HS_INIT_LEN];
+	int ret;
+
+	ret = nt_handshake_create_init(&a->hs, &d->hs_local, a->local_index, nt_wall_ms(), now, msg);
+	if (ret < 0)
+		return ret;
+	a->last_sent_ms = now;
+	a->tries++;
+	return nt_udp_send(&d->udp, msg, sizeof(msg), &a->endpoint, 0);
+}
+
+/* Starts a handshake to ep (for peer p, when we know who is there). */
+static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now)
+{
+	struct nt_attempt *a;
+	char buf[NT_SOCKADDR_STRLEN];
+
+	/* One attempt per endpoint at a time. */
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++)
+		if (d->attempts[i].used && d->attempts[i].initiator &&
+		    nt_sockaddr_equal(&d->attempts[i].endpoint, ep))
+			return;
+	a = attempt_alloc(d, true, now);
+	if (!a)
+		return;
+	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0) {
+		a->used = false;
+		return;
+	}
+	a->endpoint = *ep;
+	a->peer = p;
+	if (p)
+		p->handshake = a;
+	log_debug(NT_DBG_HANDSHAKE, "handshake initiation to %s%s%s",
+		  nt_sockaddr_format(ep, buf, sizeof(buf)), p ? " for peer " : "", p ? p->id_short : "");
+	if (send_init(d, a, now) < 0) {
+		d->drops[NT_DROP_UDP_SEND]++;
+		attempt_free(d, a);
+	}
+}
+
+static void send_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
+			 int (*encode)(struct nt_daemon *, struct nt_peer *, uint8_t *, size_t))
+{
+	uint8_t *buf = d->scratch;
+	int n;
+
+	buf[PLAIN_OFF] = type;
+	n = encode(d, p, buf + PLAIN_OFF + 1, d->buf_size - PLAIN_OFF - 1 - NT_DATA_TAG_LEN);
+	if (n < 0)
+		return;
+	nt_datapath_send_plain(d, p, buf, (size_t)n + 1);
+}
+
+static int encode_announce(struct nt_daemon *d, struct nt_peer *p, uint8_t *out, size_t cap)
+{
+	struct nt_announce a = { .listen_port = d->udp.port };
+
+	(void)p;
+	for (unsigned int i = 0; i < d->n_addresses; i++)
+		a.addresses[a.n_addresses++] = d->addresses[i];
+	snprintf(a.name, sizeof(a.name), "%s", d->hostname);
+	return nt_control_announce_encode(&a, out, cap);
+}
+
+static int encode_pex(struct nt_daemon *d, struct nt_peer *to, uint8_t *out, size_t cap)
+{
+	struct nt_pex pex = { .count = 0 };
+	uint64_t now = nt_now_ms();
+
+	for (unsigned int i = 0; i < d->peers.count && pex.count < NT_PEX_MAX; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (p == to || !p->has_endpoint || !peer_is_connected(p, now))
+			continue;
+		memcpy(pex.entries[pex.count].id, p->id, 32);
+		pex.entries[pex.count].endpoint = p->endpoint;
+		pex.count++;
+	}
+	return nt_control_pex_encode(&pex, out, cap);
+}
+
+static void announce_to(struct nt_daemon *d, struct nt_peer *p, uint64_t now)
+{
+	send_control(d, p, NT_CTRL_ANNOUNCE, encode_announce);
+	send_control(d, p, NT_CTRL_PEX, encode_pex);
+	p->announce_due_ms = now + jitter(NT_ANNOUNCE_INTERVAL_MS);
+}
+
+/* The members behind a hint: a connected peer with that ID or at that endpoint. */
+static bool hint_is_satisfied(struct nt_daemon *d, const struct nt_hint *h, uint64_t now)
+{
+	if (h->id_known && memcmp(h->id, d->id->ed_pk, 32) == 0)
+		return true; /* ourselves: never worth a handshake */
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (!peer_is_connected(p, now))
+			continue;
+		if (h->id_known && memcmp(h->id, p->id, 32) == 0)
+			return true;
+		if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, &h->endpoint))
+			return true;
+	}
+	return false;
+}
+
+struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
+				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now)
+{
+	struct nt_hint *h = NULL, *victim = NULL;
+
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		struct nt_hint *x = &d->hints[i];
+		if (x->used && nt_sockaddr_equal(&x->endpoint, ep)) {
+			h = x;
+			break;
+		}
+		if (!x->used && !victim)
+			victim = x;
+	}
+	if (!h) {
+		if (!victim) {
+			/* Full: replace the discovered hint that expires first; never a configured one. */
+			for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+				struct nt_hint *x = &d->hints[i];
+				if (x->expires_ms && (!victim || x->expires_ms < victim->expires_ms))
+					victim = x;
+			}
+			if (!victim)
+				return NULL;
+		}
+		h = victim;
+		memset(h, 0, sizeof(*h));
+		h->used = true;
+		h->source = src;
+		h->endpoint = *ep;
+		h->next_try_ms = now;
+		h->backoff_ms = 1000;
+	}
+	if (id) {
+		memcpy(h->id, id, 32);
+		h->id_known = true;
+	}
+	if (src == NT_HINT_CONFIG) {
+		h->expires_ms = 0;
+		h->source = src;
+	} else if (h->expires_ms) {
+		uint64_t ttl = src == NT_HINT_INBOUND ? NT_INBOUND_HINT_TTL_MS : 10 * 60 * 1000;
+		if (now + ttl > h->expires_ms)
+			h->expires_ms = now + ttl;
+	} else if (h->source != NT_HINT_CONFIG) {
+		h->expires_ms = now + (src == NT_HINT_INBOUND ? NT_INBOUND_HINT_TTL_MS : 10 * 60 * 1000);
+	}
+	return h;
+}
+
+void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *from)
+{
+	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
+
+	(void)d;
+	if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, from))
+		return;
+	if (p->has_endpoint)
+		log_info("peer %s moved from %s to %s", p->id_short,
+			 nt_sockaddr_format(&p->endpoint, a, sizeof(a)), nt_sockaddr_format(from, b, sizeof(b)));
+	p->endpoint = *from;
+	p->has_endpoint = true;
+	p->path = NT_PATH_DIRECT;
+}
+
+void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t now)
+{
+	if (p->handshake || !p->has_endpoint || now < p->handshake_due_ms)
+		return;
+	p->handshake_due_ms = now + jitter(NT_REKEY_TIMEOUT_MS);
+	initiate(d, &p->endpoint, p, now);
+}
+
+void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now)
+{
+	/* Perhaps a member that still has a session with our previous life: offer a new one. */
+	nt_tunnel_add_hint(d, NT_HINT_INBOUND, from, NULL, now);
+}
+
+/* The handshake of attempt a produced keys: install them in the peer's session. */
+static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_sockaddr *from,
+		     uint64_t now)
+{
+	struct nt_handshake_result res;
+	struct nt_keypair *kp = NULL;
+	struct nt_peer *p;
+	bool was_connected;
+	char buf[NT_SOCKADDR_STRLEN];
+
+	if (nt_handshake_finish(&a->hs, &res) < 0) {
+		d->handshakes_failed++;
+		attempt_free(d, a);
+		return;
+	}
+	p = nt_peer_lookup(&d->peers, res.peer_id);
+	if (!p) {
+		p = nt_peer_new(&d->peers, res.peer_id, d->opts.mtu + 64, on_keypair_drop, d);
+		if (!p) {
+			log_warnx("peer table full (%d): handshake from %s ignored", NT_MAX_PEERS,
+				  nt_sockaddr_format(from, buf, sizeof(buf)));
+			goto out_fail;
+		}
+	}
+	/* A responder accepts a member's handshakes in the order it made them, never older. */
+	if (!res.initiator) {
+		static const uint8_t zero[NT_HS_TAI64N_LEN];
+		if (memcmp(p->last_timestamp, zero, sizeof(zero)) != 0 &&
+		    nt_handshake_tai64n_compare(res.tai64n, p->last_timestamp) <= 0) {
+			log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "peer %s: replayed or stale handshake dropped",
+					p->id_short);
+			d->drops[NT_DROP_HANDSHAKE]++;
+			goto out_fail;
+		}
+		memcpy(p->last_timestamp, res.tai64n, sizeof(res.tai64n));
+	}
+	if (nt_session_keypair_new(&kp, res.send_key, res.recv_key, res.local_index, res.remote_index,
+				   res.initiator, now) < 0)
+		goto out_fail;
+	kp->owner = p;
+	nt_index_rebind(&d->index, a->local_index, NT_INDEX_KEYPAIR, kp);
+	a->local_index = 0; /* the index belongs to the keypair now */
+	was_connected = peer_is_connected(p, now);
+	nt_session_keypair_install(&p->session, kp);
+	nt_tunnel_peer_seen_at(d, p, from);
+	p->handshakes++;
+	p->last_handshake_wall_ms = nt_wall_ms();
+	p->handshake_due_ms = 0;
+	d->handshakes_ok++;
+	if (!was_connected) {
+		p->connected_since_ms = now;
+		log_info("peer %s connected at %s (%s)", p->id_short,
+			 nt_sockaddr_format(from, buf, sizeof(buf)), res.initiator ? "we initiated" : "it initiated");
+	} else {
+		log_debug(NT_DBG_HANDSHAKE, "peer %s: new session keys", p->id_short);
+	}
+	if (res.initiator) {
+		/* Our first frame on the new keys confirms them to the responder. */
+		p->rtt_ms = (uint32_t)(now - a->last_sent_ms);
+		announce_to(d, p, now);
+		nt_datapath_flush_staged(d, p);
+	} else {
+		p->announce_due_ms = now;
+	}
+	sodium_memzero(&res, sizeof(res));
+	attempt_free(d, a);
+	return;
+
+out_fail:
+	sodium_memzero(&res, sizeof(res));
+	d->handshakes_failed++;
+	attempt_free(d, a);
+}
+
+static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
+		    const union nt_sockaddr *from, uint64_t now)
+{
+	uint8_t out[NT_HS_RESP_LEN > NT_HS_COOKIE_REPLY_LEN ? NT_HS_RESP_LEN : NT_HS_COOKIE_REPLY_LEN];
+	bool under_load = nt_ratelimit_table_is_under_load(&d->ratelimit, now);
+	enum nt_hs_verdict v;
+	struct nt_attempt *a;
+	char buf[NT_SOCKADDR_STRLEN];
+
+	a = attempt_alloc(d, false, now);
+	if (!a)
+		return;
+	v = nt_handshake_consume_init(&a->hs, &d->hs_local, msg, len, from, under_load, now);
+	if (v == NT_HS_DROP_MAC2_NEEDED) {
+		if (nt_handshake_create_cookie_reply(&d->hs_local, msg, len, from, now, out) == 0)
+			nt_udp_send(&d->udp, out, NT_HS_COOKIE_REPLY_LEN, from, 0);
+		attempt_free(d, a);
+		return;
+	}
+	if (v != NT_HS_OK) {
+		/* A wrong mac1 is a stranger: it gets nothing, not even a log line at info. */
+		log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "initiation from %s dropped: %s",
+				nt_sockaddr_format(from, buf, sizeof(buf)), nt_handshake_verdict_str(v));
+		d->drops[NT_DROP_HANDSHAKE]++;
+		attempt_free(d, a);
+		return;
+	}
+	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0 ||
+	    nt_handshake_create_resp(&a->hs, &d->hs_local, a->local_index, now, out) < 0) {
+		attempt_free(d, a);
+		return;
+	}
+	a->endpoint = *from;
+	a->last_sent_ms = now;
+	if (nt_udp_send(&d->udp, out, NT_HS_RESP_LEN, from, 0) < 0)
+		d->drops[NT_DROP_UDP_SEND]++;
+}
+
+void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *msg, size_t len,
+			    const union nt_sockaddr *from, uint64_t now)
+{
+	uint8_t fin[NT_HS_FIN_LEN];
+	enum nt_hs_verdict v;
+	struct nt_attempt *a;
+	uint32_t receiver;
+	uint8_t type;
+	char buf[NT_SOCKADDR_STRLEN];
+
+	if (!nt_handshake_peek(msg, len, &type, &receiver)) {
+		d->drops[NT_DROP_TRUNCATED]++;
+		return;
+	}
+	if (!nt_ratelimit_table_allow(&d->ratelimit, from, now)) {
+		d->drops[NT_DROP_RATELIMIT]++;
+		return;
+	}
+	if (type == NT_HS_MSG_INIT) {
+		on_init(d, msg, len, from, now);
+		return;
+	}
+	a = nt_index_lookup(&d->index, receiver, NT_INDEX_HANDSHAKE);
+	if (!a) {
+		d->drops[NT_DROP_UNKNOWN_INDEX]++;
+		return;
+	}
+	switch (type) {
+	case NT_HS_MSG_RESP:
+		if (!a->initiator)
+			break;
+		v = nt_handshake_consume_resp(&a->hs, &d->hs_local, msg, len, from, now);
+		if (v == NT_HS_DROP_SELF) {
+			/* A configured or discovered endpoint that is this very node. */
+			nt_tunnel_add_hint(d, NT_HINT_PEX, &a->endpoint, d->id->ed_pk, now);
+			attempt_free(d, a);
+			return;
+		}
+		if (v != NT_HS_OK)
+			goto drop;
+		if (nt_handshake_create_fin(&a->hs, &d->hs_local, now, fin) < 0)
+			goto drop;
+		if (nt_udp_send(&d->udp, fin, sizeof(fin), from, 0) < 0)
+			d->drops[NT_DROP_UDP_SEND]++;
+		complete(d, a, from, now);
+		return;
+	case NT_HS_MSG_FIN:
+		if (a->initiator)
+			break;
+		v = nt_handshake_consume_fin(&a->hs, &d->hs_local, msg, len, from, now);
+		if (v != NT_HS_OK)
+			goto drop;
+		complete(d, a, from, now);
+		return;
+	case NT_HS_MSG_COOKIE_REPLY:
+		if (!a->initiator)
+			break;
+		v = nt_handshake_consume_cookie_reply(&a->hs, &d->hs_local, msg, len, now);
+		if (v != NT_HS_OK)
+			goto drop;
+		/* Under load at the other end: try again at once, now with mac2. */
+		if (send_init(d, a, now) < 0)
+			d->drops[NT_DROP_UDP_SEND]++;
+		return;
+	}
+	d->drops[NT_DROP_HANDSHAKE]++;
+	return;
+drop:
+	log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "handshake message from %s dropped: %s",
+			nt_sockaddr_format(from, buf, sizeof(buf)), nt_handshake_verdict_str(v));
+	d->drops[NT_DROP_HANDSHAKE]++;
+	d->handshakes_failed++;
+}
+
+static void apply_announce(struct nt_daemon *d, struct nt_peer *p, const struct nt_announce *an)
+{
+	char buf[64];
+
+	nt_route_remove_owner(&d->route, p);
+	p->n_addresses = 0;
+	p->listen_port = an->listen_port;
+	for (unsigned int i = 0; i < an->n_addresses; i++) {
+		const struct nt_cidr *c = &an->addresses[i];
+		bool ours = false;
+		int ret;
+
+		for (unsigned int j = 0; j < d->n_addresses; j++)
+			if (d->addresses[j].family == c->family &&
+			    !memcmp(d->addresses[j].addr, c->addr, c->family == AF_INET ? 4 : 16))
+				ours = true;
+		if (ours) {
+			log_warnx("peer %s claims %s, which is this node's address: ignored",
+				  p->id_short, nt_cidr_format(c, buf, sizeof(buf)));
+			continue;
+		}
+		ret = nt_route_add(&d->route, c->family, c->addr, p);
+		if (ret == -EEXIST) {
+			struct nt_peer *holder = nt_route_lookup(&d->route, c->family, c->addr);
+			log_warnx("peer %s claims %s, already held by peer %s: ignored", p->id_short,
+				  nt_cidr_format(c, buf, sizeof(buf)), holder ? holder->id_short : "?");
+			continue;
+		}
+		if (ret < 0)
+			continue;
+		p->addresses[p->n_addresses++] = *c;
+	}
+}
+
+void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
+			  const uint8_t *body, size_t len, uint64_t now)
+{
+	switch (type) {
+	case NT_CTRL_ANNOUNCE: {
+		struct nt_announce an;
+		if (!nt_control_announce_decode(&an, body, len))
+			break;
+		apply_announce(d, p, &an);
+		return;
+	}
+	case NT_CTRL_PEX: {
+		struct nt_pex pex;
+		if (!nt_control_pex_decode(&pex, body, len))
+			break;
+		for (unsigned int i = 0; i < pex.count; i++) {
+			struct nt_peer *known = nt_peer_lookup(&d->peers, pex.entries[i].id);
+			if (!memcmp(pex.entries[i].id, d->id->ed_pk, 32))
+				continue;
+			if (known && peer_is_connected(known, now))
+				continue;
+			nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint, pex.entries[i].id, now);
+		}
+		return;
+	}
+	default:
+		break;
+	}
+	d->drops[NT_DROP_CONTROL]++;
+}
+
+static void send_keepalive(struct nt_daemon *d, struct nt_peer *p)
+{
+	d->scratch[PLAIN_OFF] = NT_DATA_INNER_KEEPALIVE;
+	nt_datapath_send_plain(d, p, d->scratch, 1);
+}
+
+static void tick_hints(struct nt_daemon *d, uint64_t now)
+{
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		struct nt_hint *h = &d->hints[i];
+
+		if (!h->used)
+			continue;
+		if (h->expires_ms && now >= h->expires_ms) {
+			h->used = false;
+			continue;
+		}
+		if (now < h->next_try_ms)
+			continue;
+		if (hint_is_satisfied(d, h, now)) {
+			/* Look again later: if the session goes, the hint is how we get it back. */
+			h->backoff_ms = 1000;
+			h->next_try_ms = now + 1000;
+			continue;
+		}
+		if (h->config_name[0] && !h->endpoint.sa.sa_family) {
+			if (!nt_sockaddr_parse(h->config_name, &h->endpoint, true)) {
+				h->next_try_ms = now + 5000;
+				continue;
+			}
+		}
+		initiate(d, &h->endpoint, NULL, now);
+		h->next_try_ms = now + jitter(h->backoff_ms);
+		h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
+									     h->backoff_ms * 2;
+	}
+}
+
+void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
+{
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
+		struct nt_attempt *a = &d->attempts[i];
+		if (a->used && now - a->last_sent_ms >= NT_HS_ATTEMPT_TIMEOUT_MS &&
+		    now - a->started_ms >= NT_HS_ATTEMPT_TIMEOUT_MS)
+			attempt_free(d, a);
+	}
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		uint64_t next;
+		unsigned int due = nt_session_tick(&p->session, now, &next);
+
+		if (due & NT_SESSION_SEND_KEEPALIVE)
+			send_keepalive(d, p);
+		if (peer_is_connected(p, now)) {
+			if (nt_session_keypair_for_send(&p->session, now) && now >= p->announce_due_ms)
+				announce_to(d, p, now);
+			if (nt_session_needs_rekey(&p->session, now))
+				nt_tunnel_want_handshake(d, p, now);
+		} else {
+			if (p->connected_since_ms) {
+				log_info("peer %s: session lost, reconnecting", p->id_short);
+				p->connected_since_ms = 0;
+			}
+			/* Keep knocking on its last endpoint, ever more slowly. */
+			if (!p->handshake && p->has_endpoint && now >= p->handshake_due_ms) {
+				initiate(d, &p->endpoint, p, now);
+				p->handshake_due_ms = now + jitter(NT_RECONNECT_MAX_MS);
+			}
+		}
+	}
+	tick_hints(d, now);
+}
+
+int nt_tunnel_start(struct nt_daemon *d)
+{
+	uint64_t now = nt_now_ms();
+	int ret;
+
+	ret = nt_handshake_local_init(&d->hs_local, d->id, d->keys, now);
+	if (ret < 0)
+		return ret;
+	ret = nt_ratelimit_table_init(&d->ratelimit, 20, 5, 200);
+	if (ret < 0)
+		return ret;
+	for (unsigned int i = 0; i < d->opts.n_peers; i++) {
+		union nt_sockaddr ep;
+		struct nt_hint *h;
+		memset(&ep, 0, sizeof(ep));
+		if (!nt_sockaddr_parse(d->opts.peers[i], &ep, true))
+			log_warnx("--peer %s: cannot resolve now; will retry", d->opts.peers[i]);
+		h = nt_tunnel_add_hint(d, NT_HINT_CONFIG, &ep, NULL, now);
+		/* Remember the name, so an address that did not resolve is tried again. */
+		if (h)
+			snprintf(h->config_name, sizeof(h->config_name), "%s", d->opts.peers[i]);
+	}
+	return 0;
+}
+
+void nt_tunnel_stop(struct nt_daemon *d)
+{
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
+		if (d->attempts[i].used)
+			attempt_free(d, &d->attempts[i]);
+		if (d->attempts[i].hs_ready)
+			nt_handshake_uninit(&d->attempts[i].hs);
+		d->attempts[i].hs_ready = false;
+	}
+	nt_peer_table_clear(&d->peers);
+	if (d->hs_local.id)
+		nt_handshake_local_uninit(&d->hs_local);
+	nt_ratelimit_table_clear(&d->ratelimit);
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Control message decoders (ANNOUNCE, PEX): the first byte picks the decoder; whatever
+ * decodes must encode back to the same bytes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t out[2048];
+	int n;
+
+	if (size < 1)
+		return 0;
+	if (data[0] & 1) {
+		struct nt_announce a;
+		if (nt_control_announce_decode(&a, data + 1, size - 1)) {
+			n = nt_control_announce_encode(&a, out, sizeof(out));
+			if (n != (int)(size - 1) || memcmp(out, data + 1, size - 1) != 0)
+				abort();
+		}
+	} else {
+		struct nt_pex p;
+		if (nt_control_pex_decode(&p, data + 1, size - 1)) {
+			n = nt_control_pex_encode(&p, out, sizeof(out));
+			if (n != (int)(size - 1) || memcmp(out, data + 1, size - 1) != 0)
+				abort();
+		}
+	}
+	return 0;
+}
