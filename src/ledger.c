@@ -463,7 +463,7 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 {
 	uint8_t hash[NT_LEDGER_HASH_LEN];
 	uint32_t idx, oidx;
-	struct slot *s;
+	struct slot *s = NULL;
 
 	if (in->key_len > l->cfg.max_key || in->value_len > l->cfg.max_value)
 		return NT_LEDGER_REJ_TOO_LARGE;
@@ -769,9 +769,34 @@ bool nt_ledger_claim_is_beaten(const struct nt_ledger *l, const char *bucket, co
 	return w && memcmp(w->owner, owner, 32) != 0;
 }
 
-static int hash_cmp(const void *a, const void *b)
+static void sift_down(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t root, size_t n)
 {
-	return memcmp(a, b, NT_LEDGER_HASH_LEN);
+	uint8_t tmp[NT_LEDGER_HASH_LEN];
+
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && memcmp(h[child], h[child + 1], NT_LEDGER_HASH_LEN) < 0)
+			child++;
+		if (memcmp(h[root], h[child], NT_LEDGER_HASH_LEN) >= 0)
+			return;
+		memcpy(tmp, h[root], sizeof(tmp));
+		memcpy(h[root], h[child], sizeof(tmp));
+		memcpy(h[child], tmp, sizeof(tmp));
+	}
+}
+
+/* Heapsort: glibc's qsort may malloc a merge buffer, and steady state must not allocate. */
+static void sort_hashes(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t n)
+{
+	uint8_t tmp[NT_LEDGER_HASH_LEN];
+
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(h, i, n);
+	for (size_t end = n; end-- > 1;) {
+		memcpy(tmp, h[0], sizeof(tmp));
+		memcpy(h[0], h[end], sizeof(tmp));
+		memcpy(h[end], tmp, sizeof(tmp));
+		sift_down(h, 0, end);
+	}
 }
 
 /* BLAKE2b-256(state_context || u32 count || entry hashes in ascending order). */
@@ -785,7 +810,7 @@ void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
 		for (uint32_t i = 0; i < l->cfg.capacity; i++)
 			if (l->slots[i].used)
 				memcpy(l->hashes[n++], l->slots[i].hash, NT_LEDGER_HASH_LEN);
-		qsort(l->hashes, n, NT_LEDGER_HASH_LEN, hash_cmp);
+		sort_hashes(l->hashes, n);
 		put_be32(cnt, n);
 		crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
 		crypto_generichash_update(&st, (const uint8_t *)state_context, sizeof(state_context) - 1);
