@@ -474,10 +474,6 @@ static void handle_query(struct nt_mdns *m, const struct nt_dns_msg *msg, int f,
 	if ((ans & BIT(REC_ADDR)) && m->n4 + m->n6 == 0)
 		ans &= ~BIT(REC_ADDR);
 	held = held_elsewhere(m, msg);
-	if (held & BIT(REC_PTR) && ans & BIT(REC_PTR)) {
-		ans &= ~BIT(REC_PTR);
-		add &= ~(BIT(REC_SRV) | BIT(REC_TXT) | BIT(REC_ADDR));
-	}
 	ans &= ~held;
 	if (!ans)
 		return;
@@ -574,7 +570,6 @@ static void handle_srv(struct nt_mdns *m, const struct nt_dns_msg *msg, const st
 		if ((rr->type != NT_DNS_TYPE_A && rr->type != NT_DNS_TYPE_AAAA) || rr->ttl == 0 ||
 		    rr->rclass != NT_DNS_CLASS_IN || !nt_dns_name_equal(&rr->name, &srv->rd.srv.target))
 			continue;
-		found = true;
 		memset(&ep, 0, sizeof(ep));
 		if (rr->type == NT_DNS_TYPE_A) {
 			ep.in4.sin_family = AF_INET;
@@ -591,6 +586,7 @@ static void handle_srv(struct nt_mdns *m, const struct nt_dns_msg *msg, const st
 				ep.in6.sin6_scope_id = from->in6.sin6_scope_id;
 			}
 		}
+		found = true;
 		report(m, seen, nseen, &ep, id);
 	}
 	if (!found) {
