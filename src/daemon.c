@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "api.h"
 #include "log.h"
 
 static const char *const drop_names[NT_DROP_COUNT] = {
@@ -156,10 +158,14 @@ static int setup_tun(struct nt_daemon *d, struct nt_err *err)
 	return ret;
 }
 
+static void on_status_request(evutil_socket_t fd, short what, void *arg);
+
 static int setup_events(struct nt_daemon *d)
 {
 	struct timeval tick = { 0, NT_TICK_MS * 1000 };
 
+	/* Locking on, so nt_daemon_stop/_status may come from an embedding program's threads. */
+	evthread_use_pthreads();
 	d->base = event_base_new();
 	if (!d->base)
 		return -ENOMEM;
@@ -170,7 +176,8 @@ static int setup_events(struct nt_daemon *d)
 	d->ev_udp = event_new(d->base, d->udp.fd, EV_READ | EV_PERSIST, nt_datapath_on_udp, d);
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	d->ev_stop = event_new(d->base, d->stop_fd, EV_READ | EV_PERSIST, on_stop, d);
-	if (!d->ev_tun || !d->ev_udp || !d->ev_tick || !d->ev_stop)
+	d->ev_status = event_new(d->base, -1, 0, on_status_request, d);
+	if (!d->ev_tun || !d->ev_udp || !d->ev_tick || !d->ev_stop || !d->ev_status)
 		return -ENOMEM;
 	if (event_add(d->ev_tun, NULL) < 0 || event_add(d->ev_udp, NULL) < 0 ||
 	    event_add(d->ev_tick, &tick) < 0 || event_add(d->ev_stop, NULL) < 0)
@@ -197,6 +204,8 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	d->opts = *opts;
 	d->stop_fd = -1;
 	d->tun.fd = d->udp.fd = -1;
+	pthread_mutex_init(&d->status_lock, NULL);
+	pthread_cond_init(&d->status_cond, NULL);
 	d->started_ms = nt_now_ms();
 	if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
 		snprintf(d->hostname, sizeof(d->hostname), "netron");
@@ -242,6 +251,11 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "start: %s", strerror(-ret));
 		goto err_free;
+	}
+	if (opts->api) {
+		ret = nt_api_start(d, err);
+		if (ret < 0)
+			goto err_free;
 	}
 
 	log_info("netron %s: node %s%s, network %s", NT_VERSION,
@@ -318,6 +332,9 @@ void nt_daemon_free(struct nt_daemon *d)
 	for (int i = 0; i < 3; i++)
 		if (d->ev_sig[i])
 			event_free(d->ev_sig[i]);
+	nt_api_stop(d);
+	if (d->ev_status)
+		event_free(d->ev_status);
 	if (d->ev_stop)
 		event_free(d->ev_stop);
 	if (d->ev_tick)
@@ -338,6 +355,100 @@ void nt_daemon_free(struct nt_daemon *d)
 	nt_identity_free(d->id);
 	nt_network_keys_free(d->keys);
 	nt_config_wipe(&d->net);
+	pthread_mutex_destroy(&d->status_lock);
+	pthread_cond_destroy(&d->status_cond);
 	sodium_memzero(d, sizeof(*d));
 	free(d);
+}
+
+int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
+{
+	uint64_t now = nt_now_ms();
+	struct nt_status *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->peers = calloc(d->peers.count ? d->peers.count : 1, sizeof(*s->peers));
+	if (!s->peers) {
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(s->id, d->id->ed_pk, 32);
+	nt_node_id_short(d->id->ed_pk, s->id_short);
+	snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", d->keys->fingerprint);
+	snprintf(s->ifname, sizeof(s->ifname), "%s", d->tun.name);
+	memcpy(s->addresses, d->addresses, sizeof(s->addresses));
+	s->n_addresses = d->n_addresses;
+	s->listen_port = d->udp.port;
+	s->uptime_ms = now - d->started_ms;
+	s->handshakes_ok = d->handshakes_ok;
+	s->handshakes_failed = d->handshakes_failed;
+	s->rx_bytes = d->rx_bytes;
+	s->tx_bytes = d->tx_bytes;
+	for (unsigned int i = 0; i < NT_DROP_COUNT && i < NT_ARRAY_SIZE(s->drops); i++)
+		s->drops[i] = d->drops[i];
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		const struct nt_peer *p = d->peers.peers[i];
+		struct nt_peer_status *ps = &s->peers[s->n_peers++];
+		const struct nt_keypair *kp = nt_session_keypair_for_send(&p->session, now);
+
+		memcpy(ps->id, p->id, 32);
+		memcpy(ps->id_short, p->id_short, sizeof(ps->id_short));
+		if (p->has_endpoint)
+			nt_sockaddr_format(&p->endpoint, ps->endpoint, sizeof(ps->endpoint));
+		ps->connected = kp != NULL;
+		ps->path = ps->connected ? p->path : NT_PATH_NONE;
+		memcpy(ps->addresses, p->addresses, sizeof(ps->addresses));
+		ps->n_addresses = p->n_addresses;
+		ps->rx_bytes = p->rx_bytes;
+		ps->tx_bytes = p->tx_bytes;
+		ps->rx_packets = p->rx_packets;
+		ps->tx_packets = p->tx_packets;
+		ps->last_handshake_unix_ms = p->last_handshake_wall_ms;
+		ps->session_age_ms = kp ? now - kp->created_ms : 0;
+		ps->rtt_ms = p->rtt_ms;
+		ps->handshakes = p->handshakes;
+	}
+	*out = s;
+	return 0;
+}
+
+static void on_status_request(evutil_socket_t fd, short what, void *arg)
+{
+	struct nt_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&d->status_lock);
+	d->status_ret = nt_daemon_status_fill(d, &d->status_out);
+	d->status_done = true;
+	pthread_cond_signal(&d->status_cond);
+	pthread_mutex_unlock(&d->status_lock);
+}
+
+int nt_daemon_status(struct nt_daemon *d, struct nt_status **out)
+{
+	int ret;
+
+	if (!d->thread_running || pthread_equal(pthread_self(), d->thread))
+		return nt_daemon_status_fill(d, out);
+	/* The loop runs in its own thread: ask it, and wait for the answer. */
+	pthread_mutex_lock(&d->status_lock);
+	d->status_done = false;
+	event_active(d->ev_status, EV_READ, 0);
+	while (!d->status_done)
+		pthread_cond_wait(&d->status_cond, &d->status_lock);
+	ret = d->status_ret;
+	*out = d->status_out;
+	d->status_out = NULL;
+	pthread_mutex_unlock(&d->status_lock);
+	return ret;
+}
+
+void nt_status_free(struct nt_status *s)
+{
+	if (!s)
+		return;
+	free(s->peers);
+	free(s);
 }

@@ -128,11 +128,24 @@ struct nt_daemon {
 	struct nt_udp_batch rx, tx;
 	uint8_t *scratch; /* one buffer for control messages and ICMP replies */
 
+	/* nt_daemon_status from another thread: the loop fills the request and signals. */
+	struct event *ev_status;
+	pthread_mutex_t status_lock;
+	pthread_cond_t status_cond;
+	struct nt_status *status_out;
+	int status_ret;
+	bool status_done;
+
+	struct nt_api *api; /* NULL unless --api */
+
 	uint64_t started_ms;
 	uint64_t drops[NT_DROP_COUNT];
 	uint64_t handshakes_ok, handshakes_failed;
 	uint64_t rx_bytes, tx_bytes;
 };
+
+/* Fills a snapshot; call from the loop thread. */
+int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out);
 
 /* datapath.c */
 void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg);
