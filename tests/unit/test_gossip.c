@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Gossip tests: eight ledgers and gossip engines on a fake network with a fake clock.
+ *
+ *     0 --- 1 --- 2 --- 3          ring i <-> i+1, plus chords i <-> i+3
+ *     |  \__________/   |          partition: {0,1,2,3} | {4,5,6,7}
+ *     7 --- 6 --- 5 --- 4
+ *
+ * They converge after changes and after a partition heals; a node that stops
+ * refreshing vanishes everywhere; conflicting claims resolve the same way everywhere;
+ * bad entries and bad messages are rejected and counted; messages never exceed max_msg.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "gossip.h"
+#include "ledger.h"
+
+#define T0 1700000000000ULL
+#define NODES 8
+#define LATENCY_MS 20
+#define MAX_MSG 1200
+#define TTL_MS 60000ULL
+
+struct node {
+	struct nt_identity id;
+	struct nt_ledger *l;
+	struct nt_gossip *g;
+	uint64_t next_tick;
+	bool alive, refreshing;
+};
+
+struct pkt {
+	struct pkt *next;
+	int from, to;
+	uint64_t at;
+	size_t len;
+	uint8_t data[];
+};
+
+static struct node nodes[NODES];
+static bool linked[NODES][NODES], cut[NODES][NODES];
+static uint64_t sim_now;
+static struct pkt *qhead, *qtail;
+static uint64_t sent_msgs, dropped_msgs, max_seen;
+
+static void net_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
+{
+	struct node *n = ctx;
+	int from = (int)(n - nodes), to = (int)peer;
+	struct pkt *p;
+
+	assert_true(len <= MAX_MSG);
+	assert_true(len >= 2);
+	if (len > max_seen)
+		max_seen = len;
+	sent_msgs++;
+	if (to < 0 || to >= NODES || !nodes[to].alive || cut[from][to]) {
+		dropped_msgs++;
+		return;
+	}
+	p = malloc(sizeof(*p) + len);
+	assert_non_null(p);
+	p->next = NULL;
+	p->from = from;
+	p->to = to;
+	p->at = sim_now + LATENCY_MS;
+	p->len = len;
+	memcpy(p->data, buf, len);
+	if (qtail)
+		qtail->next = p;
+	else
+		qhead = p;
+	qtail = p;
+}
+
+static void on_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger_change c, bool local)
+{
+	struct node *n = ctx;
+
+	(void)c;
+	if (local && n->g)
+		nt_gossip_on_local_change(n->g, e, sim_now);
+}
+
+static void net_flush(void)
+{
+	while (qhead) {
+		struct pkt *p = qhead;
+		qhead = p->next;
+		if (!qhead)
+			qtail = NULL;
+		free(p);
+	}
+}
+
+static void sim_setup(void)
+{
+	net_flush();
+	memset(linked, 0, sizeof(linked));
+	memset(cut, 0, sizeof(cut));
+	sim_now = T0;
+	for (int i = 0; i < NODES; i++) {
+		struct node *n = &nodes[i];
+		struct nt_ledger_cfg lc = { .capacity = 512, .on_change = on_change, .ctx = n };
+		struct nt_gossip_cfg gc = { .max_msg = MAX_MSG, .send = net_send, .ctx = n };
+		uint8_t seed[32] = { 'g', (uint8_t)i };
+
+		if (!n->id.ed_sk) {
+			n->id.ed_sk = sodium_malloc(64);
+			assert_non_null(n->id.ed_sk);
+		}
+		crypto_sign_seed_keypair(n->id.ed_pk, n->id.ed_sk, seed);
+		assert_int_equal(nt_ledger_new(&n->l, &lc), 0);
+		assert_int_equal(nt_gossip_new(&n->g, n->l, &gc), 0);
+		n->alive = n->refreshing = true;
+		n->next_tick = 0;
+	}
+	for (int i = 0; i < NODES; i++) {
+		int nb[2] = { (i + 1) % NODES, (i + 3) % NODES };
+		for (int k = 0; k < 2; k++) {
+			if (linked[i][nb[k]])
+				continue;
+			linked[i][nb[k]] = linked[nb[k]][i] = true;
+			assert_int_equal(nt_gossip_peer_add(nodes[i].g, (uint64_t)nb[k]), 0);
+			assert_int_equal(nt_gossip_peer_add(nodes[nb[k]].g, (uint64_t)i), 0);
+		}
+	}
+}
+
+static void sim_teardown(void)
+{
+	net_flush();
+	for (int i = 0; i < NODES; i++) {
+		nt_gossip_free(nodes[i].g);
+		nt_ledger_free(nodes[i].l);
+		nodes[i].g = NULL;
+		nodes[i].l = NULL;
+	}
+}
+
+/* Advances the fake clock by ms in 10 ms steps: deliveries, ticks, refreshes. */
+static void sim_run(uint64_t ms)
+{
+	uint64_t end = sim_now + ms;
+
+	while (sim_now < end) {
+		sim_now += 10;
+		while (qhead && qhead->at <= sim_now) {
+			struct pkt *p = qhead;
+			qhead = p->next;
+			if (!qhead)
+				qtail = NULL;
+			if (nodes[p->to].alive && !cut[p->from][p->to])
+				assert_int_equal(nt_gossip_input(nodes[p->to].g, (uint64_t)p->from, p->data,
+								 p->len, sim_now), 0);
+			free(p);
+		}
+		for (int i = 0; i < NODES; i++) {
+			struct node *n = &nodes[i];
+			if (!n->alive)
+				continue;
+			if (n->refreshing && sim_now % 1000 == 0)
+				assert_true(nt_ledger_refresh_local(n->l, &n->id, sim_now) >= 0);
+			if (sim_now >= n->next_tick)
+				n->next_tick = nt_gossip_tick(n->g, sim_now);
+		}
+	}
+}
+
+static bool converged(int lo, int hi)
+{
+	uint8_t ref[32], h[32];
+	bool first = true;
+
+	for (int i = lo; i < hi; i++) {
+		if (!nodes[i].alive)
+			continue;
+		nt_ledger_state_hash(nodes[i].l, h);
+		if (first)
+			memcpy(ref, h, 32);
+		else if (memcmp(ref, h, 32) != 0)
+			return false;
+		first = false;
+	}
+	return true;
+}
+
+/* Runs until the nodes in [lo, hi) agree; returns the simulated milliseconds it took. */
+static uint64_t run_until_converged(int lo, int hi, uint64_t max_ms)
+{
+	uint64_t start = sim_now;
+
+	while (!converged(lo, hi)) {
+		if (sim_now - start > max_ms)
+			fail_msg("no convergence within %llu ms", (unsigned long long)max_ms);
+		sim_run(100);
+	}
+	return sim_now - start;
+}
+
+static void claim(int i, const char *bucket, const char *key, const char *value)
+{
+	assert_int_equal(nt_ledger_put_local(nodes[i].l, &nodes[i].id, bucket, key, value,
+					     strlen(value), TTL_MS, sim_now, NULL), 0);
+}
+
+static void test_converge(void **state)
+{
+	char ip[32];
+	uint64_t t;
+
+	(void)state;
+	sim_setup();
+	for (int i = 0; i < NODES; i++) {
+		snprintf(ip, sizeof(ip), "10.1.0.%d", i + 1);
+		claim(i, "machines", ip, "endpoint");
+	}
+	t = run_until_converged(0, NODES, 10000);
+	printf("# 8 initial claims converged in %llu ms\n", (unsigned long long)t);
+	assert_int_equal(nt_ledger_count(nodes[5].l), NODES);
+	/* One change is pushed and forwarded: well under a digest interval. */
+	sim_run(3000);
+	claim(3, "services", "web", "10.1.0.4:80");
+	t = run_until_converged(0, NODES, 2000);
+	printf("# one change converged in %llu ms\n", (unsigned long long)t);
+	assert_int_equal(nt_ledger_count(nodes[7].l), NODES + 1);
+	assert_non_null(nt_ledger_get(nodes[7].l, "services", "web"));
+	sim_run(6000); /* a digest round */
+	assert_true(nt_gossip_peer_is_synced(nodes[0].g, 1));
+	printf("# %llu messages, largest %llu bytes\n", (unsigned long long)sent_msgs,
+	       (unsigned long long)max_seen);
+	sim_teardown();
+}
+
+static void set_partition(bool on)
+{
+	for (int i = 0; i < NODES; i++)
+		for (int j = 0; j < NODES; j++)
+			cut[i][j] = on && ((i < 4) != (j < 4));
+}
+
+static void test_partition_heals(void **state)
+{
+	uint8_t a[32], b[32];
+	char key[32];
+	uint64_t t;
+
+	(void)state;
+	sim_setup();
+	for (int i = 0; i < NODES; i++) {
+		snprintf(key, sizeof(key), "10.1.0.%d", i + 1);
+		claim(i, "machines", key, "e");
+	}
+	run_until_converged(0, NODES, 10000);
+	set_partition(true);
+	/* Each side changes; a few dozen entries on one side force chunked summaries. */
+	for (int k = 0; k < 40; k++) {
+		snprintf(key, sizeof(key), "left-%d", k);
+		claim(k % 4, "services", key, "left side value");
+	}
+	claim(6, "dns", "right.example", "10.1.0.7");
+	claim(1, "machines", "10.1.0.2", "moved endpoint");
+	sim_run(8000);
+	assert_true(converged(0, 4));
+	assert_true(converged(4, NODES));
+	nt_ledger_state_hash(nodes[0].l, a);
+	nt_ledger_state_hash(nodes[4].l, b);
+	assert_memory_not_equal(a, b, 32);
+	assert_null(nt_ledger_get(nodes[5].l, "services", "left-0"));
+	set_partition(false);
+	t = run_until_converged(0, NODES, 15000);
+	printf("# healed partition converged in %llu ms\n", (unsigned long long)t);
+	assert_non_null(nt_ledger_get(nodes[5].l, "services", "left-39"));
+	assert_non_null(nt_ledger_get(nodes[0].l, "dns", "right.example"));
+	assert_memory_equal(nt_ledger_get(nodes[7].l, "machines", "10.1.0.2")->value, "moved", 5);
+	sim_teardown();
+}
+
+static bool owned_by(void *ctx, const struct nt_ledger_entry *e)
+{
+	int *count = ctx;
+
+	if (memcmp(e->owner, nodes[5].id.ed_pk, 32) == 0)
+		(*count)++;
+	return true;
+}
+
+static void test_expiry_of_departed(void **state)
+{
+	char key[32];
+
+	(void)state;
+	sim_setup();
+	for (int i = 0; i < NODES; i++) {
+		snprintf(key, sizeof(key), "10.1.0.%d", i + 1);
+		claim(i, "machines", key, "e");
+	}
+	claim(5, "services", "ssh", "22");
+	run_until_converged(0, NODES, 10000);
+	/* Node 5 goes away without a word. */
+	nodes[5].alive = false;
+	sim_run(TTL_MS + 2000);
+	for (int i = 0; i < NODES; i++) {
+		int count = 0;
+		if (!nodes[i].alive)
+			continue;
+		nt_ledger_foreach_stored(nodes[i].l, owned_by, &count);
+		assert_int_equal(count, 0);
+		assert_null(nt_ledger_machine_owner(nodes[i].l, "10.1.0.6"));
+		assert_non_null(nt_ledger_machine_owner(nodes[i].l, "10.1.0.7"));
+		assert_int_equal(nt_ledger_count(nodes[i].l), NODES - 1);
+	}
+	assert_true(converged(0, NODES));
+	sim_teardown();
+}
+
+static void test_conflicting_claims(void **state)
+{
+	const uint8_t *w;
+
+	(void)state;
+	sim_setup();
+	/* Nodes 1 and 6 are far apart; 1 claims first, 6 half a second later, before it
+	 * could have heard of 1's claim. */
+	set_partition(true);
+	claim(1, "machines", "10.1.0.200", "one");
+	sim_run(500);
+	claim(6, "machines", "10.1.0.200", "six");
+	sim_run(1000);
+	assert_memory_equal(nt_ledger_machine_owner(nodes[6].l, "10.1.0.200"), nodes[6].id.ed_pk, 32);
+	set_partition(false);
+	run_until_converged(0, NODES, 15000);
+	for (int i = 0; i < NODES; i++) {
+		w = nt_ledger_machine_owner(nodes[i].l, "10.1.0.200");
+		assert_non_null(w);
+		assert_memory_equal(w, nodes[1].id.ed_pk, 32);
+	}
+	assert_true(nt_ledger_claim_is_beaten(nodes[6].l, "machines", "10.1.0.200", nodes[6].id.ed_pk));
+	/* The loser withdraws; the winner stays. */
+	assert_int_equal(nt_ledger_delete_local(nodes[6].l, &nodes[6].id, "machines", "10.1.0.200",
+						sim_now), 0);
+	run_until_converged(0, NODES, 3000);
+	assert_memory_equal(nt_ledger_machine_owner(nodes[3].l, "10.1.0.200"), nodes[1].id.ed_pk, 32);
+	sim_teardown();
+}
+
+/* Builds a signed entry as docs/ledger.md describes it. */
+static size_t make_entry(uint8_t *buf, size_t cap, const struct nt_identity *signer,
+			 const uint8_t *owner, const char *key, uint64_t version, uint64_t claimed)
+{
+	static const char ctx[16] = "netron ledger v1";
+	uint8_t zsig[64] = { 0 }, msg[16 + 1024];
+	struct nt_ledger_entry e = {
+		.bucket = "machines", .key = key, .value = (const uint8_t *)"x",
+		.owner = owner, .sig = zsig, .version = version, .claimed_at = claimed,
+		.expires_at = claimed + TTL_MS, .value_len = 1,
+		.bucket_len = 8, .key_len = (uint8_t)strlen(key),
+	};
+	ssize_t n = nt_ledger_entry_encode(&e, buf, cap);
+
+	assert_true(n > 0);
+	memcpy(msg, ctx, 16);
+	memcpy(msg + 16, buf, (size_t)n - 64);
+	crypto_sign_detached(buf + n - 64, NULL, msg, 16 + (size_t)n - 64, signer->ed_sk);
+	return (size_t)n;
+}
+
+static size_t wrap(uint8_t *msg, uint8_t type, const uint8_t *e, size_t len)
+{
+	msg[0] = NT_GOSSIP_VERSION;
+	msg[1] = type;
+	msg[2] = 0;
+	msg[3] = 1;
+	msg[4] = (uint8_t)(len >> 8);
+	msg[5] = (uint8_t)len;
+	memcpy(msg + 6, e, len);
+	return 6 + len;
+}
+
+static void test_bad_input(void **state)
+{
+	struct nt_gossip_stats st;
+	uint8_t e[512], m[600];
+	size_t n, k;
+	struct node *a;
+
+	(void)state;
+	sim_setup();
+	a = &nodes[0];
+	sim_now = T0 + 10000;
+	/* A good one, its replay, a foreign-owner forgery, an unsigned and an old version. */
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[1].id.ed_pk, "10.1.0.2", 5, sim_now);
+	k = wrap(m, NT_GOSSIP_PUSH, e, n);
+	assert_int_equal(nt_gossip_input(a->g, 1, m, k, sim_now), 0);
+	assert_int_equal(nt_gossip_input(a->g, 1, m, k, sim_now), 0);
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[1].id.ed_pk, "10.1.0.2", 9, sim_now);
+	assert_int_equal(nt_gossip_input(a->g, 1, m, wrap(m, NT_GOSSIP_PUSH, e, n), sim_now), 0);
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[1].id.ed_pk, "10.1.0.2", 10, sim_now);
+	memset(e + n - 64, 0, 64);
+	assert_int_equal(nt_gossip_input(a->g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[1].id.ed_pk, "10.1.0.2", 4, sim_now);
+	assert_int_equal(nt_gossip_input(a->g, 1, m, wrap(m, NT_GOSSIP_PUSH, e, n), sim_now), 0);
+	nt_gossip_stats_get(a->g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 1);
+	assert_int_equal(st.entries_rx[NT_LEDGER_DUPLICATE], 1);
+	assert_int_equal(st.entries_rx[NT_LEDGER_REJ_SIGNATURE], 2);
+	assert_int_equal(st.entries_rx[NT_LEDGER_REJ_REPLAY], 1);
+	assert_int_equal(nt_ledger_get(a->l, "machines", "10.1.0.2")->version, 5);
+	/* The good push was forwarded once, to other peers only. */
+	assert_true(st.pushes_forwarded >= 1);
+
+	/* Framing errors. */
+	static const struct {
+		const char *hex_desc;
+		uint8_t bytes[8];
+		size_t len;
+	} bad[] = {
+		{ "empty", { 0 }, 0 },
+		{ "version", { 2, 1 }, 2 },
+		{ "unknown type", { 1, 9, 0, 0 }, 4 },
+		{ "short digest", { 1, 1, 0, 0 }, 4 },
+		{ "summary count past end", { 1, 2, 0, 1 }, 4 },
+		{ "want count mismatch", { 1, 3, 0, 1, 1, 2, 3 }, 7 },
+		{ "entries zero length", { 1, 4, 0, 1, 0, 0 }, 6 },
+		{ "entries record past end", { 1, 5, 0, 1, 0, 9, 1 }, 7 },
+		{ "entries trailing byte", { 1, 4, 0, 0, 7 }, 5 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (nt_gossip_input(a->g, 1, bad[i].bytes, bad[i].len, sim_now) != -EBADMSG)
+			fail_msg("bad message %zu (%s) accepted", i + 1, bad[i].hex_desc);
+	assert_int_equal(nt_gossip_input(a->g, 99, m, k, sim_now), -ENOENT);
+	nt_gossip_stats_get(a->g, &st);
+	assert_int_equal(st.rx_bad, sizeof(bad) / sizeof(bad[0]));
+	assert_int_equal(st.rx_unknown_peer, 1);
+	/* A want for an unknown id and an empty summary are harmless. */
+	{
+		uint8_t w[12] = { 1, 3, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8 }, s[4] = { 1, 2, 0, 0 };
+		assert_int_equal(nt_gossip_input(a->g, 1, w, sizeof(w), sim_now), 0);
+		assert_int_equal(nt_gossip_input(a->g, 1, s, sizeof(s), sim_now), 0);
+	}
+	sim_teardown();
+}
+
+static void test_join_pulls_everything(void **state)
+{
+	char key[32];
+	uint64_t t;
+
+	(void)state;
+	sim_setup();
+	/* Node 7 starts cut off from everyone, then joins a ledger of 300 entries. */
+	for (int j = 0; j < NODES; j++)
+		cut[7][j] = cut[j][7] = true;
+	for (int k = 0; k < 300; k++) {
+		snprintf(key, sizeof(key), "svc-%d", k);
+		claim(k % 7, "services", key, "some value that takes a few bytes");
+	}
+	run_until_converged(0, 7, 20000);
+	assert_int_equal(nt_ledger_count(nodes[7].l), 0);
+	for (int j = 0; j < NODES; j++)
+		cut[7][j] = cut[j][7] = false;
+	t = run_until_converged(0, NODES, 15000);
+	printf("# a joining node pulled 300 entries in %llu ms\n", (unsigned long long)t);
+	assert_int_equal(nt_ledger_count(nodes[7].l), 300);
+	assert_true(max_seen <= MAX_MSG);
+	sim_teardown();
+}
+
+static void test_cfg(void **state)
+{
+	struct nt_gossip_cfg gc = { .max_msg = 900, .send = net_send };
+	struct nt_ledger *l;
+	struct nt_gossip *g;
+
+	(void)state;
+	assert_int_equal(nt_ledger_new(&l, &(struct nt_ledger_cfg){ .capacity = 8 }), 0);
+	assert_int_equal(nt_gossip_new(&g, l, &gc), -EINVAL); /* 990-byte entries do not fit */
+	gc.max_msg = 1200;
+	gc.send = NULL;
+	assert_int_equal(nt_gossip_new(&g, l, &gc), -EINVAL);
+	gc.send = net_send;
+	gc.max_peers = 2;
+	assert_int_equal(nt_gossip_new(&g, l, &gc), 0);
+	assert_int_equal(nt_gossip_peer_add(g, 1), 0);
+	assert_int_equal(nt_gossip_peer_add(g, 1), -EEXIST);
+	assert_int_equal(nt_gossip_peer_add(g, 2), 0);
+	assert_int_equal(nt_gossip_peer_add(g, 3), -ENOSPC);
+	nt_gossip_peer_remove(g, 1);
+	assert_int_equal(nt_gossip_peer_add(g, 3), 0);
+	assert_false(nt_gossip_peer_is_synced(g, 3));
+	nt_gossip_free(g);
+	nt_ledger_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_converge),
+		cmocka_unit_test(test_partition_heals),
+		cmocka_unit_test(test_expiry_of_departed),
+		cmocka_unit_test(test_conflicting_claims),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_join_pulls_everything),
+		cmocka_unit_test(test_cfg),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
