@@ -86,6 +86,7 @@ bool nt_log_is_debug(unsigned int cat)
 	return log_level >= NT_LOG_DEBUG && (log_mask & cat);
 }
 
+NT_PRINTF(3, 0)
 static void vlog(enum nt_log_level level, const char *suffix, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "error", "warn", "info", "debug" };
