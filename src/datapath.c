@@ -29,25 +29,12 @@ static void count_drop(struct nt_daemon *d, enum nt_drop_reason r, const union n
 			from ? nt_sockaddr_format(from, buf, sizeof(buf)) : "tun");
 }
 
-/* Our own address of a family, for the source of ICMP replies. */
-static const uint8_t *own_address(const struct nt_daemon *d, int family)
-{
-	for (unsigned int i = 0; i < d->n_addresses; i++)
-		if (d->addresses[i].family == family)
-			return d->addresses[i].addr;
-	return NULL;
-}
-
-static void reply_unreachable(struct nt_daemon *d, const uint8_t *pkt, size_t len, int family)
+static void reply_unreachable(struct nt_daemon *d, const uint8_t *pkt, size_t len)
 {
 	static uint64_t window_start;
 	static unsigned int sent_in_window;
-	const uint8_t *from = own_address(d, family);
 	uint64_t now = nt_now_ms();
 	size_t n;
-
-	if (!from)
-		return;
 	/* At most 20 replies a second, whatever the TUN hands us. */
 	if (now - window_start >= 1000) {
 		window_start = now;
@@ -55,7 +42,7 @@ static void reply_unreachable(struct nt_daemon *d, const uint8_t *pkt, size_t le
 	}
 	if (sent_in_window >= 20)
 		return;
-	n = nt_icmp_unreachable(pkt, len, from, d->scratch, d->buf_size);
+	n = nt_icmp_unreachable(pkt, len, d->scratch, d->buf_size);
 	if (n && nt_tun_write(&d->tun, d->scratch, n) > 0) {
 		sent_in_window++;
 		log_ratelimited(&rl_icmp_log, NT_DBG_PACKET, "no member owns the destination: ICMP unreachable sent");
@@ -165,7 +152,7 @@ void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg)
 		p = nt_route_lookup(&d->route, family, dst);
 		if (!p) {
 			count_drop(d, NT_DROP_NO_ROUTE, NULL);
-			reply_unreachable(d, pkt, (size_t)len, family);
+			reply_unreachable(d, pkt, (size_t)len);
 			continue;
 		}
 		d->tx.buf[i][PLAIN_OFF] = NT_DATA_INNER_IP;

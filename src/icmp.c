@@ -24,7 +24,7 @@ uint16_t nt_inet_checksum(const void *data, size_t len, uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-static size_t unreachable_v4(const uint8_t *pkt, size_t len, const uint8_t *from, uint8_t *out,
+static size_t unreachable_v4(const uint8_t *pkt, size_t len, uint8_t *out,
 			     size_t cap)
 {
 	size_t ihl = (size_t)(pkt[0] & 15) * 4, quote, total;
@@ -50,7 +50,7 @@ static size_t unreachable_v4(const uint8_t *pkt, size_t len, const uint8_t *from
 	out[3] = (uint8_t)total;
 	out[8] = 64; /* TTL */
 	out[9] = 1; /* ICMP */
-	memcpy(out + 12, from, 4);
+	memcpy(out + 12, pkt + 16, 4);
 	memcpy(out + 16, pkt + 12, 4);
 	sum = nt_inet_checksum(out, 20, 0);
 	out[10] = (uint8_t)(sum >> 8);
@@ -64,7 +64,7 @@ static size_t unreachable_v4(const uint8_t *pkt, size_t len, const uint8_t *from
 	return total;
 }
 
-static size_t unreachable_v6(const uint8_t *pkt, size_t len, const uint8_t *from, uint8_t *out,
+static size_t unreachable_v6(const uint8_t *pkt, size_t len, uint8_t *out,
 			     size_t cap)
 {
 	size_t quote, plen, total;
@@ -88,7 +88,7 @@ static size_t unreachable_v6(const uint8_t *pkt, size_t len, const uint8_t *from
 	out[5] = (uint8_t)plen;
 	out[6] = 58; /* ICMPv6 */
 	out[7] = 64;
-	memcpy(out + 8, from, 16);
+	memcpy(out + 8, pkt + 24, 16);
 	memcpy(out + 24, pkt + 8, 16);
 	out[40] = 1; /* destination unreachable */
 	out[41] = 3; /* address unreachable */
@@ -103,14 +103,13 @@ static size_t unreachable_v6(const uint8_t *pkt, size_t len, const uint8_t *from
 	return total;
 }
 
-size_t nt_icmp_unreachable(const uint8_t *pkt, size_t len, const uint8_t *from, uint8_t *out,
-			   size_t cap)
+size_t nt_icmp_unreachable(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 {
 	if (len < 1)
 		return 0;
 	if (pkt[0] >> 4 == 4)
-		return unreachable_v4(pkt, len, from, out, cap);
+		return unreachable_v4(pkt, len, out, cap);
 	if (pkt[0] >> 4 == 6)
-		return unreachable_v6(pkt, len, from, out, cap);
+		return unreachable_v6(pkt, len, out, cap);
 	return 0;
 }

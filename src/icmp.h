@@ -12,12 +12,13 @@
 #include <stdint.h>
 
 /*
- * Builds the reply to pkt (an IP packet read from the TUN) with source `from` (our own VPN
- * address of the same family: 4 or 16 bytes). Returns its length, or 0 when no reply is
- * due (multicast or broadcast destination, an ICMP error itself, a fragment, too short).
+ * Builds the reply to pkt (an IP packet read from the TUN). Its source is the unreachable
+ * destination itself: the kernel drops packets arriving on an interface "from" one of its
+ * own addresses, and `ping` then reports "From <dst> Destination Host Unreachable".
+ * Returns its length, or 0 when no reply is due (multicast or broadcast destination, an
+ * ICMP error itself, a fragment, too short).
  */
-size_t nt_icmp_unreachable(const uint8_t *pkt, size_t len, const uint8_t *from, uint8_t *out,
-			   size_t cap);
+size_t nt_icmp_unreachable(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
 /* Internet checksum of len bytes (RFC 1071), starting from sum. */
 uint16_t nt_inet_checksum(const void *data, size_t len, uint32_t sum);
 

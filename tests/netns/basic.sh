@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Two members on a LAN, each given the other with --peer.
+#
+#        ns a                     ns sw (br0)                  ns b
+#   netron0 10.1.0.1/24 ---- eth0 192.0.2.1 ---- br0 ---- eth0 192.0.2.2 ---- netron0 10.1.0.2/24
+#           fd00:6e74::1/64                                                  fd00:6e74::2/64
+#
+# What a user checks: ping over IPv4 and IPv6 both ways, a 50 MB TCP transfer arrives
+# intact (SHA-256 on both ends), the interface byte counters of the two ends agree, an
+# address no member owns gets an ICMP unreachable at once, and SIGTERM removes netron0.
+NT_TEST_NAME=basic
+source "$(dirname "$0")/lib.sh"
+require_root
+
+ns_add a
+ns_add b
+ns_add sw
+bridge_add sw
+bridge_port sw a 192.0.2.1/24
+bridge_port sw b 192.0.2.2/24
+make_token
+export NETRONTOKEN=$NT_TOKEN
+
+start_node a a --address 10.1.0.1/24 --address fd00:6e74::1/64 --peer 192.0.2.2:51830 --dht off --mdns off
+start_node b b --address 10.1.0.2/24 --address fd00:6e74::2/64 --peer 192.0.2.1:51830 --dht off --mdns off
+waitiface a netron0
+waitiface b netron0
+
+wait_until 10 pings a 10.1.0.2 || fail "a cannot ping b over IPv4"
+pretty "a -> b IPv4 ping"
+pings b 10.1.0.1 3 || fail "b cannot ping a over IPv4"
+pretty "b -> a IPv4 ping"
+wait_until 5 pings a fd00:6e74::2 || fail "a cannot ping b over IPv6"
+pings b fd00:6e74::1 3 || fail "b cannot ping a over IPv6"
+pretty "IPv6 ping both ways"
+
+# An overlay address nobody owns: ping must fail fast with "unreachable", not time out.
+out=$(n a ping -c 1 -W 3 10.1.0.77 2>&1)
+echo "$out" | grep -qi "unreachable" || fail "no ICMP unreachable for 10.1.0.77: $out"
+pretty "unowned address answered with ICMP unreachable"
+
+# 50 MB of random bytes over TCP through the tunnel, checked end to end.
+head -c 50000000 /dev/urandom >"$NT_TMP/blob"
+want=$(sha256sum <"$NT_TMP/blob" | cut -d' ' -f1)
+stat_a_tx0=$(n a cat /sys/class/net/netron0/statistics/tx_bytes)
+stat_b_rx0=$(n b cat /sys/class/net/netron0/statistics/rx_bytes)
+cat >"$NT_TMP/recv.py" <<'PY'
+import hashlib, socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.1.0.2", 5001)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 16)
+    if not b: break
+    h.update(b); n += len(b)
+open(sys.argv[1], "w").write("%d %s\n" % (n, h.hexdigest()))
+PY
+bg b recv python3 "$NT_TMP/recv.py" "$NT_TMP/recv.out"
+wait_until 5 n b ss -ltn 'sport = :5001' | grep -q 5001 || true
+sleep 0.3
+n a python3 -c '
+import socket, sys
+s = socket.create_connection(("10.1.0.2", 5001), timeout=60)
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(1 << 16)
+        if not b: break
+        s.sendall(b)
+s.close()' "$NT_TMP/blob" || fail "sending 50 MB failed"
+wait_until 30 test -s "$NT_TMP/recv.out" || fail "receiver did not finish"
+read -r got_n got_sum <"$NT_TMP/recv.out"
+[ "$got_n" = 50000000 ] || fail "received $got_n bytes, want 50000000"
+[ "$got_sum" = "$want" ] || fail "SHA-256 differs: $got_sum != $want"
+pretty "50 MB transfer arrived intact"
+
+sleep 1
+stat_a_tx=$(( $(n a cat /sys/class/net/netron0/statistics/tx_bytes) - stat_a_tx0 ))
+stat_b_rx=$(( $(n b cat /sys/class/net/netron0/statistics/rx_bytes) - stat_b_rx0 ))
+[ "$stat_a_tx" -ge 50000000 ] || fail "a's netron0 sent only $stat_a_tx bytes"
+[ "$stat_a_tx" -eq "$stat_b_rx" ] || fail "byte counters differ: a sent $stat_a_tx, b received $stat_b_rx"
+pretty "byte counters agree: $stat_a_tx bytes sent and received"
+
+stop_node a TERM
+n a ip link show netron0 >/dev/null 2>&1 && fail "netron0 still exists after SIGTERM"
+grep -q "shutting down" "$NT_TMP/a.log" || fail "no clean shutdown logged"
+pretty "SIGTERM removes the interface"
+echo "basic: 1 passed, 0 failed"
