@@ -153,19 +153,21 @@ void nt_handshake_uninit(struct nt_handshake *hs)
 	sodium_memzero(hs, sizeof(*hs));
 }
 
-void nt_handshake_clear(struct nt_handshake *hs)
+/* Everything but the Noise state (which nt_noise_start wipes) and the cookie maker. */
+static void reset_attempt(struct nt_handshake *hs)
 {
-	struct nt_cookie_maker cookie = hs->cookie;
-
-	nt_noise_reset(&hs->noise);
 	hs->state = NT_HS_STATE_IDLE;
 	hs->initiator = false;
 	hs->local_index = hs->remote_index = 0;
 	hs->has_remote_id = false;
 	memset(hs->tai64n, 0, sizeof(hs->tai64n));
 	memset(hs->remote_id, 0, sizeof(hs->remote_id));
-	hs->cookie = cookie;
-	sodium_memzero(&cookie, sizeof(cookie));
+}
+
+void nt_handshake_clear(struct nt_handshake *hs)
+{
+	nt_noise_reset(&hs->noise);
+	reset_attempt(hs);
 }
 
 void nt_handshake_set_ephemeral(struct nt_handshake *hs, const uint8_t e_sk[32])
@@ -205,7 +207,7 @@ int nt_handshake_create_init(struct nt_handshake *hs, struct nt_handshake_local 
 	ssize_t n;
 	int ret;
 
-	nt_handshake_clear(hs);
+	reset_attempt(hs);
 	ret = start_noise(hs, l, true);
 	if (ret < 0)
 		goto err;
@@ -262,7 +264,7 @@ enum nt_hs_verdict nt_handshake_consume_init(struct nt_handshake *hs, struct nt_
 	if (replay_contains(&l->replay, e))
 		return NT_HS_DROP_REPLAY;
 
-	nt_handshake_clear(hs);
+	reset_attempt(hs);
 	if (start_noise(hs, l, false) < 0) {
 		v = NT_HS_DROP_STATE;
 		goto err;
