@@ -574,7 +574,8 @@ int nt_config_parse(struct nt_config *cfg, const char *yaml, size_t len, struct 
 		set_err(err, 0, 0, "out of memory while parsing YAML");
 		return -ENOMEM;
 	}
-	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)yaml, len);
+	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)(yaml ? yaml : ""),
+				     yaml ? len : 0);
 	ret = load_document(&ld, &root);
 	yaml_parser_delete(&ld.parser);
 	if (ret < 0)

@@ -245,8 +245,16 @@ static int ensure_state_dir(const char *dir, struct nt_err *err)
 		if (c != '/' && c != '\0')
 			continue;
 		*p = '\0';
+		/* An existing component may answer EACCES or EROFS rather than EEXIST. */
 		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 			int ret = -errno;
+
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+				*p = c;
+				if (c == '\0')
+					break;
+				continue;
+			}
 			set_err(err, "%s: cannot create directory: %s", path, strerror(-ret));
 			return ret;
 		}
