@@ -63,9 +63,10 @@ int nt_mdns_set_addresses(struct nt_mdns *m, const struct in_addr *v4, size_t n4
 			  const struct in6_addr *v6, size_t n6);
 
 /*
- * Feeds one datagram received on the mDNS socket; from is its source (port 5353 for
- * responses, RFC 6762 §11). Answers are queued and go out from nt_mdns_tick; on_peer may be
- * called from here. Malformed packets are counted and dropped.
+ * Feeds one datagram received on the mDNS socket; from (not NULL) is its source, port 5353
+ * (RFC 6762 §11; other ports are legacy unicast and ignored). Answers are queued: call
+ * nt_mdns_tick afterwards and re-arm the timer with its deadline. on_peer is called from
+ * here and must not call back into the engine. Malformed packets are counted and dropped.
  */
 void nt_mdns_input(struct nt_mdns *m, const uint8_t *buf, size_t len,
 		   const union nt_sockaddr *from, uint64_t now_ms);
