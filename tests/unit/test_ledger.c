@@ -20,13 +20,16 @@
 #include "ledger.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
 #define HAVE_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#include <sanitizer/allocator_interface.h>
 #define HAVE_ASAN 1
 #endif
+#endif
+
+#ifdef HAVE_ASAN
+/* From the sanitizer runtime (its header is not always installed). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #ifndef HAVE_ASAN

@@ -30,7 +30,8 @@
 #endif
 #endif
 #ifdef HAVE_ASAN
-#include <sanitizer/allocator_interface.h>
+/* From the sanitizer runtime (its header is not always installed). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #define T0 1700000000000ULL
