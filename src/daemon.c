@@ -63,7 +63,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	nt_tunnel_tick(d, nt_now_ms());
+	uint64_t now = nt_now_ms();
+
+	nt_tunnel_tick(d, now);
+	nt_discovery_tick(d, now);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -204,6 +207,7 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	d->opts = *opts;
 	d->stop_fd = -1;
 	d->tun.fd = d->udp.fd = -1;
+	d->mdns_fd[0] = d->mdns_fd[1] = -1;
 	pthread_mutex_init(&d->status_lock, NULL);
 	pthread_cond_init(&d->status_cond, NULL);
 	d->started_ms = nt_now_ms();
@@ -250,6 +254,11 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	ret = nt_tunnel_start(d);
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "start: %s", strerror(-ret));
+		goto err_free;
+	}
+	ret = nt_discovery_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "discovery: %s", strerror(-ret));
 		goto err_free;
 	}
 	if (opts->api) {
@@ -328,6 +337,7 @@ void nt_daemon_free(struct nt_daemon *d)
 		pthread_join(d->thread, NULL);
 		d->thread_running = false;
 	}
+	nt_discovery_stop(d);
 	nt_tunnel_stop(d);
 	for (int i = 0; i < 3; i++)
 		if (d->ev_sig[i])

@@ -138,6 +138,13 @@ struct nt_daemon {
 
 	struct nt_api *api; /* NULL unless --api */
 
+	/* Discovery (discovery.c): hints for tunnel.c, never trusted before a handshake. */
+	struct nt_mdns *mdns;
+	int mdns_fd[2]; /* AF_INET, AF_INET6; -1 when not open */
+	struct event *ev_mdns[2];
+	uint64_t mdns_next_ms, mdns_rejoin_ms;
+	bool mdns_fast;
+
 	uint64_t started_ms;
 	uint64_t drops[NT_DROP_COUNT];
 	uint64_t handshakes_ok, handshakes_failed;
@@ -154,6 +161,13 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg);
 int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len);
 /* Sends what the peer queued while it had no keypair. */
 void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p);
+
+/* discovery.c */
+int nt_discovery_start(struct nt_daemon *d);
+void nt_discovery_stop(struct nt_daemon *d);
+void nt_discovery_tick(struct nt_daemon *d, uint64_t now);
+/* Whether any member has a session with us (discovery slows down then). */
+bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 
 /* tunnel.c */
 int nt_tunnel_start(struct nt_daemon *d);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netron/keys.h" /* NT_MDNS_TAG_LEN: the network tag, lowercase hex */
 #include "util.h"
 
 #ifdef __cplusplus
@@ -26,7 +27,6 @@ extern "C" {
 
 enum {
 	NT_MDNS_PORT = 5353,
-	NT_MDNS_TAG_LEN = 32, /* lowercase hex characters of the network tag */
 	NT_MDNS_ID_MIN = 8, /* hex characters of the node id used in names */
 	NT_MDNS_ID_MAX = 16, /* hex characters of the node id put in TXT "id=" */
 	NT_MDNS_PKT_MAX = 1400, /* fits one Ethernet frame with IPv6 and UDP headers */

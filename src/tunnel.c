@@ -56,6 +56,14 @@ static bool peer_is_connected(const struct nt_peer *p, uint64_t now)
 	       (p->session.next && nt_session_keypair_can_receive(p->session.next, now));
 }
 
+bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now)
+{
+	for (unsigned int i = 0; i < d->peers.count; i++)
+		if (peer_is_connected(d->peers.peers[i], now))
+			return true;
+	return false;
+}
+
 static void attempt_free(struct nt_daemon *d, struct nt_attempt *a)
 {
 	if (a->local_index)
