@@ -524,9 +524,15 @@ static void regen_id(struct nt_dht *dht)
 		return;
 	rnd(dht, r, sizeof(r));
 	nt_dht_id_bep42(dht->id, &dht->fam[i].ext, r);
-	for (size_t k = 0; k < 2; k++)
-		if (dht->fam[k].enabled)
-			nt_dht_table_set_self(&dht->fam[k].table, dht->id);
+	/* Re-file under the new ID, and introduce it to our new neighbours soon. */
+	for (size_t k = 0; k < 2; k++) {
+		if (!dht->fam[k].enabled)
+			continue;
+		nt_dht_table_set_self(&dht->fam[k].table, dht->id);
+		dht->fam[k].self_search_ms = 0;
+		dht->fam[k].self_search.active = false;
+	}
+	dht->next_maint_ms = 0;
 	nt_hex_encode(hex, dht->id, 4);
 	log_debug(NT_DBG_DHT, "dht: new BEP 42 node id %s...", hex);
 }
@@ -711,7 +717,7 @@ static void handle_response(struct nt_dht *dht, const union nt_sockaddr *from, u
 		learn_nodes(dht, r->nodes6, r->nodes6_len, AF_INET6, s, now_ms);
 	if (!s)
 		return;
-	nt_dht_search_replied(s, from, r->token, r->token_len);
+	nt_dht_search_replied(s, from, r->id, r->token, r->token_len);
 	if (r->n_values && s->kind != NT_DHT_SEARCH_FIND_NODE && dht->cfg.on_peers)
 		dht->cfg.on_peers(dht->cfg.ctx, s->target, r->values, r->n_values);
 	search_step(dht, si, now_ms);
@@ -789,8 +795,10 @@ static void maintain_family(struct nt_dht *dht, size_t fi, uint64_t now_ms)
 	size_t good, dubious;
 
 	nt_dht_table_count(&f->table, now_ms, &good, &dubious);
-	if (good < NT_DHT_K && !f->self_search.active && good + dubious > 0 &&
-	    (!f->self_search_ms || now_ms - f->self_search_ms >= NT_DHT_SELF_LOOKUP_MS)) {
+	/* A self lookup at start, after an ID change, and while the table is thin. */
+	if (!f->self_search.active && good + dubious > 0 &&
+	    (!f->self_search_ms ||
+	     (good < NT_DHT_K && now_ms - f->self_search_ms >= NT_DHT_SELF_LOOKUP_MS))) {
 		nt_dht_search_init(&f->self_search, NT_DHT_SEARCH_FIND_NODE, f->af, dht->id,
 				   ++dht->search_gen, now_ms);
 		f->self_search_ms = now_ms;

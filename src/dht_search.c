@@ -86,9 +86,10 @@ struct nt_dht_cand *nt_dht_search_next(struct nt_dht_search *s)
 }
 
 void nt_dht_search_replied(struct nt_dht_search *s, const union nt_sockaddr *addr,
-			   const uint8_t *token, size_t token_len)
+			   const uint8_t id[NT_DHT_ID_LEN], const uint8_t *token, size_t token_len)
 {
-	struct nt_dht_cand *c = nt_dht_search_find(s, addr);
+	struct nt_dht_cand *c = nt_dht_search_find(s, addr), tmp;
+	size_t from, pos;
 
 	if (!c || c->state == NT_DHT_CAND_REPLIED)
 		return;
@@ -98,6 +99,21 @@ void nt_dht_search_replied(struct nt_dht_search *s, const union nt_sockaddr *add
 		memcpy(c->token, token, token_len);
 		c->token_len = (uint8_t)token_len;
 	}
+	if (memcmp(c->id, id, NT_DHT_ID_LEN) == 0)
+		return;
+	/*
+	 * The node answered with another ID than the one we were told (it regenerated it,
+	 * BEP 42): rank it where it really is.
+	 */
+	from = (size_t)(c - s->cand);
+	tmp = *c;
+	memcpy(tmp.id, id, NT_DHT_ID_LEN);
+	memmove(&s->cand[from], &s->cand[from + 1], (s->n - from - 1) * sizeof(tmp));
+	for (pos = 0; pos < s->n - 1; pos++)
+		if (nt_dht_id_closer(s->target, tmp.id, s->cand[pos].id) < 0)
+			break;
+	memmove(&s->cand[pos + 1], &s->cand[pos], (s->n - 1 - pos) * sizeof(tmp));
+	s->cand[pos] = tmp;
 }
 
 void nt_dht_search_failed(struct nt_dht_search *s, const union nt_sockaddr *addr)

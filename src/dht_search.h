@@ -67,9 +67,9 @@ bool nt_dht_search_add(struct nt_dht_search *s, const uint8_t id[NT_DHT_ID_LEN],
  */
 struct nt_dht_cand *nt_dht_search_next(struct nt_dht_search *s);
 struct nt_dht_cand *nt_dht_search_find(struct nt_dht_search *s, const union nt_sockaddr *addr);
-/* addr answered, with an announce token or none. */
+/* addr answered as id, with an announce token or none; re-ranked if its ID changed. */
 void nt_dht_search_replied(struct nt_dht_search *s, const union nt_sockaddr *addr,
-			   const uint8_t *token, size_t token_len);
+			   const uint8_t id[NT_DHT_ID_LEN], const uint8_t *token, size_t token_len);
 void nt_dht_search_failed(struct nt_dht_search *s, const union nt_sockaddr *addr);
 size_t nt_dht_search_inflight(const struct nt_dht_search *s);
 /* Done when the NT_DHT_K nearest candidates that did not fail have all answered. */

@@ -272,7 +272,13 @@ struct nt_dht_node *nt_dht_table_insert(struct nt_dht_table *t, const uint8_t id
 	}
 	n = nt_dht_table_find_addr(t, addr);
 	if (n) {
-		/* The node behind addr changed its ID (BEP 42 regeneration); trust a reply only. */
+		/*
+		 * The node behind addr has a new ID (BEP 42 regeneration), or someone spoofs
+		 * its address: only a reply to our query moves it; a query gets it pinged.
+		 */
+		if (how == NT_DHT_SEEN_QUERY &&
+		    (!n->last_sent_ms || now_ms - n->last_sent_ms >= NT_DHT_PING_GAP_MS))
+			*ping = n;
 		if (how != NT_DHT_SEEN_REPLY)
 			return NULL;
 		memset(n, 0, sizeof(*n));
@@ -428,8 +434,6 @@ bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 		struct nt_dht_node *pick = NULL;
 		size_t bits;
 
-		if (now_ms - b->last_changed_ms < NT_DHT_REFRESH_MS)
-			continue;
 		for (size_t j = 0; j < NT_DHT_K; j++) {
 			struct nt_dht_node *n = &b->nodes[j];
 			if (!n->used || nt_dht_node_state(n, now_ms) == NT_DHT_NODE_BAD)
@@ -437,7 +441,7 @@ bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 			if (!pick || nt_dht_node_state(n, now_ms) == NT_DHT_NODE_GOOD)
 				pick = n;
 		}
-		if (!pick)
+		if (now_ms - b->last_changed_ms < (pick ? NT_DHT_REFRESH_MS : NT_DHT_EMPTY_REFRESH_MS))
 			continue;
 		/* Our first i bits, then (except in the last bucket) bit i flipped, then random. */
 		memcpy(target, rnd, NT_DHT_ID_LEN);
@@ -450,6 +454,8 @@ bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 			uint8_t m = (uint8_t)(0x80 >> (i % 8));
 			target[i / 8] = (uint8_t)((target[i / 8] & ~m) | (~t->self[i / 8] & m));
 		}
+		if (!pick && !nt_dht_table_closest(t, target, &pick, 1, now_ms))
+			continue;
 		b->last_changed_ms = now_ms;
 		*to = pick;
 		return true;

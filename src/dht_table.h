@@ -26,6 +26,9 @@
 #ifndef NT_DHT_REFRESH_MS
 #define NT_DHT_REFRESH_MS (15 * 60 * 1000) /* refresh a bucket idle this long */
 #endif
+#ifndef NT_DHT_EMPTY_REFRESH_MS
+#define NT_DHT_EMPTY_REFRESH_MS (30 * 1000) /* refresh a bucket with no live node this often */
+#endif
 #ifndef NT_DHT_PING_GAP_MS
 #define NT_DHT_PING_GAP_MS (10 * 1000) /* at most one ping per questionable node per gap */
 #endif
@@ -84,7 +87,8 @@ enum nt_dht_node_state nt_dht_node_state(const struct nt_dht_node *n, uint64_t n
  * Records that (id, addr) was seen. Returns the node's slot, or NULL if the table had no
  * room for it. When the bucket is full of good and questionable nodes, the newcomer is
  * kept as the bucket's replacement and *ping is set to the questionable node that
- * should be pinged (its failure lets the replacement in); otherwise *ping is NULL.
+ * should be pinged (its failure lets the replacement in). A query from a known address
+ * with a new ID also asks for a ping (the reply moves the entry). Otherwise *ping is NULL.
  */
 struct nt_dht_node *nt_dht_table_insert(struct nt_dht_table *t, const uint8_t id[NT_DHT_ID_LEN],
 					const union nt_sockaddr *addr, enum nt_dht_seen how,
@@ -102,8 +106,10 @@ void nt_dht_table_count(const struct nt_dht_table *t, uint64_t now_ms, size_t *g
 /* A questionable node that has not been sent a query for NT_DHT_PING_GAP_MS, or NULL. */
 struct nt_dht_node *nt_dht_table_next_ping(struct nt_dht_table *t, uint64_t now_ms);
 /*
- * A non-empty bucket idle for NT_DHT_REFRESH_MS: sets *to to one of its nodes, fills
- * target with an ID in its range (rnd gives the random bits) and marks it refreshed.
+ * A bucket due for refresh: idle for NT_DHT_REFRESH_MS, or without a live node for
+ * NT_DHT_EMPTY_REFRESH_MS (small networks leave far buckets empty until asked). Fills
+ * target with an ID in its range (rnd gives the random bits), sets *to to one of its
+ * nodes or else to the live node closest to target, and marks the bucket refreshed.
  */
 bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 			       const uint8_t rnd[NT_DHT_ID_LEN], uint8_t target[NT_DHT_ID_LEN],
