@@ -398,13 +398,14 @@ int nt_noise_start(struct nt_noise *n, const struct nt_noise_pattern *p, bool in
 	size_t name_len = strlen(p->name);
 	bool need_s, need_rs;
 
+	sodium_memzero(&n->st->live, sizeof(n->st->live));
+	sodium_memzero(&n->st->work, sizeof(n->st->work));
+	n->started = false;
 	static_needs(p, initiator, &need_s, &need_rs);
 	if ((need_s && !s_sk) || (need_rs && !rs) || (!need_rs && rs) || n_psks != p->n_psks ||
 	    p->n_msgs == 0 || name_len == 0)
 		return -EINVAL;
 
-	sodium_memzero(&n->st->live, sizeof(n->st->live));
-	sodium_memzero(&n->st->work, sizeof(n->st->work));
 	n->pattern = *p;
 	n->initiator = initiator;
 	n->started = true;
