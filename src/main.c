@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "log.h"
 #include "netron/netron.h"
+#include "status_cmd.h"
 
 static const char *env_get(const char *name)
 {
@@ -162,8 +163,7 @@ int main(int argc, char **argv)
 	case NT_CLI_GENERATE:
 		return cmd_generate(&cli);
 	case NT_CLI_STATUS:
-		fprintf(stderr, "netron: status needs the HTTP API, which this build does not have yet\n");
-		return NT_EXIT_RUNTIME;
+		return nt_status_cmd(&cli.opts);
 	case NT_CLI_RUN:
 		break;
 	}
