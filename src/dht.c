@@ -5,11 +5,11 @@
  * It answers ping, find_node, get_peers and announce_peer for any node (rate-limited
  * per source IP and in total), keeps one routing table per family (dht_table.c), runs
  * iterative lookups (dht_search.c) for the info-hashes it is asked to find or announce,
- * and stores the peers others announce (30 minutes, bounded). Announce tokens are a
- * keyed hash of the requester's IP under a secret rotated every 5 minutes; the previous
- * secret is still accepted. Our queries carry random 4-byte transaction IDs and are
- * matched on (tid, address); anything else is dropped and counted. Every structure is
- * allocated once in nt_dht_new() from the configured limits.
+ * and stores the peers others announce behind rotating tokens (dht_store.c). Our
+ * queries carry random 4-byte transaction IDs and are matched on (tid, address);
+ * anything else is dropped and counted. It learns its external address from the BEP 42
+ * "ip" votes and derives its ID from it. Every structure is allocated once in
+ * nt_dht_new() from the configured limits.
  */
 #include "dht.h"
 
@@ -21,6 +21,7 @@
 
 #include "dht_rpc.h"
 #include "dht_search.h"
+#include "dht_store.h"
 #include "dht_table.h"
 #include "log.h"
 
@@ -36,17 +37,9 @@
 #ifndef NT_DHT_SELF_LOOKUP_MS
 #define NT_DHT_SELF_LOOKUP_MS (30 * 1000) /* gap between self lookups while the table is thin */
 #endif
-#ifndef NT_DHT_SECRET_MS
-#define NT_DHT_SECRET_MS (5 * 60 * 1000) /* token secret rotation */
-#endif
-#ifndef NT_DHT_PEER_TTL_MS
-#define NT_DHT_PEER_TTL_MS (30 * 60 * 1000) /* stored peers expire after this */
-#endif
 
 enum {
 	TID_LEN = 4,
-	TOKEN_LEN = 8,
-	SECRET_LEN = 32,
 	VOTES = 8, /* external address votes kept per family */
 	VOTES_MIN = 3, /* agreeing votes needed, and a strict majority of those kept */
 	RL_SLOTS = 256, /* per-IP rate limit buckets (hashed, overwritten on collision) */
@@ -66,18 +59,6 @@ struct pending {
 	uint64_t sent_ms;
 	int search; /* index in searches[] (see search_at), -1 for none */
 	uint32_t gen;
-};
-
-struct stored_peer {
-	union nt_sockaddr addr;
-	uint64_t seen_ms;
-};
-
-struct stored_hash {
-	bool used;
-	uint8_t ih[NT_DHT_ID_LEN];
-	size_t n;
-	struct stored_peer *peers; /* max_peers slots in the pool */
 };
 
 struct rl_slot {
@@ -111,10 +92,7 @@ struct nt_dht {
 	struct pending *pending;
 	struct nt_dht_search *searches; /* cfg.max_searches */
 	uint32_t search_gen;
-	struct stored_hash *store;
-	struct stored_peer *store_pool;
-	uint8_t *secrets; /* sodium_malloc: current, then previous */
-	uint64_t secret_ms;
+	struct nt_dht_store store; /* peers announced to us, and the tokens for it */
 	uint8_t rl_key[crypto_shorthash_KEYBYTES];
 	struct rl_slot rl[RL_SLOTS];
 	uint64_t rl_total_ms, rl_total_milli;
@@ -281,39 +259,6 @@ static void send_error(struct nt_dht *dht, const union nt_sockaddr *to, int code
 	send_msg(dht, to);
 }
 
-/* The announce token for ip under secret `which` (0 current, 1 previous). */
-static void make_token(struct nt_dht *dht, int which, const union nt_sockaddr *from,
-		       uint8_t out[TOKEN_LEN])
-{
-	uint8_t ip[16];
-	size_t n = ip_bytes(from, ip);
-
-	crypto_generichash(out, TOKEN_LEN, ip, n, dht->secrets + which * SECRET_LEN, SECRET_LEN);
-}
-
-static bool token_ok(struct nt_dht *dht, const union nt_sockaddr *from, const uint8_t *tok,
-		     size_t len)
-{
-	uint8_t want[TOKEN_LEN];
-	bool ok = false;
-
-	if (len != TOKEN_LEN)
-		return false;
-	for (int i = 0; i < 2 && !ok; i++) {
-		make_token(dht, i, from, want);
-		ok = sodium_memcmp(want, tok, TOKEN_LEN) == 0;
-	}
-	sodium_memzero(want, sizeof(want));
-	return ok;
-}
-
-static void rotate_secret(struct nt_dht *dht, uint64_t now_ms)
-{
-	memcpy(dht->secrets + SECRET_LEN, dht->secrets, SECRET_LEN);
-	rnd(dht, dht->secrets, SECRET_LEN);
-	dht->secret_ms = now_ms;
-}
-
 /* A token bucket in thousandths: refill rate per second up to burst. */
 static bool bucket_take(uint64_t *milli, uint64_t *last_ms, uint32_t rate, uint32_t burst,
 			uint64_t now_ms)
@@ -350,62 +295,6 @@ static bool rate_ok(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t 
 			   dht->cfg.rate_total * 2, now_ms);
 }
 
-static struct stored_hash *store_find(struct nt_dht *dht, const uint8_t ih[NT_DHT_ID_LEN])
-{
-	for (size_t i = 0; i < dht->cfg.max_hashes; i++)
-		if (dht->store[i].used && memcmp(dht->store[i].ih, ih, NT_DHT_ID_LEN) == 0)
-			return &dht->store[i];
-	return NULL;
-}
-
-static void store_expire(struct nt_dht *dht, uint64_t now_ms)
-{
-	for (size_t i = 0; i < dht->cfg.max_hashes; i++) {
-		struct stored_hash *h = &dht->store[i];
-		size_t k = 0;
-		if (!h->used)
-			continue;
-		for (size_t j = 0; j < h->n; j++)
-			if (now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS)
-				h->peers[k++] = h->peers[j];
-		h->n = k;
-		h->used = k > 0;
-	}
-}
-
-/* Stores (or refreshes) peer for ih; false when no room for a new info-hash. */
-static bool store_add(struct nt_dht *dht, const uint8_t ih[NT_DHT_ID_LEN],
-		      const union nt_sockaddr *peer, uint64_t now_ms)
-{
-	struct stored_hash *h = store_find(dht, ih);
-	size_t oldest = 0;
-
-	if (!h) {
-		store_expire(dht, now_ms);
-		for (size_t i = 0; i < dht->cfg.max_hashes && !h; i++)
-			if (!dht->store[i].used)
-				h = &dht->store[i];
-		if (!h)
-			return false;
-		h->used = true;
-		memcpy(h->ih, ih, NT_DHT_ID_LEN);
-		h->n = 0;
-	}
-	for (size_t j = 0; j < h->n; j++) {
-		if (nt_sockaddr_equal(&h->peers[j].addr, peer)) {
-			h->peers[j].seen_ms = now_ms;
-			return true;
-		}
-		if (h->peers[j].seen_ms < h->peers[oldest].seen_ms)
-			oldest = j;
-	}
-	if (h->n < dht->cfg.max_peers)
-		oldest = h->n++;
-	h->peers[oldest].addr = *peer;
-	h->peers[oldest].seen_ms = now_ms;
-	return true;
-}
-
 /* Compact node infos of the K nodes of family f closest to target, into buf. */
 static size_t closest_nodes(struct nt_dht *dht, struct family *f,
 			    const uint8_t target[NT_DHT_ID_LEN], uint8_t *buf, uint64_t now_ms)
@@ -422,9 +311,8 @@ static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint6
 {
 	const struct nt_krpc_msg *q = &dht->in;
 	unsigned int want = q->want;
-	uint8_t token[TOKEN_LEN];
+	uint8_t token[NT_DHT_TOKEN_LEN];
 	struct family *f;
-	struct stored_hash *h;
 
 	out_reset(dht, NT_KRPC_RESPONSE);
 	memcpy(dht->out.tid, q->tid, q->tid_len);
@@ -446,18 +334,15 @@ static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint6
 	}
 	if (q->method == NT_KRPC_GET_PEERS) {
 		size_t max = from->sa.sa_family == AF_INET6 ? VALUES6_MAX : VALUES4_MAX;
-		make_token(dht, 0, from, token);
+		nt_dht_store_token(&dht->store, from, token);
 		dht->out.token = token;
-		dht->out.token_len = TOKEN_LEN;
-		h = store_find(dht, q->target);
-		for (size_t j = 0; h && j < h->n && dht->out.n_values < max; j++)
-			if (h->peers[j].addr.sa.sa_family == from->sa.sa_family &&
-			    now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS)
-				dht->out.values[dht->out.n_values++] = h->peers[j].addr;
+		dht->out.token_len = NT_DHT_TOKEN_LEN;
+		dht->out.n_values = nt_dht_store_get(&dht->store, q->target, from->sa.sa_family,
+						     dht->out.values, max, now_ms);
 	}
 	if (q->method == NT_KRPC_ANNOUNCE_PEER) {
 		union nt_sockaddr peer = *from;
-		if (!token_ok(dht, from, q->token, q->token_len)) {
+		if (!nt_dht_store_token_ok(&dht->store, from, q->token, q->token_len)) {
 			dht->st.bad_tokens++;
 			send_error(dht, from, NT_KRPC_ERR_PROTOCOL, "bad token");
 			return;
@@ -469,7 +354,7 @@ static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint6
 			else
 				peer.in6.sin6_port = htons(q->port);
 		}
-		if (store_add(dht, q->target, &peer, now_ms))
+		if (nt_dht_store_add(&dht->store, q->target, &peer, now_ms))
 			dht->st.announces_stored++;
 		else
 			dht->st.dropped_other++;
@@ -818,8 +703,12 @@ uint64_t nt_dht_tick(struct nt_dht *dht, uint64_t now_ms)
 
 	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
 	expire_pending(dht, now_ms);
-	if (now_ms - dht->secret_ms >= NT_DHT_SECRET_MS)
-		rotate_secret(dht, now_ms);
+	if (now_ms - dht->store.secret_ms >= NT_DHT_SECRET_MS) {
+		uint8_t fresh[NT_DHT_SECRET_LEN];
+		rnd(dht, fresh, sizeof(fresh));
+		nt_dht_store_rotate(&dht->store, fresh, now_ms);
+		sodium_memzero(fresh, sizeof(fresh));
+	}
 	if (now_ms >= dht->next_maint_ms) {
 		dht->next_maint_ms = now_ms + NT_DHT_MAINT_MS;
 		for (size_t i = 0; i < 2; i++)
@@ -827,7 +716,7 @@ uint64_t nt_dht_tick(struct nt_dht *dht, uint64_t now_ms)
 				maintain_family(dht, i, now_ms);
 		for (size_t i = 0; i < search_count(dht); i++)
 			search_step(dht, (int)i, now_ms);
-		store_expire(dht, now_ms);
+		nt_dht_store_expire(&dht->store, now_ms);
 	}
 	next = dht->next_maint_ms;
 	for (size_t i = 0; i < dht->cfg.max_pending; i++)
@@ -930,14 +819,7 @@ void nt_dht_get_stats(const struct nt_dht *dht, struct nt_dht_stats *st)
 		nt_dht_table_count(&dht->fam[1].table, dht->now_ms, &st->good6, &st->dubious6);
 		st->buckets6 = dht->fam[1].table.nbuckets;
 	}
-	for (size_t i = 0; i < dht->cfg.max_hashes; i++) {
-		const struct stored_hash *h = &dht->store[i];
-		size_t live = 0;
-		for (size_t j = 0; h->used && j < h->n; j++)
-			live += dht->now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS;
-		st->stored_hashes += live > 0;
-		st->stored_peers += live;
-	}
+	nt_dht_store_count(&dht->store, dht->now_ms, &st->stored_hashes, &st->stored_peers);
 	for (size_t i = 0; i < dht->cfg.max_searches; i++)
 		st->searches += dht->searches[i].active;
 	st->searches += dht->fam[0].self_search.active + dht->fam[1].self_search.active;
@@ -985,8 +867,9 @@ static void apply_defaults(struct nt_dht_config *c)
 
 int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 {
+	uint8_t secrets[2 * NT_DHT_SECRET_LEN];
 	struct nt_dht *dht;
-	int ret = -ENOMEM;
+	int ret;
 
 	if (!cfg->send || (!cfg->ipv4 && !cfg->ipv6))
 		return -EINVAL;
@@ -1002,26 +885,22 @@ int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 	else
 		rnd(dht, dht->id, NT_DHT_ID_LEN);
 	dht->cfg.id = NULL;
-
-	dht->secrets = sodium_malloc(2 * SECRET_LEN);
-	if (!dht->secrets)
-		goto err_free;
-	rnd(dht, dht->secrets, 2 * SECRET_LEN);
 	rnd(dht, dht->rl_key, sizeof(dht->rl_key));
-	dht->pending = calloc(dht->cfg.max_pending, sizeof(*dht->pending));
-	dht->searches = calloc(dht->cfg.max_searches, sizeof(*dht->searches));
-	dht->store = calloc(dht->cfg.max_hashes, sizeof(*dht->store));
-	dht->store_pool = calloc(dht->cfg.max_hashes * dht->cfg.max_peers,
-				 sizeof(*dht->store_pool));
-	if (!dht->pending || !dht->searches || !dht->store || !dht->store_pool)
-		goto err_arrays;
-	for (size_t i = 0; i < dht->cfg.max_hashes; i++)
-		dht->store[i].peers = &dht->store_pool[i * dht->cfg.max_peers];
-
 	dht->fam[0].af = AF_INET;
 	dht->fam[1].af = AF_INET6;
 	dht->fam[0].enabled = cfg->ipv4;
 	dht->fam[1].enabled = cfg->ipv6;
+
+	ret = -ENOMEM;
+	dht->pending = calloc(dht->cfg.max_pending, sizeof(*dht->pending));
+	dht->searches = calloc(dht->cfg.max_searches, sizeof(*dht->searches));
+	if (!dht->pending || !dht->searches)
+		goto err_arrays;
+	rnd(dht, secrets, sizeof(secrets));
+	ret = nt_dht_store_init(&dht->store, dht->cfg.max_hashes, dht->cfg.max_peers, secrets);
+	sodium_memzero(secrets, sizeof(secrets));
+	if (ret < 0)
+		goto err_arrays;
 	for (size_t i = 0; i < 2; i++) {
 		if (!dht->fam[i].enabled)
 			continue;
@@ -1036,13 +915,10 @@ int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 err_tables:
 	for (size_t i = 0; i < 2; i++)
 		nt_dht_table_uninit(&dht->fam[i].table);
+	nt_dht_store_uninit(&dht->store);
 err_arrays:
 	free(dht->pending);
 	free(dht->searches);
-	free(dht->store);
-	free(dht->store_pool);
-	sodium_free(dht->secrets);
-err_free:
 	free(dht);
 	return ret;
 }
@@ -1053,11 +929,9 @@ void nt_dht_free(struct nt_dht *dht)
 		return;
 	for (size_t i = 0; i < 2; i++)
 		nt_dht_table_uninit(&dht->fam[i].table);
+	nt_dht_store_uninit(&dht->store); /* wipes the token secrets */
 	free(dht->pending);
 	free(dht->searches);
-	free(dht->store);
-	free(dht->store_pool);
-	sodium_free(dht->secrets); /* wipes */
 	sodium_memzero(dht->rl_key, sizeof(dht->rl_key));
 	free(dht);
 }

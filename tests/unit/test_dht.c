@@ -21,6 +21,7 @@
 #include "dht.h"
 #include "dht_rpc.h"
 #include "dht_search.h"
+#include "dht_store.h"
 #include "dht_table.h"
 #include "log.h"
 
@@ -427,6 +428,56 @@ static void test_search_state_machine(void **state)
 	assert_int_equal(replied, NT_DHT_K);
 	assert_int_equal(asked_beyond, 0); /* nobody past the k nearest was asked */
 	assert_int_equal(s.queries, NT_DHT_K + 1);
+}
+
+static void test_store(void **state)
+{
+	struct nt_dht_store st;
+	uint8_t secrets[64], fresh[32], tok[8], tok2[8], ih[20] = { 1 }, other[20] = { 2 };
+	union nt_sockaddr a = sa("192.0.2.1:1000"), a2 = sa("192.0.2.1:2000"),
+			  b = sa("192.0.2.2:1000"), v6 = sa("[2001:db8::1]:1000"), out[8];
+	size_t hashes, peers;
+
+	(void)state;
+	memset(secrets, 7, sizeof(secrets));
+	assert_int_equal(nt_dht_store_init(&st, 2, 2, secrets), 0);
+	/* Tokens depend on the IP, not the port, and not only on the IP. */
+	nt_dht_store_token(&st, &a, tok);
+	nt_dht_store_token(&st, &a2, tok2);
+	assert_memory_equal(tok, tok2, 8);
+	assert_true(nt_dht_store_token_ok(&st, &a2, tok, 8));
+	assert_false(nt_dht_store_token_ok(&st, &b, tok, 8));
+	assert_false(nt_dht_store_token_ok(&st, &a, tok, 7));
+	assert_false(nt_dht_store_token_ok(&st, &a, NULL, 0));
+	nt_dht_store_token(&st, &v6, tok2);
+	assert_memory_not_equal(tok, tok2, 8);
+	memset(fresh, 9, sizeof(fresh));
+	nt_dht_store_rotate(&st, fresh, 1000);
+	assert_true(nt_dht_store_token_ok(&st, &a, tok, 8));
+	nt_dht_store_rotate(&st, fresh, 2000);
+	assert_false(nt_dht_store_token_ok(&st, &a, tok, 8));
+
+	/* Peers: per family, refreshed in place, the oldest replaced when full. */
+	assert_true(nt_dht_store_add(&st, ih, &a, 1000));
+	assert_true(nt_dht_store_add(&st, ih, &v6, 1001));
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET, out, 8, 1002), 1);
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET6, out, 8, 1002), 1);
+	assert_true(nt_sockaddr_equal(&out[0], &v6));
+	assert_true(nt_dht_store_add(&st, ih, &a, 1003)); /* refresh: a is now the newest */
+	assert_true(nt_dht_store_add(&st, ih, &b, 1004)); /* replaces v6 */
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET6, out, 8, 1005), 0);
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET, out, 1, 1005), 1);
+	assert_true(nt_dht_store_add(&st, other, &a, 1006));
+	assert_false(nt_dht_store_add(&st, (uint8_t[20]){ 3 }, &a, 1007)); /* 2 hashes max */
+	nt_dht_store_count(&st, 1007, &hashes, &peers);
+	assert_int_equal(hashes, 2);
+	assert_int_equal(peers, 3);
+	/* Once ih's peers expire, its slot can be reused. */
+	assert_true(nt_dht_store_add(&st, (uint8_t[20]){ 3 }, &a, 1004 + NT_DHT_PEER_TTL_MS));
+	nt_dht_store_count(&st, 1004 + NT_DHT_PEER_TTL_MS, &hashes, &peers);
+	assert_int_equal(hashes, 2);
+	assert_int_equal(peers, 2);
+	nt_dht_store_uninit(&st);
 }
 
 /* --- engine with captured sends ----------------------------------------------------- */
@@ -1165,6 +1216,7 @@ int main(void)
 		cmocka_unit_test(test_table_replacement),
 		cmocka_unit_test(test_table_closest_and_rebuild),
 		cmocka_unit_test(test_search_state_machine),
+		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_engine_answers),
 		cmocka_unit_test(test_engine_tokens_and_expiry),
 		cmocka_unit_test(test_engine_limits),
