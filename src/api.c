@@ -775,8 +775,17 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 		goto err_free;
 	}
 	api_run(a);
-	log_info("api: listening on %s%s", d->opts.api_listen,
-		 a->has_token ? " (bearer token required)" : " (read-only, no token)");
+	if (a->listen.is_unix) {
+		log_info("api: listening on %s%s", d->opts.api_listen,
+			 a->has_token ? " (bearer token required)" : " (read-only, no token)");
+	} else {
+		char where[NT_SOCKADDR_STRLEN];
+		union nt_sockaddr sa = a->listen.addr;
+
+		sa.in4.sin_port = htons(a->port); /* same offset in sockaddr_in6 */
+		log_info("api: listening on %s%s", nt_sockaddr_format(&sa, where, sizeof(where)),
+			 a->has_token ? " (bearer token required)" : " (read-only, no token)");
+	}
 	return 0;
 
 err_free:

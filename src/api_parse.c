@@ -33,6 +33,7 @@ bool nt_api_listen_parse(const char *s, struct nt_api_listen *out)
 {
 	char host[NT_API_HOST_MAX];
 	const char *colon;
+	bool bracketed = s[0] == '[';
 	uint16_t port;
 	size_t hl;
 
@@ -46,7 +47,7 @@ bool nt_api_listen_parse(const char *s, struct nt_api_listen *out)
 		memcpy(out->path, s, strlen(s) + 1);
 		return true;
 	}
-	if (s[0] == '[') {
+	if (bracketed) {
 		const char *end = strchr(s, ']');
 
 		if (!end || end[1] != ':')
@@ -67,9 +68,9 @@ bool nt_api_listen_parse(const char *s, struct nt_api_listen *out)
 	memcpy(host, s, hl);
 	host[hl] = '\0';
 	memcpy(out->host, host, hl + 1);
-	if (!strcasecmp(host, "localhost"))
+	if (!bracketed && !strcasecmp(host, "localhost"))
 		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &out->addr.in4.sin_addr) == 1) {
+	if (!bracketed && inet_pton(AF_INET, host, &out->addr.in4.sin_addr) == 1) {
 		out->addr.in4.sin_family = AF_INET;
 		out->addr.in4.sin_port = htons(port);
 		out->loopback = ((const uint8_t *)&out->addr.in4.sin_addr)[0] == 127;

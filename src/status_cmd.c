@@ -445,6 +445,8 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 		for (int c = 0; c < COLS; c++)
 			fprintf(out, "%-*s%s", c + 1 < COLS ? (int)width[c] : 0, cells[i][c],
 				c + 1 < COLS ? "  " : "\n");
+	if (num(summary, "peers_connected") < n)
+		fprintf(out, "(* no session)\n");
 	free(cells);
 }
 
