@@ -37,6 +37,7 @@ enum {
 	OPT_API_TOKEN_FILE,
 	OPT_STATE_DIR,
 	OPT_LEDGER_CAPACITY,
+	OPT_CLAIM_TTL,
 	OPT_LOG_LEVEL,
 	OPT_DRY_RUN,
 };
@@ -63,6 +64,7 @@ static const struct option long_options[] = {
 	{ "api-token-file", required_argument, NULL, OPT_API_TOKEN_FILE },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "ledger-capacity", required_argument, NULL, OPT_LEDGER_CAPACITY },
+	{ "claim-ttl", required_argument, NULL, OPT_CLAIM_TTL },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
@@ -89,6 +91,7 @@ static const char usage_text[] =
 	"  --state-dir DIR        identity key, leases, known peers (default " NT_DEFAULT_STATE_DIR ")\n"
 	"                                                             [NETRONSTATEDIR]\n"
 	"  --ledger-capacity N    ledger entries kept in memory (default 4096)\n"
+	"  --claim-ttl SECONDS    lifetime of this node's signed claims (default 120)\n"
 	"\n"
 	"Discovery and NAT traversal:\n"
 	"  --peer HOST:PORT       member to contact directly, repeatable or comma list [NETRONPEERS]\n"
@@ -350,6 +353,11 @@ static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what,
 		if (parse_uint(what, arg, 16, 1048576, &v, err) < 0)
 			return -EINVAL;
 		o->ledger_capacity = (unsigned int)v;
+		return 0;
+	case OPT_CLAIM_TTL:
+		if (parse_uint(what, arg, 10, 600, &v, err) < 0)
+			return -EINVAL;
+		o->claim_ttl_s = (unsigned int)v;
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (!nt_log_parse_level(arg, &o->log_level, &o->log_debug_mask))

@@ -66,6 +66,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = nt_now_ms();
 
 	nt_tunnel_tick(d, now);
+	nt_claims_tick(d, now);
 	nt_discovery_tick(d, now);
 }
 
@@ -154,6 +155,7 @@ static int setup_tun(struct nt_daemon *d, struct nt_err *err)
 				 strerror(-ret));
 			return ret;
 		}
+		d->addr_on_tun[i] = true;
 	}
 	ret = nt_tun_set_up(&d->tun);
 	if (ret < 0)
@@ -219,10 +221,6 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		ret = fail(err, "no VPN address: give --address CIDR or --dhcp");
 		goto err_free;
 	}
-	if (opts->dhcp) {
-		ret = fail(err, "--dhcp needs the ledger, which this build does not have yet; give --address");
-		goto err_free;
-	}
 
 	ret = load_network(d, err);
 	if (ret < 0)
@@ -254,6 +252,11 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	ret = nt_tunnel_start(d);
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "start: %s", strerror(-ret));
+		goto err_free;
+	}
+	ret = nt_claims_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "ledger: %s", strerror(-ret));
 		goto err_free;
 	}
 	ret = nt_discovery_start(d);
@@ -339,6 +342,7 @@ void nt_daemon_free(struct nt_daemon *d)
 	}
 	nt_discovery_stop(d);
 	nt_tunnel_stop(d);
+	nt_claims_stop(d);
 	for (int i = 0; i < 3; i++)
 		if (d->ev_sig[i])
 			event_free(d->ev_sig[i]);

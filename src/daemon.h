@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cookie.h"
+#include "dhcp.h"
 #include "handshake.h"
 #include "netron/netron.h"
 #include "peer.h"
@@ -76,6 +77,7 @@ struct nt_hint {
 	union nt_sockaddr endpoint;
 	uint8_t id[32]; /* expected node ID, when the source told it */
 	bool id_known;
+	char id_prefix[17]; /* hex prefix of the node ID (mDNS tells only that), "" if unknown */
 	uint64_t next_try_ms;
 	uint32_t backoff_ms;
 	uint64_t expires_ms; /* 0 = never (configured peers) */
@@ -138,6 +140,17 @@ struct nt_daemon {
 
 	struct nt_api *api; /* NULL unless --api */
 
+	/* The ledger (claims.c): address claims, agreement with the members, --dhcp. */
+	struct nt_ledger *ledger;
+	struct nt_gossip *gossip;
+	uint64_t claim_ttl_ms;
+	uint64_t gossip_next_ms, claims_next_ms, seal_next_ms;
+	bool routes_dirty;
+	bool addr_on_tun[NT_MAX_ADDRESSES]; /* addresses[i] is configured on the TUN */
+	bool addr_conflict[NT_MAX_ADDRESSES]; /* an earlier claim by another member beats ours */
+	struct nt_dhcp dhcp;
+	bool dhcp_bound;
+
 	/* Discovery (discovery.c): hints for tunnel.c, never trusted before a handshake. */
 	struct nt_mdns *mdns;
 	int mdns_fd[2]; /* AF_INET, AF_INET6; -1 when not open */
@@ -162,6 +175,13 @@ int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf,
 /* Sends what the peer queued while it had no keypair. */
 void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p);
 
+/* claims.c */
+int nt_claims_start(struct nt_daemon *d);
+void nt_claims_stop(struct nt_daemon *d);
+void nt_claims_tick(struct nt_daemon *d, uint64_t now);
+/* A gossip message arrived from p (control type NT_CTRL_GOSSIP). */
+void nt_claims_on_gossip(struct nt_daemon *d, struct nt_peer *p, const uint8_t *buf, size_t len);
+
 /* discovery.c */
 int nt_discovery_start(struct nt_daemon *d);
 void nt_discovery_stop(struct nt_daemon *d);
@@ -170,6 +190,8 @@ void nt_discovery_tick(struct nt_daemon *d, uint64_t now);
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 
 /* tunnel.c */
+/* The peer of a node ID, created (with no endpoint yet) if we did not know it. NULL if full. */
+struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32]);
 int nt_tunnel_start(struct nt_daemon *d);
 void nt_tunnel_stop(struct nt_daemon *d);
 void nt_tunnel_tick(struct nt_daemon *d, uint64_t now);

@@ -44,7 +44,11 @@ static void mdns_peer(void *ctx, const union nt_sockaddr *endpoint, const char *
 
 	log_debug(NT_DBG_MDNS, "mdns: member %s may be at %s", id_prefix,
 		  nt_sockaddr_format(endpoint, buf, sizeof(buf)));
-	nt_tunnel_add_hint(d, NT_HINT_MDNS, endpoint, NULL, nt_now_ms());
+	struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_MDNS, endpoint, NULL, nt_now_ms());
+
+	/* The prefix lets a member seen at two addresses (IPv4, IPv6) get one handshake. */
+	if (h && strlen(id_prefix) >= NT_NODE_ID_SHORT_LEN)
+		snprintf(h->id_prefix, sizeof(h->id_prefix), "%.*s", NT_NODE_ID_SHORT_LEN, id_prefix);
 }
 
 static void mdns_refresh_addresses(struct nt_daemon *d)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -100,7 +101,14 @@ static void vlog(enum nt_log_level level, const char *suffix, const char *fmt, v
 		log_cb(log_cb_ctx, level, msg);
 		return;
 	}
-	fprintf(stderr, "%s%s%-5s %s\n", log_prefix, log_prefix[0] ? " " : "", names[level], msg);
+	{
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %s%s%-5s %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			ts.tv_nsec / 1000000, log_prefix, log_prefix[0] ? " " : "", names[level], msg);
+	}
 }
 
 #define LOG_BODY(level, suffix)                      \

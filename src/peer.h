@@ -47,6 +47,8 @@ struct nt_peer {
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t handshakes;
 	uint32_t rtt_ms;
+	bool in_gossip; /* registered with the gossip engine */
+	char name[64]; /* its hostname, from ANNOUNCE */
 	/* Packets read from the TUN before a keypair existed (fixed ring, allocated with the peer). */
 	uint8_t *staged;
 	size_t staged_cap; /* bytes per slot */

@@ -82,8 +82,16 @@ int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu)
 		goto err_close;
 	t->ifindex = ifr.ifr_ifindex;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_dad", t->name);
-	write_sysctl(path, "0");
+	/*
+	 * A point-to-point overlay has no routers or neighbours to ask: no duplicate address
+	 * detection, no router solicitations, no router advertisements taken from members.
+	 */
+	static const char *const quiet[] = { "accept_dad", "dad_transmits", "router_solicitations",
+					      "accept_ra" };
+	for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", t->name, quiet[i]);
+		write_sysctl(path, "0");
+	}
 	return 0;
 
 err_close:

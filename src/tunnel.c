@@ -56,6 +56,15 @@ static bool peer_is_connected(const struct nt_peer *p, uint64_t now)
 	       (p->session.next && nt_session_keypair_can_receive(p->session.next, now));
 }
 
+struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
+{
+	struct nt_peer *p = nt_peer_lookup(&d->peers, id);
+
+	if (!p)
+		p = nt_peer_new(&d->peers, id, d->opts.mtu + 64, on_keypair_drop, d);
+	return p;
+}
+
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now)
 {
 	for (unsigned int i = 0; i < d->peers.count; i++)
@@ -209,6 +218,9 @@ static bool hint_is_satisfied(struct nt_daemon *d, const struct nt_hint *h, uint
 			continue;
 		if (h->id_known && memcmp(h->id, p->id, 32) == 0)
 			return true;
+		if (h->id_prefix[0] && !strncmp(h->id_prefix, p->id_short, strlen(h->id_prefix)) &&
+		    strlen(h->id_prefix) <= NT_NODE_ID_SHORT_LEN)
+			return true;
 		if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, &h->endpoint))
 			return true;
 	}
@@ -309,14 +321,11 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 		attempt_free(d, a);
 		return;
 	}
-	p = nt_peer_lookup(&d->peers, res.peer_id);
+	p = nt_tunnel_peer_get(d, res.peer_id);
 	if (!p) {
-		p = nt_peer_new(&d->peers, res.peer_id, d->opts.mtu + 64, on_keypair_drop, d);
-		if (!p) {
-			log_warnx("peer table full (%d): handshake from %s ignored", NT_MAX_PEERS,
-				  nt_sockaddr_format(from, buf, sizeof(buf)));
-			goto out_fail;
-		}
+		log_warnx("peer table full (%d): handshake from %s ignored", NT_MAX_PEERS,
+			  nt_sockaddr_format(from, buf, sizeof(buf)));
+		goto out_fail;
 	}
 	/* A responder accepts a member's handshakes in the order it made them, never older. */
 	if (!res.initiator) {
@@ -349,6 +358,15 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 			 nt_sockaddr_format(from, buf, sizeof(buf)), res.initiator ? "we initiated" : "it initiated");
 	} else {
 		log_debug(NT_DBG_HANDSHAKE, "peer %s: new session keys", p->id_short);
+	}
+	/* Whoever answered there is this member: its other endpoints need no handshake now. */
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		struct nt_hint *h = &d->hints[i];
+		if (h->used && (nt_sockaddr_equal(&h->endpoint, from) ||
+				(res.initiator && nt_sockaddr_equal(&h->endpoint, &a->endpoint)))) {
+			memcpy(h->id, p->id, 32);
+			h->id_known = true;
+		}
 	}
 	if (res.initiator) {
 		/* Our first frame on the new keys confirms them to the responder. */
@@ -480,38 +498,15 @@ drop:
 	d->handshakes_failed++;
 }
 
+/*
+ * ANNOUNCE tells a member's port and name. Which addresses it owns is the ledger's to
+ * say (claims.c): a claim is signed and its conflicts are settled the same way everywhere.
+ */
 static void apply_announce(struct nt_daemon *d, struct nt_peer *p, const struct nt_announce *an)
 {
-	char buf[64];
-
-	nt_route_remove_owner(&d->route, p);
-	p->n_addresses = 0;
+	(void)d;
 	p->listen_port = an->listen_port;
-	for (unsigned int i = 0; i < an->n_addresses; i++) {
-		const struct nt_cidr *c = &an->addresses[i];
-		bool ours = false;
-		int ret;
-
-		for (unsigned int j = 0; j < d->n_addresses; j++)
-			if (d->addresses[j].family == c->family &&
-			    !memcmp(d->addresses[j].addr, c->addr, c->family == AF_INET ? 4 : 16))
-				ours = true;
-		if (ours) {
-			log_warnx("peer %s claims %s, which is this node's address: ignored",
-				  p->id_short, nt_cidr_format(c, buf, sizeof(buf)));
-			continue;
-		}
-		ret = nt_route_add(&d->route, c->family, c->addr, p);
-		if (ret == -EEXIST) {
-			struct nt_peer *holder = nt_route_lookup(&d->route, c->family, c->addr);
-			log_warnx("peer %s claims %s, already held by peer %s: ignored", p->id_short,
-				  nt_cidr_format(c, buf, sizeof(buf)), holder ? holder->id_short : "?");
-			continue;
-		}
-		if (ret < 0)
-			continue;
-		p->addresses[p->n_addresses++] = *c;
-	}
+	snprintf(p->name, sizeof(p->name), "%s", an->name);
 }
 
 void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
@@ -525,6 +520,9 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 		apply_announce(d, p, &an);
 		return;
 	}
+	case NT_CTRL_GOSSIP:
+		nt_claims_on_gossip(d, p, body, len);
+		return;
 	case NT_CTRL_PEX: {
 		struct nt_pex pex;
 		if (!nt_control_pex_decode(&pex, body, len))

@@ -73,6 +73,7 @@ struct nt_options {
 
 	char state_dir[NT_PATH_MAX];
 	unsigned int ledger_capacity;
+	unsigned int claim_ttl_s; /* lifetime of our signed claims; 0 = default (120 s) */
 	enum nt_log_level log_level;
 	unsigned int log_debug_mask;
 };
