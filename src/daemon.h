@@ -157,6 +157,12 @@ struct nt_daemon {
 	struct event *ev_mdns[2];
 	uint64_t mdns_next_ms, mdns_rejoin_ms;
 	bool mdns_fast;
+	struct nt_dht *dht;
+	uint64_t dht_next_ms; /* the engine's next deadline */
+	uint64_t dht_announce_ms; /* next announce of the rendezvous info-hash */
+	uint64_t dht_search_ms; /* next lookup */
+	uint64_t dht_bootstrap_ms; /* next try of the bootstrap list while the table is empty */
+	uint64_t remember_ms; /* next save of known DHT nodes and members */
 
 	uint64_t started_ms;
 	uint64_t drops[NT_DROP_COUNT];
@@ -186,6 +192,9 @@ void nt_claims_on_gossip(struct nt_daemon *d, struct nt_peer *p, const uint8_t *
 int nt_discovery_start(struct nt_daemon *d);
 void nt_discovery_stop(struct nt_daemon *d);
 void nt_discovery_tick(struct nt_daemon *d, uint64_t now);
+/* A datagram whose first byte is 'd' (BitTorrent DHT, bencoded KRPC). */
+void nt_discovery_on_dht(struct nt_daemon *d, const uint8_t *buf, size_t len,
+			 const union nt_sockaddr *from, uint64_t now);
 /* Whether any member has a session with us (discovery slows down then). */
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 

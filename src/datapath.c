@@ -268,6 +268,9 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 			case NT_MSG_DATA:
 				on_data(d, buf, len, &d->rx.addr[i], now);
 				break;
+			case 'd':
+				nt_discovery_on_dht(d, buf, len, &d->rx.addr[i], now);
+				break;
 			case 0xE1: case 0xE2: case 0xE3: case 0xE4:
 				nt_tunnel_on_handshake(d, buf, len, &d->rx.addr[i], now);
 				break;

@@ -6,15 +6,24 @@
  *
  * mDNS (src/mdns.c, RFC 6762/6763): sockets on 5353 for IPv4 and IPv6, joined on every
  * multicast interface but our TUN; the engine browses fast while we have no session.
+ *
+ * DHT (src/dht.c, BEP 5): a Mainline node on our one UDP socket. It announces the network's
+ * rendezvous info-hash for the current epoch (and the next one near a boundary) with
+ * implied_port, so the DHT stores exactly the NAT mapping our tunnel uses, and looks up the
+ * previous, current and next epochs: fast while we have no session, slowly after. Good DHT
+ * nodes and the members we reached are remembered in the state dir and tried first on the
+ * next start, so a restart does not depend on the bootstrap nodes.
  */
 #include "daemon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dht.h"
 #include "log.h"
 #include "mdns.h"
 #include "mdns_socket.h"
@@ -22,6 +31,19 @@
 #ifndef NT_MDNS_REJOIN_MS
 #define NT_MDNS_REJOIN_MS 15000
 #endif
+#ifndef NT_DHT_ANNOUNCE_MS
+#define NT_DHT_ANNOUNCE_MS (15 * 60 * 1000) /* stored peers live 30 min */
+#endif
+#ifndef NT_DHT_SEARCH_FAST_MS
+#define NT_DHT_SEARCH_FAST_MS 5000 /* while we have no session */
+#endif
+#ifndef NT_DHT_SEARCH_SLOW_MS
+#define NT_DHT_SEARCH_SLOW_MS (5 * 60 * 1000)
+#endif
+#ifndef NT_REMEMBER_MS
+#define NT_REMEMBER_MS 60000
+#endif
+enum { REMEMBER_MAX = 64 };
 
 static int family_slot(int family)
 {
@@ -164,20 +186,235 @@ static void mdns_stop(struct nt_daemon *d)
 	}
 }
 
+static void dht_send(void *ctx, const void *buf, size_t len, const union nt_sockaddr *to)
+{
+	struct nt_daemon *d = ctx;
+
+	if (nt_udp_send(&d->udp, buf, len, to, 0) < 0)
+		d->drops[NT_DROP_UDP_SEND]++;
+}
+
+static void dht_on_peers(void *ctx, const uint8_t ih[20], const union nt_sockaddr *peers, size_t n)
+{
+	struct nt_daemon *d = ctx;
+	uint64_t now = nt_now_ms();
+	char buf[NT_SOCKADDR_STRLEN];
+
+	(void)ih;
+	for (size_t i = 0; i < n; i++) {
+		/* Our own announcement comes back too: the handshake would refuse it anyway. */
+		log_debug(NT_DBG_DHT, "dht: a member may be at %s", nt_sockaddr_format(&peers[i], buf, sizeof(buf)));
+		nt_tunnel_add_hint(d, NT_HINT_DHT, &peers[i], NULL, now);
+	}
+}
+
+/* state_dir/NAME: one "host:port" per line. */
+static void remember_path(const struct nt_daemon *d, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", d->opts.state_dir, name);
+}
+
+static void remember_write(const struct nt_daemon *d, const char *name,
+			   const union nt_sockaddr *list, size_t n)
+{
+	char path[NT_PATH_MAX + 32], tmp[NT_PATH_MAX + 40], buf[NT_SOCKADDR_STRLEN];
+	FILE *f;
+
+	remember_path(d, name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", nt_sockaddr_format(&list[i], buf, sizeof(buf)));
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+static size_t remember_read(const struct nt_daemon *d, const char *name, union nt_sockaddr *out,
+			    size_t max)
+{
+	char path[NT_PATH_MAX + 32], line[128];
+	size_t n = 0;
+	FILE *f;
+
+	remember_path(d, name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (nt_sockaddr_parse(line, &out[n], false))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Saves the good DHT nodes and the endpoints of the members we have sessions with. */
+static void remember_save(struct nt_daemon *d, uint64_t now)
+{
+	union nt_sockaddr list[REMEMBER_MAX];
+	size_t n = 0;
+	int k;
+
+	for (unsigned int i = 0; i < d->peers.count && n < REMEMBER_MAX; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (p->has_endpoint && nt_session_keypair_for_send(&p->session, now))
+			list[n++] = p->endpoint;
+	}
+	if (n)
+		remember_write(d, "peers", list, n);
+	if (d->dht) {
+		k = nt_dht_export_nodes(d->dht, list, REMEMBER_MAX);
+		if (k > 0)
+			remember_write(d, "dht-nodes", list, (size_t)k);
+	}
+}
+
+static void dht_bootstrap(struct nt_daemon *d, uint64_t now)
+{
+	union nt_sockaddr saved[REMEMBER_MAX];
+	size_t n = remember_read(d, "dht-nodes", saved, REMEMBER_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		nt_dht_add_node(d->dht, &saved[i], now);
+	for (unsigned int i = 0; i < d->opts.n_bootstrap; i++) {
+		union nt_sockaddr a;
+		if (nt_sockaddr_parse(d->opts.bootstrap[i], &a, true))
+			nt_dht_add_node(d->dht, &a, now);
+		else
+			log_debug(NT_DBG_DHT, "dht: bootstrap %s does not resolve now", d->opts.bootstrap[i]);
+	}
+}
+
+static int dht_start(struct nt_daemon *d)
+{
+	struct nt_dht_config cfg = {
+		.ipv4 = true,
+		.ipv6 = d->udp.family == AF_INET6,
+		.port = d->udp.port,
+		.send = dht_send,
+		.on_peers = dht_on_peers,
+		.ctx = d,
+	};
+	uint64_t now = nt_now_ms();
+	int ret = nt_dht_new(&d->dht, &cfg);
+
+	if (ret < 0)
+		return ret;
+	dht_bootstrap(d, now);
+	d->dht_bootstrap_ms = now + 30000;
+	d->dht_announce_ms = now;
+	d->dht_search_ms = now + 1000;
+	log_info("dht: joining the Mainline DHT through %u bootstrap node%s", d->opts.n_bootstrap,
+		 d->opts.n_bootstrap == 1 ? "" : "s");
+	return 0;
+}
+
+void nt_discovery_on_dht(struct nt_daemon *d, const uint8_t *buf, size_t len,
+			 const union nt_sockaddr *from, uint64_t now)
+{
+	if (!d->dht) {
+		d->drops[NT_DROP_UNKNOWN_TYPE]++;
+		return;
+	}
+	nt_dht_input(d->dht, buf, len, from, now);
+	d->dht_next_ms = 0; /* an answer may have moved the engine's deadline */
+}
+
+static void dht_tick(struct nt_daemon *d, uint64_t now)
+{
+	uint64_t unix_s = nt_wall_ms() / 1000;
+	uint64_t interval = d->net.otp_dht.interval;
+	uint64_t epoch = nt_network_epoch(&d->net, unix_s);
+	uint8_t ih[NT_INFOHASH_LEN];
+	struct nt_dht_stats st;
+
+	if (now >= d->dht_announce_ms) {
+		nt_network_rendezvous(&d->net, epoch, ih);
+		if (nt_dht_announce(d->dht, ih, now) == 0)
+			d->dht_announce_ms = now + NT_DHT_ANNOUNCE_MS;
+		else
+			d->dht_announce_ms = now + 5000;
+		/* Near the end of an epoch, be findable under the next one already. */
+		if (unix_s % interval >= interval - interval / 10) {
+			nt_network_rendezvous(&d->net, epoch + 1, ih);
+			nt_dht_announce(d->dht, ih, now);
+		}
+		/* Announce again right after the epoch turns. */
+		if (d->dht_announce_ms > now + (interval - unix_s % interval) * 1000 + 2000)
+			d->dht_announce_ms = now + (interval - unix_s % interval) * 1000 + 2000;
+	}
+	if (now >= d->dht_search_ms) {
+		/* Clocks may disagree by up to an interval: look under all three epochs. */
+		for (int delta = -1; delta <= 1; delta++) {
+			nt_network_rendezvous(&d->net, epoch + (uint64_t)(int64_t)delta, ih);
+			nt_dht_search(d->dht, ih, now);
+		}
+		d->dht_search_ms = now + (nt_tunnel_has_session(d, now) ? NT_DHT_SEARCH_SLOW_MS :
+									  NT_DHT_SEARCH_FAST_MS);
+	}
+	if (now >= d->dht_bootstrap_ms) {
+		nt_dht_get_stats(d->dht, &st);
+		if (st.good4 + st.dubious4 + st.good6 + st.dubious6 == 0)
+			dht_bootstrap(d, now);
+		d->dht_bootstrap_ms = now + 30000;
+	}
+	if (now >= d->dht_next_ms)
+		d->dht_next_ms = nt_dht_tick(d->dht, now);
+}
+
 int nt_discovery_start(struct nt_daemon *d)
 {
-	if (d->opts.mdns)
-		return mdns_start(d);
+	union nt_sockaddr saved[REMEMBER_MAX];
+	uint64_t now = nt_now_ms();
+	size_t n;
+	int ret;
+
+	/* Members we reached last time: the quickest way back into the network. */
+	n = remember_read(d, "peers", saved, REMEMBER_MAX);
+	for (size_t i = 0; i < n; i++)
+		nt_tunnel_add_hint(d, NT_HINT_REMEMBERED, &saved[i], NULL, now);
+	if (n)
+		log_info("trying %zu member%s remembered from the last run", n, n == 1 ? "" : "s");
+	d->remember_ms = now + 5000;
+	if (d->opts.mdns) {
+		ret = mdns_start(d);
+		if (ret < 0)
+			return ret;
+	}
+	if (d->opts.dht) {
+		ret = dht_start(d);
+		if (ret < 0)
+			return ret;
+	}
 	return 0;
 }
 
 void nt_discovery_stop(struct nt_daemon *d)
 {
+	if (d->id && d->peers.count)
+		remember_save(d, nt_now_ms());
 	mdns_stop(d);
+	nt_dht_free(d->dht);
+	d->dht = NULL;
 }
 
 void nt_discovery_tick(struct nt_daemon *d, uint64_t now)
 {
 	if (d->mdns)
 		mdns_tick(d, now);
+	if (d->dht)
+		dht_tick(d, now);
+	if (now >= d->remember_ms) {
+		remember_save(d, now);
+		d->remember_ms = now + NT_REMEMBER_MS;
+	}
 }

@@ -57,8 +57,8 @@ while True:
 open(sys.argv[1], "w").write("%d %s\n" % (n, h.hexdigest()))
 PY
 bg b recv python3 "$NT_TMP/recv.py" "$NT_TMP/recv.out"
-wait_until 5 n b ss -ltn 'sport = :5001' | grep -q 5001 || true
-sleep 0.3
+listening() { n b ss -Hltn 'sport = :5001' | grep -q 5001; }
+wait_until 5 listening || fail "receiver not listening"
 n a python3 -c '
 import socket, sys
 s = socket.create_connection(("10.1.0.2", 5001), timeout=60)
