@@ -75,12 +75,7 @@ uint16_t nt_api_port(const struct nt_api *a)
 
 static struct nt_ledger *api_ledger(struct nt_daemon *d)
 {
-#ifdef NT_DAEMON_HAS_LEDGER
 	return d->ledger;
-#else
-	(void)d;
-	return NULL;
-#endif
 }
 
 static struct nt_dht *api_dht(struct nt_daemon *d)
@@ -420,6 +415,10 @@ static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, b
 
 	if (!l)
 		return respond_error(a, c, MHD_HTTP_SERVICE_UNAVAILABLE, "this node has no ledger");
+	/* Address claims are the node's own business (claims.c), not the API's. */
+	if (!strcmp(p->bucket, NT_LEDGER_MACHINES))
+		return respond_error(a, c, MHD_HTTP_FORBIDDEN,
+				     "bucket machines holds the nodes' address claims: read-only here");
 	if (!is_put) {
 		ret = nt_ledger_delete_local(l, a->d->id, p->bucket, p->key, nt_wall_ms());
 		if (ret == -ENOENT)
@@ -613,15 +612,8 @@ static void init_self(struct nt_api *a)
 		 script, style);
 	snprintf(a->os, sizeof(a->os), "linux");
 	snprintf(a->arch, sizeof(a->arch), "unknown");
-	if (uname(&u) == 0) {
-		/* Go's GOARCH names, as EdgeVPN reports them. */
-		const char *arch = !strcmp(u.machine, "x86_64")  ? "amd64" :
-				   !strcmp(u.machine, "aarch64") ? "arm64" :
-				   !strncmp(u.machine, "armv", 4) ? "arm" :
-				   !strcmp(u.machine, "i686")    ? "386" : u.machine;
-
-		snprintf(a->arch, sizeof(a->arch), "%.31s", arch);
-	}
+	if (uname(&u) == 0)
+		snprintf(a->arch, sizeof(a->arch), "%.31s", nt_api_go_arch(u.machine));
 }
 
 /* A unix socket file left by a dead process is removed; a live one is not ours to take. */

@@ -5,9 +5,9 @@
  * the endpoints and the security model. The pieces: api_parse.c (listen address, path,
  * Host, bearer), api_json.c (documents), api_metrics.c (/metrics), dashboard.html (GET /).
  *
- * The ledger and DHT endpoints read d->ledger and d->dht when daemon.h defines
- * NT_DAEMON_HAS_LEDGER / NT_DAEMON_HAS_DHT next to those fields; without them they
- * answer as a node with no ledger ({}), and no DHT ({"enabled": false}).
+ * The ledger endpoints read d->ledger (NULL: answered as an empty ledger). The DHT
+ * endpoint reads d->dht once daemon.h defines NT_DAEMON_HAS_DHT next to that field;
+ * until then it answers {"enabled": false}.
  */
 #ifndef NT_API_H
 #define NT_API_H

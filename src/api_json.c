@@ -52,6 +52,22 @@ const char *nt_api_path_name(enum nt_path p)
 	return "none";
 }
 
+const char *nt_api_go_arch(const char *m)
+{
+	static const struct {
+		const char *uname, *go;
+	} map[] = {
+		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" },
+		{ "i386", "386" },     { "armv7l", "arm" },    { "armv6l", "arm" },
+		{ "riscv64", "riscv64" }, { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
+	};
+
+	for (size_t i = 0; i < NT_ARRAY_SIZE(map); i++)
+		if (!strcmp(m, map[i].uname))
+			return map[i].go;
+	return m;
+}
+
 /* json_object_set_new that remembers a failure instead of leaking or crashing. */
 static void set(json_t *o, const char *k, json_t *v, bool *ok)
 {
@@ -220,11 +236,14 @@ json_t *nt_api_json_peers(const struct nt_status *s)
 	return arr;
 }
 
-/* A string field of an EdgeVPN Machine JSON value, or "". */
-static const char *field(json_t *o, const char *k)
+/* A string field of a machine claim's JSON value: EdgeVPN's spelling ("Hostname") or
+ * Netron's (claims.c: "hostname"), or "". */
+static const char *field(json_t *o, const char *edgevpn, const char *netron)
 {
-	const char *v = json_string_value(json_object_get(o, k));
+	const char *v = json_string_value(json_object_get(o, edgevpn));
 
+	if (!v)
+		v = json_string_value(json_object_get(o, netron));
 	return v ? v : "";
 }
 
@@ -267,7 +286,7 @@ static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
 	json_t *v = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
 	bool connected = !memcmp(e->owner, s->id, 32);
 	uint64_t seen = connected ? nt_wall_ms() : 0;
-	char hex[65];
+	char hex[65], os[32];
 
 	for (unsigned int i = 0; i < s->n_peers; i++) {
 		if (!memcmp(s->peers[i].id, e->owner, 32)) {
@@ -278,10 +297,15 @@ static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
 	if (!seen)
 		seen = e->claimed_at;
 	nt_hex_encode(hex, e->owner, 32);
-	if (json_array_append_new(m->arr, machine_json(hex, e->key, field(v, "Hostname"),
-						       field(v, "OS"), field(v, "Arch"),
-						       field(v, "Version"), seen, connected,
-						       true)) < 0)
+	/* uname's sysname ("Linux") and machine ("x86_64") in Go's spelling, as EdgeVPN's. */
+	snprintf(os, sizeof(os), "%s", field(v, "OS", "os"));
+	for (char *c = os; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	if (json_array_append_new(m->arr, machine_json(hex, e->key, field(v, "Hostname", "hostname"),
+						       os, nt_api_go_arch(field(v, "Arch", "arch")),
+						       field(v, "Version", "version"), seen,
+						       connected, true)) < 0)
 		m->ok = false;
 	json_decref(v);
 	return m->ok;

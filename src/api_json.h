@@ -29,6 +29,8 @@ struct nt_api_self {
 /* "2024-05-01T12:00:00.123Z"; "" for 0. buf of at least 32 bytes. */
 const char *nt_api_rfc3339(uint64_t unix_ms, char *buf, size_t len);
 const char *nt_api_path_name(enum nt_path p);
+/* Go's GOARCH spelling of a uname machine ("x86_64" -> "amd64"), as EdgeVPN reports it. */
+const char *nt_api_go_arch(const char *machine);
 
 /* GET /api/summary. l may be NULL (no ledger in this daemon). */
 json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l,

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		nt_api_path_parse(s, &p);
 		if (p.route == NT_API_ROUTE_LEDGER) {
-			if (!nt_api_bucket_is_valid(p.bucket) || p.depth > 3)
+			if (p.depth > 3 || (p.depth >= 1 && !nt_api_bucket_is_valid(p.bucket)))
 				abort();
 			if (p.depth >= 2 && (p.key_len == 0 || strlen(p.key) != p.key_len ||
 					     p.key_len > NT_API_KEY_MAX))

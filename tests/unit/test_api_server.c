@@ -29,6 +29,7 @@
 #include "api.h"
 #include "api_parse.h"
 #include "daemon.h"
+#include "ledger.h"
 #include "status_cmd.h"
 
 static const char token[] = "correct-horse-battery-staple-42";
@@ -71,6 +72,7 @@ static struct nt_daemon *daemon_new(void)
 static void daemon_free(struct nt_daemon *d)
 {
 	nt_api_stop(d);
+	nt_ledger_free(d->ledger);
 	event_base_free(d->base);
 	nt_identity_free(d->id);
 	nt_network_keys_free(d->keys);
@@ -318,6 +320,76 @@ static void test_token(void **state)
 	}
 }
 
+/* With a ledger: PUT (body or EdgeVPN's path form), GET, DELETE, and the refusals. */
+static void test_ledger_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct nt_ledger_cfg cfg = { .capacity = 16 };
+	static struct reply r;
+	char auth[128], req[1024];
+	json_t *j;
+	int n;
+
+	assert_int_equal(nt_ledger_new(&f->d->ledger, &cfg), 0);
+	start(f, "127.0.0.1:0", "correct-horse-battery-staple-42\n");
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+
+	n = snprintf(req, sizeof(req),
+		     "PUT /api/ledger/users/bob?ttl=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Connection: close\r\n%sContent-Length: 11\r\n\r\nhello world", auth);
+	exchange(f, req, (size_t)n, &r);
+	assert_int_equal(r.status, 200);
+	j = json_loadb(r.body, r.body_len, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "State")), "Announcing");
+	assert_true(json_integer_value(json_object_get(j, "version")) > 0);
+	json_decref(j);
+	/* Chunked upload. */
+	n = snprintf(req, sizeof(req),
+		     "PUT /api/ledger/users/carol HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Connection: close\r\n%sTransfer-Encoding: chunked\r\n\r\n"
+		     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", auth);
+	exchange(f, req, (size_t)n, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(request(f, "PUT", "/api/ledger/users/dave/in%20path", auth, &r), 200);
+
+	assert_int_equal(request(f, "GET", "/api/ledger/users/bob", auth, &r), 200);
+	assert_int_equal(r.body_len, 13);
+	assert_memory_equal(r.body, "\"hello world\"", 13);
+	assert_int_equal(request(f, "GET", "/api/ledger/users/carol", auth, &r), 200);
+	assert_memory_equal(r.body, "\"abcde\"", 7);
+	assert_int_equal(request(f, "GET", "/api/ledger/users/dave", auth, &r), 200);
+	assert_memory_equal(r.body, "\"in path\"", 9);
+	assert_int_equal(request(f, "GET", "/api/ledger", auth, &r), 200);
+	j = json_loadb(r.body, r.body_len, 0, NULL);
+	assert_int_equal(json_object_size(json_object_get(j, "users")), 3);
+	json_decref(j);
+	assert_int_equal(request(f, "GET", "/api/summary", auth, &r), 200);
+	j = json_loadb(r.body, r.body_len, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "Users")), 3);
+	json_decref(j);
+	assert_int_equal(request(f, "GET", "/metrics", auth, &r), 200);
+	assert_non_null(strstr(r.body, "\nnetron_ledger_entries 3\n"));
+	assert_non_null(strstr(r.body, "\nnetron_ledger_capacity 16\n"));
+
+	/* A value over the ledger's limit, a claim on an address, a bad bucket. */
+	{
+		static char full[4096];
+
+		n = snprintf(full, sizeof(full), "PUT /api/ledger/users/big HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			     "Connection: close\r\n%sContent-Length: 2000\r\n\r\n", auth);
+		memset(full + n, 'v', 2000);
+		exchange(f, full, (size_t)n + 2000, &r);
+		assert_int_equal(r.status, 400);
+	}
+	assert_int_equal(request(f, "PUT", "/api/ledger/machines/10.1.0.9", auth, &r), 403);
+	assert_int_equal(request(f, "PUT", "/api/ledger/Users/x", auth, &r), 400);
+
+	assert_int_equal(request(f, "DELETE", "/api/ledger/users/bob", auth, &r), 200);
+	assert_int_equal(request(f, "GET", "/api/ledger/users/bob", auth, &r), 404);
+	assert_int_equal(request(f, "DELETE", "/api/ledger/users/nobody", auth, &r), 404);
+	assert_int_equal(request(f, "DELETE", "/api/ledger/users/carol", NULL, &r), 401);
+}
+
 static void test_unix_socket(void **state)
 {
 	struct fixture *f = *state;
@@ -427,6 +499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_loopback_no_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_refusals, setup, teardown),
 	};
