@@ -49,6 +49,8 @@ struct nt_api {
 	uint8_t token_hash[32]; /* keyed BLAKE2b of the token; the token itself is not kept */
 	char csp_page[512];
 	char os[32], arch[32];
+	char state_hex[2 * NT_LEDGER_HASH_LEN + 1];
+	struct nt_cidr conflicts[NT_MAX_ADDRESSES];
 	uint64_t requests, refused;
 };
 
@@ -276,12 +278,27 @@ out:
 
 /* ---- handlers ---- */
 
+/* What the summary says beyond the snapshot; state and conflicts point into a->scratch. */
 static void self_info(struct nt_api *a, struct nt_api_self *self)
 {
-	self->hostname = a->d->hostname;
+	struct nt_daemon *d = a->d;
+
+	memset(self, 0, sizeof(*self));
+	self->hostname = d->hostname;
 	self->version = NT_VERSION;
 	self->os = a->os;
 	self->arch = a->arch;
+	if (d->ledger) {
+		uint8_t h[NT_LEDGER_HASH_LEN];
+
+		nt_ledger_state_hash(d->ledger, h);
+		nt_hex_encode(a->state_hex, h, sizeof(h));
+		self->ledger_state = a->state_hex;
+	}
+	for (unsigned int i = 0; i < d->n_addresses && i < NT_MAX_ADDRESSES; i++)
+		if (d->addr_conflict[i])
+			a->conflicts[self->n_conflicts++] = d->addresses[i];
+	self->conflicts = a->conflicts;
 }
 
 static enum MHD_Result serve_status_json(struct nt_api *a, struct MHD_Connection *c,

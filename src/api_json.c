@@ -151,7 +151,8 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	    json_integer(l ? bucket_count(l, NT_LEDGER_MACHINES) : (json_int_t)connected + 1), &ok);
 	set(o, "Users", json_integer(bucket_count(l, "users")), &ok);
 	set(o, "Services", json_integer(bucket_count(l, "services")), &ok);
-	set(o, "BlockChain", json_integer(blk ? (json_int_t)blk->index : 0), &ok);
+	/* EdgeVPN counts the blocks of its chain; ours is the newest sealed block's index + 1. */
+	set(o, "BlockChain", json_integer(blk ? (json_int_t)blk->index + 1 : 0), &ok);
 	set(o, "OnChainNodes", json_integer(bucket_count(l, NT_LEDGER_MACHINES)), &ok);
 	set(o, "Peers", json_integer(connected), &ok);
 	set(o, "NodeID", hex_id(s->id), &ok);
@@ -177,6 +178,9 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	set(o, "drops", drops, &ok);
 	drops = NULL;
 	set(o, "ledger", json_boolean(l != NULL), &ok);
+	if (self->ledger_state)
+		set(o, "ledger_state", json_string(self->ledger_state), &ok);
+	set(o, "conflicts", addresses_json(self->conflicts, self->n_conflicts), &ok);
 	if (ok)
 		return o;
 err:

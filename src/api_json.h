@@ -24,6 +24,9 @@ struct nt_api_self {
 	const char *version;
 	const char *os; /* Go's GOOS spelling: "linux" */
 	const char *arch; /* Go's GOARCH spelling: "amd64", "arm64" */
+	const char *ledger_state; /* hex of the ledger's state hash; NULL without a ledger */
+	const struct nt_cidr *conflicts; /* our addresses an earlier claim by another member beats */
+	unsigned int n_conflicts;
 };
 
 /* "2024-05-01T12:00:00.123Z"; "" for 0. buf of at least 32 bytes. */

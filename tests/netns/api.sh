@@ -76,8 +76,9 @@ for ep in summary machines peers ledger blockchain dht; do
 		fail "n3 /api/$ep over the unix socket is not valid JSON"
 done
 [ "$(get n1 $A1/healthz)" = ok ] || fail "/healthz is not 'ok'"
-get n1 $A1/ | grep -q '<table id="peers">' || fail "the dashboard page is not served at /"
-n n1 curl -sS -D - -o /dev/null $A1/ | grep -qi "^content-security-policy: default-src 'self'" ||
+# (grep -q on a pipe would close it early; with pipefail curl's write error would count.)
+page=$(get n1 $A1/) && grep -q '<table id="peers">' <<<"$page" || fail "the dashboard page is not served at /"
+hdrs=$(n n1 curl -sS -D - -o /dev/null $A1/) && grep -qi "^content-security-policy: default-src 'self'" <<<"$hdrs" ||
 	fail "the dashboard has no Content-Security-Policy"
 [ "$(get n1 $A1/api/dht | pyget 'j["enabled"]')" = False ] || fail "/api/dht without a DHT"
 
@@ -291,14 +292,14 @@ pings n1 10.1.0.3 || fail "the tunnel n1 -> n3 stopped"
 
 pretty "start-up refusals name the problem"
 x=(--token "$NT_TOKEN" --dht off --mdns off --interface nt1 --listen 51831 --address 10.1.0.11/24 --api)
-n n1 env NETRONSTATEDIR="$NT_TMP/state-x" "$NETRON" "${x[@]}" >"$NT_TMP/inuse.out" 2>&1 &&
+n n1 env NETRONSTATEDIR="$NT_TMP/state-x" "$NETRON" "${x[@]}" >"$NT_TMP/inuse.log" 2>&1 &&
 	fail "a second daemon on API port 8080 started"
-grep -q "cannot listen on 127.0.0.1:8080 for the API: Address already in use" "$NT_TMP/inuse.out" ||
-	fail "port in use: $(cat "$NT_TMP/inuse.out")"
+grep -q "cannot listen on 127.0.0.1:8080 for the API: Address already in use" "$NT_TMP/inuse.log" ||
+	fail "port in use: $(cat "$NT_TMP/inuse.log")"
 chmod 644 "$NT_TMP/token"
 n n1 env NETRONSTATEDIR="$NT_TMP/state-x" "$NETRON" "${x[@]}" --api-listen 127.0.0.1:8081 \
-	--api-token-file "$NT_TMP/token" >"$NT_TMP/perm.out" 2>&1 && fail "a world-readable token file was accepted"
-grep -q "group or others can access it" "$NT_TMP/perm.out" || fail "token mode: $(cat "$NT_TMP/perm.out")"
+	--api-token-file "$NT_TMP/token" >"$NT_TMP/perm.log" 2>&1 && fail "a world-readable token file was accepted"
+grep -q "group or others can access it" "$NT_TMP/perm.log" || fail "token mode: $(cat "$NT_TMP/perm.log")"
 chmod 600 "$NT_TMP/token"
 kill -0 "$PID_n1" 2>/dev/null || fail "n1 died"
 

@@ -338,7 +338,7 @@ static struct nt_status *make_status(void)
 	return s;
 }
 
-static const struct nt_api_self self = { "host1", "v0-test", "linux", "amd64" };
+static const struct nt_api_self self = { "host1", "v0-test", "linux", "amd64", NULL, NULL, 0 };
 
 static void test_json_summary_peers_machines(void **state)
 {
@@ -453,7 +453,24 @@ static void test_json_ledger(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "Blocks")), 1);
 	json_decref(j);
 
+	{
+		struct nt_api_self me = self;
+		struct nt_cidr conflict;
+
+		assert_true(nt_cidr_parse("10.1.0.5/24", &conflict));
+		me.ledger_state = "00ff";
+		me.conflicts = &conflict;
+		me.n_conflicts = 1;
+		j = nt_api_json_summary(s, l, &me);
+		assert_string_equal(json_string_value(json_object_get(j, "ledger_state")), "00ff");
+		assert_string_equal(json_string_value(json_array_get(json_object_get(j, "conflicts"), 0)),
+				    "10.1.0.5/24");
+		assert_int_equal(json_integer_value(json_object_get(j, "BlockChain")), 1);
+		json_decref(j);
+	}
 	j = nt_api_json_summary(s, l, &self);
+	assert_null(json_object_get(j, "ledger_state"));
+	assert_int_equal(json_array_size(json_object_get(j, "conflicts")), 0);
 	assert_int_equal(json_integer_value(json_object_get(j, "Users")), 2);
 	assert_int_equal(json_integer_value(json_object_get(j, "Machines")), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "OnChainNodes")), 1);
