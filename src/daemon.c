@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "ledger.h"
 #include "log.h"
 
 static const char *const drop_names[NT_DROP_COUNT] = {
@@ -401,6 +402,20 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	s->tx_bytes = d->tx_bytes;
 	for (unsigned int i = 0; i < NT_DROP_COUNT && i < NT_ARRAY_SIZE(s->drops); i++)
 		s->drops[i] = d->drops[i];
+	if (d->ledger) {
+		struct nt_ledger_stats ls;
+		uint8_t hash[NT_LEDGER_HASH_LEN];
+		nt_ledger_state_hash(d->ledger, hash);
+		nt_hex_encode(s->ledger_state, hash, sizeof(hash));
+		nt_ledger_stats_get(d->ledger, &ls);
+		s->ledger_entries = ls.entries;
+		s->ledger_capacity = ls.capacity;
+		s->ledger_refused = ls.verdicts[NT_LEDGER_REJ_FULL];
+	}
+	for (unsigned int i = 0; i < d->n_addresses; i++)
+		if (d->addr_conflict[i])
+			s->conflicts[s->n_conflicts++] = d->addresses[i];
+	s->dhcp_pending = d->opts.dhcp && !d->dhcp_bound;
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		const struct nt_peer *p = d->peers.peers[i];
 		struct nt_peer_status *ps = &s->peers[s->n_peers++];

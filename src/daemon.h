@@ -157,6 +157,7 @@ struct nt_daemon {
 	struct event *ev_mdns[2];
 	uint64_t mdns_next_ms, mdns_rejoin_ms;
 	bool mdns_fast;
+#define NT_DAEMON_HAS_DHT 1 /* d->dht exists (NULL with --dht off) */
 	struct nt_dht *dht;
 	uint64_t dht_next_ms; /* the engine's next deadline */
 	uint64_t dht_announce_ms; /* next announce of the rendezvous info-hash */

@@ -302,8 +302,49 @@ void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t n
 
 void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now)
 {
-	/* Perhaps a member that still has a session with our previous life: offer a new one. */
+	/*
+	 * A member we have a session with uses keys we no longer hold (crossed handshakes, or
+	 * our restart): a new handshake puts both sides on the same keys again. Otherwise,
+	 * perhaps a member that still has a session with our previous life: offer a new one.
+	 */
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, from)) {
+			nt_tunnel_want_handshake(d, p, now);
+			return;
+		}
+	}
 	nt_tunnel_add_hint(d, NT_HINT_INBOUND, from, NULL, now);
+}
+
+/* Whether initiator attempt x is aimed at peer p (by peer, endpoint, or what a hint knows). */
+static bool attempt_targets(struct nt_daemon *d, const struct nt_attempt *x, const struct nt_peer *p)
+{
+	if (x->peer == p || (p->has_endpoint && nt_sockaddr_equal(&x->endpoint, &p->endpoint)))
+		return true;
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		const struct nt_hint *h = &d->hints[i];
+		if (!h->used || !nt_sockaddr_equal(&h->endpoint, &x->endpoint))
+			continue;
+		if (h->id_known)
+			return memcmp(h->id, p->id, 32) == 0;
+		return h->id_prefix[0] && !strncmp(h->id_prefix, p->id_short, NT_NODE_ID_SHORT_LEN);
+	}
+	return false;
+}
+
+/*
+ * A session with p just came up: other initiations toward p (its other addresses, or a
+ * crossing one) would only replace these keys again, so they stop here.
+ */
+static void cancel_other_attempts(struct nt_daemon *d, const struct nt_attempt *done, struct nt_peer *p)
+{
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
+		struct nt_attempt *x = &d->attempts[i];
+		if (x != done && x->used && x->initiator && x->hs.state == NT_HS_STATE_INIT_SENT &&
+		    attempt_targets(d, x, p))
+			attempt_free(d, x);
+	}
 }
 
 /* The handshake of attempt a produced keys: install them in the peer's session. */
@@ -359,6 +400,7 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	} else {
 		log_debug(NT_DBG_HANDSHAKE, "peer %s: new session keys", p->id_short);
 	}
+	cancel_other_attempts(d, a, p);
 	/* Whoever answered there is this member: its other endpoints need no handshake now. */
 	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
 		struct nt_hint *h = &d->hints[i];

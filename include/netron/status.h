@@ -55,6 +55,13 @@ struct nt_status {
 	uint64_t drops[16]; /* by nt_drop_reason */
 	unsigned int n_peers;
 	struct nt_peer_status *peers; /* n_peers entries */
+	/* The ledger: the state every member agrees on, and our claims that lost. */
+	char ledger_state[65]; /* hex of the state hash; "" without a ledger */
+	uint32_t ledger_entries, ledger_capacity;
+	uint64_t ledger_refused; /* entries refused because the store was full */
+	struct nt_cidr conflicts[NT_MAX_ADDRESSES]; /* our addresses held by an earlier claim */
+	unsigned int n_conflicts;
+	bool dhcp_pending; /* --dhcp and no address bound yet */
 };
 
 void nt_status_free(struct nt_status *s);
