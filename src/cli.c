@@ -428,7 +428,7 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 	/* Flags first, remembering which were given, so that env only fills the rest. */
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+gbhV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "gbhV", long_options, NULL)) != -1) {
 		char what[64];
 		switch (opt) {
 		case 'g':

@@ -145,6 +145,10 @@ static void test_modes(void **state)
 	assert_int_equal(cli.mode, NT_CLI_HELP);
 	assert_int_equal(parse(&cli, &err, NULL, "status", NULL), 0);
 	assert_int_equal(cli.mode, NT_CLI_STATUS);
+	/* Flags may follow the subcommand. */
+	assert_int_equal(parse(&cli, &err, NULL, "status", "--api-listen", "unix:/run/n.sock", NULL), 0);
+	assert_int_equal(cli.mode, NT_CLI_STATUS);
+	assert_string_equal(cli.opts.api_listen, "unix:/run/n.sock");
 	assert_int_equal(parse(&cli, &err, NULL, "--token", "t", "--address", "10.1.0.2/24",
 			       "--dry-run", NULL), 0);
 	assert_true(cli.dry_run);
