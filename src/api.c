@@ -711,8 +711,8 @@ err_close:
 err_errno:
 	ret = -errno;
 err:
-	snprintf(err->msg, sizeof(err->msg), "cannot listen on %.100s for the API: %s%s", where,
-		 strerror(-ret), ret == -EADDRINUSE ? " (another netron, or choose --api-listen)" : "");
+	snprintf(err->msg, sizeof(err->msg), "cannot listen on %.64s for the API: %s%s", where,
+		 strerror(-ret), ret == -EADDRINUSE ? " (in use: choose --api-listen)" : "");
 	return ret;
 }
 
