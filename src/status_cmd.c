@@ -477,7 +477,7 @@ static json_t *fetch(const struct nt_api_listen *l, const char *where, const cha
 		     const char *path, const char *token)
 {
 	char *resp = NULL, *body;
-	size_t len, body_len;
+	size_t len = 0, body_len = 0;
 	json_error_t jerr;
 	json_t *j = NULL;
 	int ret, status;

@@ -78,7 +78,7 @@ nt_cleanup() {
 	exit $rc
 }
 trap nt_cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 # ns NAME: create namespace $NT_PREFIX$NAME with lo up.
 ns_add() {
