@@ -31,6 +31,7 @@
 #include "gossip.h"
 #include "ledger.h"
 #include "log.h"
+#include "mdns_socket.h"
 
 #ifndef NT_CLAIM_TTL_MS
 #define NT_CLAIM_TTL_MS 120000
@@ -87,6 +88,36 @@ static const char *addr_text(const struct nt_cidr *c, char *buf, size_t len)
 	return inet_ntop(c->family, c->addr, buf, (socklen_t)len);
 }
 
+/*
+ * Where this node can be reached directly: its interface addresses (not the TUN, not
+ * loopback, not link-local) with its UDP port. Members behind the same NAT use these.
+ */
+static json_t *host_endpoints(struct nt_daemon *d)
+{
+	struct in_addr v4[8];
+	struct in6_addr v6[8];
+	size_t n4 = 8, n6 = 8;
+	json_t *list = json_array();
+	char host[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 10];
+
+	if (!list || nt_mdns_socket_addresses(d->tun.name, v4, &n4, v6, &n6) < 0)
+		return list;
+	/* At most four: the claim must stay well inside the ledger's value limit. */
+	for (size_t i = 0; i < n4 && json_array_size(list) < 4; i++) {
+		inet_ntop(AF_INET, &v4[i], host, sizeof(host));
+		snprintf(ep, sizeof(ep), "%s:%u", host, d->udp.port);
+		json_array_append_new(list, json_string(ep));
+	}
+	for (size_t i = 0; i < n6 && d->udp.family == AF_INET6 && json_array_size(list) < 4; i++) {
+		if (IN6_IS_ADDR_LINKLOCAL(&v6[i]))
+			continue;
+		inet_ntop(AF_INET6, &v6[i], host, sizeof(host));
+		snprintf(ep, sizeof(ep), "[%s]:%u", host, d->udp.port);
+		json_array_append_new(list, json_string(ep));
+	}
+	return list;
+}
+
 /* Our machine entry's value: what /api/machines shows of us. */
 static size_t machine_value(struct nt_daemon *d, const struct nt_cidr *c, char *out, size_t cap)
 {
@@ -99,9 +130,9 @@ static size_t machine_value(struct nt_daemon *d, const struct nt_cidr *c, char *
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
 	nt_hex_encode(id, d->id->ed_pk, 32);
-	v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", id, "hostname", d->hostname,
+	v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o}", "id", id, "hostname", d->hostname,
 		      "os", u.sysname, "arch", u.machine, "version", NT_VERSION, "port", d->udp.port,
-		      "prefix", c->prefix);
+		      "prefix", c->prefix, "endpoints", host_endpoints(d));
 	if (!v)
 		return 0;
 	s = json_dumps(v, JSON_COMPACT);
@@ -116,7 +147,7 @@ static size_t machine_value(struct nt_daemon *d, const struct nt_cidr *c, char *
 
 static int claim(struct nt_daemon *d, const struct nt_cidr *c, uint64_t now)
 {
-	char key[INET6_ADDRSTRLEN], value[512];
+	char key[INET6_ADDRSTRLEN], value[768];
 	size_t len = machine_value(d, c, value, sizeof(value));
 
 	if (!len || !addr_text(c, key, sizeof(key)))
@@ -258,7 +289,7 @@ static bool lease_load(struct nt_daemon *d, struct in_addr *out)
 static void dhcp_tick(struct nt_daemon *d, uint64_t now)
 {
 	struct nt_cidr c = { .family = AF_INET, .prefix = d->opts.dhcp_range.prefix };
-	char value[512], buf[64];
+	char value[768], buf[64];
 	size_t len;
 	enum nt_dhcp_state st;
 
