@@ -297,7 +297,8 @@ static size_t craft_response(uint8_t *out, const uint8_t *req, uint16_t type, co
 	out[2] = alen >> 8;
 	out[3] = alen & 0xff;
 	memcpy(out + 4, req + 4, 16);
-	memcpy(out + 20, attrs, alen);
+	if (alen)
+		memcpy(out + 20, attrs, alen);
 	return 20 + alen;
 }
 
