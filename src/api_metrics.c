@@ -164,6 +164,14 @@ char *nt_api_metrics_render(const struct nt_status *s, const struct nt_api_metri
 		family(&b, "netron_dht_nodes", "gauge", "Nodes in the DHT routing tables.");
 		put(&b, "netron_dht_nodes %" PRIu64 "\n", x->dht_nodes);
 	}
+	family(&b, "netron_control_bytes_total", "counter",
+	       "UDP payload bytes of discovery and ledger agreement, by protocol and direction.");
+	put(&b, "netron_control_bytes_total{proto=\"dht\",dir=\"tx\"} %" PRIu64 "\n", s->dht_tx_bytes);
+	put(&b, "netron_control_bytes_total{proto=\"dht\",dir=\"rx\"} %" PRIu64 "\n", s->dht_rx_bytes);
+	put(&b, "netron_control_bytes_total{proto=\"mdns\",dir=\"tx\"} %" PRIu64 "\n", s->mdns_tx_bytes);
+	put(&b, "netron_control_bytes_total{proto=\"mdns\",dir=\"rx\"} %" PRIu64 "\n", s->mdns_rx_bytes);
+	put(&b, "netron_control_bytes_total{proto=\"gossip\",dir=\"tx\"} %" PRIu64 "\n", s->gossip_tx_bytes);
+	put(&b, "netron_control_bytes_total{proto=\"gossip\",dir=\"rx\"} %" PRIu64 "\n", s->gossip_rx_bytes);
 	family(&b, "netron_resident_memory_bytes", "gauge", "Resident set size of the process.");
 	put(&b, "netron_resident_memory_bytes %" PRIu64 "\n", x->resident_bytes);
 	family(&b, "netron_api_requests_total", "counter", "HTTP API requests, by outcome.");

@@ -54,7 +54,8 @@ static void gossip_send(void *ctx, uint64_t handle, const uint8_t *buf, size_t l
 		return;
 	out[PLAIN_OFF] = NT_CTRL_GOSSIP;
 	memcpy(out + PLAIN_OFF + 1, buf, len);
-	nt_datapath_send_plain(d, p, out, len + 1);
+	if (nt_datapath_send_plain(d, p, out, len + 1) == 0)
+		d->gossip_tx_bytes += len + 1 + NT_DATA_OVERHEAD;
 }
 
 static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger_change change,
@@ -73,6 +74,7 @@ void nt_claims_on_gossip(struct nt_daemon *d, struct nt_peer *p, const uint8_t *
 {
 	if (!d->gossip)
 		return;
+	d->gossip_rx_bytes += len + 1 + NT_DATA_OVERHEAD;
 	/* It reached us over an authenticated session: it is a gossip peer, even if our tick
 	 * has not registered it yet (dropping this would cost a whole digest interval). */
 	if (!p->in_gossip)

@@ -416,6 +416,12 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		if (d->addr_conflict[i])
 			s->conflicts[s->n_conflicts++] = d->addresses[i];
 	s->dhcp_pending = d->opts.dhcp && !d->dhcp_bound;
+	s->dht_tx_bytes = d->dht_tx_bytes;
+	s->dht_rx_bytes = d->dht_rx_bytes;
+	s->mdns_tx_bytes = d->mdns_tx_bytes;
+	s->mdns_rx_bytes = d->mdns_rx_bytes;
+	s->gossip_tx_bytes = d->gossip_tx_bytes;
+	s->gossip_rx_bytes = d->gossip_rx_bytes;
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		const struct nt_peer *p = d->peers.peers[i];
 		struct nt_peer_status *ps = &s->peers[s->n_peers++];

@@ -169,6 +169,8 @@ struct nt_daemon {
 	uint64_t drops[NT_DROP_COUNT];
 	uint64_t handshakes_ok, handshakes_failed;
 	uint64_t rx_bytes, tx_bytes;
+	uint64_t dht_tx_bytes, dht_rx_bytes, mdns_tx_bytes, mdns_rx_bytes;
+	uint64_t gossip_tx_bytes, gossip_rx_bytes;
 };
 
 /* Fills a snapshot; call from the loop thread. */

@@ -546,6 +546,12 @@ static void learn_nodes(struct nt_dht *dht, const uint8_t *nodes, size_t len, in
 		struct nt_dht_node *ping;
 		if (memcmp(id, dht->id, NT_DHT_ID_LEN) == 0)
 			continue;
+		/*
+		 * Ourselves under an ID we had before BEP 42 renamed us: other tables still
+		 * list it, and a query to it would wait out its whole timeout.
+		 */
+		if (f->has_ext && nt_sockaddr_equal(&a, &f->ext))
+			continue;
 		nt_dht_table_insert(&f->table, id, &a, NT_DHT_SEEN_HEARD, now_ms, &ping);
 		if (ping)
 			send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);

@@ -55,8 +55,11 @@ static void mdns_send(void *ctx, const uint8_t *buf, size_t len, int family)
 	struct nt_daemon *d = ctx;
 	int fd = d->mdns_fd[family_slot(family)];
 
-	if (fd >= 0)
-		nt_mdns_socket_send(fd, family, d->tun.name, buf, len);
+	if (fd >= 0) {
+		int n = nt_mdns_socket_send(fd, family, d->tun.name, buf, len);
+		if (n > 0)
+			d->mdns_tx_bytes += (uint64_t)n * len;
+	}
 }
 
 static void mdns_peer(void *ctx, const union nt_sockaddr *endpoint, const char *id_prefix)
@@ -97,6 +100,7 @@ static void on_mdns_readable(evutil_socket_t fd, short what, void *arg)
 
 		if (n < 0)
 			break;
+		d->mdns_rx_bytes += (uint64_t)n;
 		nt_mdns_input(d->mdns, d->scratch, (size_t)n, &from, nt_now_ms());
 	}
 	d->mdns_next_ms = 0; /* answers may be due: tick at once */
@@ -192,6 +196,8 @@ static void dht_send(void *ctx, const void *buf, size_t len, const union nt_sock
 
 	if (nt_udp_send(&d->udp, buf, len, to, 0) < 0)
 		d->drops[NT_DROP_UDP_SEND]++;
+	else
+		d->dht_tx_bytes += len;
 }
 
 static void dht_on_peers(void *ctx, const uint8_t ih[20], const union nt_sockaddr *peers, size_t n)
@@ -325,6 +331,7 @@ void nt_discovery_on_dht(struct nt_daemon *d, const uint8_t *buf, size_t len,
 		d->drops[NT_DROP_UNKNOWN_TYPE]++;
 		return;
 	}
+	d->dht_rx_bytes += len;
 	nt_dht_input(d->dht, buf, len, from, now);
 	d->dht_next_ms = 0; /* an answer may have moved the engine's deadline */
 }

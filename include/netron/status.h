@@ -62,6 +62,10 @@ struct nt_status {
 	struct nt_cidr conflicts[NT_MAX_ADDRESSES]; /* our addresses held by an earlier claim */
 	unsigned int n_conflicts;
 	bool dhcp_pending; /* --dhcp and no address bound yet */
+	/* Control-plane traffic, UDP payload bytes: what discovery and agreement cost at idle. */
+	uint64_t dht_tx_bytes, dht_rx_bytes;
+	uint64_t mdns_tx_bytes, mdns_rx_bytes;
+	uint64_t gossip_tx_bytes, gossip_rx_bytes; /* whole encrypted frames */
 };
 
 void nt_status_free(struct nt_status *s);
