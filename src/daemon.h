@@ -41,6 +41,12 @@
 #ifndef NT_HINT_BACKOFF_MAX_MS
 #define NT_HINT_BACKOFF_MAX_MS 16000
 #endif
+#ifndef NT_PUNCH_TTL
+#define NT_PUNCH_TTL 2 /* one hop past our own NAT, not as far as the other's */
+#endif
+#ifndef NT_PUNCH_DELAY_MS
+#define NT_PUNCH_DELAY_MS 250 /* low-TTL punch, then the same INIT at full TTL */
+#endif
 
 /* Why a packet was dropped: counted, shown by the API and /metrics. */
 enum nt_drop_reason {
@@ -93,6 +99,14 @@ struct nt_attempt {
 	uint64_t started_ms;
 	uint64_t last_sent_ms;
 	unsigned int tries;
+	/*
+	 * A hole punch: the INIT went out first with a low TTL (it opens our own NAT's mapping
+	 * but dies before the other side's router, where an early arrival could leave a
+	 * conntrack entry that blocks that router's mapping for good); the same INIT follows
+	 * at full TTL when resend_ms comes.
+	 */
+	uint8_t init_msg[NT_HS_INIT_LEN];
+	uint64_t resend_ms; /* 0 = nothing to resend */
 	bool hs_ready; /* hs has its secret block (allocated on first use) */
 	struct nt_handshake hs;
 };

@@ -117,21 +117,24 @@ static struct nt_attempt *attempt_alloc(struct nt_daemon *d, bool initiator, uin
 	return victim;
 }
 
-static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now)
+static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now, bool punch)
 {
-	uint8_t msg[NT_HS_INIT_LEN];
 	int ret;
 
-	ret = nt_handshake_create_init(&a->hs, &d->hs_local, a->local_index, nt_wall_ms(), now, msg);
+	ret = nt_handshake_create_init(&a->hs, &d->hs_local, a->local_index, nt_wall_ms(), now,
+				       a->init_msg);
 	if (ret < 0)
 		return ret;
 	a->last_sent_ms = now;
 	a->tries++;
-	return nt_udp_send(&d->udp, msg, sizeof(msg), &a->endpoint, 0);
+	a->resend_ms = punch ? now + NT_PUNCH_DELAY_MS : 0;
+	return nt_udp_send(&d->udp, a->init_msg, sizeof(a->init_msg), &a->endpoint,
+			   punch ? NT_PUNCH_TTL : 0);
 }
 
-/* Starts a handshake to ep (for peer p, when we know who is there). */
-static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now)
+/* Starts a handshake to ep (for peer p, when we know who is there); punch: see nt_attempt. */
+static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now,
+		     bool punch)
 {
 	struct nt_attempt *a;
 	char buf[NT_SOCKADDR_STRLEN];
@@ -152,9 +155,10 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 	a->peer = p;
 	if (p)
 		p->handshake = a;
-	log_debug(NT_DBG_HANDSHAKE, "handshake initiation to %s%s%s",
-		  nt_sockaddr_format(ep, buf, sizeof(buf)), p ? " for peer " : "", p ? p->id_short : "");
-	if (send_init(d, a, now) < 0) {
+	log_debug(NT_DBG_HANDSHAKE, "handshake initiation to %s%s%s%s",
+		  nt_sockaddr_format(ep, buf, sizeof(buf)), p ? " for peer " : "", p ? p->id_short : "",
+		  punch ? " (hole punch)" : "");
+	if (send_init(d, a, now, punch) < 0) {
 		d->drops[NT_DROP_UDP_SEND]++;
 		attempt_free(d, a);
 	}
@@ -297,7 +301,7 @@ void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t n
 	if (p->handshake || !p->has_endpoint || now < p->handshake_due_ms)
 		return;
 	p->handshake_due_ms = now + jitter(NT_REKEY_TIMEOUT_MS);
-	initiate(d, &p->endpoint, p, now);
+	initiate(d, &p->endpoint, p, now, false);
 }
 
 void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now)
@@ -394,6 +398,14 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	p->handshake_due_ms = 0;
 	d->handshakes_ok++;
 	if (!was_connected) {
+		/*
+		 * Introduce the newcomer: every member we have a session with hears of it now
+		 * (and it of them), so members behind NATs start punching toward each other at
+		 * the same moment.
+		 */
+		for (unsigned int i = 0; i < d->peers.count; i++)
+			if (d->peers.peers[i] != p)
+				d->peers.peers[i]->announce_due_ms = now;
 		p->connected_since_ms = now;
 		log_info("peer %s connected at %s (%s)", p->id_short,
 			 nt_sockaddr_format(from, buf, sizeof(buf)), res.initiator ? "we initiated" : "it initiated");
@@ -527,7 +539,7 @@ void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *msg, size_t len,
 		if (v != NT_HS_OK)
 			goto drop;
 		/* Under load at the other end: try again at once, now with mac2. */
-		if (send_init(d, a, now) < 0)
+		if (send_init(d, a, now, false) < 0)
 			d->drops[NT_DROP_UDP_SEND]++;
 		return;
 	}
@@ -616,7 +628,8 @@ static void tick_hints(struct nt_daemon *d, uint64_t now)
 				continue;
 			}
 		}
-		initiate(d, &h->endpoint, NULL, now);
+		/* Endpoints learnt from other members may sit behind a NAT: punch. */
+		initiate(d, &h->endpoint, NULL, now, h->source == NT_HINT_PEX);
 		h->next_try_ms = now + jitter(h->backoff_ms);
 		h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
 									     h->backoff_ms * 2;
@@ -628,8 +641,17 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
 		struct nt_attempt *a = &d->attempts[i];
 		if (a->used && now - a->last_sent_ms >= NT_HS_ATTEMPT_TIMEOUT_MS &&
-		    now - a->started_ms >= NT_HS_ATTEMPT_TIMEOUT_MS)
+		    now - a->started_ms >= NT_HS_ATTEMPT_TIMEOUT_MS) {
 			attempt_free(d, a);
+			continue;
+		}
+		/* The punch opened our mapping; now the INIT itself, at full TTL. */
+		if (a->used && a->resend_ms && now >= a->resend_ms &&
+		    a->hs.state == NT_HS_STATE_INIT_SENT) {
+			a->resend_ms = 0;
+			if (nt_udp_send(&d->udp, a->init_msg, sizeof(a->init_msg), &a->endpoint, 0) < 0)
+				d->drops[NT_DROP_UDP_SEND]++;
+		}
 	}
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		struct nt_peer *p = d->peers.peers[i];
@@ -650,7 +672,7 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 			}
 			/* Keep knocking on its last endpoint, ever more slowly. */
 			if (!p->handshake && p->has_endpoint && now >= p->handshake_due_ms) {
-				initiate(d, &p->endpoint, p, now);
+				initiate(d, &p->endpoint, p, now, false);
 				p->handshake_due_ms = now + jitter(NT_RECONNECT_MAX_MS);
 			}
 		}

@@ -195,11 +195,11 @@ int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_so
 		msg.msg_controllen = sizeof(control);
 		cm = CMSG_FIRSTHDR(&msg);
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		if (to->sa.sa_family == AF_INET && u->family == AF_INET) {
+		/* An IPv4 destination takes IP_TTL even on a dual-stack socket (it leaves by IPv4). */
+		if (to->sa.sa_family == AF_INET) {
 			cm->cmsg_level = IPPROTO_IP;
 			cm->cmsg_type = IP_TTL;
 		} else {
-			/* On a dual-stack socket IPV6_HOPLIMIT also sets the TTL of IPv4 packets. */
 			cm->cmsg_level = IPPROTO_IPV6;
 			cm->cmsg_type = IPV6_HOPLIMIT;
 		}
