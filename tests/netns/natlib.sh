@@ -136,19 +136,23 @@ peer_show() {
 		 {id_short, endpoint, path, connected, rx_bytes, tx_bytes}' 2>/dev/null
 }
 
-# time_to_ping NS VPN_IP MAX: seconds until the first ping went through (sets T_PING), or fail.
+# time_to_ping NS VPN_IP MAX: seconds until the first ping went through (sets T_PING and
+# NAT_SETTLE for expect_path), or false.
 time_to_ping() {
 	local t0=$SECONDS
+	NAT_SETTLE=0
 	wait_until "$3" pings "$1" "$2" || return 1
 	T_PING=$((SECONDS - t0))
+	NAT_SETTLE=15
 }
 
-# expect_path NS VPN_IP WANT... : the peer's path is one of WANT (waits up to 15 s for it to
-# settle, since a relayed session may turn direct); sets GOT_PATH and GOT_ENDPOINT.
+# expect_path NS VPN_IP WANT... : the peer's path is one of WANT, waiting up to NAT_SETTLE
+# seconds (default 15: a relayed session may turn direct; set it to 0 once pings have
+# failed, so a broken run does not wait for nothing); sets GOT_PATH and GOT_ENDPOINT.
 expect_path() {
 	local ns=$1 ip=$2
 	shift 2
-	local deadline=$((SECONDS + 15)) w
+	local deadline=$((SECONDS + ${NAT_SETTLE:-15})) w
 	while :; do
 		GOT_PATH=$(peer_field "$ns" "$ip" path)
 		GOT_ENDPOINT=$(peer_field "$ns" "$ip" endpoint)
