@@ -183,3 +183,22 @@ bool nt_control_pex_decode(struct nt_pex *p, const uint8_t *in, size_t len)
 	p->count = n;
 	return c.left == 0;
 }
+
+bool nt_control_relay_decode(const uint8_t *in, size_t len, const uint8_t **id,
+			     const uint8_t **frame, size_t *frame_len)
+{
+	if (len < NT_CTRL_RELAY_HDR + 1 || in[0] != NT_CTRL_VERSION)
+		return false;
+	if (in[NT_CTRL_RELAY_HDR] < 0xE1 || in[NT_CTRL_RELAY_HDR] > 0xE5)
+		return false;
+	*id = in + 1;
+	*frame = in + NT_CTRL_RELAY_HDR;
+	*frame_len = len - NT_CTRL_RELAY_HDR;
+	return true;
+}
+
+void nt_control_relay_header(uint8_t *out, const uint8_t id[32])
+{
+	out[0] = NT_CTRL_VERSION;
+	memcpy(out + 1, id, 32);
+}

@@ -11,6 +11,10 @@
  *     u8 version=1 | u8 count (<= 32) | count x (32 node id | u8 family 4|6 | 4|16 address
  *     | u16 port)
  *   GOSSIP (0x04): a ledger gossip message (src/gossip.c), passed through unchanged.
+ *   RELAY (0x05): "forward this frame to member ID": u8 version=1 | 32 target node ID |
+ *     a Netron frame (handshake 0xE1-0xE4 or data 0xE5 of the sender's session with the
+ *     target, so the relay sees only ciphertext).
+ *   RELAYED (0x06): the relay's delivery: u8 version=1 | 32 source node ID | the frame.
  * Integers are big-endian (network order) in control messages.
  */
 #ifndef NT_CONTROL_H
@@ -27,6 +31,8 @@ enum nt_control_type {
 	NT_CTRL_ANNOUNCE = 0x02,
 	NT_CTRL_PEX = 0x03,
 	NT_CTRL_GOSSIP = 0x04,
+	NT_CTRL_RELAY = 0x05,
+	NT_CTRL_RELAYED = 0x06,
 };
 
 enum {
@@ -58,5 +64,10 @@ int nt_control_pex_encode(const struct nt_pex *p, uint8_t *out, size_t cap);
 /* Decoders: false on anything malformed (wrong version, counts, lengths, families). */
 bool nt_control_announce_decode(struct nt_announce *a, const uint8_t *in, size_t len);
 bool nt_control_pex_decode(struct nt_pex *p, const uint8_t *in, size_t len);
+/* RELAY / RELAYED: the header is 33 bytes; the frame must start with 0xE1..0xE5. */
+enum { NT_CTRL_RELAY_HDR = 1 + 32 };
+bool nt_control_relay_decode(const uint8_t *in, size_t len, const uint8_t **id,
+			     const uint8_t **frame, size_t *frame_len);
+void nt_control_relay_header(uint8_t *out, const uint8_t id[32]);
 
 #endif

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,7 +101,7 @@ static int alloc_buffers(struct nt_daemon *d)
 {
 	/* Room for the largest frame any member may send us, and a packet plus our overhead. */
 	d->buf_size = NT_MTU_MAX + 256;
-	d->buf_mem = malloc(d->buf_size * (2 * NT_UDP_BATCH + 1));
+	d->buf_mem = malloc(d->buf_size * (2 * NT_UDP_BATCH + 2));
 	if (!d->buf_mem)
 		return -ENOMEM;
 	d->rx.cap = d->tx.cap = d->buf_size;
@@ -108,6 +110,7 @@ static int alloc_buffers(struct nt_daemon *d)
 		d->tx.buf[i] = d->buf_mem + d->buf_size * (NT_UDP_BATCH + i);
 	}
 	d->scratch = d->buf_mem + d->buf_size * 2 * NT_UDP_BATCH;
+	d->relay_buf = d->scratch + d->buf_size;
 	return 0;
 }
 
@@ -376,6 +379,35 @@ void nt_daemon_free(struct nt_daemon *d)
 	free(d);
 }
 
+/* Whether ep is on one of our own links: a member there is reached over the LAN. */
+static bool endpoint_is_local(const union nt_sockaddr *ep)
+{
+	struct ifaddrs *ifa, *i;
+	bool local = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !local; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != ep->sa.sa_family ||
+		    (i->ifa_flags & IFF_LOOPBACK) || (i->ifa_flags & IFF_POINTOPOINT))
+			continue;
+		if (ep->sa.sa_family == AF_INET) {
+			uint32_t a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			uint32_t m = ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr;
+			local = (a & m) == (ep->in4.sin_addr.s_addr & m);
+		} else {
+			const uint8_t *a = ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr;
+			const uint8_t *m = ((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr.s6_addr;
+			local = true;
+			for (int k = 0; k < 16; k++)
+				if ((a[k] & m[k]) != (ep->in6.sin6_addr.s6_addr[k] & m[k]))
+					local = false;
+		}
+	}
+	freeifaddrs(ifa);
+	return local;
+}
+
 int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 {
 	uint64_t now = nt_now_ms();
@@ -433,6 +465,10 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 			nt_sockaddr_format(&p->endpoint, ps->endpoint, sizeof(ps->endpoint));
 		ps->connected = kp != NULL;
 		ps->path = ps->connected ? p->path : NT_PATH_NONE;
+		if (ps->path == NT_PATH_RELAYED && p->via)
+			memcpy(ps->relay_via, p->via->id, 32);
+		else if (ps->path == NT_PATH_DIRECT && p->has_endpoint && endpoint_is_local(&p->endpoint))
+			ps->path = NT_PATH_LAN;
 		memcpy(ps->addresses, p->addresses, sizeof(ps->addresses));
 		ps->n_addresses = p->n_addresses;
 		ps->rx_bytes = p->rx_bytes;

@@ -88,6 +88,24 @@ struct nt_hint {
 	uint32_t backoff_ms;
 	uint64_t expires_ms; /* 0 = never (configured peers) */
 	char config_name[NT_HOSTPORT_MAX]; /* configured "host:port", resolved again on failure */
+	struct nt_peer *told_by; /* the member whose PEX named it: our relay if punching fails */
+	uint64_t created_ms;
+	uint64_t relay_next_ms; /* next relayed handshake attempt */
+};
+
+#ifndef NT_RELAY_AFTER_MS
+#define NT_RELAY_AFTER_MS 4000 /* punching this long without a session: try a relay */
+#endif
+#ifndef NT_RELAY_PAIRS
+#define NT_RELAY_PAIRS 64 /* member pairs one node relays for at once */
+#endif
+#ifndef NT_RELAY_PPS
+#define NT_RELAY_PPS 20000 /* frames per second relayed for one member (burst: 1 s worth) */
+#endif
+
+struct nt_relay_pair {
+	struct nt_peer *src, *dst;
+	uint64_t last_ms;
 };
 
 struct nt_attempt {
@@ -107,6 +125,8 @@ struct nt_attempt {
 	 */
 	uint8_t init_msg[NT_HS_INIT_LEN];
 	uint64_t resend_ms; /* 0 = nothing to resend */
+	struct nt_peer *via; /* relayed handshake: through this member... */
+	uint8_t via_target[32]; /* ...to (initiator) or from (responder) this node */
 	bool hs_ready; /* hs has its secret block (allocated on first use) */
 	struct nt_handshake hs;
 };
@@ -138,11 +158,18 @@ struct nt_daemon {
 	struct nt_handshake_local hs_local;
 	struct nt_ratelimit_table ratelimit;
 
+	/* Relaying: the pairs we forward for, and the relay context of the frame being handled. */
+	struct nt_relay_pair relay_pairs[NT_RELAY_PAIRS];
+	struct nt_peer *rx_via; /* the frame being handled came through this member's relay */
+	uint8_t rx_via_id[32]; /* from this node */
+	uint64_t relayed_frames;
+
 	/* Packet buffers, allocated once at start. */
 	size_t buf_size;
 	uint8_t *buf_mem;
 	struct nt_udp_batch rx, tx;
 	uint8_t *scratch; /* one buffer for control messages and ICMP replies */
+	uint8_t *relay_buf; /* one buffer to wrap a frame for a relay */
 
 	/* nt_daemon_status from another thread: the loop fills the request and signals. */
 	struct event *ev_status;
@@ -195,6 +222,14 @@ void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg);
 void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg);
 /* Encrypts and sends one plaintext (inner type + body at buf[NT_DATA_HEADER_LEN..]). */
 int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len);
+/* Handles one datagram by its first byte (also frames unwrapped from a relay). */
+void nt_datapath_on_frame(struct nt_daemon *d, uint8_t *buf, size_t len,
+			  const union nt_sockaddr *from, uint64_t now);
+/* Sends an encrypted frame to p: straight to its endpoint, or wrapped through its relay. */
+int nt_datapath_emit(struct nt_daemon *d, struct nt_peer *p, const uint8_t *frame, size_t len);
+/* Wraps a frame for target (node ID) in a RELAY message to the member via. */
+int nt_datapath_relay_send(struct nt_daemon *d, struct nt_peer *via, const uint8_t target[32],
+			   const uint8_t *frame, size_t len);
 /* Sends what the peer queued while it had no keypair. */
 void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "control.h"
 #include "icmp.h"
 #include "log.h"
 
@@ -61,20 +62,68 @@ static void flush_tx(struct nt_daemon *d)
 	d->tx.count = 0;
 }
 
+int nt_datapath_relay_send(struct nt_daemon *d, struct nt_peer *via, const uint8_t target[32],
+			   const uint8_t *frame, size_t len)
+{
+	uint64_t now = nt_now_ms();
+	struct nt_keypair *kp = nt_session_keypair_for_send(&via->session, now);
+	uint8_t *buf = d->relay_buf;
+	size_t plain = 1 + NT_CTRL_RELAY_HDR + len;
+	int ret;
+
+	/* A relay must be reached directly: no relays of relays. */
+	if (!kp || via->via || !via->has_endpoint)
+		return -ENOTCONN;
+	if (PLAIN_OFF + plain + NT_DATA_TAG_LEN > d->buf_size)
+		return -EMSGSIZE;
+	buf[PLAIN_OFF] = NT_CTRL_RELAY;
+	nt_control_relay_header(buf + PLAIN_OFF + 1, target);
+	memmove(buf + PLAIN_OFF + 1 + NT_CTRL_RELAY_HDR, frame, len);
+	ret = nt_session_keypair_encrypt(kp, buf, d->buf_size, plain, now);
+	if (ret < 0)
+		return ret;
+	ret = nt_udp_send(&d->udp, buf, plain + NT_DATA_OVERHEAD, &via->endpoint, 0);
+	if (ret < 0) {
+		d->drops[NT_DROP_UDP_SEND]++;
+		return ret;
+	}
+	nt_session_sent(&via->session, now);
+	return 0;
+}
+
+int nt_datapath_emit(struct nt_daemon *d, struct nt_peer *p, const uint8_t *frame, size_t len)
+{
+	int ret;
+
+	if (p->via)
+		return nt_datapath_relay_send(d, p->via, p->id, frame, len);
+	if (!p->has_endpoint)
+		return -ENOTCONN;
+	ret = nt_udp_send(&d->udp, frame, len, &p->endpoint, 0);
+	if (ret < 0)
+		d->drops[NT_DROP_UDP_SEND]++;
+	return ret;
+}
+
 /* Encrypts tx slot i (plaintext already at PLAIN_OFF) for p and queues it. */
 static bool queue_frame(struct nt_daemon *d, struct nt_peer *p, unsigned int i, size_t plain_len,
 			uint64_t now)
 {
 	struct nt_keypair *kp = nt_session_keypair_for_send(&p->session, now);
 
-	if (!kp || !p->has_endpoint)
+	if (!kp || (!p->has_endpoint && !p->via))
 		return false;
 	if (nt_session_keypair_encrypt(kp, d->tx.buf[i], d->tx.cap, plain_len, now) < 0)
 		return false;
+	nt_session_sent(&p->session, now);
+	if (p->via) {
+		/* The relayed path is the slow path: wrapped and sent one by one. */
+		nt_datapath_emit(d, p, d->tx.buf[i], plain_len + NT_DATA_OVERHEAD);
+		return true;
+	}
 	d->tx.len[i] = plain_len + NT_DATA_OVERHEAD;
 	d->tx.addr[i] = p->endpoint;
 	d->tx.count = i + 1;
-	nt_session_sent(&p->session, now);
 	if (nt_session_needs_rekey(&p->session, now))
 		nt_tunnel_want_handshake(d, p, now);
 	return true;
@@ -86,16 +135,14 @@ int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf,
 	struct nt_keypair *kp = nt_session_keypair_for_send(&p->session, now);
 	int ret;
 
-	if (!kp || !p->has_endpoint)
+	if (!kp || (!p->has_endpoint && !p->via))
 		return -ENOTCONN;
 	ret = nt_session_keypair_encrypt(kp, buf, d->buf_size, plain_len, now);
 	if (ret < 0)
 		return ret;
-	ret = nt_udp_send(&d->udp, buf, plain_len + NT_DATA_OVERHEAD, &p->endpoint, 0);
-	if (ret < 0) {
-		d->drops[NT_DROP_UDP_SEND]++;
+	ret = nt_datapath_emit(d, p, buf, plain_len + NT_DATA_OVERHEAD);
+	if (ret < 0)
 		return ret;
-	}
 	nt_session_sent(&p->session, now);
 	return 0;
 }
@@ -198,7 +245,8 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 	kp = nt_index_lookup(&d->index, index, NT_INDEX_KEYPAIR);
 	if (!kp) {
 		count_drop(d, NT_DROP_UNKNOWN_INDEX, from);
-		nt_tunnel_on_unknown_index(d, from, now);
+		if (!d->rx_via)
+			nt_tunnel_on_unknown_index(d, from, now);
 		return;
 	}
 	p = kp->owner;
@@ -240,6 +288,26 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 	}
 }
 
+void nt_datapath_on_frame(struct nt_daemon *d, uint8_t *buf, size_t len,
+			  const union nt_sockaddr *from, uint64_t now)
+{
+	switch (buf[0]) {
+	case NT_MSG_DATA:
+		on_data(d, buf, len, from, now);
+		break;
+	case 'd':
+		if (!d->rx_via)
+			nt_discovery_on_dht(d, buf, len, from, now);
+		break;
+	case 0xE1: case 0xE2: case 0xE3: case 0xE4:
+		nt_tunnel_on_handshake(d, buf, len, from, now);
+		break;
+	default:
+		count_drop(d, NT_DROP_UNKNOWN_TYPE, from);
+		break;
+	}
+}
+
 void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct nt_daemon *d = arg;
@@ -257,27 +325,11 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		for (int i = 0; i < n; i++) {
-			uint8_t *buf = d->rx.buf[i];
-			size_t len = d->rx.len[i];
-
-			if (len == 0) {
+			if (d->rx.len[i] == 0) {
 				count_drop(d, NT_DROP_TRUNCATED, &d->rx.addr[i]);
 				continue;
 			}
-			switch (buf[0]) {
-			case NT_MSG_DATA:
-				on_data(d, buf, len, &d->rx.addr[i], now);
-				break;
-			case 'd':
-				nt_discovery_on_dht(d, buf, len, &d->rx.addr[i], now);
-				break;
-			case 0xE1: case 0xE2: case 0xE3: case 0xE4:
-				nt_tunnel_on_handshake(d, buf, len, &d->rx.addr[i], now);
-				break;
-			default:
-				count_drop(d, NT_DROP_UNKNOWN_TYPE, &d->rx.addr[i]);
-				break;
-			}
+			nt_datapath_on_frame(d, d->rx.buf[i], d->rx.len[i], &d->rx.addr[i], now);
 		}
 		/* Replies queued while receiving (flushed staged packets) go out now. */
 		flush_tx(d);

@@ -48,6 +48,10 @@ struct nt_peer {
 	uint32_t handshakes;
 	uint32_t rtt_ms;
 	bool in_gossip; /* registered with the gossip engine */
+	struct nt_peer *via; /* the member relaying our session, NULL on a direct path */
+	uint64_t last_direct_rx_ms; /* monotonic; 0 = never */
+	uint64_t relay_tokens_ms; /* as a relay for this member: token bucket, in ms of credit */
+	uint64_t relay_refill_ms;
 	char name[64]; /* its hostname, from ANNOUNCE */
 	/* Packets read from the TUN before a keypair existed (fixed ring, allocated with the peer). */
 	uint8_t *staged;

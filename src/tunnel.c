@@ -113,8 +113,19 @@ static struct nt_attempt *attempt_alloc(struct nt_daemon *d, bool initiator, uin
 	victim->started_ms = now;
 	victim->tries = 0;
 	victim->peer = NULL;
+	victim->via = NULL;
+	victim->resend_ms = 0;
 	victim->local_index = 0;
 	return victim;
+}
+
+/* A handshake message of attempt a: to its endpoint, or through its relay. */
+static int hs_send(struct nt_daemon *d, struct nt_attempt *a, const uint8_t *msg, size_t len,
+		   const union nt_sockaddr *to, int ttl)
+{
+	if (a->via)
+		return nt_datapath_relay_send(d, a->via, a->via_target, msg, len);
+	return nt_udp_send(&d->udp, msg, len, to, ttl);
 }
 
 static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now, bool punch)
@@ -127,9 +138,9 @@ static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now, bo
 		return ret;
 	a->last_sent_ms = now;
 	a->tries++;
-	a->resend_ms = punch ? now + NT_PUNCH_DELAY_MS : 0;
-	return nt_udp_send(&d->udp, a->init_msg, sizeof(a->init_msg), &a->endpoint,
-			   punch ? NT_PUNCH_TTL : 0);
+	a->resend_ms = punch && !a->via ? now + NT_PUNCH_DELAY_MS : 0;
+	return hs_send(d, a, a->init_msg, sizeof(a->init_msg), &a->endpoint,
+		       punch && !a->via ? NT_PUNCH_TTL : 0);
 }
 
 /* Starts a handshake to ep (for peer p, when we know who is there); punch: see nt_attempt. */
@@ -141,7 +152,7 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 
 	/* One attempt per endpoint at a time. */
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++)
-		if (d->attempts[i].used && d->attempts[i].initiator &&
+		if (d->attempts[i].used && d->attempts[i].initiator && !d->attempts[i].via &&
 		    nt_sockaddr_equal(&d->attempts[i].endpoint, ep))
 			return;
 	a = attempt_alloc(d, true, now);
@@ -162,6 +173,33 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 		d->drops[NT_DROP_UDP_SEND]++;
 		attempt_free(d, a);
 	}
+}
+
+/* Starts a handshake with node `id` through the relay member `via`. */
+static void initiate_via(struct nt_daemon *d, struct nt_peer *via, const uint8_t id[32], uint64_t now)
+{
+	struct nt_attempt *a;
+
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++)
+		if (d->attempts[i].used && d->attempts[i].initiator && d->attempts[i].via &&
+		    !memcmp(d->attempts[i].via_target, id, 32))
+			return;
+	a = attempt_alloc(d, true, now);
+	if (!a)
+		return;
+	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0) {
+		a->used = false;
+		return;
+	}
+	memset(&a->endpoint, 0, sizeof(a->endpoint));
+	a->via = via;
+	memcpy(a->via_target, id, 32);
+	a->peer = nt_peer_lookup(&d->peers, id);
+	if (a->peer && !a->peer->handshake)
+		a->peer->handshake = a;
+	log_debug(NT_DBG_NAT, "handshake initiation through relay %s", via->id_short);
+	if (send_init(d, a, now, false) < 0)
+		attempt_free(d, a);
 }
 
 static void send_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
@@ -218,7 +256,8 @@ static bool hint_is_satisfied(struct nt_daemon *d, const struct nt_hint *h, uint
 		return true; /* ourselves: never worth a handshake */
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		struct nt_peer *p = d->peers.peers[i];
-		if (!peer_is_connected(p, now))
+		/* A relayed session does not satisfy a hint: the direct path is still wanted. */
+		if (!peer_is_connected(p, now) || p->via)
 			continue;
 		if (h->id_known && memcmp(h->id, p->id, 32) == 0)
 			return true;
@@ -263,6 +302,7 @@ struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 		h->endpoint = *ep;
 		h->next_try_ms = now;
 		h->backoff_ms = 1000;
+		h->created_ms = now;
 	}
 	if (id) {
 		memcpy(h->id, id, 32);
@@ -285,7 +325,25 @@ void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union 
 {
 	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
 
-	(void)d;
+	if (d->rx_via) {
+		/*
+		 * Through a relay. A straggler on a path we have left must not undo a direct
+		 * path that works: only a member silent on the direct path moves to the relay.
+		 */
+		if (p->via == d->rx_via || nt_now_ms() - p->last_direct_rx_ms < 30000)
+			return;
+		log_info("peer %s: relayed through %s", p->id_short, d->rx_via->id_short);
+		p->via = d->rx_via;
+		p->path = NT_PATH_RELAYED;
+		return;
+	}
+	p->last_direct_rx_ms = nt_now_ms();
+	if (p->via) {
+		log_info("peer %s: direct path at %s works, leaving relay %s", p->id_short,
+			 nt_sockaddr_format(from, b, sizeof(b)), p->via->id_short);
+		p->via = NULL;
+	}
+	p->path = NT_PATH_DIRECT;
 	if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, from))
 		return;
 	if (p->has_endpoint)
@@ -293,15 +351,17 @@ void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union 
 			 nt_sockaddr_format(&p->endpoint, a, sizeof(a)), nt_sockaddr_format(from, b, sizeof(b)));
 	p->endpoint = *from;
 	p->has_endpoint = true;
-	p->path = NT_PATH_DIRECT;
 }
 
 void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t now)
 {
-	if (p->handshake || !p->has_endpoint || now < p->handshake_due_ms)
+	if (p->handshake || (!p->has_endpoint && !p->via) || now < p->handshake_due_ms)
 		return;
 	p->handshake_due_ms = now + jitter(NT_REKEY_TIMEOUT_MS);
-	initiate(d, &p->endpoint, p, now, false);
+	if (p->via)
+		initiate_via(d, p->via, p->id, now);
+	else
+		initiate(d, &p->endpoint, p, now, false);
 }
 
 void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now)
@@ -414,7 +474,7 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	}
 	cancel_other_attempts(d, a, p);
 	/* Whoever answered there is this member: its other endpoints need no handshake now. */
-	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+	for (unsigned int i = 0; i < NT_MAX_HINTS && !d->rx_via && !a->via; i++) {
 		struct nt_hint *h = &d->hints[i];
 		if (h->used && (nt_sockaddr_equal(&h->endpoint, from) ||
 				(res.initiator && nt_sockaddr_equal(&h->endpoint, &a->endpoint)))) {
@@ -452,10 +512,14 @@ static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 	a = attempt_alloc(d, false, now);
 	if (!a)
 		return;
+	if (d->rx_via) {
+		a->via = d->rx_via;
+		memcpy(a->via_target, d->rx_via_id, 32);
+	}
 	v = nt_handshake_consume_init(&a->hs, &d->hs_local, msg, len, from, under_load, now);
 	if (v == NT_HS_DROP_MAC2_NEEDED) {
 		if (nt_handshake_create_cookie_reply(&d->hs_local, msg, len, from, now, out) == 0)
-			nt_udp_send(&d->udp, out, NT_HS_COOKIE_REPLY_LEN, from, 0);
+			hs_send(d, a, out, NT_HS_COOKIE_REPLY_LEN, from, 0);
 		attempt_free(d, a);
 		return;
 	}
@@ -474,7 +538,7 @@ static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 	}
 	a->endpoint = *from;
 	a->last_sent_ms = now;
-	if (nt_udp_send(&d->udp, out, NT_HS_RESP_LEN, from, 0) < 0)
+	if (hs_send(d, a, out, NT_HS_RESP_LEN, from, 0) < 0)
 		d->drops[NT_DROP_UDP_SEND]++;
 }
 
@@ -520,7 +584,7 @@ void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *msg, size_t len,
 			goto drop;
 		if (nt_handshake_create_fin(&a->hs, &d->hs_local, now, fin) < 0)
 			goto drop;
-		if (nt_udp_send(&d->udp, fin, sizeof(fin), from, 0) < 0)
+		if (hs_send(d, a, fin, sizeof(fin), from, 0) < 0)
 			d->drops[NT_DROP_UDP_SEND]++;
 		complete(d, a, from, now);
 		return;
@@ -563,6 +627,82 @@ static void apply_announce(struct nt_daemon *d, struct nt_peer *p, const struct 
 	snprintf(p->name, sizeof(p->name), "%s", an->name);
 }
 
+/* A relay pair slot for src -> dst: found, free, or the longest idle past a minute. */
+static struct nt_relay_pair *relay_pair(struct nt_daemon *d, struct nt_peer *src, struct nt_peer *dst,
+					uint64_t now)
+{
+	struct nt_relay_pair *free_slot = NULL;
+
+	for (unsigned int i = 0; i < NT_RELAY_PAIRS; i++) {
+		struct nt_relay_pair *r = &d->relay_pairs[i];
+		if (r->src == src && r->dst == dst)
+			return r;
+		if (!r->src || now - r->last_ms > 60000) {
+			if (!free_slot || (free_slot->src && (!r->src || r->last_ms < free_slot->last_ms)))
+				free_slot = r;
+		}
+	}
+	if (free_slot) {
+		free_slot->src = src;
+		free_slot->dst = dst;
+		log_info("relaying between %s and %s", src->id_short, dst->id_short);
+	}
+	return free_slot;
+}
+
+/* As a relay: member src asks us to pass a frame to another member. */
+static bool relay_forward(struct nt_daemon *d, struct nt_peer *src, const uint8_t *body, size_t len,
+			  uint64_t now)
+{
+	static struct nt_ratelimit rl;
+	const uint8_t *id, *frame;
+	struct nt_relay_pair *pair;
+	struct nt_peer *dst;
+	size_t flen;
+
+	if (!d->opts.relay || !nt_control_relay_decode(body, len, &id, &frame, &flen))
+		return false;
+	dst = nt_peer_lookup(&d->peers, id);
+	if (!dst || dst == src || dst->via || !nt_session_keypair_for_send(&dst->session, now))
+		return false;
+	/* A token bucket per member, in frames: one second of NT_RELAY_PPS at most. */
+	src->relay_tokens_ms += (now - src->relay_refill_ms) * NT_RELAY_PPS;
+	if (src->relay_tokens_ms > (uint64_t)NT_RELAY_PPS * 1000)
+		src->relay_tokens_ms = (uint64_t)NT_RELAY_PPS * 1000;
+	src->relay_refill_ms = now;
+	if (src->relay_tokens_ms < 1000 || !(pair = relay_pair(d, src, dst, now))) {
+		log_ratelimited(&rl, NT_DBG_NAT, "relay for %s to %s refused: limit", src->id_short,
+				dst->id_short);
+		d->drops[NT_DROP_RATELIMIT]++;
+		return true;
+	}
+	src->relay_tokens_ms -= 1000;
+	pair->last_ms = now;
+	d->scratch[NT_DATA_HEADER_LEN] = NT_CTRL_RELAYED;
+	nt_control_relay_header(d->scratch + NT_DATA_HEADER_LEN + 1, src->id);
+	memcpy(d->scratch + NT_DATA_HEADER_LEN + 1 + NT_CTRL_RELAY_HDR, frame, flen);
+	if (nt_datapath_send_plain(d, dst, d->scratch, 1 + NT_CTRL_RELAY_HDR + flen) == 0)
+		d->relayed_frames++;
+	return true;
+}
+
+/* A relay (member via) delivers a frame from another member: handle it as if it came in. */
+static bool relay_deliver(struct nt_daemon *d, struct nt_peer *via, const uint8_t *body, size_t len,
+			  uint64_t now)
+{
+	const uint8_t *id, *frame;
+	size_t flen;
+
+	if (!nt_control_relay_decode(body, len, &id, &frame, &flen) || !memcmp(id, d->id->ed_pk, 32))
+		return false;
+	d->rx_via = via;
+	memcpy(d->rx_via_id, id, 32);
+	/* The frame lies in our receive buffer; decrypting it in place is allowed. */
+	nt_datapath_on_frame(d, (uint8_t *)frame, flen, &via->endpoint, now);
+	d->rx_via = NULL;
+	return true;
+}
+
 void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 			  const uint8_t *body, size_t len, uint64_t now)
 {
@@ -577,6 +717,14 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 	case NT_CTRL_GOSSIP:
 		nt_claims_on_gossip(d, p, body, len);
 		return;
+	case NT_CTRL_RELAY:
+		if (!d->rx_via && relay_forward(d, p, body, len, now))
+			return;
+		break;
+	case NT_CTRL_RELAYED:
+		if (!d->rx_via && relay_deliver(d, p, body, len, now))
+			return;
+		break;
 	case NT_CTRL_PEX: {
 		struct nt_pex pex;
 		if (!nt_control_pex_decode(&pex, body, len))
@@ -587,7 +735,10 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 				continue;
 			if (known && peer_is_connected(known, now))
 				continue;
-			nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint, pex.entries[i].id, now);
+			struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint,
+							       pex.entries[i].id, now);
+			if (h)
+				h->told_by = p;
 		}
 		return;
 	}
@@ -601,6 +752,27 @@ static void send_keepalive(struct nt_daemon *d, struct nt_peer *p)
 {
 	d->scratch[PLAIN_OFF] = NT_DATA_INNER_KEEPALIVE;
 	nt_datapath_send_plain(d, p, d->scratch, 1);
+}
+
+/*
+ * Punching toward h's member has not worked for a while: reach it through the member that
+ * told us about it (it has a session with both of us). The direct tries go on; the first
+ * direct session takes over from the relay.
+ */
+static void relay_if_stuck(struct nt_daemon *d, struct nt_hint *h, uint64_t now)
+{
+	struct nt_peer *p;
+
+	if (!h->id_known || !h->told_by || now - h->created_ms < NT_RELAY_AFTER_MS ||
+	    now < h->relay_next_ms)
+		return;
+	p = nt_peer_lookup(&d->peers, h->id);
+	if (p && peer_is_connected(p, now) && p->via)
+		return; /* already relayed */
+	if (!nt_session_keypair_for_send(&h->told_by->session, now) || h->told_by->via)
+		return;
+	h->relay_next_ms = now + 10000;
+	initiate_via(d, h->told_by, h->id, now);
 }
 
 static void tick_hints(struct nt_daemon *d, uint64_t now)
@@ -630,6 +802,7 @@ static void tick_hints(struct nt_daemon *d, uint64_t now)
 		}
 		/* Endpoints learnt from other members may sit behind a NAT: punch. */
 		initiate(d, &h->endpoint, NULL, now, h->source == NT_HINT_PEX);
+		relay_if_stuck(d, h, now);
 		h->next_try_ms = now + jitter(h->backoff_ms);
 		h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
 									     h->backoff_ms * 2;
@@ -646,7 +819,7 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 			continue;
 		}
 		/* The punch opened our mapping; now the INIT itself, at full TTL. */
-		if (a->used && a->resend_ms && now >= a->resend_ms &&
+		if (a->used && a->resend_ms && now >= a->resend_ms && !a->via &&
 		    a->hs.state == NT_HS_STATE_INIT_SENT) {
 			a->resend_ms = 0;
 			if (nt_udp_send(&d->udp, a->init_msg, sizeof(a->init_msg), &a->endpoint, 0) < 0)

@@ -54,6 +54,16 @@ static int bind_socket(struct nt_udp *u, int family, const union nt_sockaddr *ad
 	/* Large socket buffers keep bursts from the TUN side from being dropped. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	/*
+	 * No DF on our datagrams: a frame a little larger than the path (a relayed full-size
+	 * packet, a member with a larger MTU) is fragmented by the kernel instead of dropped.
+	 */
+	{
+		int dont = IP_PMTUDISC_DONT, dont6 = IPV6_PMTUDISC_DONT;
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont, sizeof(dont));
+		if (family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &dont6, sizeof(dont6));
+	}
 	if (bind(fd, &addr->sa, nt_sockaddr_len(addr)) < 0)
 		goto err;
 	if (getsockname(fd, &bound.sa, &blen) < 0)

@@ -243,7 +243,7 @@ echo "$out"
 echo "$out" | grep -q "netron0" || fail "status: no interface in: $out"
 echo "$out" | grep -q "10.1.0.1/24" || fail "status: no address in: $out"
 for id in "$ID2" "$ID3"; do
-	echo "$out" | grep -q "^${id:0:8} .*10.1.0.[23]/[0-9]*.*192.0.2.[23]:51830 *direct" ||
+	echo "$out" | grep -q "^${id:0:8} .*10.1.0.[23]/[0-9]*.*192.0.2.[23]:51830 *\(direct\|lan\)" ||
 		fail "status: no row for ${id:0:8} in: $out"
 done
 out=$(n n3 "$NETRON" --api-listen "unix:$SOCK" --api-token-file "$NT_TMP/token" status) ||

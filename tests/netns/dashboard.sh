@@ -99,7 +99,7 @@ row = d.rows[0]
 assert "up" in row["class"].split(), row
 assert row["cells"].get("addresses", "").startswith("10.1.0.2/"), row
 assert row["cells"].get("endpoint") == "192.0.2.2:51830", row
-assert row["cells"].get("path") == "direct", row
+assert row["cells"].get("path") in ("direct", "lan"), row
 assert row["cells"].get("rx", "").endswith("B") and row["cells"].get("rx") != "0 B", row
 assert "error" not in d.ids.get("status", ""), d.ids.get("status")
 print("peer row:", row)
