@@ -157,6 +157,28 @@ static int claim(struct nt_daemon *d, const struct nt_cidr *c, uint64_t now)
 	return nt_ledger_put_local(d->ledger, d->id, MACHINES, key, value, len, d->claim_ttl_ms, now, NULL);
 }
 
+/*
+ * The host endpoints a member put in its claim are candidates too: members behind the same
+ * NAT reach each other only there, since Linux NATs do not hairpin.
+ */
+static void add_endpoint_hints(struct nt_daemon *d, const struct nt_ledger_entry *e)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb((const char *)e->value, e->value_len, 0, &jerr);
+	json_t *eps = v ? json_object_get(v, "endpoints") : NULL;
+	uint64_t now = nt_now_ms();
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(eps, i, x) {
+		union nt_sockaddr ep;
+		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep, false))
+			continue;
+		nt_tunnel_add_hint(d, NT_HINT_LEDGER, &ep, e->owner, now);
+	}
+	json_decref(v);
+}
+
 /* Rebuilds the route table from the winning claims. */
 struct rebuild_ctx {
 	struct nt_daemon *d;
@@ -187,6 +209,7 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 	p = nt_tunnel_peer_get(d, e->owner);
 	if (!p)
 		return true;
+	add_endpoint_hints(d, e);
 	if (nt_route_add(&d->route, c.family, c.addr, p) == 0) {
 		rc->routes++;
 		if (p->n_addresses < NT_MAX_ADDRESSES)

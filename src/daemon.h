@@ -75,6 +75,7 @@ enum nt_hint_source {
 	NT_HINT_DHT,
 	NT_HINT_REMEMBERED,
 	NT_HINT_INBOUND, /* an unknown session index arrived from there */
+	NT_HINT_LEDGER, /* a host endpoint a member put in its machine claim */
 };
 
 struct nt_hint {
