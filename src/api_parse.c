@@ -6,6 +6,7 @@
  * read is bounded by the lengths it checked.
  */
 #include "api_parse.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -85,16 +86,6 @@ bool nt_api_listen_parse(const char *s, struct nt_api_listen *out)
 	return false;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Decodes the segment s[0..n) into out (cap bytes, NUL-terminated). Refuses a bad escape,
@@ -112,8 +103,8 @@ static bool decode_segment(const char *s, size_t n, char *out, size_t cap, size_
 
 			if (n - i < 3)
 				return false;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = nt_hex_value(s[i + 1]);
+			lo = nt_hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (unsigned char)(hi << 4 | lo);

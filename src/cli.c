@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "util.h"
 
 enum {
 	OPT_KEY_OTP_INTERVAL = 256,
@@ -120,17 +121,8 @@ const char *nt_cli_usage(void)
 	return usage_text;
 }
 
-NT_PRINTF(2, 3)
-static int fail(struct nt_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->line = err->col = 0;
-	return -EINVAL;
-}
+/* A one-line error for the user; always -EINVAL, so callers can return it. */
+#define fail(err, ...) (nt_err_set((err), 0, 0, __VA_ARGS__), -EINVAL)
 
 static int parse_uint(const char *what, const char *s, unsigned long min, unsigned long max,
 		      unsigned long *out, struct nt_err *err)

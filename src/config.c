@@ -8,6 +8,7 @@
  * the canonical form that parses back to the same struct (tests/golden/config).
  */
 #include "netron/config.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,22 +47,6 @@ struct loader {
 	yaml_parser_t parser;
 	struct nt_err *err;
 };
-
-static void set_err(struct nt_err *err, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void set_err(struct nt_err *err, int line, int col, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->line = line;
-	err->col = col;
-}
 
 /* libyaml marks are 0-based; nt_err is 1-based. */
 static int pos(size_t mark)
@@ -117,15 +102,15 @@ static int next_event(struct loader *ld, yaml_event_t *ev)
 	if (yaml_parser_parse(p, ev))
 		return 0;
 	if (p->error == YAML_MEMORY_ERROR) {
-		set_err(ld->err, 0, 0, "out of memory while parsing YAML");
+		nt_err_set(ld->err, 0, 0, "out of memory while parsing YAML");
 		return -ENOMEM;
 	}
 	if (p->error == YAML_READER_ERROR) { /* no line/column: libyaml knows the offset */
-		set_err(ld->err, 0, 0, "YAML syntax error: %s at byte %zu",
+		nt_err_set(ld->err, 0, 0, "YAML syntax error: %s at byte %zu",
 			p->problem ? p->problem : "invalid input", p->problem_offset);
 		return -EINVAL;
 	}
-	set_err(ld->err, pos(p->problem_mark.line), pos(p->problem_mark.column), "YAML syntax error: %s%s%s",
+	nt_err_set(ld->err, pos(p->problem_mark.line), pos(p->problem_mark.column), "YAML syntax error: %s%s%s",
 		p->problem ? p->problem : "unknown problem", p->context ? " " : "",
 		p->context ? p->context : "");
 	return -EINVAL;
@@ -143,7 +128,7 @@ static int refuse_anchor(struct loader *ld, const yaml_event_t *ev, const yaml_c
 {
 	if (!anchor)
 		return 0;
-	set_err(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
+	nt_err_set(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
 		"anchors are not allowed (nor aliases)");
 	return -EINVAL;
 }
@@ -163,7 +148,7 @@ static int load_node(struct loader *ld, const yaml_event_t *ev, int depth, struc
 	*out = NULL;
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
-		set_err(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
+		nt_err_set(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
 			"aliases are not allowed");
 		return -EINVAL;
 	case YAML_SCALAR_EVENT:
@@ -194,13 +179,13 @@ static int load_node(struct loader *ld, const yaml_event_t *ev, int depth, struc
 		end = YAML_SEQUENCE_END_EVENT;
 		break;
 	default:
-		set_err(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
+		nt_err_set(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
 			"unexpected YAML event");
 		return -EINVAL;
 	}
 
 	if (depth >= YDEPTH_MAX) {
-		set_err(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
+		nt_err_set(ld->err, pos(ev->start_mark.line), pos(ev->start_mark.column),
 			"nested deeper than %d levels", YDEPTH_MAX);
 		return -EINVAL;
 	}
@@ -218,7 +203,7 @@ static int load_node(struct loader *ld, const yaml_event_t *ev, int depth, struc
 		}
 		if (kind == Y_MAP && node->n % 2 == 0 && sub.type != YAML_SCALAR_EVENT &&
 		    sub.type != YAML_ALIAS_EVENT) {
-			set_err(ld->err, pos(sub.start_mark.line), pos(sub.start_mark.column),
+			nt_err_set(ld->err, pos(sub.start_mark.line), pos(sub.start_mark.column),
 				"mapping keys must be strings");
 			event_delete(&sub);
 			ret = -EINVAL;
@@ -237,7 +222,7 @@ static int load_node(struct loader *ld, const yaml_event_t *ev, int depth, struc
 	return 0;
 
 err_nomem:
-	set_err(ld->err, 0, 0, "out of memory while parsing YAML");
+	nt_err_set(ld->err, 0, 0, "out of memory while parsing YAML");
 	ret = -ENOMEM;
 err_free:
 	ynode_free(node);
@@ -258,7 +243,7 @@ static int load_document(struct loader *ld, struct ynode **root)
 		return ret;
 	if (ev.type == YAML_STREAM_END_EVENT) {
 		event_delete(&ev);
-		set_err(ld->err, 0, 0, "network definition is empty");
+		nt_err_set(ld->err, 0, 0, "network definition is empty");
 		return -EINVAL;
 	}
 	event_delete(&ev); /* document start */
@@ -274,7 +259,7 @@ static int load_document(struct loader *ld, struct ynode **root)
 	if ((ret = next_event(ld, &ev)) < 0)
 		goto err_free;
 	if (ev.type != YAML_STREAM_END_EVENT) {
-		set_err(ld->err, pos(ev.start_mark.line), pos(ev.start_mark.column),
+		nt_err_set(ld->err, pos(ev.start_mark.line), pos(ev.start_mark.column),
 			"more than one YAML document (a network definition is one document)");
 		event_delete(&ev);
 		ret = -EINVAL;
@@ -326,7 +311,7 @@ static int check_duplicates(const struct ynode *node, const char *path, struct n
 		struct ynode **keys = malloc(nkeys * sizeof(*keys));
 
 		if (!keys) {
-			set_err(err, 0, 0, "out of memory while parsing YAML");
+			nt_err_set(err, 0, 0, "out of memory while parsing YAML");
 			return -ENOMEM;
 		}
 		for (size_t i = 0; i < nkeys; i++)
@@ -336,7 +321,7 @@ static int check_duplicates(const struct ynode *node, const char *path, struct n
 			if (keys[i]->len == keys[i - 1]->len &&
 			    !memcmp(keys[i]->str, keys[i - 1]->str, keys[i]->len)) {
 				path_join(sub, sizeof(sub), path, keys[i]->str);
-				set_err(err, keys[i]->line, keys[i]->col,
+				nt_err_set(err, keys[i]->line, keys[i]->col,
 					"%s: duplicate key (first at line %d)", sub, keys[i - 1]->line);
 				free(keys);
 				return -EINVAL;
@@ -405,11 +390,11 @@ static int get_field(const struct ynode *map, const char *path, const char *key,
 	if (!v) {
 		if (!required)
 			return 0;
-		set_err(err, map->line, map->col, "%s: missing required key", full);
+		nt_err_set(err, map->line, map->col, "%s: missing required key", full);
 		return -EINVAL;
 	}
 	if (v->kind != kind) {
-		set_err(err, v->line, v->col, "%s: must be %s, got %s", full, kind_name(kind),
+		nt_err_set(err, v->line, v->col, "%s: must be %s, got %s", full, kind_name(kind),
 			kind_name(v->kind));
 		return -EINVAL;
 	}
@@ -429,16 +414,16 @@ static int get_secret(const struct ynode *map, const char *path, const char *key
 		return ret;
 	path_join(full, sizeof(full), path, key);
 	if (v->len == 0 || is_null(v)) {
-		set_err(err, v->line, v->col, "%s: must not be empty", full);
+		nt_err_set(err, v->line, v->col, "%s: must not be empty", full);
 		return -EINVAL;
 	}
 	if (v->len > NT_SECRET_MAX) {
-		set_err(err, v->line, v->col, "%s: longer than %d bytes (got %zu)", full,
+		nt_err_set(err, v->line, v->col, "%s: longer than %d bytes (got %zu)", full,
 			NT_SECRET_MAX, v->len);
 		return -EINVAL;
 	}
 	if (memchr(v->str, '\0', v->len)) {
-		set_err(err, v->line, v->col, "%s: must not contain a NUL character", full);
+		nt_err_set(err, v->line, v->col, "%s: must not contain a NUL character", full);
 		return -EINVAL;
 	}
 	memcpy(out, v->str, v->len + 1);
@@ -483,28 +468,28 @@ static int get_uint(const struct ynode *map, const char *path, const char *key, 
 	}
 	if (!ok) {
 		if (v->plain && v->len <= 40 && !memchr(v->str, '\0', v->len))
-			set_err(err, v->line, v->col, "%s: must be %s integer, got \"%s\"", full,
+			nt_err_set(err, v->line, v->col, "%s: must be %s integer, got \"%s\"", full,
 				min > 0 ? "a positive" : "an", v->str);
 		else
-			set_err(err, v->line, v->col, "%s: must be %s integer, got a %s", full,
+			nt_err_set(err, v->line, v->col, "%s: must be %s integer, got a %s", full,
 				min > 0 ? "a positive" : "an", v->plain ? "long string" : "quoted string");
 		return -EINVAL;
 	}
 	if (neg && val != 0) {
-		set_err(err, v->line, v->col, "%s: must be a positive integer, got %s", full,
+		nt_err_set(err, v->line, v->col, "%s: must be a positive integer, got %s", full,
 			v->len <= 40 ? v->str : "a negative number");
 		return -EINVAL;
 	}
 	if (val < min) {
-		set_err(err, v->line, v->col, "%s: must be a positive integer, got %" PRIu64, full, val);
+		nt_err_set(err, v->line, v->col, "%s: must be a positive integer, got %" PRIu64, full, val);
 		return -EINVAL;
 	}
 	if (val > max) {
 		if (val == UINT64_MAX)
-			set_err(err, v->line, v->col, "%s: must be at most %" PRIu64 ", got a larger number",
+			nt_err_set(err, v->line, v->col, "%s: must be at most %" PRIu64 ", got a larger number",
 				full, max);
 		else
-			set_err(err, v->line, v->col, "%s: must be at most %" PRIu64 ", got %" PRIu64,
+			nt_err_set(err, v->line, v->col, "%s: must be at most %" PRIu64 ", got %" PRIu64,
 				full, max, val);
 		return -EINVAL;
 	}
@@ -540,7 +525,7 @@ static int validate(struct nt_config *cfg, const struct ynode *root, struct nt_e
 	int ret;
 
 	if (root->kind != Y_MAP) {
-		set_err(err, root->line, root->col, "network definition: must be a mapping, got %s",
+		nt_err_set(err, root->line, root->col, "network definition: must be a mapping, got %s",
 			kind_name(root->kind));
 		return -EINVAL;
 	}
@@ -566,12 +551,12 @@ int nt_config_parse(struct nt_config *cfg, const char *yaml, size_t len, struct 
 	if (err)
 		memset(err, 0, sizeof(*err));
 	if (len > NT_CONFIG_MAX_BYTES) {
-		set_err(err, 0, 0, "network definition is %zu bytes, more than the limit of %d", len,
+		nt_err_set(err, 0, 0, "network definition is %zu bytes, more than the limit of %d", len,
 			NT_CONFIG_MAX_BYTES);
 		return -EINVAL;
 	}
 	if (!yaml_parser_initialize(&ld.parser)) {
-		set_err(err, 0, 0, "out of memory while parsing YAML");
+		nt_err_set(err, 0, 0, "out of memory while parsing YAML");
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)(yaml ? yaml : ""),
@@ -603,24 +588,24 @@ int nt_config_load_file(struct nt_config *cfg, const char *path, struct nt_err *
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		set_err(err, 0, 0, "%s: %s", path, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		set_err(err, 0, 0, "%s: %s", path, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 		goto err_close;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		ret = -EISDIR;
-		set_err(err, 0, 0, "%s: %s", path, strerror(EISDIR));
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(EISDIR));
 		goto err_close;
 	}
 	/* Read one byte past the limit so an oversized file (or pipe) is noticed. */
 	buf = malloc(NT_CONFIG_MAX_BYTES + 1);
 	if (!buf) {
 		ret = -ENOMEM;
-		set_err(err, 0, 0, "%s: %s", path, strerror(ENOMEM));
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(ENOMEM));
 		goto err_close;
 	}
 	while (len < NT_CONFIG_MAX_BYTES + 1) {
@@ -629,7 +614,7 @@ int nt_config_load_file(struct nt_config *cfg, const char *path, struct nt_err *
 			continue;
 		if (n < 0) {
 			ret = -errno;
-			set_err(err, 0, 0, "%s: %s", path, strerror(-ret));
+			nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 			goto err_free;
 		}
 		if (n == 0)
@@ -638,7 +623,7 @@ int nt_config_load_file(struct nt_config *cfg, const char *path, struct nt_err *
 	}
 	if (len > NT_CONFIG_MAX_BYTES) {
 		ret = -EFBIG;
-		set_err(err, 0, 0, "%s: larger than the limit of %d bytes", path, NT_CONFIG_MAX_BYTES);
+		nt_err_set(err, 0, 0, "%s: larger than the limit of %d bytes", path, NT_CONFIG_MAX_BYTES);
 		goto err_free;
 	}
 	ret = nt_config_parse(cfg, buf, len, err);

@@ -49,16 +49,8 @@ const char *nt_drop_reason_name(enum nt_drop_reason r)
 	return r < NT_DROP_COUNT ? drop_names[r] : "?";
 }
 
-NT_PRINTF(2, 3)
-static int fail(struct nt_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* A one-line error for the user; always -EINVAL, so callers can return it. */
+#define fail(err, ...) (nt_err_set((err), 0, 0, __VA_ARGS__), -EINVAL)
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {

@@ -51,42 +51,11 @@ struct nt_gossip {
 
 static struct nt_ratelimit rl_bad;
 
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
 
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
 static struct peer *peer_find(const struct nt_gossip *g, uint64_t handle)
 {
@@ -115,7 +84,7 @@ static void msg_begin(struct msg *m, uint8_t type)
 static void msg_flush(struct nt_gossip *g, struct msg *m, uint64_t peer)
 {
 	if (m->n) {
-		put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
+		nt_put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
 		emit(g, peer, m->buf, m->len);
 	}
 	msg_begin(m, m->type);
@@ -128,7 +97,7 @@ static void send_digest(struct nt_gossip *g, struct peer *p, uint64_t now)
 	buf[0] = NT_GOSSIP_VERSION;
 	buf[1] = NT_GOSSIP_DIGEST;
 	nt_ledger_state_hash(g->l, buf + NT_GOSSIP_HDR_LEN);
-	put_be32(buf + NT_GOSSIP_HDR_LEN + NT_LEDGER_HASH_LEN, nt_ledger_count(g->l));
+	nt_put_be32(buf + NT_GOSSIP_HDR_LEN + NT_LEDGER_HASH_LEN, nt_ledger_count(g->l));
 	emit(g, p->handle, buf, sizeof(buf));
 	p->digest_sent_at = now;
 	p->next_digest = now + g->cfg.digest_interval_ms;
@@ -146,8 +115,8 @@ static bool summary_item(void *ctx, const struct nt_ledger_entry *e)
 
 	if (m->len + NT_GOSSIP_SUMMARY_ITEM > c->g->cfg.max_msg)
 		msg_flush(c->g, m, c->peer);
-	put_be64(m->buf + m->len, nt_ledger_entry_id(c->g->l, e));
-	put_be64(m->buf + m->len + 8, e->version);
+	nt_put_be64(m->buf + m->len, nt_ledger_entry_id(c->g->l, e));
+	nt_put_be64(m->buf + m->len + 8, e->version);
 	memcpy(m->buf + m->len + 16, nt_ledger_entry_hash(c->g->l, e), 4);
 	m->len += NT_GOSSIP_SUMMARY_ITEM;
 	m->n++;
@@ -192,7 +161,7 @@ static void append_entry(struct nt_gossip *g, struct msg *m, uint64_t peer,
 	}
 	if (n < 0)
 		return;
-	put_be16(m->buf + m->len, (uint16_t)n);
+	nt_put_be16(m->buf + m->len, (uint16_t)n);
 	m->len += 2 + (size_t)n;
 	m->n++;
 }
@@ -204,7 +173,7 @@ static void on_digest(struct nt_gossip *g, struct peer *p, const uint8_t *body, 
 	nt_ledger_expire(g->l, now);
 	nt_ledger_state_hash(g->l, ours);
 	if (memcmp(ours, body, NT_LEDGER_HASH_LEN) == 0 &&
-	    get_be32(body + NT_LEDGER_HASH_LEN) == nt_ledger_count(g->l)) {
+	    nt_get_be32(body + NT_LEDGER_HASH_LEN) == nt_ledger_count(g->l)) {
 		p->synced = true;
 		g->stats.digests_equal++;
 		return;
@@ -225,7 +194,7 @@ static void on_summary(struct nt_gossip *g, struct peer *p, const uint8_t *items
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++) {
 		const uint8_t *it = items + (size_t)i * NT_GOSSIP_SUMMARY_ITEM;
-		uint64_t id = get_be64(it), version = get_be64(it + 8);
+		uint64_t id = nt_get_be64(it), version = nt_get_be64(it + 8);
 		const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, id);
 		int c = 0;
 
@@ -235,7 +204,7 @@ static void on_summary(struct nt_gossip *g, struct peer *p, const uint8_t *items
 			/* Theirs is newer, or the same version with a lower hash, which wins. */
 			if (g->want.len + 8 > g->cfg.max_msg)
 				msg_flush(g, &g->want, p->handle);
-			put_be64(g->want.buf + g->want.len, id);
+			nt_put_be64(g->want.buf + g->want.len, id);
 			g->want.len += 8;
 			g->want.n++;
 			g->stats.wants_sent++;
@@ -253,7 +222,7 @@ static void on_want(struct nt_gossip *g, struct peer *p, const uint8_t *ids, uin
 {
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++) {
-		const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, get_be64(ids + 8 * (size_t)i));
+		const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, nt_get_be64(ids + 8 * (size_t)i));
 		if (!e || !budget_take(g, p, now))
 			continue;
 		append_entry(g, &g->ent, p->handle, e);
@@ -269,7 +238,7 @@ static void forward_flush(struct nt_gossip *g, uint64_t src)
 
 	if (!g->fwd.n)
 		return;
-	put_be16(g->fwd.buf + NT_GOSSIP_HDR_LEN, g->fwd.n);
+	nt_put_be16(g->fwd.buf + NT_GOSSIP_HDR_LEN, g->fwd.n);
 	for (uint32_t k = 0; k < g->cfg.max_peers && sent < g->cfg.push_fanout; k++) {
 		struct peer *p = &g->peers[(g->fanout_next + k) % g->cfg.max_peers];
 		if (!p->used || p->handle == src)
@@ -289,7 +258,7 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 
 	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
 	for (uint16_t i = 0; i < n; i++) {
-		size_t elen = get_be16(recs + off);
+		size_t elen = nt_get_be16(recs + off);
 		const uint8_t *e = recs + off + 2;
 		enum nt_ledger_verdict v = nt_ledger_insert(g->l, e, elen, now);
 
@@ -304,7 +273,7 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 		if (g->fwd.len + 2 + elen > g->cfg.max_msg)
 			forward_flush(g, p->handle);
 		if (g->fwd.len + 2 + elen <= g->cfg.max_msg) {
-			put_be16(g->fwd.buf + g->fwd.len, (uint16_t)elen);
+			nt_put_be16(g->fwd.buf + g->fwd.len, (uint16_t)elen);
 			memcpy(g->fwd.buf + g->fwd.len + 2, e, elen);
 			g->fwd.len += 2 + elen;
 			g->fwd.n++;
@@ -322,7 +291,7 @@ static bool records_are_framed(const uint8_t *recs, size_t len, uint16_t n)
 		size_t elen;
 		if (len - off < 2)
 			return false;
-		elen = get_be16(recs + off);
+		elen = nt_get_be16(recs + off);
 		if (elen == 0 || len - off - 2 < elen)
 			return false;
 		off += 2 + elen;
@@ -353,7 +322,7 @@ int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size
 	}
 	if (len < NT_GOSSIP_HDR_LEN + 2)
 		goto bad;
-	n = get_be16(buf + NT_GOSSIP_HDR_LEN);
+	n = nt_get_be16(buf + NT_GOSSIP_HDR_LEN);
 	blen = len - NT_GOSSIP_HDR_LEN - 2;
 	switch (buf[1]) {
 	case NT_GOSSIP_SUMMARY:
@@ -406,7 +375,7 @@ void nt_gossip_on_local_change(struct nt_gossip *g, const struct nt_ledger_entry
 	append_entry(g, m, 0, e);
 	if (!m->n)
 		return;
-	put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
+	nt_put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
 	for (uint32_t i = 0; i < g->cfg.max_peers; i++)
 		if (g->peers[i].used)
 			emit(g, g->peers[i].handle, m->buf, m->len);

@@ -47,19 +47,6 @@ enum {
 	SEED_LEN = crypto_sign_SEEDBYTES,
 };
 
-static void set_err(struct nt_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(struct nt_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->line = err->col = 0;
-}
 
 static void put_u32le(uint8_t out[4], uint32_t v)
 {
@@ -233,7 +220,7 @@ static int ensure_state_dir(const char *dir, struct nt_err *err)
 	size_t len = strlen(dir);
 
 	if (len == 0 || len >= sizeof(path)) {
-		set_err(err, "state directory: invalid path");
+		nt_err_set(err, 0, 0, "state directory: invalid path");
 		return -EINVAL;
 	}
 	memcpy(path, dir, len + 1);
@@ -255,7 +242,7 @@ static int ensure_state_dir(const char *dir, struct nt_err *err)
 					break;
 				continue;
 			}
-			set_err(err, "%s: cannot create directory: %s", path, strerror(-ret));
+			nt_err_set(err, 0, 0, "%s: cannot create directory: %s", path, strerror(-ret));
 			return ret;
 		}
 		*p = c;
@@ -264,15 +251,15 @@ static int ensure_state_dir(const char *dir, struct nt_err *err)
 	}
 	if (stat(path, &st) < 0) {
 		int ret = -errno;
-		set_err(err, "%s: %s", path, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		set_err(err, "%s: not a directory", path);
+		nt_err_set(err, 0, 0, "%s: not a directory", path);
 		return -ENOTDIR;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_err(err, "%s: permissions %04o let others write the state directory; run chmod 700 %s",
+		nt_err_set(err, 0, 0, "%s: permissions %04o let others write the state directory; run chmod 700 %s",
 			path, (unsigned int)(st.st_mode & 07777), path);
 		return -EPERM;
 	}
@@ -294,28 +281,28 @@ static int identity_load(struct nt_identity **out, const char *path, struct nt_e
 		if (ret == -ENOENT)
 			return ret;
 		if (ret == -ELOOP)
-			set_err(err, "%s: is a symbolic link; refusing it", path);
+			nt_err_set(err, 0, 0, "%s: is a symbolic link; refusing it", path);
 		else
-			set_err(err, "%s: %s", path, strerror(-ret));
+			nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		set_err(err, "%s: %s", path, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 		goto err_close;
 	}
 	ret = -EPERM;
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, "%s: not a regular file", path);
+		nt_err_set(err, 0, 0, "%s: not a regular file", path);
 		goto err_close;
 	}
 	if (st.st_uid != geteuid()) {
-		set_err(err, "%s: owned by uid %u, not by the current user (uid %u)", path,
+		nt_err_set(err, 0, 0, "%s: owned by uid %u, not by the current user (uid %u)", path,
 			(unsigned int)st.st_uid, (unsigned int)geteuid());
 		goto err_close;
 	}
 	if (st.st_mode & 077) {
-		set_err(err, "%s: permissions %04o are too open; run chmod 600 %s", path,
+		nt_err_set(err, 0, 0, "%s: permissions %04o are too open; run chmod 600 %s", path,
 			(unsigned int)(st.st_mode & 07777), path);
 		goto err_close;
 	}
@@ -325,7 +312,7 @@ static int identity_load(struct nt_identity **out, const char *path, struct nt_e
 			continue;
 		if (n < 0) {
 			ret = -errno;
-			set_err(err, "%s: %s", path, strerror(-ret));
+			nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 			goto err_wipe;
 		}
 		if (n == 0)
@@ -336,7 +323,7 @@ static int identity_load(struct nt_identity **out, const char *path, struct nt_e
 	hex = buf + sizeof(IDENTITY_MAGIC) - 1;
 	if (len != IDENTITY_FILE_LEN || memcmp(buf, IDENTITY_MAGIC, sizeof(IDENTITY_MAGIC) - 1) ||
 	    buf[IDENTITY_FILE_LEN - 1] != '\n') {
-		set_err(err, "%s: malformed identity file (expected \"netron-identity-v1\" and 64 hex digits)",
+		nt_err_set(err, 0, 0, "%s: malformed identity file (expected \"netron-identity-v1\" and 64 hex digits)",
 			path);
 		goto err_wipe;
 	}
@@ -344,15 +331,15 @@ static int identity_load(struct nt_identity **out, const char *path, struct nt_e
 	seed = sodium_malloc(SEED_LEN);
 	if (!seed) {
 		ret = -ENOMEM;
-		set_err(err, "%s: out of memory", path);
+		nt_err_set(err, 0, 0, "%s: out of memory", path);
 		goto err_wipe;
 	}
 	if (!nt_hex_decode(seed, SEED_LEN, hex)) {
-		set_err(err, "%s: malformed identity file (the key is not 64 hex digits)", path);
+		nt_err_set(err, 0, 0, "%s: malformed identity file (the key is not 64 hex digits)", path);
 		goto err_wipe;
 	}
 	if ((ret = identity_from_seed(out, seed)) < 0)
-		set_err(err, "%s: cannot derive the key pair", path);
+		nt_err_set(err, 0, 0, "%s: cannot derive the key pair", path);
 err_wipe:
 	if (seed)
 		sodium_free(seed);
@@ -390,12 +377,12 @@ static int identity_create(struct nt_identity **out, const char *dir, const char
 	int fd, dfd, ret;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.%08x.tmp", dir, IDENTITY_FILE, rnd) >= sizeof(tmp)) {
-		set_err(err, "%s: path too long", dir);
+		nt_err_set(err, 0, 0, "%s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
 	seed = sodium_malloc(SEED_LEN);
 	if (!seed) {
-		set_err(err, "%s: out of memory", path);
+		nt_err_set(err, 0, 0, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	randombytes_buf(seed, SEED_LEN);
@@ -403,26 +390,26 @@ static int identity_create(struct nt_identity **out, const char *dir, const char
 	nt_hex_encode(buf + sizeof(IDENTITY_MAGIC) - 1, seed, SEED_LEN);
 	buf[IDENTITY_FILE_LEN - 1] = '\n';
 	if ((ret = identity_from_seed(out, seed)) < 0) {
-		set_err(err, "%s: cannot derive the key pair", path);
+		nt_err_set(err, 0, 0, "%s: cannot derive the key pair", path);
 		goto err_wipe;
 	}
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
-		set_err(err, "%s: %s", tmp, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", tmp, strerror(-ret));
 		goto err_identity;
 	}
 	if (fchmod(fd, 0600) < 0 || (ret = write_all(fd, buf, IDENTITY_FILE_LEN)) < 0 ||
 	    fsync(fd) < 0) {
 		ret = ret < 0 ? ret : -errno;
-		set_err(err, "%s: %s", tmp, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", tmp, strerror(-ret));
 		close(fd);
 		goto err_unlink;
 	}
 	if (close(fd) < 0) {
 		ret = -errno;
-		set_err(err, "%s: %s", tmp, strerror(-ret));
+		nt_err_set(err, 0, 0, "%s: %s", tmp, strerror(-ret));
 		goto err_unlink;
 	}
 	ret = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
@@ -435,7 +422,7 @@ static int identity_create(struct nt_identity **out, const char *dir, const char
 	if (ret < 0) {
 		ret = -errno;
 		if (ret != -EEXIST)
-			set_err(err, "%s: %s", path, strerror(-ret));
+			nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
 		goto err_unlink;
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -470,13 +457,13 @@ int nt_identity_load_or_create(struct nt_identity **out, const char *state_dir, 
 	if (err)
 		memset(err, 0, sizeof(*err));
 	if (sodium_init() < 0) {
-		set_err(err, "libsodium initialisation failed");
+		nt_err_set(err, 0, 0, "libsodium initialisation failed");
 		return -EIO;
 	}
 	if ((ret = ensure_state_dir(state_dir, err)) < 0)
 		return ret;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir, IDENTITY_FILE) >= sizeof(path)) {
-		set_err(err, "%s: path too long", state_dir);
+		nt_err_set(err, 0, 0, "%s: path too long", state_dir);
 		return -ENAMETOOLONG;
 	}
 	ret = identity_load(out, path, err);

@@ -72,32 +72,9 @@ struct nt_ledger {
 	size_t mem;
 };
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static bool bucket_is_valid(const char *b, size_t len)
 {
@@ -160,9 +137,9 @@ bool nt_ledger_entry_decode(const uint8_t *buf, size_t len, struct nt_ledger_ent
 	if (len - off != 32 + 8 + 8 + 8 + NT_LEDGER_SIG_LEN)
 		return false;
 	out->owner = buf + off;
-	out->version = get_be64(buf + off + 32);
-	out->claimed_at = get_be64(buf + off + 40);
-	out->expires_at = get_be64(buf + off + 48);
+	out->version = nt_get_be64(buf + off + 32);
+	out->claimed_at = nt_get_be64(buf + off + 40);
+	out->expires_at = nt_get_be64(buf + off + 48);
 	out->sig = buf + off + 56;
 	if (out->version == 0 || out->claimed_at > out->expires_at)
 		return false;
@@ -194,15 +171,15 @@ ssize_t nt_ledger_entry_encode(const struct nt_ledger_entry *e, uint8_t *buf, si
 	buf[off++] = e->key_len;
 	memcpy(buf + off, e->key, e->key_len);
 	off += e->key_len;
-	put_be16(buf + off, e->value_len);
+	nt_put_be16(buf + off, e->value_len);
 	off += 2;
 	if (e->value_len)
 		memcpy(buf + off, e->value, e->value_len);
 	off += e->value_len;
 	memcpy(buf + off, e->owner, 32);
-	put_be64(buf + off + 32, e->version);
-	put_be64(buf + off + 40, e->claimed_at);
-	put_be64(buf + off + 48, e->expires_at);
+	nt_put_be64(buf + off + 32, e->version);
+	nt_put_be64(buf + off + 40, e->claimed_at);
+	nt_put_be64(buf + off + 48, e->expires_at);
 	memcpy(buf + off + 56, e->sig, NT_LEDGER_SIG_LEN);
 	return (ssize_t)need;
 }
@@ -269,7 +246,7 @@ static uint64_t compute_id(const struct nt_ledger_entry *e)
 	crypto_generichash_update(&st, (const uint8_t *)e->key, e->key_len);
 	crypto_generichash_update(&st, e->owner, 32);
 	crypto_generichash_final(&st, out, sizeof(out));
-	return get_be64(out);
+	return nt_get_be64(out);
 }
 
 static const struct slot *stored_slot(const struct nt_ledger *l, const struct nt_ledger_entry *e)
@@ -811,7 +788,7 @@ void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
 			if (l->slots[i].used)
 				memcpy(l->hashes[n++], l->slots[i].hash, NT_LEDGER_HASH_LEN);
 		sort_hashes(l->hashes, n);
-		put_be32(cnt, n);
+		nt_put_be32(cnt, n);
 		crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
 		crypto_generichash_update(&st, (const uint8_t *)state_context, sizeof(state_context) - 1);
 		crypto_generichash_update(&st, cnt, sizeof(cnt));
@@ -844,9 +821,9 @@ const struct nt_ledger_block *nt_ledger_seal(struct nt_ledger *l, uint64_t now_m
 	else
 		memset(b->prev_hash, 0, NT_LEDGER_HASH_LEN);
 	nt_ledger_state_hash(l, b->state_hash);
-	put_be64(hdr, b->index);
-	put_be64(hdr + 8, b->timestamp);
-	put_be32(hdr + 16, b->entries);
+	nt_put_be64(hdr, b->index);
+	nt_put_be64(hdr + 8, b->timestamp);
+	nt_put_be32(hdr + 16, b->entries);
 	crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
 	crypto_generichash_update(&st, (const uint8_t *)block_context, sizeof(block_context) - 1);
 	crypto_generichash_update(&st, hdr, sizeof(hdr));

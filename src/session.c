@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "session.h"
+#include "util.h"
 
 static inline void put_le32(uint8_t *p, uint32_t v)
 {
@@ -40,10 +41,6 @@ static inline uint64_t get_le64(const uint8_t *p)
 	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* The 96-bit IETF nonce: four zero bytes, then the counter little-endian. */
 static void make_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t counter)
@@ -189,14 +186,14 @@ static enum nt_pkt_verdict parse_inner(uint8_t *p, size_t n, struct nt_data_rx *
 	case 4:
 		if (avail < 20)
 			return NT_PKT_DROP_INNER;
-		ip_len = get_be16(p + 1 + 2); /* total length */
+		ip_len = nt_get_be16(p + 1 + 2); /* total length */
 		if (ip_len < 20 || ip_len < (size_t)(p[1] & 0x0f) * 4)
 			return NT_PKT_DROP_INNER;
 		break;
 	case 6:
 		if (avail < 40)
 			return NT_PKT_DROP_INNER;
-		ip_len = 40 + (size_t)get_be16(p + 1 + 4); /* header + payload length */
+		ip_len = 40 + (size_t)nt_get_be16(p + 1 + 4); /* header + payload length */
 		break;
 	default:
 		return NT_PKT_DROP_INNER;

@@ -10,6 +10,7 @@
  * encoding of a byte string is accepted) and the decoder gets one spare byte.
  */
 #include "netron/token.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,19 +24,6 @@
 #include <b64/cencode.h>
 #include <sodium.h>
 
-static void set_err(struct nt_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(struct nt_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	err->line = err->col = 0;
-}
 
 /* The 6-bit value of a base64 symbol, or -1. */
 static int b64_value(unsigned char c)
@@ -104,37 +92,37 @@ int nt_token_decode(const char *token, char **out, size_t *out_len, struct nt_er
 		if (b64_value(s[i]) >= 0 || s[i] == '=')
 			continue;
 		if (s[i] >= 0x20 && s[i] < 0x7f)
-			set_err(err, "token: invalid base64 character '%c' at position %zu", s[i], i + 1);
+			nt_err_set(err, 0, 0, "token: invalid base64 character '%c' at position %zu", s[i], i + 1);
 		else
-			set_err(err, "token: invalid base64 character 0x%02x at position %zu", s[i], i + 1);
+			nt_err_set(err, 0, 0, "token: invalid base64 character 0x%02x at position %zu", s[i], i + 1);
 		return -EINVAL;
 	}
 	if (len % 4) {
-		set_err(err, "token: length %zu is not a multiple of 4 (truncated?)", len);
+		nt_err_set(err, 0, 0, "token: length %zu is not a multiple of 4 (truncated?)", len);
 		return -EINVAL;
 	}
 	/* '=' only as the last one or two characters. */
 	while (pad < len && pad < 3 && s[end - 1 - pad] == '=')
 		pad++;
 	if (pad > 2 || memchr(s + start, '=', len - pad)) {
-		set_err(err, "token: bad padding");
+		nt_err_set(err, 0, 0, "token: bad padding");
 		return -EINVAL;
 	}
 	/* Canonical: the bits of the last symbol that encode no byte must be zero. */
 	if (pad && (b64_value(s[end - 1 - pad]) & (pad == 1 ? 0x03 : 0x0f))) {
-		set_err(err, "token: bad padding (non-zero unused bits: not a canonical encoding)");
+		nt_err_set(err, 0, 0, "token: bad padding (non-zero unused bits: not a canonical encoding)");
 		return -EINVAL;
 	}
 	dlen = len / 4 * 3 - pad;
 	if (dlen > NT_CONFIG_MAX_BYTES) {
-		set_err(err, "token: decodes to %zu bytes, more than the limit of %d", dlen,
+		nt_err_set(err, 0, 0, "token: decodes to %zu bytes, more than the limit of %d", dlen,
 			NT_CONFIG_MAX_BYTES);
 		return -EINVAL;
 	}
 	/* libb64 may write one byte past the data: that spare byte then becomes the NUL. */
 	buf = malloc(dlen + 1);
 	if (!buf) {
-		set_err(err, "token: out of memory");
+		nt_err_set(err, 0, 0, "token: out of memory");
 		return -ENOMEM;
 	}
 	base64_init_decodestate(&st);
@@ -142,7 +130,7 @@ int nt_token_decode(const char *token, char **out, size_t *out_len, struct nt_er
 	if (n < 0 || (size_t)n != dlen) {
 		sodium_memzero(buf, dlen + 1);
 		free(buf);
-		set_err(err, "token: base64 decoder returned %d bytes, expected %zu", n, dlen);
+		nt_err_set(err, 0, 0, "token: base64 decoder returned %d bytes, expected %zu", n, dlen);
 		return -EINVAL;
 	}
 	buf[dlen] = '\0';

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <time.h>
+
+#include "netron/types.h"
 
 uint64_t nt_now_ms(void)
 {
@@ -144,7 +147,7 @@ void nt_hex_encode(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int nt_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -160,10 +163,23 @@ bool nt_hex_decode(uint8_t *out, size_t len, const char *hex)
 	if (strlen(hex) != 2 * len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = nt_hex_value(hex[2 * i]), lo = nt_hex_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return true;
+}
+
+void nt_err_set(struct nt_err *err, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->line = line;
+	err->col = col;
 }

@@ -34,6 +34,48 @@ const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len
 /* Parses "HOST:PORT", "[V6]:PORT" (numeric hosts; names through getaddrinfo when resolve). */
 bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve);
 
+/* Big-endian (network order) integers in wire formats. */
+static inline uint16_t nt_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t nt_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t nt_get_be64(const uint8_t *p)
+{
+	return (uint64_t)nt_get_be32(p) << 32 | nt_get_be32(p + 4);
+}
+
+static inline void nt_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void nt_put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline void nt_put_be64(uint8_t *p, uint64_t v)
+{
+	nt_put_be32(p, (uint32_t)(v >> 32));
+	nt_put_be32(p + 4, (uint32_t)v);
+}
+
+struct nt_err;
+/* Fills a user-facing error (one line) and its position; accepts err == NULL. */
+void nt_err_set(struct nt_err *err, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The value of one hex digit, or -1. */
+int nt_hex_value(char c);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void nt_hex_encode(char *out, const uint8_t *in, size_t len);
 /* Exactly 2*len hex digits into len bytes; false otherwise. */
