@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "dht.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -419,6 +420,13 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	memcpy(s->addresses, d->addresses, sizeof(s->addresses));
 	s->n_addresses = d->n_addresses;
 	s->listen_port = d->udp.port;
+	if (d->has_reflexive) {
+		nt_sockaddr_format(&d->reflexive, s->reflexive, sizeof(s->reflexive));
+	} else if (d->dht) {
+		union nt_sockaddr ext;
+		if (nt_dht_get_external_addr(d->dht, AF_INET, &ext))
+			nt_sockaddr_format(&ext, s->reflexive, sizeof(s->reflexive));
+	}
 	s->uptime_ms = now - d->started_ms;
 	s->handshakes_ok = d->handshakes_ok;
 	s->handshakes_failed = d->handshakes_failed;

@@ -23,6 +23,7 @@
 #include "peer.h"
 #include "ratelimit.h"
 #include "route.h"
+#include "stun.h"
 #include "tun.h"
 #include "udp.h"
 
@@ -193,6 +194,13 @@ struct nt_daemon {
 	struct nt_dhcp dhcp;
 	bool dhcp_bound;
 
+	/* NAT (discovery.c): STUN on the one socket, and what we learn of our public address. */
+	struct nt_stun stun;
+	bool stun_ready;
+	union nt_sockaddr reflexive;
+	bool has_reflexive;
+	uint64_t stun_next_ms;
+
 	/* Discovery (discovery.c): hints for tunnel.c, never trusted before a handshake. */
 	struct nt_mdns *mdns;
 	int mdns_fd[2]; /* AF_INET, AF_INET6; -1 when not open */
@@ -248,6 +256,9 @@ void nt_discovery_tick(struct nt_daemon *d, uint64_t now);
 /* A datagram whose first byte is 'd' (BitTorrent DHT, bencoded KRPC). */
 void nt_discovery_on_dht(struct nt_daemon *d, const uint8_t *buf, size_t len,
 			 const union nt_sockaddr *from, uint64_t now);
+/* A datagram whose first byte is 0x00 or 0x01: STUN, answered or consumed. */
+void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
+			  const union nt_sockaddr *from, uint64_t now);
 /* Whether any member has a session with us (discovery slows down then). */
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 

@@ -299,6 +299,12 @@ void nt_datapath_on_frame(struct nt_daemon *d, uint8_t *buf, size_t len,
 		if (!d->rx_via)
 			nt_discovery_on_dht(d, buf, len, from, now);
 		break;
+	case 0x00: case 0x01:
+		if (!d->rx_via && nt_stun_is_stun(buf, len))
+			nt_discovery_on_stun(d, buf, len, from, now);
+		else
+			count_drop(d, NT_DROP_UNKNOWN_TYPE, from);
+		break;
 	case 0xE1: case 0xE2: case 0xE3: case 0xE4:
 		nt_tunnel_on_handshake(d, buf, len, from, now);
 		break;

@@ -378,6 +378,68 @@ static void dht_tick(struct nt_daemon *d, uint64_t now)
 		d->dht_next_ms = nt_dht_tick(d->dht, now);
 }
 
+#ifndef NT_STUN_INTERVAL_MS
+#define NT_STUN_INTERVAL_MS 30000
+#endif
+
+void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
+			  const union nt_sockaddr *from, uint64_t now)
+{
+	uint8_t out[NT_STUN_MSG_MAX];
+	union nt_sockaddr refl;
+	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
+	ssize_t n;
+
+	(void)now;
+	if (!d->stun_ready)
+		return;
+	/* Every node answers binding requests: members learn their public address from us. */
+	n = nt_stun_answer(&d->stun, buf, len, from, out, sizeof(out));
+	if (n > 0) {
+		nt_udp_send(&d->udp, out, (size_t)n, from, 0);
+		return;
+	}
+	if (!nt_stun_consume_response(&d->stun, buf, len, from, &refl))
+		return;
+	if (!d->has_reflexive || !nt_sockaddr_equal(&d->reflexive, &refl))
+		log_info("nat: our public address is %s (told by %s)", nt_sockaddr_format(&refl, a, sizeof(a)),
+			 nt_sockaddr_format(from, b, sizeof(b)));
+	d->reflexive = refl;
+	d->has_reflexive = true;
+}
+
+/* Binding requests to the --stun servers, or to a member when none is configured. */
+static void stun_tick(struct nt_daemon *d, uint64_t now)
+{
+	uint8_t out[NT_STUN_MSG_MAX];
+	union nt_sockaddr to;
+	ssize_t n;
+
+	if (!d->stun_ready || now < d->stun_next_ms)
+		return;
+	d->stun_next_ms = now + NT_STUN_INTERVAL_MS;
+	nt_stun_expire(&d->stun, now);
+	for (unsigned int i = 0; i < d->opts.n_stun; i++) {
+		if (!nt_sockaddr_parse(d->opts.stun[i], &to, true))
+			continue;
+		n = nt_stun_request(&d->stun, &to, now, out, sizeof(out));
+		if (n > 0)
+			nt_udp_send(&d->udp, out, (size_t)n, &to, 0);
+	}
+	if (d->opts.n_stun)
+		return;
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (!p->has_endpoint || p->via || !nt_session_keypair_for_send(&p->session, now))
+			continue;
+		n = nt_stun_request(&d->stun, &p->endpoint, now, out, sizeof(out));
+		if (n > 0)
+			nt_udp_send(&d->udp, out, (size_t)n, &p->endpoint, 0);
+		return;
+	}
+	d->stun_next_ms = now + 2000; /* no member yet: ask again soon */
+}
+
 int nt_discovery_start(struct nt_daemon *d)
 {
 	union nt_sockaddr saved[REMEMBER_MAX];
@@ -392,6 +454,10 @@ int nt_discovery_start(struct nt_daemon *d)
 	if (n)
 		log_info("trying %zu member%s remembered from the last run", n, n == 1 ? "" : "s");
 	d->remember_ms = now + 5000;
+	if (nt_stun_init(&d->stun) == 0) {
+		d->stun_ready = true;
+		d->stun_next_ms = now + 500;
+	}
 	if (d->opts.mdns) {
 		ret = mdns_start(d);
 		if (ret < 0)
@@ -412,6 +478,9 @@ void nt_discovery_stop(struct nt_daemon *d)
 	mdns_stop(d);
 	nt_dht_free(d->dht);
 	d->dht = NULL;
+	if (d->stun_ready)
+		nt_stun_uninit(&d->stun);
+	d->stun_ready = false;
 }
 
 void nt_discovery_tick(struct nt_daemon *d, uint64_t now)
@@ -420,6 +489,7 @@ void nt_discovery_tick(struct nt_daemon *d, uint64_t now)
 		mdns_tick(d, now);
 	if (d->dht)
 		dht_tick(d, now);
+	stun_tick(d, now);
 	if (now >= d->remember_ms) {
 		remember_save(d, now);
 		d->remember_ms = now + NT_REMEMBER_MS;
