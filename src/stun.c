@@ -20,7 +20,6 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/bind.h>
 
-#include "log.h"
 #include "stun.h"
 
 /*

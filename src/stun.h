@@ -5,6 +5,7 @@
  * saw (XOR-MAPPED-ADDRESS), and asks members or public STUN servers for its own
  * server-reflexive address. The caller owns the socket and the clock; this module only
  * turns datagrams into datagrams and remembers a bounded table of outstanding requests.
+ * It logs nothing (the caller counts and rate-limits); call it from the loop thread only.
  */
 #ifndef NT_STUN_H
 #define NT_STUN_H

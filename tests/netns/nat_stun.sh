@@ -22,7 +22,8 @@ nat_router r1 eim-fw
 nat_router r2 eim-fw
 n pub ip addr add "$NAT_STUN/24" dev br0
 bg pub coturn turnserver -n --stun-only --listening-ip "$NAT_STUN" --listening-port 3478 --no-cli \
-	--no-tls --no-dtls --log-file stdout --simple-log --pidfile "$NT_TMP/turnserver.pid"
+	--no-tls --no-dtls --log-file stdout --simple-log \
+	--pidfile "$NT_TMP/turnserver.pid" --db "$NT_TMP/turndb"
 # The lab itself first: coturn answers h1 through the NAT (its own client, another port;
 # it waits forever for an answer, hence the timeout).
 if command -v turnutils_stunclient >/dev/null; then
