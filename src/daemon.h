@@ -96,7 +96,7 @@ struct nt_hint {
 };
 
 #ifndef NT_RELAY_AFTER_MS
-#define NT_RELAY_AFTER_MS 4000 /* punching this long without a session: try a relay */
+#define NT_RELAY_AFTER_MS 3000 /* punching this long without a session: try a relay */
 #endif
 #ifndef NT_RELAY_PAIRS
 #define NT_RELAY_PAIRS 64 /* member pairs one node relays for at once */
