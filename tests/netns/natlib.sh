@@ -3,12 +3,17 @@
 # Helpers for the NAT labs (sourced after lib.sh, never run; run alone it skips).
 #
 # One "Internet" (203.0.113.0/24 on the bridge in namespace pub) with a public member M at
-# 203.0.113.10, and home routers r1 and r2 (203.0.113.1/.2) in front of the LANs
-# 10.10.1.0/24 and 10.10.2.0/24 (a bridge each, in namespaces lan1 and lan2):
+# 203.0.113.10, and home routers r1 and r2 (public addresses 203.0.113.1/.2) in front of the
+# LANs 10.10.1.0/24 and 10.10.2.0/24 (a bridge each, in namespaces lan1 and lan2). Each home
+# router reaches the Internet through its ISP's router (isp1, isp2: proxy ARP for the
+# customer's address, one routed hop), as on the real Internet: a punch with a low TTL opens
+# the sender's own NAT and dies at the ISP, before it can reach the other side's router.
 #
 #                       pub: br0 203.0.113.0/24 (.20 = STUN server)
 #            +-----------------+--------------------+
-#      r1 .1 (eth0)      m 203.0.113.10       r2 .2 (eth0)
+#      isp1 .101 (eth0)  m 203.0.113.10      isp2 .102 (eth0)
+#            | access link                          | access link
+#      r1 203.0.113.1/32 (eth0)               r2 203.0.113.2/32 (eth0)
 #      r1 10.10.1.1 (eth1)                    r2 10.10.2.1 (eth1)
 #            |                                      |
 #      lan1: br0                              lan2: br0
@@ -47,13 +52,28 @@ nat_lab() {
 	bridge_add pub
 	ns_add m
 	bridge_port pub m "$NAT_M/24"
-	local r i
+	local r i isp
 	for i in 1 2; do
 		r=r$i
+		isp=isp$i
 		ns_add "$r"
+		ns_add "$isp"
 		ns_add "lan$i"
 		bridge_add "lan$i"
-		bridge_port pub "$r" "203.0.113.$i/24" eth0
+		# The ISP's router: on the Internet at 203.0.113.10$i, answering ARP for its
+		# customer's address (proxy ARP) and routing it down the access link.
+		bridge_port pub "$isp" "203.0.113.10$i/24" eth0
+		ip link add eth0 netns "$NT_PREFIX$r" type veth peer name acc0 netns "$NT_PREFIX$isp" ||
+			fail "access link $r"
+		n "$isp" ip addr add "198.51.100.$i/32" dev acc0
+		n "$isp" ip link set acc0 up
+		n "$isp" ip route add "203.0.113.$i/32" dev acc0
+		n "$isp" sysctl -qw net.ipv4.ip_forward=1
+		n "$isp" sysctl -qw net.ipv4.conf.eth0.proxy_arp=1
+		n "$r" ip addr add "203.0.113.$i/32" dev eth0
+		n "$r" ip link set eth0 up
+		n "$r" ip route add "198.51.100.$i/32" dev eth0
+		n "$r" ip route add default via "198.51.100.$i" dev eth0 onlink
 		bridge_port "lan$i" "$r" "10.10.$i.1/24" eth1
 		n "$r" sysctl -qw net.ipv4.ip_forward=1
 	done
