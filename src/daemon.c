@@ -43,6 +43,7 @@ static const char *const drop_names[NT_DROP_COUNT] = {
 	[NT_DROP_TUN_WRITE] = "tun_write",
 	[NT_DROP_UDP_SEND] = "udp_send",
 	[NT_DROP_CONTROL] = "control_invalid",
+	[NT_DROP_RELAY_REFUSED] = "relay_refused",
 };
 
 const char *nt_drop_reason_name(enum nt_drop_reason r)

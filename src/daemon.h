@@ -65,6 +65,7 @@ enum nt_drop_reason {
 	NT_DROP_TUN_WRITE,
 	NT_DROP_UDP_SEND,
 	NT_DROP_CONTROL,
+	NT_DROP_RELAY_REFUSED, /* relaying is off here, or its limits are reached */
 	NT_DROP_COUNT
 };
 const char *nt_drop_reason_name(enum nt_drop_reason r);

@@ -660,8 +660,13 @@ static bool relay_forward(struct nt_daemon *d, struct nt_peer *src, const uint8_
 	struct nt_peer *dst;
 	size_t flen;
 
-	if (!d->opts.relay || !nt_control_relay_decode(body, len, &id, &frame, &flen))
+	if (!nt_control_relay_decode(body, len, &id, &frame, &flen))
 		return false;
+	if (!d->opts.relay) {
+		log_ratelimited(&rl, NT_DBG_NAT, "relay request from %s refused: --relay off", src->id_short);
+		d->drops[NT_DROP_RELAY_REFUSED]++;
+		return true;
+	}
 	dst = nt_peer_lookup(&d->peers, id);
 	if (!dst || dst == src || dst->via || !nt_session_keypair_for_send(&dst->session, now))
 		return false;
@@ -673,7 +678,7 @@ static bool relay_forward(struct nt_daemon *d, struct nt_peer *src, const uint8_
 	if (src->relay_tokens_ms < 1000 || !(pair = relay_pair(d, src, dst, now))) {
 		log_ratelimited(&rl, NT_DBG_NAT, "relay for %s to %s refused: limit", src->id_short,
 				dst->id_short);
-		d->drops[NT_DROP_RATELIMIT]++;
+		d->drops[NT_DROP_RELAY_REFUSED]++;
 		return true;
 	}
 	src->relay_tokens_ms -= 1000;
