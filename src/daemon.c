@@ -228,6 +228,9 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
 		goto err_free;
 	}
+	log_info("netron %s: node %s%s, network %s", NT_VERSION,
+		 nt_node_id_short(d->id->ed_pk, buf), created ? " (new identity)" : "",
+		 d->keys->fingerprint);
 	ret = alloc_buffers(d);
 	if (ret < 0)
 		goto err_free;
@@ -239,9 +242,15 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		goto err_free;
 	}
 	d->udp_open = true;
+	log_info("listening on udp port %u", d->udp.port);
 	ret = setup_tun(d, err);
 	if (ret < 0)
 		goto err_free;
+	for (unsigned int i = 0; i < d->n_addresses; i++)
+		log_info("interface %s: %s, mtu %u", d->tun.name,
+			 nt_cidr_format(&d->addresses[i], buf, sizeof(buf)), d->tun.mtu);
+	if (!d->n_addresses)
+		log_info("interface %s: mtu %u, address to come from --dhcp", d->tun.name, d->tun.mtu);
 	ret = setup_events(d);
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "event loop: %s", strerror(-ret));
@@ -268,13 +277,6 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 			goto err_free;
 	}
 
-	log_info("netron %s: node %s%s, network %s", NT_VERSION,
-		 nt_node_id_short(d->id->ed_pk, buf), created ? " (new identity)" : "",
-		 d->keys->fingerprint);
-	for (unsigned int i = 0; i < d->n_addresses; i++)
-		log_info("interface %s: %s, mtu %u", d->tun.name,
-			 nt_cidr_format(&d->addresses[i], buf, sizeof(buf)), d->tun.mtu);
-	log_info("listening on udp port %u", d->udp.port);
 	*out = d;
 	return 0;
 
