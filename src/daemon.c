@@ -466,7 +466,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		memcpy(ps->id_short, p->id_short, sizeof(ps->id_short));
 		if (p->has_endpoint)
 			nt_sockaddr_format(&p->endpoint, ps->endpoint, sizeof(ps->endpoint));
-		ps->connected = kp != NULL;
+		ps->connected = kp != NULL && nt_tunnel_peer_is_alive(p, now);
 		ps->path = ps->connected ? p->path : NT_PATH_NONE;
 		if (ps->path == NT_PATH_RELAYED && p->via)
 			memcpy(ps->relay_via, p->via->id, 32);

@@ -42,6 +42,13 @@
 #ifndef NT_HINT_BACKOFF_MAX_MS
 #define NT_HINT_BACKOFF_MAX_MS 16000
 #endif
+#ifndef NT_PEER_DEAD_MS
+/* Two missed persistent keepalives and a handshake timeout: the member is gone. */
+#define NT_PEER_DEAD_MS (2 * NT_PERSISTENT_KEEPALIVE_MS + NT_REKEY_TIMEOUT_MS)
+#endif
+#ifndef NT_PEER_IDLE_MS
+#define NT_PEER_IDLE_MS (10 * 60 * 1000) /* a member gone this long, with no claim, is forgotten */
+#endif
 #ifndef NT_PUNCH_TTL
 #define NT_PUNCH_TTL 2 /* one hop past our own NAT, not as far as the other's */
 #endif
@@ -166,6 +173,8 @@ struct nt_daemon {
 	struct nt_peer *rx_via; /* the frame being handled came through this member's relay */
 	uint8_t rx_via_id[32]; /* from this node */
 	uint64_t relayed_frames;
+	uint64_t reap_ms; /* next look for members to forget */
+	uint64_t peer_idle_ms; /* NT_PEER_IDLE_MS, or NETRON_PEER_IDLE_MS for tests */
 
 	/* Packet buffers, allocated once at start. */
 	size_t buf_size;
@@ -264,6 +273,8 @@ void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 
 /* tunnel.c */
+/* A usable session on which the member was heard within NT_PEER_DEAD_MS. */
+bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now);
 /* The peer of a node ID, created (with no endpoint yet) if we did not know it. NULL if full. */
 struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32]);
 int nt_tunnel_start(struct nt_daemon *d);

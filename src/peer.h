@@ -43,6 +43,7 @@ struct nt_peer {
 	uint64_t handshake_due_ms; /* when to (re)initiate; 0 = not wanted */
 	uint64_t last_handshake_wall_ms;
 	uint64_t connected_since_ms; /* monotonic; 0 = no session */
+	uint64_t created_ms; /* monotonic */
 	uint64_t announce_due_ms; /* next ANNOUNCE/PEX to it */
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t handshakes;

@@ -14,12 +14,14 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <sodium.h>
 
 #include "control.h"
+#include "gossip.h"
 #include "log.h"
 
 #ifndef NT_HS_ATTEMPT_TIMEOUT_MS
@@ -50,19 +52,83 @@ static void on_keypair_drop(void *ctx, struct nt_keypair *kp)
 	nt_index_remove(&d->index, kp->local_index);
 }
 
+bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now)
+{
+	const struct nt_keypair *kp = nt_session_keypair_for_send(&p->session, now);
+	uint64_t heard;
+
+	if (!kp && !(p->session.next && nt_session_keypair_can_receive(p->session.next, now)))
+		return false;
+	/* Live members send at least a keepalive every 25 s: silence past two is death. */
+	heard = NT_MAX(p->session.last_received_ms, p->connected_since_ms);
+	if (kp)
+		heard = NT_MAX(heard, kp->created_ms);
+	return now - heard < NT_PEER_DEAD_MS;
+}
+
 static bool peer_is_connected(const struct nt_peer *p, uint64_t now)
 {
-	return nt_session_keypair_for_send(&p->session, now) != NULL ||
-	       (p->session.next && nt_session_keypair_can_receive(p->session.next, now));
+	return nt_tunnel_peer_is_alive(p, now);
 }
 
 struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
 {
 	struct nt_peer *p = nt_peer_lookup(&d->peers, id);
 
-	if (!p)
+	if (!p) {
 		p = nt_peer_new(&d->peers, id, d->opts.mtu + 64, on_keypair_drop, d);
+		if (p)
+			p->created_ms = nt_now_ms();
+	}
 	return p;
+}
+
+static void attempt_free(struct nt_daemon *d, struct nt_attempt *a);
+
+/*
+ * Forgets members that left: no session, no address claimed in the ledger, nothing in
+ * flight, and quiet for NT_PEER_IDLE_MS. Without this, churn would fill the peer table for
+ * good. Everything that points at a peer lets go of it first.
+ */
+static void reap_idle_peers(struct nt_daemon *d, uint64_t now)
+{
+	for (unsigned int i = 0; i < d->peers.count;) {
+		struct nt_peer *p = d->peers.peers[i];
+		uint64_t last = NT_MAX(NT_MAX(p->created_ms, p->session.last_received_ms),
+				       p->connected_since_ms);
+
+		if (peer_is_connected(p, now) || p->n_addresses || p->handshake || p->staged_count ||
+		    now - last < d->peer_idle_ms) {
+			i++;
+			continue;
+		}
+		for (unsigned int k = 0; k < NT_MAX_ATTEMPTS; k++) {
+			struct nt_attempt *a = &d->attempts[k];
+			if (a->used && a->via == p)
+				attempt_free(d, a);
+			else if (a->used && a->peer == p)
+				a->peer = NULL;
+		}
+		for (unsigned int k = 0; k < NT_MAX_HINTS; k++)
+			if (d->hints[k].told_by == p)
+				d->hints[k].told_by = NULL;
+		for (unsigned int k = 0; k < NT_RELAY_PAIRS; k++)
+			if (d->relay_pairs[k].src == p || d->relay_pairs[k].dst == p)
+				memset(&d->relay_pairs[k], 0, sizeof(d->relay_pairs[k]));
+		for (unsigned int k = 0; k < d->peers.count; k++) {
+			struct nt_peer *o = d->peers.peers[k];
+			if (o->via == p) {
+				o->via = NULL;
+				o->path = NT_PATH_NONE;
+			}
+		}
+		if (p->in_gossip && d->gossip)
+			nt_gossip_peer_remove(d->gossip, (uint64_t)(uintptr_t)p);
+		nt_route_remove_owner(&d->route, p);
+		log_info("peer %s: gone for %llu min, forgotten", p->id_short,
+			 (unsigned long long)((now - last) / 60000));
+		nt_peer_remove(&d->peers, p); /* swaps the last peer into slot i */
+	}
 }
 
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now)
@@ -816,6 +882,10 @@ static void tick_hints(struct nt_daemon *d, uint64_t now)
 
 void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 {
+	if (now >= d->reap_ms) {
+		d->reap_ms = now + 1000;
+		reap_idle_peers(d, now);
+	}
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
 		struct nt_attempt *a = &d->attempts[i];
 		if (a->used && now - a->last_sent_ms >= NT_HS_ATTEMPT_TIMEOUT_MS &&
@@ -866,6 +936,10 @@ int nt_tunnel_start(struct nt_daemon *d)
 	ret = nt_handshake_local_init(&d->hs_local, d->id, d->keys, now);
 	if (ret < 0)
 		return ret;
+	/* The only test knob read from the environment: how long a departed member is kept. */
+	d->peer_idle_ms = NT_PEER_IDLE_MS;
+	if (getenv("NETRON_PEER_IDLE_MS"))
+		d->peer_idle_ms = strtoull(getenv("NETRON_PEER_IDLE_MS"), NULL, 10);
 	ret = nt_ratelimit_table_init(&d->ratelimit, 20, 5, 200);
 	if (ret < 0)
 		return ret;
