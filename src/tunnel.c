@@ -209,6 +209,18 @@ static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now, bo
 		       punch && !a->via ? NT_PUNCH_TTL : 0);
 }
 
+/* A fresh initiator attempt bound to a new session index, or NULL. */
+static struct nt_attempt *initiator_attempt_new(struct nt_daemon *d, uint64_t now)
+{
+	struct nt_attempt *a = attempt_alloc(d, true, now);
+
+	if (a && nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0) {
+		a->used = false;
+		return NULL;
+	}
+	return a;
+}
+
 /* Starts a handshake to ep (for peer p, when we know who is there); punch: see nt_attempt. */
 static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now,
 		     bool punch)
@@ -221,13 +233,9 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 		if (d->attempts[i].used && d->attempts[i].initiator && !d->attempts[i].via &&
 		    nt_sockaddr_equal(&d->attempts[i].endpoint, ep))
 			return;
-	a = attempt_alloc(d, true, now);
+	a = initiator_attempt_new(d, now);
 	if (!a)
 		return;
-	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0) {
-		a->used = false;
-		return;
-	}
 	a->endpoint = *ep;
 	a->peer = p;
 	if (p)
@@ -250,13 +258,9 @@ static void initiate_via(struct nt_daemon *d, struct nt_peer *via, const uint8_t
 		if (d->attempts[i].used && d->attempts[i].initiator && d->attempts[i].via &&
 		    !memcmp(d->attempts[i].via_target, id, 32))
 			return;
-	a = attempt_alloc(d, true, now);
+	a = initiator_attempt_new(d, now);
 	if (!a)
 		return;
-	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0) {
-		a->used = false;
-		return;
-	}
 	memset(&a->endpoint, 0, sizeof(a->endpoint));
 	a->via = via;
 	memcpy(a->via_target, id, 32);

@@ -13,12 +13,7 @@ NT_TEST_NAME=basic
 source "$(dirname "$0")/lib.sh"
 require_root
 
-ns_add a
-ns_add b
-ns_add sw
-bridge_add sw
-bridge_port sw a 192.0.2.1/24
-bridge_port sw b 192.0.2.2/24
+lan a b
 make_token
 export NETRONTOKEN=$NT_TOKEN
 

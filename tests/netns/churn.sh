@@ -10,13 +10,7 @@ NT_TEST_NAME=churn
 source "$(dirname "$0")/lib.sh"
 require_root
 
-ns_add sw
-bridge_add sw
-for i in 1 2 3; do
-	x=$(printf "\\x$(printf %x $((96 + i)))")
-	ns_add "$x"
-	bridge_port sw "$x" "192.0.2.$i/24"
-done
+lan a b c
 make_token
 export NETRONTOKEN=$NT_TOKEN
 NETRON_PEER_IDLE_MS=3000 start_node a a --address 10.1.0.1/24 --dht off --claim-ttl 10 --api

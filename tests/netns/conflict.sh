@@ -18,11 +18,7 @@ for m in json.load(sys.stdin):
         print(m["PeerID"][:8])' "$2"
 }
 
-ns_add sw
-bridge_add sw
-ns_add a; bridge_port sw a 192.0.2.1/24
-ns_add b; bridge_port sw b 192.0.2.2/24
-ns_add c; bridge_port sw c 192.0.2.3/24
+lan a b c
 make_token
 export NETRONTOKEN=$NT_TOKEN
 start_node a a --address 10.1.0.1/24 --dht off --api --claim-ttl 10

@@ -124,6 +124,18 @@ bridge_port() {
 	n "$node" ip link set "$ifn" up
 }
 
+# lan NODE...: a LAN (namespace sw, bridge br0) with each NODE on it at 192.0.2.1, .2, ...
+lan() {
+	local i=1 x
+	ns_add sw
+	bridge_add sw
+	for x in "$@"; do
+		ns_add "$x"
+		bridge_port sw "$x" "192.0.2.$i/24"
+		i=$((i + 1))
+	done
+}
+
 # start_node NAME NODE_NS ARGS...: run netron in NODE_NS, log to $NT_TMP/NAME.log.
 start_node() {
 	local name=$1 node=$2

@@ -10,10 +10,7 @@ NT_TEST_NAME=vxlan
 source "$(dirname "$0")/lib.sh"
 require_root
 
-ns_add sw
-bridge_add sw
-ns_add a; bridge_port sw a 192.0.2.1/24
-ns_add b; bridge_port sw b 192.0.2.2/24
+lan a b
 make_token
 export NETRONTOKEN=$NT_TOKEN
 start_node a a --address 10.1.0.1/24 --peer 192.0.2.2:51830 --dht off --mdns off
