@@ -27,6 +27,9 @@
 #ifndef NT_HS_ATTEMPT_TIMEOUT_MS
 #define NT_HS_ATTEMPT_TIMEOUT_MS NT_REKEY_TIMEOUT_MS
 #endif
+#ifndef NT_HINT_TTL_MS
+#define NT_HINT_TTL_MS (10 * 60 * 1000) /* a discovered endpoint not seen again is dropped */
+#endif
 #ifndef NT_INBOUND_HINT_TTL_MS
 #define NT_INBOUND_HINT_TTL_MS 30000
 #endif
@@ -331,8 +334,7 @@ static bool hint_is_satisfied(struct nt_daemon *d, const struct nt_hint *h, uint
 			continue;
 		if (h->id_known && memcmp(h->id, p->id, 32) == 0)
 			return true;
-		if (h->id_prefix[0] && !strncmp(h->id_prefix, p->id_short, strlen(h->id_prefix)) &&
-		    strlen(h->id_prefix) <= NT_NODE_ID_SHORT_LEN)
+		if (h->id_prefix[0] && !strncmp(h->id_prefix, p->id_short, NT_NODE_ID_SHORT_LEN))
 			return true;
 		if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, &h->endpoint))
 			return true;
@@ -378,15 +380,13 @@ struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 		memcpy(h->id, id, 32);
 		h->id_known = true;
 	}
+	/* Configured endpoints never expire; a discovered one lives on while it is seen. */
 	if (src == NT_HINT_CONFIG) {
 		h->expires_ms = 0;
 		h->source = src;
-	} else if (h->expires_ms) {
-		uint64_t ttl = src == NT_HINT_INBOUND ? NT_INBOUND_HINT_TTL_MS : 10 * 60 * 1000;
-		if (now + ttl > h->expires_ms)
-			h->expires_ms = now + ttl;
 	} else if (h->source != NT_HINT_CONFIG) {
-		h->expires_ms = now + (src == NT_HINT_INBOUND ? NT_INBOUND_HINT_TTL_MS : 10 * 60 * 1000);
+		uint64_t ttl = src == NT_HINT_INBOUND ? NT_INBOUND_HINT_TTL_MS : NT_HINT_TTL_MS;
+		h->expires_ms = NT_MAX(h->expires_ms, now + ttl);
 	}
 	return h;
 }
