@@ -48,6 +48,25 @@ struct loader {
 	struct nt_err *err;
 };
 
+/*
+ * A value quoted in an error message, printable and on one line: a multi-line plain
+ * scalar or control bytes must not break the one-line message (or a terminal).
+ */
+static const char *escape_value(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 <= cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* libyaml marks are 0-based; nt_err is 1-based. */
 static int pos(size_t mark)
 {
@@ -320,7 +339,9 @@ static int check_duplicates(const struct ynode *node, const char *path, struct n
 		for (size_t i = 1; i < nkeys; i++) {
 			if (keys[i]->len == keys[i - 1]->len &&
 			    !memcmp(keys[i]->str, keys[i - 1]->str, keys[i]->len)) {
-				path_join(sub, sizeof(sub), path, keys[i]->str);
+				char shown[4 * 40 + 1];
+				path_join(sub, sizeof(sub), path,
+					  escape_value(keys[i]->str, shown, sizeof(shown)));
 				nt_err_set(err, keys[i]->line, keys[i]->col,
 					"%s: duplicate key (first at line %d)", sub, keys[i - 1]->line);
 				free(keys);
@@ -467,17 +488,19 @@ static int get_uint(const struct ynode *map, const char *path, const char *key, 
 		val = val * 10 + (uint64_t)(*s - '0');
 	}
 	if (!ok) {
+		char shown[4 * 40 + 1];
 		if (v->plain && v->len <= 40 && !memchr(v->str, '\0', v->len))
 			nt_err_set(err, v->line, v->col, "%s: must be %s integer, got \"%s\"", full,
-				min > 0 ? "a positive" : "an", v->str);
+				min > 0 ? "a positive" : "an", escape_value(v->str, shown, sizeof(shown)));
 		else
 			nt_err_set(err, v->line, v->col, "%s: must be %s integer, got a %s", full,
 				min > 0 ? "a positive" : "an", v->plain ? "long string" : "quoted string");
 		return -EINVAL;
 	}
 	if (neg && val != 0) {
+		char shown[4 * 40 + 1];
 		nt_err_set(err, v->line, v->col, "%s: must be a positive integer, got %s", full,
-			v->len <= 40 ? v->str : "a negative number");
+			v->len <= 40 ? escape_value(v->str, shown, sizeof(shown)) : "a negative number");
 		return -EINVAL;
 	}
 	if (val < min) {
