@@ -603,6 +603,7 @@ int nt_config_load_file(struct nt_config *cfg, const char *path, struct nt_err *
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
+	ssize_t n;
 	int fd, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -631,19 +632,13 @@ int nt_config_load_file(struct nt_config *cfg, const char *path, struct nt_err *
 		nt_err_set(err, 0, 0, "%s: %s", path, strerror(ENOMEM));
 		goto err_close;
 	}
-	while (len < NT_CONFIG_MAX_BYTES + 1) {
-		ssize_t n = read(fd, buf + len, NT_CONFIG_MAX_BYTES + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
-			goto err_free;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	n = nt_read_full(fd, buf, NT_CONFIG_MAX_BYTES + 1);
+	if (n < 0) {
+		ret = (int)n;
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
+		goto err_free;
 	}
+	len = (size_t)n;
 	if (len > NT_CONFIG_MAX_BYTES) {
 		ret = -EFBIG;
 		nt_err_set(err, 0, 0, "%s: larger than the limit of %d bytes", path, NT_CONFIG_MAX_BYTES);

@@ -273,6 +273,7 @@ static int identity_load(struct nt_identity **out, const char *path, struct nt_e
 	uint8_t *seed = NULL;
 	struct stat st;
 	size_t len = 0;
+	ssize_t n;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -306,19 +307,13 @@ static int identity_load(struct nt_identity **out, const char *path, struct nt_e
 			(unsigned int)(st.st_mode & 07777), path);
 		goto err_close;
 	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
-			goto err_wipe;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	n = nt_read_full(fd, buf, sizeof(buf));
+	if (n < 0) {
+		ret = (int)n;
+		nt_err_set(err, 0, 0, "%s: %s", path, strerror(-ret));
+		goto err_wipe;
 	}
+	len = (size_t)n;
 	ret = -EINVAL;
 	hex = buf + sizeof(IDENTITY_MAGIC) - 1;
 	if (len != IDENTITY_FILE_LEN || memcmp(buf, IDENTITY_MAGIC, sizeof(IDENTITY_MAGIC) - 1) ||

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <stdarg.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "netron/types.h"
 
@@ -182,4 +184,21 @@ void nt_err_set(struct nt_err *err, int line, int col, const char *fmt, ...)
 	va_end(ap);
 	err->line = line;
 	err->col = col;
+}
+
+ssize_t nt_read_full(int fd, void *buf, size_t cap)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t n = read(fd, (uint8_t *)buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define NT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NT_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -72,6 +73,9 @@ struct nt_err;
 /* Fills a user-facing error (one line) and its position; accepts err == NULL. */
 void nt_err_set(struct nt_err *err, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Reads fd until EOF or cap bytes, retrying on EINTR: the byte count, or -errno. */
+ssize_t nt_read_full(int fd, void *buf, size_t cap);
 
 /* The value of one hex digit, or -1. */
 int nt_hex_value(char c);
