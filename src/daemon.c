@@ -376,13 +376,11 @@ void nt_daemon_free(struct nt_daemon *d)
 }
 
 /* Whether ep is on one of our own links: a member there is reached over the LAN. */
-static bool endpoint_is_local(const union nt_sockaddr *ep)
+static bool endpoint_is_local(struct ifaddrs *ifa, const union nt_sockaddr *ep)
 {
-	struct ifaddrs *ifa, *i;
+	struct ifaddrs *i;
 	bool local = false;
 
-	if (getifaddrs(&ifa) < 0)
-		return false;
 	for (i = ifa; i && !local; i = i->ifa_next) {
 		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != ep->sa.sa_family ||
 		    (i->ifa_flags & IFF_LOOPBACK) || (i->ifa_flags & IFF_POINTOPOINT))
@@ -400,7 +398,6 @@ static bool endpoint_is_local(const union nt_sockaddr *ep)
 					local = false;
 		}
 	}
-	freeifaddrs(ifa);
 	return local;
 }
 
@@ -408,6 +405,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 {
 	uint64_t now = nt_now_ms();
 	struct nt_status *s = calloc(1, sizeof(*s));
+	struct ifaddrs *ifa;
 
 	if (!s)
 		return -ENOMEM;
@@ -457,6 +455,9 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	s->mdns_rx_bytes = d->mdns_rx_bytes;
 	s->gossip_tx_bytes = d->gossip_tx_bytes;
 	s->gossip_rx_bytes = d->gossip_rx_bytes;
+	/* Our links, read once: a direct member on one of them is on our LAN. */
+	if (getifaddrs(&ifa) < 0)
+		ifa = NULL;
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		const struct nt_peer *p = d->peers.peers[i];
 		struct nt_peer_status *ps = &s->peers[s->n_peers++];
@@ -470,7 +471,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		ps->path = ps->connected ? p->path : NT_PATH_NONE;
 		if (ps->path == NT_PATH_RELAYED && p->via)
 			memcpy(ps->relay_via, p->via->id, 32);
-		else if (ps->path == NT_PATH_DIRECT && p->has_endpoint && endpoint_is_local(&p->endpoint))
+		else if (ps->path == NT_PATH_DIRECT && p->has_endpoint && ifa && endpoint_is_local(ifa, &p->endpoint))
 			ps->path = NT_PATH_LAN;
 		memcpy(ps->addresses, p->addresses, sizeof(ps->addresses));
 		ps->n_addresses = p->n_addresses;
@@ -483,6 +484,8 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		ps->rtt_ms = p->rtt_ms;
 		ps->handshakes = p->handshakes;
 	}
+	if (ifa)
+		freeifaddrs(ifa);
 	*out = s;
 	return 0;
 }

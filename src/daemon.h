@@ -174,6 +174,8 @@ struct nt_daemon {
 	uint8_t rx_via_id[32]; /* from this node */
 	uint64_t relayed_frames;
 	uint64_t reap_ms; /* next look for members to forget */
+	uint64_t icmp_window_ms; /* ICMP unreachable replies: start of the current second... */
+	unsigned int icmp_in_window; /* ...and how many went out in it */
 	uint64_t peer_idle_ms; /* NT_PEER_IDLE_MS, or NETRON_PEER_IDLE_MS for tests */
 
 	/* Packet buffers, allocated once at start. */

@@ -69,11 +69,6 @@ bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now)
 	return now - heard < NT_PEER_DEAD_MS;
 }
 
-static bool peer_is_connected(const struct nt_peer *p, uint64_t now)
-{
-	return nt_tunnel_peer_is_alive(p, now);
-}
-
 struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
 {
 	struct nt_peer *p = nt_peer_lookup(&d->peers, id);
@@ -100,7 +95,7 @@ static void reap_idle_peers(struct nt_daemon *d, uint64_t now)
 		uint64_t last = NT_MAX(NT_MAX(p->created_ms, p->session.last_received_ms),
 				       p->connected_since_ms);
 
-		if (peer_is_connected(p, now) || p->n_addresses || p->handshake || p->staged_count ||
+		if (nt_tunnel_peer_is_alive(p, now) || p->n_addresses || p->handshake || p->staged_count ||
 		    now - last < d->peer_idle_ms) {
 			i++;
 			continue;
@@ -137,7 +132,7 @@ static void reap_idle_peers(struct nt_daemon *d, uint64_t now)
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now)
 {
 	for (unsigned int i = 0; i < d->peers.count; i++)
-		if (peer_is_connected(d->peers.peers[i], now))
+		if (nt_tunnel_peer_is_alive(d->peers.peers[i], now))
 			return true;
 	return false;
 }
@@ -306,7 +301,7 @@ static int encode_pex(struct nt_daemon *d, struct nt_peer *to, uint8_t *out, siz
 
 	for (unsigned int i = 0; i < d->peers.count && pex.count < NT_PEX_MAX; i++) {
 		struct nt_peer *p = d->peers.peers[i];
-		if (p == to || !p->has_endpoint || !peer_is_connected(p, now))
+		if (p == to || !p->has_endpoint || !nt_tunnel_peer_is_alive(p, now))
 			continue;
 		memcpy(pex.entries[pex.count].id, p->id, 32);
 		pex.entries[pex.count].endpoint = p->endpoint;
@@ -330,7 +325,7 @@ static bool hint_is_satisfied(struct nt_daemon *d, const struct nt_hint *h, uint
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		struct nt_peer *p = d->peers.peers[i];
 		/* A relayed session does not satisfy a hint: the direct path is still wanted. */
-		if (!peer_is_connected(p, now) || p->via)
+		if (!nt_tunnel_peer_is_alive(p, now) || p->via)
 			continue;
 		if (h->id_known && memcmp(h->id, p->id, 32) == 0)
 			return true;
@@ -520,7 +515,7 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	kp->owner = p;
 	nt_index_rebind(&d->index, a->local_index, NT_INDEX_KEYPAIR, kp);
 	a->local_index = 0; /* the index belongs to the keypair now */
-	was_connected = peer_is_connected(p, now);
+	was_connected = nt_tunnel_peer_is_alive(p, now);
 	nt_session_keypair_install(&p->session, kp);
 	nt_tunnel_peer_seen_at(d, p, from);
 	p->handshakes++;
@@ -808,7 +803,7 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 			struct nt_peer *known = nt_peer_lookup(&d->peers, pex.entries[i].id);
 			if (!memcmp(pex.entries[i].id, d->id->ed_pk, 32))
 				continue;
-			if (known && peer_is_connected(known, now))
+			if (known && nt_tunnel_peer_is_alive(known, now))
 				continue;
 			struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint,
 							       pex.entries[i].id, now);
@@ -842,7 +837,7 @@ static void relay_if_stuck(struct nt_daemon *d, struct nt_hint *h, uint64_t now)
 	    now < h->relay_next_ms)
 		return;
 	p = nt_peer_lookup(&d->peers, h->id);
-	if (p && peer_is_connected(p, now) && p->via)
+	if (p && nt_tunnel_peer_is_alive(p, now) && p->via)
 		return; /* already relayed */
 	if (!nt_session_keypair_for_send(&h->told_by->session, now) || h->told_by->via)
 		return;
@@ -912,7 +907,7 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 
 		if (due & NT_SESSION_SEND_KEEPALIVE)
 			send_keepalive(d, p);
-		if (peer_is_connected(p, now)) {
+		if (nt_tunnel_peer_is_alive(p, now)) {
 			if (nt_session_keypair_for_send(&p->session, now) && now >= p->announce_due_ms)
 				announce_to(d, p, now);
 			if (nt_session_needs_rekey(&p->session, now))
