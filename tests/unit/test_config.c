@@ -19,20 +19,7 @@
 
 #include "netron/config.h"
 
-#define EDGEVPN_SAMPLE                                                                             \
-	"otp:\n"                                                                                   \
-	"  dht:\n"                                                                                 \
-	"    interval: 9000\n"                                                                     \
-	"    key: LHKNKT6YZYQGGY3JANGXMLJTHRH7SW3C\n"                                              \
-	"    length: 32\n"                                                                         \
-	"  crypto:\n"                                                                              \
-	"    interval: 9000\n"                                                                     \
-	"    key: SGIB6NYJMSRJF2AJDGUI2NDB5LBVCPLS\n"                                              \
-	"    length: 32\n"                                                                         \
-	"room: ubONSBFkdWbzkSBTglFzOhWvczTBQJOR\n"                                                 \
-	"rendezvous: exoHOajMYMSPrHhevAEEjnCHLssFfzfT\n"                                           \
-	"mdns: VoZfePlTchbSrdmivaqaOyQyEnTMlugi\n"                                                 \
-	"max_message_size: 20971520\n"
+#include "edgevpn_sample.h"
 
 static char *read_file(const char *path, size_t *len)
 {
