@@ -135,6 +135,32 @@ static unsigned int connected_count(const struct nt_status *s)
 	return n;
 }
 
+static json_t *offload_json(const struct nt_offload_status *f)
+{
+	json_t *o = json_object();
+	bool ok = o != NULL;
+
+	if (!ok)
+		return NULL;
+	set(o, "tun_vnet", json_boolean(f->tun_vnet), &ok);
+	set(o, "tun_tso", json_boolean(f->tun_tso), &ok);
+	set(o, "tun_uso", json_boolean(f->tun_uso), &ok);
+	set(o, "udp_gso", json_boolean(f->udp_gso), &ok);
+	set(o, "udp_gro", json_boolean(f->udp_gro), &ok);
+	set(o, "tun_superpackets", json_integer((json_int_t)f->tun_superpackets), &ok);
+	set(o, "tun_segments", json_integer((json_int_t)f->tun_segments), &ok);
+	set(o, "udp_gso_sends", json_integer((json_int_t)f->udp_gso_sends), &ok);
+	set(o, "udp_gso_fallbacks", json_integer((json_int_t)f->udp_gso_fallbacks), &ok);
+	set(o, "udp_gro_receives", json_integer((json_int_t)f->udp_gro_receives), &ok);
+	set(o, "udp_gro_frames", json_integer((json_int_t)f->udp_gro_frames), &ok);
+	set(o, "tun_coalesced_writes", json_integer((json_int_t)f->tun_coalesced_writes), &ok);
+	set(o, "tun_coalesced_packets", json_integer((json_int_t)f->tun_coalesced_packets), &ok);
+	if (ok)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
 json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l,
 			    const struct nt_api_self *self)
 {
@@ -177,6 +203,7 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 		set(drops, nt_drop_reason_name(r), json_integer((json_int_t)s->drops[r]), &ok);
 	set(o, "drops", drops, &ok);
 	drops = NULL;
+	set(o, "offload", offload_json(&s->offload), &ok);
 	set(o, "ledger", json_boolean(l != NULL), &ok);
 	if (self->ledger_state)
 		set(o, "ledger_state", json_string(self->ledger_state), &ok);

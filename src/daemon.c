@@ -8,6 +8,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
@@ -44,6 +45,7 @@ static const char *const drop_names[NT_DROP_COUNT] = {
 	[NT_DROP_UDP_SEND] = "udp_send",
 	[NT_DROP_CONTROL] = "control_invalid",
 	[NT_DROP_RELAY_REFUSED] = "relay_refused",
+	[NT_DROP_TUN_OFFLOAD] = "tun_offload",
 };
 
 const char *nt_drop_reason_name(enum nt_drop_reason r)
@@ -91,20 +93,64 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/*
+ * The offloads to try: all of them, unless NETRON_OFFLOAD says "off" or lists the ones
+ * wanted ("tun,gso,gro"): for troubleshooting a kernel or driver, and for the tests of a
+ * member without them.
+ */
+enum { OFFLOAD_TUN = 1, OFFLOAD_GSO = 2, OFFLOAD_GRO = 4, OFFLOAD_ALL = 7 };
+
+static unsigned int offloads_wanted(void)
+{
+	const char *env = getenv("NETRON_OFFLOAD");
+	unsigned int want = 0;
+	char buf[64], *save = NULL;
+
+	if (!env || !*env || !strcmp(env, "on"))
+		return OFFLOAD_ALL;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(w, "tun"))
+			want |= OFFLOAD_TUN;
+		else if (!strcmp(w, "gso"))
+			want |= OFFLOAD_GSO;
+		else if (!strcmp(w, "gro"))
+			want |= OFFLOAD_GRO;
+		else if (strcmp(w, "off"))
+			log_warnx("NETRON_OFFLOAD: unknown offload \"%s\" ignored (tun, gso, gro, off)", w);
+	}
+	return want;
+}
+
+/* Receive bundles of this many GRO buffers per system call (each holds up to 64 KB). */
+#define GRO_RX_SLOTS 8
+
 static int alloc_buffers(struct nt_daemon *d)
 {
 	/* Room for the largest frame any member may send us, and a packet plus our overhead. */
+	size_t rx_cap = d->udp.gro ? NT_GSO_MAX + 1 + 4096 : NT_MTU_MAX + 256;
+	unsigned int rx_slots = d->udp.gro ? GRO_RX_SLOTS : NT_UDP_BATCH;
+	size_t txq_cap = 4 * NT_TX_SUPERPACKET_ROOM;
+	uint8_t *m;
+
 	d->buf_size = NT_MTU_MAX + 256;
-	d->buf_mem = malloc(d->buf_size * (2 * NT_UDP_BATCH + 2));
+	d->tun_buf_size = NT_GSO_MAX + 1;
+	/* Pages never touched (a 9000-byte buffer holding 1400-byte packets) cost no memory. */
+	d->buf_mem = malloc(rx_cap * rx_slots + txq_cap + d->tun_buf_size + 2 * d->buf_size);
 	if (!d->buf_mem)
 		return -ENOMEM;
-	d->rx.cap = d->tx.cap = d->buf_size;
-	for (unsigned int i = 0; i < NT_UDP_BATCH; i++) {
-		d->rx.buf[i] = d->buf_mem + d->buf_size * i;
-		d->tx.buf[i] = d->buf_mem + d->buf_size * (NT_UDP_BATCH + i);
-	}
-	d->scratch = d->buf_mem + d->buf_size * 2 * NT_UDP_BATCH;
-	d->relay_buf = d->scratch + d->buf_size;
+	m = d->buf_mem;
+	d->rx.cap = rx_cap;
+	d->rx.slots = rx_slots;
+	for (unsigned int i = 0; i < rx_slots; i++, m += rx_cap)
+		d->rx.buf[i] = m;
+	d->txq.buf = m;
+	d->txq.cap = txq_cap;
+	m += txq_cap;
+	d->tun_buf = m;
+	m += d->tun_buf_size;
+	d->scratch = m;
+	d->relay_buf = m + d->buf_size;
 	return 0;
 }
 
@@ -131,12 +177,13 @@ static int load_network(struct nt_daemon *d, struct nt_err *err)
 	return nt_network_keys_new(&d->keys, &d->net);
 }
 
-static int setup_tun(struct nt_daemon *d, struct nt_err *err)
+static int setup_tun(struct nt_daemon *d, struct nt_err *err, bool offload)
 {
 	char buf[64];
 	int ret;
 
-	ret = nt_tun_open(&d->tun, d->opts.ifname, d->opts.mtu);
+	ret = nt_tun_open(&d->tun, d->opts.ifname, d->opts.mtu,
+			  offload ? NT_TUN_OFFLOAD_ON : NT_TUN_OFFLOAD_OFF);
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "cannot create TUN interface %s: %s%s",
 			 d->opts.ifname, strerror(-ret),
@@ -177,10 +224,11 @@ static int setup_events(struct nt_daemon *d)
 		return -errno;
 	d->ev_tun = event_new(d->base, d->tun.fd, EV_READ | EV_PERSIST, nt_datapath_on_tun, d);
 	d->ev_udp = event_new(d->base, d->udp.fd, EV_READ | EV_PERSIST, nt_datapath_on_udp, d);
+	d->ev_udp_out = event_new(d->base, d->udp.fd, EV_WRITE, nt_datapath_on_udp_writable, d);
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	d->ev_stop = event_new(d->base, d->stop_fd, EV_READ | EV_PERSIST, on_stop, d);
 	d->ev_status = event_new(d->base, -1, 0, on_status_request, d);
-	if (!d->ev_tun || !d->ev_udp || !d->ev_tick || !d->ev_stop || !d->ev_status)
+	if (!d->ev_tun || !d->ev_udp || !d->ev_udp_out || !d->ev_tick || !d->ev_stop || !d->ev_status)
 		return -ENOMEM;
 	if (event_add(d->ev_tun, NULL) < 0 || event_add(d->ev_udp, NULL) < 0 ||
 	    event_add(d->ev_tick, &tick) < 0 || event_add(d->ev_stop, NULL) < 0)
@@ -193,6 +241,7 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	struct nt_daemon *d;
 	struct nt_err e = { 0 };
 	bool created = false;
+	unsigned int offload;
 	char buf[64];
 	int ret;
 
@@ -231,10 +280,10 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	log_info("netron %s: node %s%s, network %s", NT_VERSION,
 		 nt_node_id_short(d->id->ed_pk, buf), created ? " (new identity)" : "",
 		 d->keys->fingerprint);
-	ret = alloc_buffers(d);
-	if (ret < 0)
-		goto err_free;
-	ret = nt_udp_open(&d->udp, opts->listen_host, opts->listen_port);
+	offload = offloads_wanted();
+	ret = nt_udp_open(&d->udp, opts->listen_host, opts->listen_port,
+			  (offload & OFFLOAD_GSO ? NT_UDP_OFFLOAD_GSO : 0) |
+			  (offload & OFFLOAD_GRO ? NT_UDP_OFFLOAD_GRO : 0));
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "cannot listen on UDP %.64s%s%u: %s%s",
 			 opts->listen_host, opts->listen_host[0] ? ":" : "port ", opts->listen_port,
@@ -243,9 +292,16 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 	}
 	d->udp_open = true;
 	log_info("listening on udp port %u", d->udp.port);
-	ret = setup_tun(d, err);
+	ret = alloc_buffers(d);
 	if (ret < 0)
 		goto err_free;
+	ret = setup_tun(d, err, offload & OFFLOAD_TUN);
+	if (ret < 0)
+		goto err_free;
+	nt_datapath_init(d);
+	log_info("offloads: tun %s, udp segmentation %s, udp receive coalescing %s",
+		 !d->tun.vnet ? "off" : d->tun.offloads & TUN_F_TSO4 ? "tso" : "checksum only",
+		 d->udp.gso ? "on" : "off", d->udp.gro ? "on" : "off");
 	for (unsigned int i = 0; i < d->n_addresses; i++)
 		log_info("interface %s: %s, mtu %u", d->tun.name,
 			 nt_cidr_format(&d->addresses[i], buf, sizeof(buf)), d->tun.mtu);
@@ -355,6 +411,8 @@ void nt_daemon_free(struct nt_daemon *d)
 		event_free(d->ev_tick);
 	if (d->ev_udp)
 		event_free(d->ev_udp);
+	if (d->ev_udp_out)
+		event_free(d->ev_udp_out);
 	if (d->ev_tun)
 		event_free(d->ev_tun);
 	if (d->base)
@@ -455,6 +513,21 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	s->mdns_rx_bytes = d->mdns_rx_bytes;
 	s->gossip_tx_bytes = d->gossip_tx_bytes;
 	s->gossip_rx_bytes = d->gossip_rx_bytes;
+	s->offload = (struct nt_offload_status){
+		.tun_vnet = d->tun.vnet,
+		.tun_tso = d->tun.offloads & TUN_F_TSO4,
+		.tun_uso = d->tun.offloads & TUN_F_USO4,
+		.udp_gso = d->udp.gso,
+		.udp_gro = d->udp.gro,
+		.tun_superpackets = d->tun_superpackets,
+		.tun_segments = d->tun_segments,
+		.udp_gso_sends = d->udp.gso_sends,
+		.udp_gso_fallbacks = d->udp.gso_fallbacks,
+		.udp_gro_receives = d->udp_gro_receives,
+		.udp_gro_frames = d->udp_gro_frames,
+		.tun_coalesced_writes = d->gro.superpackets,
+		.tun_coalesced_packets = d->gro.coalesced_pkts,
+	};
 	/* Our links, read once: a direct member on one of them is on our LAN. */
 	if (getifaddrs(&ifa) < 0)
 		ifa = NULL;

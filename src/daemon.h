@@ -20,6 +20,7 @@
 #include "dhcp.h"
 #include "handshake.h"
 #include "netron/netron.h"
+#include "offload.h"
 #include "peer.h"
 #include "ratelimit.h"
 #include "route.h"
@@ -73,6 +74,7 @@ enum nt_drop_reason {
 	NT_DROP_UDP_SEND,
 	NT_DROP_CONTROL,
 	NT_DROP_RELAY_REFUSED, /* relaying is off here, or its limits are reached */
+	NT_DROP_TUN_OFFLOAD, /* a TUN superpacket whose virtio header does not fit the packet */
 	NT_DROP_COUNT
 };
 const char *nt_drop_reason_name(enum nt_drop_reason r);
@@ -151,7 +153,7 @@ struct nt_daemon {
 	unsigned int n_addresses;
 
 	struct event_base *base;
-	struct event *ev_tun, *ev_udp, *ev_tick, *ev_stop;
+	struct event *ev_tun, *ev_udp, *ev_udp_out, *ev_tick, *ev_stop;
 	struct event *ev_sig[3];
 	int stop_fd; /* eventfd: nt_daemon_stop writes, the loop reads */
 	pthread_t thread;
@@ -179,9 +181,16 @@ struct nt_daemon {
 	uint64_t peer_idle_ms; /* NT_PEER_IDLE_MS, or NETRON_PEER_IDLE_MS for tests */
 
 	/* Packet buffers, allocated once at start. */
-	size_t buf_size;
+	size_t buf_size; /* the largest frame a member may send us */
 	uint8_t *buf_mem;
-	struct nt_udp_batch rx, tx;
+	struct nt_udp_batch rx; /* datagrams, or GRO bundles of them */
+	struct nt_udp_txq txq; /* frames waiting for the socket, in GSO runs */
+	bool tx_blocked; /* the socket was full: the TUN is not read until it drains */
+	uint8_t *tun_buf; /* one packet or superpacket read from the TUN */
+	size_t tun_buf_size;
+	struct nt_gro gro; /* received TCP segments coalesced before the TUN write */
+	uint64_t tun_superpackets, tun_segments; /* read from the TUN, and frames cut from them */
+	uint64_t udp_gro_receives, udp_gro_frames; /* receives that held several frames */
 	uint8_t *scratch; /* one buffer for control messages and ICMP replies */
 	uint8_t *relay_buf; /* one buffer to wrap a frame for a relay */
 
@@ -239,8 +248,15 @@ struct nt_daemon {
 int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out);
 
 /* datapath.c */
+/* A TUN superpacket cut into frames takes at most this much room in the send queue. */
+#define NT_TX_SUPERPACKET_ROOM \
+	(NT_GSO_MAX + NT_GSO_MAX_SEGS * (120 + NT_DATA_HEADER_LEN + 1 + NT_DATA_TAG_LEN))
+/* After the TUN and the socket are open and the buffers allocated. */
+void nt_datapath_init(struct nt_daemon *d);
 void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg);
 void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg);
+/* The socket was full (d->tx_blocked) and can take frames again. */
+void nt_datapath_on_udp_writable(evutil_socket_t fd, short what, void *arg);
 /* Encrypts and sends one plaintext (inner type + body at buf[NT_DATA_HEADER_LEN..]). */
 int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len);
 /* Handles one datagram by its first byte (also frames unwrapped from a relay). */

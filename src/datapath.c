@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * The two packet pipelines (STYLE §2.1), batched on both sides:
- *   outbound  tun (up to NT_UDP_BATCH reads) -> route -> session encrypt in place -> sendmmsg
- *   inbound   recvmmsg -> first-byte demux -> index -> decrypt in place (replay window after
- *             the tag) -> source check -> tun
+ *   outbound  tun read (a packet, or a TSO/USO superpacket of up to 64 KB) -> route -> cut
+ *             into MTU-sized packets, each written straight into the send queue -> session
+ *             encrypt in place -> frames to one member joined into UDP GSO runs -> sendmmsg
+ *   inbound   recvmmsg (a GRO receive holds many frames of one size) -> first-byte demux ->
+ *             index -> decrypt in place (replay window after the tag) -> source check ->
+ *             TCP segments of one flow coalesced -> one writev per superpacket to the tun
+ * When the socket is full the TUN is not read until it drains, so the kernel's queues, not
+ * this process, hold the backlog and nothing is dropped here for want of room.
  * Packets live in the daemon's preallocated buffers: nothing here allocates.
  */
 #include "daemon.h"
@@ -11,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "control.h"
 #include "icmp.h"
@@ -52,14 +58,45 @@ static void reply_unreachable(struct nt_daemon *d, const uint8_t *pkt, size_t le
 
 static void flush_tx(struct nt_daemon *d)
 {
-	int sent;
+	int ret = nt_udp_txq_flush(&d->udp, &d->txq);
 
-	if (!d->tx.count)
+	if (d->txq.dropped) {
+		d->drops[NT_DROP_UDP_SEND] += d->txq.dropped;
+		d->txq.dropped = 0;
+	}
+	if (ret == -EAGAIN && !d->tx_blocked && d->ev_tun) {
+		/* Let the kernel hold the backlog: no TUN reads until the socket drains. */
+		d->tx_blocked = true;
+		event_del(d->ev_tun);
+		event_add(d->ev_udp_out, NULL);
+	}
+}
+
+void nt_datapath_on_udp_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct nt_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	flush_tx(d);
+	if (!nt_udp_txq_empty(&d->txq)) {
+		event_add(d->ev_udp_out, NULL);
 		return;
-	sent = nt_udp_send_batch(&d->udp, &d->tx);
-	if (sent < (int)d->tx.count)
-		d->drops[NT_DROP_UDP_SEND] += d->tx.count - (unsigned int)(sent < 0 ? 0 : sent);
-	d->tx.count = 0;
+	}
+	d->tx_blocked = false;
+	event_add(d->ev_tun, NULL);
+}
+
+static long gro_write(void *ctx, const struct iovec *iov, int iovcnt)
+{
+	struct nt_daemon *d = ctx;
+
+	return nt_tun_writev(&d->tun, iov, iovcnt);
+}
+
+void nt_datapath_init(struct nt_daemon *d)
+{
+	nt_gro_init(&d->gro, gro_write, d);
 }
 
 int nt_datapath_relay_send(struct nt_daemon *d, struct nt_peer *via, const uint8_t target[32],
@@ -105,28 +142,41 @@ int nt_datapath_emit(struct nt_daemon *d, struct nt_peer *p, const uint8_t *fram
 	return ret;
 }
 
-/* Encrypts tx slot i (plaintext already at PLAIN_OFF) for p and queues it. */
-static bool queue_frame(struct nt_daemon *d, struct nt_peer *p, unsigned int i, size_t plain_len,
-			uint64_t now)
+/*
+ * Encrypts the frame at f (room bytes, plaintext already at PLAIN_OFF), which is the send
+ * queue's tail, and queues it for p.
+ */
+static bool queue_frame(struct nt_daemon *d, struct nt_peer *p, uint8_t *f, size_t room,
+			size_t plain_len, uint64_t now)
 {
 	struct nt_keypair *kp = nt_session_keypair_for_send(&p->session, now);
 
 	if (!kp || (!p->has_endpoint && !p->via))
 		return false;
-	if (nt_session_keypair_encrypt(kp, d->tx.buf[i], d->tx.cap, plain_len, now) < 0)
+	if (nt_session_keypair_encrypt(kp, f, room, plain_len, now) < 0)
 		return false;
 	nt_session_sent(&p->session, now);
 	if (p->via) {
 		/* The relayed path is the slow path: wrapped and sent one by one. */
-		nt_datapath_emit(d, p, d->tx.buf[i], plain_len + NT_DATA_OVERHEAD);
+		nt_datapath_emit(d, p, f, plain_len + NT_DATA_OVERHEAD);
 		return true;
 	}
-	d->tx.len[i] = plain_len + NT_DATA_OVERHEAD;
-	d->tx.addr[i] = p->endpoint;
-	d->tx.count = i + 1;
+	nt_udp_txq_commit(&d->udp, &d->txq, plain_len + NT_DATA_OVERHEAD, &p->endpoint);
 	if (nt_session_needs_rekey(&p->session, now))
 		nt_tunnel_want_handshake(d, p, now);
 	return true;
+}
+
+/* The send queue's tail with room for need bytes, flushing it first if it is full. */
+static uint8_t *tx_tail(struct nt_daemon *d, size_t need)
+{
+	uint8_t *f = nt_udp_txq_tail(&d->txq, need);
+
+	if (!f) {
+		flush_tx(d);
+		f = nt_udp_txq_tail(&d->txq, need);
+	}
+	return f;
 }
 
 int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len)
@@ -152,22 +202,88 @@ void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p)
 	uint64_t now = nt_now_ms();
 
 	while (p->staged_count) {
-		unsigned int slot = p->staged_head, i = d->tx.count;
+		unsigned int slot = p->staged_head;
 		size_t len = p->staged_len[slot];
+		size_t need = PKT_OFF + len + NT_DATA_TAG_LEN;
+		uint8_t *f = tx_tail(d, need);
 
-		d->tx.buf[i][PLAIN_OFF] = NT_DATA_INNER_IP;
-		memcpy(d->tx.buf[i] + PKT_OFF, p->staged + (size_t)slot * p->staged_cap, len);
-		if (!queue_frame(d, p, i, len + 1, now))
+		/* A full socket keeps the rest staged for the next call. */
+		if (!f)
+			break;
+		f[PLAIN_OFF] = NT_DATA_INNER_IP;
+		memcpy(f + PKT_OFF, p->staged + (size_t)slot * p->staged_cap, len);
+		if (!queue_frame(d, p, f, need, len + 1, now))
 			break;
 		p->tx_bytes += len;
 		p->tx_packets++;
 		d->tx_bytes += len;
 		p->staged_head = (p->staged_head + 1) % NT_STAGED_MAX;
 		p->staged_count--;
-		if (d->tx.count == NT_UDP_BATCH)
-			flush_tx(d);
 	}
 	flush_tx(d);
+}
+
+static struct nt_ratelimit rl_gso;
+
+/* One packet or superpacket from the TUN, in d->tun_buf: cut, encrypted and queued. */
+static void on_tun_packet(struct nt_daemon *d, const struct virtio_net_hdr *vh, size_t len,
+			  uint64_t now)
+{
+	const uint8_t *pkt = d->tun_buf;
+	const uint8_t *src, *dst;
+	struct nt_gso_iter it;
+	enum nt_gso_error e;
+	struct nt_peer *p;
+	size_t need;
+	int family;
+
+	if (!nt_ip_addrs(pkt, len, &family, &src, &dst)) {
+		count_drop(d, NT_DROP_NOT_IP, NULL);
+		return;
+	}
+	e = nt_gso_begin(&it, vh, pkt, len);
+	if (e != NT_GSO_OK) {
+		count_drop(d, NT_DROP_TUN_OFFLOAD, NULL);
+		log_ratelimited(&rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
+				nt_gso_error_name(e), vh->gso_type, vh->gso_size);
+		return;
+	}
+	p = nt_route_lookup(&d->route, family, dst);
+	if (!p) {
+		count_drop(d, NT_DROP_NO_ROUTE, NULL);
+		reply_unreachable(d, pkt, len);
+		return;
+	}
+	if (nt_gso_count(&it) > 1) {
+		d->tun_superpackets++;
+		d->tun_segments += nt_gso_count(&it);
+	}
+	need = PKT_OFF + (nt_gso_count(&it) > 1 ? it.hdr_len + it.mss : len) + NT_DATA_TAG_LEN;
+	for (;;) {
+		uint8_t *f = tx_tail(d, need);
+		long n;
+
+		if (!f) {
+			/* Only when the socket is full and the queue too: the rest is lost. */
+			d->drops[NT_DROP_UDP_SEND] += nt_gso_count(&it) - it.index;
+			return;
+		}
+		n = nt_gso_next(&it, f + PKT_OFF, need - PKT_OFF - NT_DATA_TAG_LEN);
+		if (n <= 0) {
+			if (n < 0)
+				count_drop(d, NT_DROP_TUN_OFFLOAD, NULL);
+			return;
+		}
+		f[PLAIN_OFF] = NT_DATA_INNER_IP;
+		if (!queue_frame(d, p, f, need, (size_t)n + 1, now)) {
+			nt_peer_stage(p, f + PKT_OFF, (size_t)n);
+			nt_tunnel_want_handshake(d, p, now);
+			continue;
+		}
+		p->tx_bytes += (uint64_t)n;
+		p->tx_packets++;
+		d->tx_bytes += (uint64_t)n;
+	}
 }
 
 void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg)
@@ -178,41 +294,23 @@ void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* Drain up to a batch per wake-up so the UDP side gets its turn under load. */
-	for (unsigned int n = 0; n < NT_UDP_BATCH; n++) {
-		unsigned int i = d->tx.count;
-		uint8_t *pkt = d->tx.buf[i] + PKT_OFF;
-		const uint8_t *src, *dst;
-		struct nt_peer *p;
+	for (unsigned int n = 0; n < NT_UDP_BATCH && !d->tx_blocked; n++) {
+		struct virtio_net_hdr vh;
 		ssize_t len;
-		int family;
 
-		len = nt_tun_read(&d->tun, pkt, d->tx.cap - PKT_OFF - NT_DATA_TAG_LEN);
+		/* A whole superpacket must fit in the queue before it is read. */
+		if (!nt_udp_txq_tail(&d->txq, NT_TX_SUPERPACKET_ROOM)) {
+			flush_tx(d);
+			if (d->tx_blocked)
+				break;
+		}
+		len = nt_tun_read(&d->tun, &vh, d->tun_buf, d->tun_buf_size);
 		if (len < 0) {
 			if (len != -EAGAIN && len != -EINTR)
 				log_warnx("read %s: %s", d->tun.name, strerror((int)-len));
 			break;
 		}
-		if (!nt_ip_addrs(pkt, (size_t)len, &family, &src, &dst)) {
-			count_drop(d, NT_DROP_NOT_IP, NULL);
-			continue;
-		}
-		p = nt_route_lookup(&d->route, family, dst);
-		if (!p) {
-			count_drop(d, NT_DROP_NO_ROUTE, NULL);
-			reply_unreachable(d, pkt, (size_t)len);
-			continue;
-		}
-		d->tx.buf[i][PLAIN_OFF] = NT_DATA_INNER_IP;
-		if (!queue_frame(d, p, i, (size_t)len + 1, now)) {
-			nt_peer_stage(p, pkt, (size_t)len);
-			nt_tunnel_want_handshake(d, p, now);
-			continue;
-		}
-		p->tx_bytes += (uint64_t)len;
-		p->tx_packets++;
-		d->tx_bytes += (uint64_t)len;
-		if (d->tx.count == NT_UDP_BATCH)
-			flush_tx(d);
+		on_tun_packet(d, &vh, (size_t)len, now);
 	}
 	flush_tx(d);
 }
@@ -274,7 +372,8 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 			count_drop(d, NT_DROP_SPOOFED_SOURCE, from);
 			return;
 		}
-		if (nt_tun_write(&d->tun, rx.payload, rx.payload_len) < 0) {
+		if ((d->tun.vnet ? nt_gro_add(&d->gro, rx.payload, rx.payload_len) :
+				   nt_tun_write(&d->tun, rx.payload, rx.payload_len)) < 0) {
 			count_drop(d, NT_DROP_TUN_WRITE, from);
 			return;
 		}
@@ -314,6 +413,15 @@ void nt_datapath_on_frame(struct nt_daemon *d, uint8_t *buf, size_t len,
 	}
 }
 
+/* Writes the TCP segments held for coalescing: before the receive buffers are reused. */
+static void flush_gro(struct nt_daemon *d)
+{
+	uint64_t errors = d->gro.write_errors;
+
+	nt_gro_flush(&d->gro);
+	d->drops[NT_DROP_TUN_WRITE] += d->gro.write_errors - errors;
+}
+
 void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct nt_daemon *d = arg;
@@ -331,15 +439,27 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		for (int i = 0; i < n; i++) {
-			if (d->rx.len[i] == 0) {
+			size_t len = d->rx.len[i], seg = d->rx.seg[i] ? d->rx.seg[i] : len;
+
+			if (len == 0) {
 				count_drop(d, NT_DROP_TRUNCATED, &d->rx.addr[i]);
 				continue;
 			}
-			nt_datapath_on_frame(d, d->rx.buf[i], d->rx.len[i], &d->rx.addr[i], now);
+			if (d->rx.seg[i]) {
+				d->udp_gro_receives++;
+				d->udp_gro_frames += (len + seg - 1) / seg;
+			}
+			/* A GRO receive: datagrams of seg bytes end to end, the last maybe shorter. */
+			for (size_t off = 0; off < len; off += seg) {
+				size_t flen = len - off < seg ? len - off : seg;
+
+				nt_datapath_on_frame(d, d->rx.buf[i] + off, flen, &d->rx.addr[i], now);
+			}
 		}
+		flush_gro(d);
 		/* Replies queued while receiving (flushed staged packets) go out now. */
 		flush_tx(d);
-		if (n < NT_UDP_BATCH)
+		if ((unsigned int)n < d->rx.slots)
 			return;
 	}
 }

@@ -365,6 +365,25 @@ static uint64_t num(json_t *o, const char *k)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+/* "tun tso+uso, udp gso+gro (1204 superpackets read, 880 written)", or "off". */
+static void offloads_line(json_t *o, char *buf, size_t len)
+{
+	bool tso = json_is_true(json_object_get(o, "tun_tso"));
+	bool uso = json_is_true(json_object_get(o, "tun_uso"));
+	bool gso = json_is_true(json_object_get(o, "udp_gso"));
+	bool gro = json_is_true(json_object_get(o, "udp_gro"));
+
+	if (!json_is_object(o)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "tun %s, udp %s (%" PRIu64 " superpackets read, %" PRIu64 " written)",
+		 tso && uso ? "tso+uso" : tso ? "tso" :
+		 json_is_true(json_object_get(o, "tun_vnet")) ? "checksum" : "off",
+		 gso && gro ? "gso+gro" : gso ? "gso" : gro ? "gro" : "off",
+		 num(o, "tun_superpackets"), num(o, "tun_coalesced_writes"));
+}
+
 static void join_addresses(json_t *arr, char *buf, size_t len)
 {
 	size_t i, off = 0;
@@ -404,6 +423,8 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 		num(summary, "listen_port"));
 	duration(num(summary, "uptime_s"), buf, sizeof(buf));
 	fprintf(out, "uptime     %s\n", buf);
+	offloads_line(json_object_get(summary, "offload"), buf, sizeof(buf));
+	fprintf(out, "offloads   %s\n", buf);
 	fprintf(out, "peers      %" PRIu64 " connected of %" PRIu64 "\n",
 		num(summary, "peers_connected"), num(summary, "peers"));
 	if (!n) {

@@ -7,27 +7,53 @@
 #ifndef NT_TUN_H
 #define NT_TUN_H
 
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 
 #include "netron/options.h"
+
+/* UDP segmentation offload on the TUN (Linux 6.2); older headers lack the flags. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 
 struct nt_tun {
 	int fd;
 	int ifindex;
 	char name[NT_IFNAME_MAX];
 	unsigned int mtu;
+	bool vnet; /* every read and write starts with a struct virtio_net_hdr */
+	unsigned int offloads; /* TUN_F_* the kernel accepted (TSO/USO superpackets) */
 };
 
-/* Creates the interface (fails with -EBUSY if it exists and is in use). */
-int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu);
+/* Offloads asked for: none, the virtio header with checksum/TSO/USO where the kernel has them. */
+enum nt_tun_offload { NT_TUN_OFFLOAD_OFF, NT_TUN_OFFLOAD_ON };
+
+/*
+ * Creates the interface (fails with -EBUSY if it exists and is in use). With
+ * NT_TUN_OFFLOAD_ON the kernel may hand over TCP/UDP superpackets of up to 64 KB and
+ * packets with partial checksums (see offload.h); a kernel without IFF_VNET_HDR or some
+ * TUN_F_* offload simply gets fewer of them.
+ */
+int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tun_offload off);
 int nt_tun_add_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_set_up(struct nt_tun *t);
 void nt_tun_close(struct nt_tun *t);
 
-/* One packet; -EAGAIN when none is waiting. */
-ssize_t nt_tun_read(struct nt_tun *t, void *buf, size_t len);
+/*
+ * One packet (its length, without the virtio header); -EAGAIN when none is waiting. vh is
+ * filled from the kernel's header, or zeroed (an ordinary packet) without t->vnet.
+ */
+ssize_t nt_tun_read(struct nt_tun *t, struct virtio_net_hdr *vh, void *buf, size_t len);
+/* One ordinary IP packet (a zero virtio header is put in front when t->vnet). */
 ssize_t nt_tun_write(struct nt_tun *t, const void *buf, size_t len);
+/* Only with t->vnet: iov[0] is the struct virtio_net_hdr, the rest one (super)packet. */
+ssize_t nt_tun_writev(struct nt_tun *t, const struct iovec *iov, int iovcnt);
 
 #endif

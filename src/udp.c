@@ -9,8 +9,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "log.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 static void to_socket_family(const struct nt_udp *u, const union nt_sockaddr *in,
 			     union nt_sockaddr *out)
@@ -37,13 +47,40 @@ static void from_socket_family(union nt_sockaddr *a)
 	}
 }
 
-static int bind_socket(struct nt_udp *u, int family, const union nt_sockaddr *addr)
+/*
+ * Socket buffers: large, so a burst of superpackets is not dropped. Root (which a node is, to
+ * own a TUN) may go past net.core.[rw]mem_max with the FORCE variants.
+ */
+static void set_buffers(int fd)
+{
+	int size = 8 << 20;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+static void enable_offloads(struct nt_udp *u, int fd, unsigned int offload)
+{
+	int zero = 0, one = 1;
+
+	/* Setting the socket's default segment size to 0 only tells whether UDP_SEGMENT exists. */
+	u->gso = (offload & NT_UDP_OFFLOAD_GSO) &&
+		 setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+	u->gro = (offload & NT_UDP_OFFLOAD_GRO) &&
+		 setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	log_debug(NT_DBG_PACKET, "udp offloads: gso %s, gro %s", u->gso ? "on" : "off",
+		  u->gro ? "on" : "off");
+}
+
+static int bind_socket(struct nt_udp *u, int family, const union nt_sockaddr *addr,
+		       unsigned int offload)
 {
 	int one = 1, zero = 0;
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	union nt_sockaddr bound;
 	socklen_t blen = sizeof(bound);
-	int bufsize = 4 << 20;
 
 	if (fd < 0)
 		return -errno;
@@ -51,9 +88,8 @@ static int bind_socket(struct nt_udp *u, int family, const union nt_sockaddr *ad
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
 		goto err;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Large socket buffers keep bursts from the TUN side from being dropped. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	set_buffers(fd);
+	enable_offloads(u, fd, offload);
 	/*
 	 * No DF on our datagrams: a frame a little larger than the path (a relayed full-size
 	 * packet, a member with a larger MTU) is fragmented by the kernel instead of dropped.
@@ -78,7 +114,7 @@ err:
 	return one;
 }
 
-int nt_udp_open(struct nt_udp *u, const char *host, uint16_t port)
+int nt_udp_open(struct nt_udp *u, const char *host, uint16_t port, unsigned int offload)
 {
 	union nt_sockaddr a;
 	int ret;
@@ -90,24 +126,24 @@ int nt_udp_open(struct nt_udp *u, const char *host, uint16_t port)
 		if (inet_pton(AF_INET, host, &a.in4.sin_addr) == 1) {
 			a.in4.sin_family = AF_INET;
 			a.in4.sin_port = htons(port);
-			return bind_socket(u, AF_INET, &a);
+			return bind_socket(u, AF_INET, &a, offload);
 		}
 		if (inet_pton(AF_INET6, host, &a.in6.sin6_addr) == 1) {
 			a.in6.sin6_family = AF_INET6;
 			a.in6.sin6_port = htons(port);
-			return bind_socket(u, AF_INET6, &a);
+			return bind_socket(u, AF_INET6, &a, offload);
 		}
 		return -EINVAL;
 	}
 	a.in6.sin6_family = AF_INET6;
 	a.in6.sin6_port = htons(port);
 	a.in6.sin6_addr = in6addr_any;
-	ret = bind_socket(u, AF_INET6, &a);
+	ret = bind_socket(u, AF_INET6, &a, offload);
 	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL) {
 		memset(&a, 0, sizeof(a));
 		a.in4.sin_family = AF_INET;
 		a.in4.sin_port = htons(port);
-		ret = bind_socket(u, AF_INET, &a);
+		ret = bind_socket(u, AF_INET, &a, offload);
 	}
 	return ret;
 }
@@ -123,9 +159,14 @@ int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b)
 {
 	struct mmsghdr msgs[NT_UDP_BATCH];
 	struct iovec iov[NT_UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl[NT_UDP_BATCH];
+	unsigned int slots = b->slots < NT_UDP_BATCH ? b->slots : NT_UDP_BATCH;
 	int n;
 
-	for (unsigned int i = 0; i < NT_UDP_BATCH; i++) {
+	for (unsigned int i = 0; i < slots; i++) {
 		iov[i].iov_base = b->buf[i];
 		iov[i].iov_len = b->cap;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -133,55 +174,157 @@ int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &b->addr[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(b->addr[i]);
+		if (u->gro) {
+			msgs[i].msg_hdr.msg_control = ctrl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i].buf);
+		}
 	}
-	n = recvmmsg(u->fd, msgs, NT_UDP_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(u->fd, msgs, slots, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		b->count = 0;
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
 	}
 	for (int i = 0; i < n; i++) {
+		struct msghdr *m = &msgs[i].msg_hdr;
+
 		/* A datagram larger than the buffer is truncated: mark it so it is dropped. */
-		b->len[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+		b->len[i] = (m->msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
+		b->seg[i] = 0;
+		for (struct cmsghdr *c = u->gro ? CMSG_FIRSTHDR(m) : NULL; c; c = CMSG_NXTHDR(m, c)) {
+			int seg;
+
+			if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+			    c->cmsg_len < CMSG_LEN(sizeof(int)))
+				continue;
+			memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+			if (seg > 0 && seg <= UINT16_MAX && (size_t)seg < b->len[i])
+				b->seg[i] = (uint16_t)seg;
+		}
 		from_socket_family(&b->addr[i]);
 	}
 	b->count = (unsigned int)n;
 	return n;
 }
 
-int nt_udp_send_batch(struct nt_udp *u, struct nt_udp_batch *b)
+uint8_t *nt_udp_txq_tail(struct nt_udp_txq *q, size_t need)
 {
-	struct mmsghdr msgs[NT_UDP_BATCH];
-	struct iovec iov[NT_UDP_BATCH];
-	union nt_sockaddr to[NT_UDP_BATCH];
-	unsigned int sent = 0;
+	if (q->count == NT_UDP_RUNS)
+		return NULL;
+	if (q->cap - q->tail < need)
+		return NULL;
+	return q->buf + q->tail;
+}
 
-	for (unsigned int i = 0; i < b->count; i++) {
-		to_socket_family(u, &b->addr[i], &to[i]);
-		iov[i].iov_base = b->buf[i];
-		iov[i].iov_len = b->len[i];
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &to[i];
-		msgs[i].msg_hdr.msg_namelen = nt_sockaddr_len(&to[i]);
+void nt_udp_txq_commit(const struct nt_udp *u, struct nt_udp_txq *q, size_t len,
+		       const union nt_sockaddr *to)
+{
+	struct nt_udp_run *r = q->count > q->head ? &q->run[q->count - 1] : NULL;
+
+	/* Joins the last run when the kernel can send both as one GSO send. */
+	if (r && u->gso && !r->closed && len <= r->seg && r->nseg < NT_UDP_MAX_SEGS &&
+	    r->len + len <= NT_UDP_GSO_MAX && nt_sockaddr_equal(&r->to, to)) {
+		r->len += len;
+		r->nseg++;
+		r->closed = len < r->seg;
+		q->tail += len;
+		return;
 	}
-	while (sent < b->count) {
-		int n = sendmmsg(u->fd, msgs + sent, b->count - sent, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/*
-			 * One unreachable destination must not hold back the rest of the batch:
-			 * skip the datagram that failed and go on.
-			 */
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-				break;
-			sent++;
+	if (q->count == NT_UDP_RUNS) {
+		/* No run left (only when the caller ignored nt_udp_txq_tail): drop it. */
+		q->dropped++;
+		return;
+	}
+	r = &q->run[q->count++];
+	r->off = q->tail;
+	r->len = len;
+	r->seg = (uint16_t)len;
+	r->nseg = 1;
+	r->closed = !u->gso || len > UINT16_MAX;
+	r->to = *to;
+	q->tail += len;
+}
+
+/* A run the kernel would not take as one GSO send goes out datagram by datagram. */
+static void send_run_split(struct nt_udp *u, struct nt_udp_txq *q, const struct nt_udp_run *r)
+{
+	for (size_t off = 0; off < r->len; off += r->seg) {
+		size_t len = r->len - off < r->seg ? r->len - off : r->seg;
+
+		if (nt_udp_send(u, q->buf + r->off + off, len, &r->to, 0) < 0)
+			q->dropped++;
+	}
+}
+
+int nt_udp_txq_flush(struct nt_udp *u, struct nt_udp_txq *q)
+{
+	struct mmsghdr msgs[NT_UDP_RUNS];
+	struct iovec iov[NT_UDP_RUNS];
+	union nt_sockaddr to[NT_UDP_RUNS];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctrl[NT_UDP_RUNS];
+
+	while (q->head < q->count) {
+		unsigned int k = q->count - q->head;
+		struct nt_udp_run *r;
+		int n, err;
+
+		for (unsigned int i = 0; i < k; i++) {
+			struct nt_udp_run *ri = &q->run[q->head + i];
+
+			to_socket_family(u, &ri->to, &to[i]);
+			iov[i].iov_base = q->buf + ri->off;
+			iov[i].iov_len = ri->len;
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &to[i];
+			msgs[i].msg_hdr.msg_namelen = nt_sockaddr_len(&to[i]);
+			if (ri->nseg > 1) {
+				struct cmsghdr *c;
+
+				memset(&ctrl[i], 0, sizeof(ctrl[i]));
+				msgs[i].msg_hdr.msg_control = ctrl[i].buf;
+				msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i].buf);
+				c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+				c->cmsg_level = SOL_UDP;
+				c->cmsg_type = UDP_SEGMENT;
+				c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+				memcpy(CMSG_DATA(c), &ri->seg, sizeof(uint16_t));
+			}
+		}
+		n = sendmmsg(u->fd, msgs, k, MSG_DONTWAIT);
+		if (n > 0) {
+			for (int i = 0; i < n; i++)
+				u->gso_sends += q->run[q->head + (unsigned int)i].nseg > 1;
+			q->head += (unsigned int)n;
 			continue;
 		}
-		sent += (unsigned int)n;
+		err = n < 0 ? errno : EIO;
+		if (err == EINTR)
+			continue;
+		if (err == EAGAIN || err == EWOULDBLOCK)
+			return -EAGAIN;
+		/* The first run of the rest failed: alone, or cut into datagrams, then go on. */
+		r = &q->run[q->head++];
+		if (r->nseg > 1 && (err == EIO || err == EINVAL || err == EMSGSIZE ||
+				    err == ENOPROTOOPT || err == EOPNOTSUPP)) {
+			u->gso_fallbacks++;
+			if (err == EIO) {
+				/* The egress device cannot checksum for us: no GSO from now on. */
+				u->gso = false;
+				log_info("udp: the kernel refuses segmentation offload (%s): sending datagram by datagram",
+					 strerror(err));
+			}
+			send_run_split(u, q, r);
+		} else {
+			q->dropped += r->nseg;
+		}
 	}
-	return (int)sent;
+	q->head = q->count = 0;
+	q->tail = 0;
+	return 0;
 }
 
 int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_sockaddr *to,

@@ -66,6 +66,16 @@ struct nt_status {
 	uint64_t dht_tx_bytes, dht_rx_bytes;
 	uint64_t mdns_tx_bytes, mdns_rx_bytes;
 	uint64_t gossip_tx_bytes, gossip_rx_bytes; /* whole encrypted frames */
+	/* The data path's offloads: what the kernel accepted, and how much they carried. */
+	struct nt_offload_status {
+		bool tun_vnet; /* the TUN exchanges virtio headers */
+		bool tun_tso, tun_uso; /* it hands over TCP / UDP superpackets */
+		bool udp_gso, udp_gro; /* the socket sends GSO runs / receives GRO bundles */
+		uint64_t tun_superpackets, tun_segments; /* read, and the packets cut from them */
+		uint64_t udp_gso_sends, udp_gso_fallbacks; /* runs sent as one; refused and split */
+		uint64_t udp_gro_receives, udp_gro_frames; /* bundles received, frames in them */
+		uint64_t tun_coalesced_writes, tun_coalesced_packets; /* superpackets written, packets in them */
+	} offload;
 };
 
 void nt_status_free(struct nt_status *s);

@@ -190,3 +190,47 @@ pings() {
 
 NT_TOKEN=""
 make_token() { NT_TOKEN=$("$NETRON" -g -b) || fail "netron -g -b"; }
+
+# transfer FROM TO ADDR BYTES [PORT]: BYTES random bytes over TCP from namespace FROM to a
+# receiver at ADDR (IPv4 or IPv6) in TO; fails unless all of them arrive and their SHA-256
+# matches on both ends.
+transfer() {
+	local from=$1 to=$2 addr=$3 bytes=$4 port=${5:-5001} tag="xfer$RANDOM" want got_n got_sum
+	head -c "$bytes" /dev/urandom >"$NT_TMP/$tag.blob"
+	want=$(sha256sum <"$NT_TMP/$tag.blob" | cut -d' ' -f1)
+	cat >"$NT_TMP/$tag.py" <<'PY'
+import hashlib, socket, sys
+addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 16)
+    if not b: break
+    h.update(b); n += len(b)
+open(out, "w").write("%d %s\n" % (n, h.hexdigest()))
+PY
+	bg "$to" "$tag" python3 "$NT_TMP/$tag.py" "$addr" "$port" "$NT_TMP/$tag.out"
+	wait_until 5 eval "n $to ss -Hltn 'sport = :$port' | grep -q $port" ||
+		fail "transfer: receiver in $to not listening on $port"
+	n "$from" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+with open(sys.argv[3], "rb") as f:
+    while True:
+        b = f.read(1 << 16)
+        if not b: break
+        s.sendall(b)
+s.close()' "$addr" "$port" "$NT_TMP/$tag.blob" || fail "transfer $from -> $addr: sending failed"
+	wait_until 30 test -s "$NT_TMP/$tag.out" || fail "transfer $from -> $addr: receiver did not finish"
+	read -r got_n got_sum <"$NT_TMP/$tag.out"
+	rm -f "$NT_TMP/$tag.blob"
+	[ "$got_n" = "$bytes" ] || fail "transfer $from -> $addr: received $got_n bytes, want $bytes"
+	[ "$got_sum" = "$want" ] || fail "transfer $from -> $addr: SHA-256 differs"
+}
+
+# api_get NODE PORT PATH: GET from a node's API (which listens on 127.0.0.1 in its namespace).
+api_get() {
+	n "$1" curl -sf --max-time 5 "http://127.0.0.1:$2$3"
+}
