@@ -10,6 +10,10 @@
  * time. Writes always need the token. The Host header must be an IP literal, localhost or
  * the listen address (DNS rebinding). Connections, idle time, header memory and PUT
  * bodies are capped, so a flood of connections cannot stop the node or its tunnel.
+ *
+ * libmicrohttpd is opened with dlopen when the API starts, not linked: it depends on
+ * GnuTLS (and GnuTLS on nettle, gmp, p11-kit, libtasn1, libidn2, libunistring), about
+ * 3 MiB resident once mapped and initialised, which a node without --api should not carry.
  */
 #include "api.h"
 
@@ -34,6 +38,7 @@
 #include "daemon.h"
 #include "dashboard.h"
 #include "dht.h"
+#include "dynlib.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -60,6 +65,32 @@ struct api_req {
 	char *body;
 	size_t len;
 	bool too_big;
+};
+
+/* Every libmicrohttpd function this file calls, resolved together when the API starts. */
+#define MHD_FUNCS(X)                                                                               \
+	X(MHD_start_daemon)                                                                        \
+	X(MHD_stop_daemon)                                                                         \
+	X(MHD_run)                                                                                 \
+	X(MHD_get_timeout)                                                                         \
+	X(MHD_get_daemon_info)                                                                     \
+	X(MHD_lookup_connection_value)                                                             \
+	X(MHD_create_response_from_buffer)                                                         \
+	X(MHD_add_response_header)                                                                 \
+	X(MHD_queue_response)                                                                      \
+	X(MHD_destroy_response)
+
+static struct {
+	MHD_FUNCS(NT_DYNLIB_POINTER)
+} mhd;
+
+#define MHD_SYM(f) { #f, (void **)&mhd.f },
+static const struct nt_dynlib_sym mhd_syms[] = { MHD_FUNCS(MHD_SYM){ NULL, NULL } };
+
+static struct nt_dynlib libmhd = {
+	.soname = "libmicrohttpd.so.12",
+	.purpose = "--api",
+	.syms = mhd_syms,
 };
 
 static const char csp_data[] = "default-src 'none'; frame-ancestors 'none'";
@@ -96,9 +127,9 @@ static void api_run(struct nt_api *a)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	MHD_run(a->mhd);
+	mhd.MHD_run(a->mhd);
 	/* MHD wants to be called again within ms (idle timeouts, buffered data), or never. */
-	if (MHD_get_timeout(a->mhd, &ms) == MHD_YES) {
+	if (mhd.MHD_get_timeout(a->mhd, &ms) == MHD_YES) {
 		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
 		evtimer_add(a->ev_timer, &tv);
@@ -147,7 +178,7 @@ static enum MHD_Result respond(struct nt_api *a, struct MHD_Connection *c, unsig
 			       const char *type, void *body, size_t len, enum MHD_ResponseMemoryMode mode,
 			       const char *csp)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	struct MHD_Response *r = mhd.MHD_create_response_from_buffer(len, body, mode);
 	enum MHD_Result ret;
 
 	if (!r) {
@@ -155,20 +186,20 @@ static enum MHD_Result respond(struct nt_api *a, struct MHD_Connection *c, unsig
 			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, "Content-Security-Policy", csp ? csp : csp_data);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.MHD_add_response_header(r, "Content-Security-Policy", csp ? csp : csp_data);
+	mhd.MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	mhd.MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	mhd.MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"netron\"");
+		mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"netron\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, PUT, DELETE");
+		mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, PUT, DELETE");
 	if (status >= 400)
 		a->refused++;
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	ret = mhd.MHD_queue_response(c, status, r);
+	mhd.MHD_destroy_response(r);
 	return ret;
 }
 
@@ -213,7 +244,7 @@ static bool has_valid_token(const struct nt_api *a, struct MHD_Connection *c)
 
 	if (!a->has_token)
 		return false;
-	hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	hdr = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!hdr || !nt_api_bearer_parse(hdr, &tok, &len))
 		return false;
 	token_hash(a, tok, len, h);
@@ -407,7 +438,7 @@ static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 
 static uint64_t ttl_ms(struct MHD_Connection *c)
 {
-	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ttl");
+	const char *s = mhd.MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ttl");
 	uint64_t v = 0;
 
 	if (!s || !*s || strlen(s) > 9)
@@ -465,7 +496,7 @@ static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, b
 
 static unsigned long long content_length(struct MHD_Connection *c)
 {
-	const char *s = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	const char *s = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long v = 0;
 
@@ -492,7 +523,7 @@ static enum MHD_Result on_request_start(struct nt_api *a, struct MHD_Connection 
 
 	a->requests++;
 	if (!a->listen.is_unix) {
-		host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+		host = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 		if (host && !nt_api_host_is_allowed(host, a->listen.host))
 			return respond_error(a, c, MHD_HTTP_MISDIRECTED_REQUEST,
 					     "Host must be an IP address, localhost or the listen address");
@@ -723,6 +754,10 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	int fd = -1, ret;
 
+	if (nt_dynlib_load(&libmhd) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "--api needs libmicrohttpd: %.100s", libmhd.error);
+		return -ELIBACC;
+	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -751,7 +786,7 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 	if (ret < 0)
 		goto err_free;
 	/* Per-IP accounting only means something for TCP peers. */
-	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
+	a->mhd = mhd.MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)NT_API_CONNECTION_LIMIT,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -770,7 +805,7 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 		goto err_free;
 	}
 	/* From here MHD owns fd and closes it in MHD_stop_daemon. */
-	info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info || info->epoll_fd < 0) {
 		snprintf(err->msg, sizeof(err->msg), "--api: libmicrohttpd has no epoll fd");
 		ret = -EIO;
@@ -813,7 +848,7 @@ void nt_api_stop(struct nt_daemon *d)
 	if (a->ev_timer)
 		event_free(a->ev_timer);
 	if (a->mhd)
-		MHD_stop_daemon(a->mhd);
+		mhd.MHD_stop_daemon(a->mhd);
 	if (a->unix_bound)
 		unlink(a->listen.path);
 	sodium_memzero(a, sizeof(*a));

@@ -13,6 +13,12 @@
  * The agent remembers the transaction IDs it sent; we keep our own small table beside it
  * with the server each request went to, so that a response is accepted only from that
  * server, and only once. Every entry leaves both tables together.
+ *
+ * libnice is opened with dlopen the first time a STUN message is to be read or written,
+ * not linked: its shared library depends on GLib, GIO, gupnp-igd, libsoup and through
+ * them ICU, libxml2, Kerberos and GnuTLS (44 libraries, about 8 MiB resident once mapped
+ * and initialised), none of which its STUN code uses. A node that never sees STUN never
+ * maps them (docs/bench.md, "Memory"). The agent is initialised at that same moment.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,7 +26,38 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/bind.h>
 
+#include "dynlib.h"
 #include "stun.h"
+
+/* Every libnice function this file calls, resolved together when libnice is opened. */
+#define NICE_FUNCS(X)                                                                              \
+	X(stun_agent_init)                                                                         \
+	X(stun_agent_validate)                                                                     \
+	X(stun_agent_finish_message)                                                               \
+	X(stun_agent_forget_transaction)                                                           \
+	X(stun_agent_init_request)                                                                 \
+	X(stun_agent_init_response)                                                                \
+	X(stun_agent_build_unknown_attributes_error)                                               \
+	X(stun_message_validate_buffer_length)                                                     \
+	X(stun_message_has_attribute)                                                              \
+	X(stun_message_get_class)                                                                  \
+	X(stun_message_get_method)                                                                 \
+	X(stun_message_append_xor_addr)                                                            \
+	X(stun_message_id)                                                                         \
+	X(stun_usage_bind_process)
+
+static struct {
+	NICE_FUNCS(NT_DYNLIB_POINTER)
+} nice;
+
+#define NICE_SYM(f) { #f, (void **)&nice.f },
+static const struct nt_dynlib_sym nice_syms[] = { NICE_FUNCS(NICE_SYM){ NULL, NULL } };
+
+static struct nt_dynlib libnice = {
+	.soname = "libnice.so.10",
+	.purpose = "STUN",
+	.syms = nice_syms,
+};
 
 /*
  * Comprehension-required attributes (< 0x8000) we understand in a Binding request or
@@ -53,8 +90,19 @@ bool nt_stun_is_stun(const uint8_t *buf, size_t len)
 int nt_stun_init(struct nt_stun *s)
 {
 	memset(s, 0, sizeof(*s));
-	stun_agent_init(&s->agent, known_attributes, STUN_COMPATIBILITY_RFC5389,
-			BASE_FLAGS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+	return 0;
+}
+
+/* libnice opened and our agent initialised, on the first message read or written. */
+static int agent_ready(struct nt_stun *s)
+{
+	if (s->agent_ready)
+		return 0;
+	if (nt_dynlib_load(&libnice) < 0)
+		return -ELIBACC;
+	nice.stun_agent_init(&s->agent, known_attributes, STUN_COMPATIBILITY_RFC5389,
+			     BASE_FLAGS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+	s->agent_ready = true;
 	return 0;
 }
 
@@ -64,7 +112,7 @@ void nt_stun_uninit(struct nt_stun *s)
 
 	for (i = 0; i < NT_STUN_MAX_PENDING; i++)
 		if (s->pending[i].used)
-			stun_agent_forget_transaction(&s->agent, s->pending[i].id);
+			nice.stun_agent_forget_transaction(&s->agent, s->pending[i].id);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -77,11 +125,11 @@ static bool has_fingerprint(const uint8_t *buf, size_t len)
 {
 	StunMessage m = { 0 };
 
-	if (stun_message_validate_buffer_length(buf, len, true) != (int)len)
+	if (nice.stun_message_validate_buffer_length(buf, len, true) != (int)len)
 		return false;
 	m.buffer = (uint8_t *)buf;
 	m.buffer_len = len;
-	return stun_message_has_attribute(&m, STUN_ATTRIBUTE_FINGERPRINT);
+	return nice.stun_message_has_attribute(&m, STUN_ATTRIBUTE_FINGERPRINT);
 }
 
 static StunValidationStatus validate(struct nt_stun *s, StunMessage *msg, const uint8_t *buf, size_t len,
@@ -89,14 +137,14 @@ static StunValidationStatus validate(struct nt_stun *s, StunMessage *msg, const 
 {
 	*fpr = has_fingerprint(buf, len);
 	s->agent.usage_flags = BASE_FLAGS | (*fpr ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0);
-	return stun_agent_validate(&s->agent, msg, buf, len, NULL, NULL);
+	return nice.stun_agent_validate(&s->agent, msg, buf, len, NULL, NULL);
 }
 
 /* Our requests always carry a FINGERPRINT; answers carry one when the request did. */
 static size_t finish(struct nt_stun *s, StunMessage *msg, bool fpr)
 {
 	s->agent.usage_flags = BASE_FLAGS | (fpr ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0);
-	return stun_agent_finish_message(&s->agent, msg, NULL, 0);
+	return nice.stun_agent_finish_message(&s->agent, msg, NULL, 0);
 }
 
 static bool addr_is_usable(const union nt_sockaddr *a)
@@ -139,10 +187,12 @@ ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const 
 	/* Only requests: never answer a response, so two members cannot ping-pong. */
 	if (!nt_stun_is_stun(req, len) || (req[0] & 0x01) || (req[1] & 0x10))
 		goto refuse;
+	if (agent_ready(s) < 0)
+		return -ELIBACC;
 	v = validate(s, &msg, req, len, &fpr);
 	if (v != STUN_VALIDATION_SUCCESS && v != STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE)
 		goto refuse;
-	if (stun_message_get_class(&msg) != STUN_REQUEST || stun_message_get_method(&msg) != STUN_BINDING)
+	if (nice.stun_message_get_class(&msg) != STUN_REQUEST || nice.stun_message_get_method(&msg) != STUN_BINDING)
 		goto refuse;
 	if (cap < NT_STUN_HEADER_LEN)
 		return -ENOBUFS;
@@ -150,7 +200,7 @@ ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const 
 	if (v == STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE) {
 		/* Builds and finishes the 420 with UNKNOWN-ATTRIBUTES in one call. */
 		s->agent.usage_flags = BASE_FLAGS | (fpr ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0);
-		n = stun_agent_build_unknown_attributes_error(&s->agent, &resp, out, cap, &msg);
+		n = nice.stun_agent_build_unknown_attributes_error(&s->agent, &resp, out, cap, &msg);
 		if (n == 0)
 			return -ENOBUFS;
 		s->answered++;
@@ -158,9 +208,9 @@ ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const 
 	}
 
 	unmap_v4(from, &mapped);
-	if (!stun_agent_init_response(&s->agent, &resp, out, cap, &msg))
+	if (!nice.stun_agent_init_response(&s->agent, &resp, out, cap, &msg))
 		return -ENOBUFS;
-	if (stun_message_append_xor_addr(&resp, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
+	if (nice.stun_message_append_xor_addr(&resp, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
 					 (const struct sockaddr_storage *)&mapped.sa,
 					 nt_sockaddr_len(&mapped)) != STUN_MESSAGE_RETURN_SUCCESS)
 		return -ENOBUFS;
@@ -176,7 +226,7 @@ refuse:
 
 static void forget(struct nt_stun *s, struct nt_stun_pending *p)
 {
-	stun_agent_forget_transaction(&s->agent, p->id);
+	nice.stun_agent_forget_transaction(&s->agent, p->id);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -190,6 +240,8 @@ ssize_t nt_stun_request(struct nt_stun *s, const union nt_sockaddr *server, uint
 
 	if (!server || !addr_is_usable(server))
 		return -EINVAL;
+	if (agent_ready(s) < 0)
+		return -ELIBACC;
 	for (i = 0; i < NT_STUN_MAX_PENDING && !p; i++) {
 		if (!s->pending[i].used)
 			p = &s->pending[i];
@@ -201,12 +253,12 @@ ssize_t nt_stun_request(struct nt_stun *s, const union nt_sockaddr *server, uint
 		p = oldest;
 	}
 	/* stun_usage_bind_create() is init_request + finish_message; spelled out for the flags. */
-	if (!stun_agent_init_request(&s->agent, &msg, out, cap, STUN_BINDING))
+	if (!nice.stun_agent_init_request(&s->agent, &msg, out, cap, STUN_BINDING))
 		return -ENOBUFS;
 	n = finish(s, &msg, true);
 	if (n == 0)
 		return -ENOBUFS;
-	stun_message_id(&msg, p->id);
+	nice.stun_message_id(&msg, p->id);
 	p->server = *server;
 	p->sent_ms = now_ms;
 	p->used = true;
@@ -256,7 +308,7 @@ bool nt_stun_consume_response(struct nt_stun *s, const uint8_t *buf, size_t len,
 	if (v != STUN_VALIDATION_SUCCESS)
 		return false;
 	memset(&mapped, 0, sizeof(mapped));
-	r = stun_usage_bind_process(&msg, &mapped.sa, &mapped_len, (struct sockaddr *)&alt, &alt_len);
+	r = nice.stun_usage_bind_process(&msg, &mapped.sa, &mapped_len, (struct sockaddr *)&alt, &alt_len);
 	if (r != STUN_USAGE_BIND_RETURN_SUCCESS || !addr_is_usable(&mapped))
 		return false;
 	if (reflexive)

@@ -6,6 +6,10 @@
  * server-reflexive address. The caller owns the socket and the clock; this module only
  * turns datagrams into datagrams and remembers a bounded table of outstanding requests.
  * It logs nothing (the caller counts and rate-limits); call it from the loop thread only.
+ *
+ * libnice itself is opened (dlopen) by the first request or answer, not at start-up, since
+ * loading it maps some 44 libraries it depends on (stun.c). If it cannot be opened, that is
+ * logged once and those calls return -ELIBACC.
  */
 #ifndef NT_STUN_H
 #define NT_STUN_H
@@ -41,7 +45,8 @@ struct nt_stun_pending {
 };
 
 struct nt_stun {
-	StunAgent agent;
+	StunAgent agent; /* initialised with libnice, on first use */
+	bool agent_ready;
 	struct nt_stun_pending pending[NT_STUN_MAX_PENDING];
 	uint64_t answered, refused; /* requests answered / datagrams refused (counters) */
 };
@@ -61,7 +66,8 @@ void nt_stun_uninit(struct nt_stun *s);
  * FINGERPRINT when the request had one. A request carrying unknown comprehension-required
  * attributes gets a 420 error response (RFC 8489 §6.3.1). Returns the length, 0 when req is
  * not a valid Binding request (responses, indications, other methods, garbage are never
- * answered), -ENOBUFS when cap is too small, -EINVAL for a from of another family.
+ * answered), -ENOBUFS when cap is too small, -EINVAL for a from of another family,
+ * -ELIBACC when libnice cannot be loaded.
  * The caller rate-limits the answers it sends.
  */
 ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const union nt_sockaddr *from,
@@ -70,7 +76,7 @@ ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const 
 /*
  * A new Binding request to server, written to out; the transaction is remembered until its
  * response, nt_stun_expire, or eviction by a newer request when the table is full (the
- * oldest goes). Returns the length or -errno.
+ * oldest goes). Returns the length or -errno (-ELIBACC: libnice cannot be loaded).
  */
 ssize_t nt_stun_request(struct nt_stun *s, const union nt_sockaddr *server, uint64_t now_ms, uint8_t *out,
 			size_t cap);
