@@ -433,32 +433,6 @@ void nt_daemon_free(struct nt_daemon *d)
 	free(d);
 }
 
-/* Whether ep is on one of our own links: a member there is reached over the LAN. */
-static bool endpoint_is_local(struct ifaddrs *ifa, const union nt_sockaddr *ep)
-{
-	struct ifaddrs *i;
-	bool local = false;
-
-	for (i = ifa; i && !local; i = i->ifa_next) {
-		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != ep->sa.sa_family ||
-		    (i->ifa_flags & IFF_LOOPBACK) || (i->ifa_flags & IFF_POINTOPOINT))
-			continue;
-		if (ep->sa.sa_family == AF_INET) {
-			uint32_t a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-			uint32_t m = ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr;
-			local = (a & m) == (ep->in4.sin_addr.s_addr & m);
-		} else {
-			const uint8_t *a = ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr;
-			const uint8_t *m = ((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr.s6_addr;
-			local = true;
-			for (int k = 0; k < 16; k++)
-				if ((a[k] & m[k]) != (ep->in6.sin6_addr.s6_addr[k] & m[k]))
-					local = false;
-		}
-	}
-	return local;
-}
-
 int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 {
 	uint64_t now = nt_now_ms();
@@ -544,7 +518,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		ps->path = ps->connected ? p->path : NT_PATH_NONE;
 		if (ps->path == NT_PATH_RELAYED && p->via)
 			memcpy(ps->relay_via, p->via->id, 32);
-		else if (ps->path == NT_PATH_DIRECT && p->has_endpoint && ifa && endpoint_is_local(ifa, &p->endpoint))
+		else if (ps->path == NT_PATH_DIRECT && p->has_endpoint && ifa && nt_sockaddr_on_link(ifa, &p->endpoint))
 			ps->path = NT_PATH_LAN;
 		memcpy(ps->addresses, p->addresses, sizeof(ps->addresses));
 		ps->n_addresses = p->n_addresses;

@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -412,6 +413,8 @@ void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
 static void stun_tick(struct nt_daemon *d, uint64_t now)
 {
 	uint8_t out[NT_STUN_MSG_MAX];
+	unsigned int on_link = 0;
+	struct ifaddrs *ifa;
 	union nt_sockaddr to;
 	ssize_t n;
 
@@ -428,16 +431,31 @@ static void stun_tick(struct nt_daemon *d, uint64_t now)
 	}
 	if (d->opts.n_stun)
 		return;
+	/*
+	 * A member on one of our own links would only tell us our interface address: ask one
+	 * beyond a router. (So a LAN-only node never loads the STUN library at all.)
+	 */
+	if (getifaddrs(&ifa) < 0)
+		ifa = NULL;
 	for (unsigned int i = 0; i < d->peers.count; i++) {
 		struct nt_peer *p = d->peers.peers[i];
 		if (!p->has_endpoint || p->via || !nt_session_keypair_for_send(&p->session, now))
 			continue;
+		if (ifa && nt_sockaddr_on_link(ifa, &p->endpoint)) {
+			on_link++;
+			continue;
+		}
 		n = nt_stun_request(&d->stun, &p->endpoint, now, out, sizeof(out));
 		if (n > 0)
 			nt_udp_send(&d->udp, out, (size_t)n, &p->endpoint, 0);
+		if (ifa)
+			freeifaddrs(ifa);
 		return;
 	}
-	d->stun_next_ms = now + 2000; /* no member yet: ask again soon */
+	if (ifa)
+		freeifaddrs(ifa);
+	if (!on_link)
+		d->stun_next_ms = now + 2000; /* no member yet: ask again soon */
 }
 
 int nt_discovery_start(struct nt_daemon *d)

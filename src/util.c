@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,4 +203,30 @@ ssize_t nt_read_full(int fd, void *buf, size_t cap)
 		len += (size_t)n;
 	}
 	return (ssize_t)len;
+}
+
+/* Whether ep is on one of our own links: a member there is reached over the LAN. */
+bool nt_sockaddr_on_link(const struct ifaddrs *ifa, const union nt_sockaddr *ep)
+{
+	const struct ifaddrs *i;
+	bool local = false;
+
+	for (i = ifa; i && !local; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != ep->sa.sa_family ||
+		    (i->ifa_flags & IFF_LOOPBACK) || (i->ifa_flags & IFF_POINTOPOINT))
+			continue;
+		if (ep->sa.sa_family == AF_INET) {
+			uint32_t a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			uint32_t m = ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr;
+			local = (a & m) == (ep->in4.sin_addr.s_addr & m);
+		} else {
+			const uint8_t *a = ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr;
+			const uint8_t *m = ((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr.s6_addr;
+			local = true;
+			for (int k = 0; k < 16; k++)
+				if ((a[k] & m[k]) != (ep->in6.sin6_addr.s6_addr[k] & m[k]))
+					local = false;
+		}
+	}
+	return local;
 }

@@ -32,6 +32,10 @@ bool nt_sockaddr_equal(const union nt_sockaddr *a, const union nt_sockaddr *b);
 /* "192.0.2.1:51830" or "[2001:db8::1]:51830"; buf of NT_SOCKADDR_STRLEN. */
 enum { NT_SOCKADDR_STRLEN = 56 };
 const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len);
+/* Whether ep is in the subnet of one of the links in ifa (from getifaddrs()), loopback and
+ * point-to-point links aside: a member there is reached without a router in between. */
+struct ifaddrs;
+bool nt_sockaddr_on_link(const struct ifaddrs *ifa, const union nt_sockaddr *ep);
 /* Parses "HOST:PORT", "[V6]:PORT" (numeric hosts; names through getaddrinfo when resolve). */
 bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve);
 

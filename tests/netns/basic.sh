@@ -7,7 +7,8 @@
 #           fd00:6e74::1/64                                                  fd00:6e74::2/64
 #
 # What a user checks: ping over IPv4 and IPv6 both ways, a 50 MB TCP transfer arrives
-# intact (SHA-256 on both ends), the interface byte counters of the two ends agree, an
+# intact (SHA-256 on both ends), the interface byte counters of the two ends agree (to
+# within the headers of the superpackets the kernel counts), an
 # address no member owns gets an ICMP unreachable at once, and SIGTERM removes netron0.
 NT_TEST_NAME=basic
 source "$(dirname "$0")/lib.sh"
@@ -73,8 +74,13 @@ sleep 1
 stat_a_tx=$(( $(n a cat /sys/class/net/netron0/statistics/tx_bytes) - stat_a_tx0 ))
 stat_b_rx=$(( $(n b cat /sys/class/net/netron0/statistics/rx_bytes) - stat_b_rx0 ))
 [ "$stat_a_tx" -ge 50000000 ] || fail "a's netron0 sent only $stat_a_tx bytes"
-[ "$stat_a_tx" -eq "$stat_b_rx" ] || fail "byte counters differ: a sent $stat_a_tx, b received $stat_b_rx"
-pretty "byte counters agree: $stat_a_tx bytes sent and received"
+# With offloads the kernel counts a superpacket's headers once, and the two ends cut and
+# coalesce at different places: the counts agree to within the headers (40-52 bytes per
+# 1348-byte segment at most, well under 5%), not to the byte.
+[ "$stat_b_rx" -ge 50000000 ] || fail "b's netron0 received only $stat_b_rx bytes"
+diff=$(( stat_a_tx > stat_b_rx ? stat_a_tx - stat_b_rx : stat_b_rx - stat_a_tx ))
+[ $(( diff * 20 )) -le "$stat_a_tx" ] || fail "byte counters differ: a sent $stat_a_tx, b received $stat_b_rx"
+pretty "byte counters agree: a sent $stat_a_tx bytes, b received $stat_b_rx"
 
 stop_node a TERM
 n a ip link show netron0 >/dev/null 2>&1 && fail "netron0 still exists after SIGTERM"
