@@ -64,6 +64,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	uint64_t now = nt_now_ms();
 
+	nt_resolver_tick(&d->resolver, now);
 	nt_tunnel_tick(d, now);
 	nt_claims_tick(d, now);
 	nt_discovery_tick(d, now);
@@ -312,6 +313,7 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		snprintf(err->msg, sizeof(err->msg), "event loop: %s", strerror(-ret));
 		goto err_free;
 	}
+	nt_resolver_init(&d->resolver);
 	ret = nt_tunnel_start(d);
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "start: %s", strerror(-ret));
@@ -398,6 +400,7 @@ void nt_daemon_free(struct nt_daemon *d)
 	}
 	nt_discovery_stop(d);
 	nt_tunnel_stop(d);
+	nt_resolver_free(&d->resolver);
 	nt_claims_stop(d);
 	for (int i = 0; i < 3; i++)
 		if (d->ev_sig[i])

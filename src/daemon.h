@@ -23,6 +23,7 @@
 #include "offload.h"
 #include "peer.h"
 #include "ratelimit.h"
+#include "resolve.h"
 #include "route.h"
 #include "stun.h"
 #include "tun.h"
@@ -203,6 +204,7 @@ struct nt_daemon {
 	bool status_done;
 
 	struct nt_api *api; /* NULL unless --api */
+	struct nt_resolver resolver; /* host names of --peer, --bootstrap, --stun */
 
 	/* The ledger (claims.c): address claims, agreement with the members, --dhcp. */
 	struct nt_ledger *ledger;
@@ -234,6 +236,7 @@ struct nt_daemon {
 	uint64_t dht_announce_ms; /* next announce of the rendezvous info-hash */
 	uint64_t dht_search_ms; /* next lookup */
 	uint64_t dht_bootstrap_ms; /* next try of the bootstrap list while the table is empty */
+	bool dht_bootstrap_waiting; /* some bootstrap names are still being looked up */
 	uint64_t remember_ms; /* next save of known DHT nodes and members */
 
 	uint64_t started_ms;

@@ -285,20 +285,23 @@ static void remember_save(struct nt_daemon *d, uint64_t now)
 	}
 }
 
-static void dht_bootstrap(struct nt_daemon *d, uint64_t now)
+/* Returns whether a bootstrap name is still being looked up (then call again soon). */
+static bool dht_bootstrap(struct nt_daemon *d, uint64_t now, bool remembered)
 {
 	union nt_sockaddr saved[REMEMBER_MAX];
-	size_t n = remember_read(d, "dht-nodes", saved, REMEMBER_MAX);
+	size_t n = remembered ? remember_read(d, "dht-nodes", saved, REMEMBER_MAX) : 0;
+	bool waiting = false;
 
 	for (size_t i = 0; i < n; i++)
 		nt_dht_add_node(d->dht, &saved[i], now);
 	for (unsigned int i = 0; i < d->opts.n_bootstrap; i++) {
 		union nt_sockaddr a;
-		if (nt_sockaddr_parse(d->opts.bootstrap[i], &a, true))
+		if (nt_resolve(&d->resolver, d->opts.bootstrap[i], &a, now))
 			nt_dht_add_node(d->dht, &a, now);
 		else
-			log_debug(NT_DBG_DHT, "dht: bootstrap %s does not resolve now", d->opts.bootstrap[i]);
+			waiting = true;
 	}
+	return waiting;
 }
 
 static int dht_start(struct nt_daemon *d)
@@ -316,8 +319,7 @@ static int dht_start(struct nt_daemon *d)
 
 	if (ret < 0)
 		return ret;
-	dht_bootstrap(d, now);
-	d->dht_bootstrap_ms = now + 30000;
+	d->dht_bootstrap_ms = now + (dht_bootstrap(d, now, true) ? 1000 : 30000);
 	d->dht_announce_ms = now;
 	d->dht_search_ms = now + 1000;
 	log_info("dht: joining the Mainline DHT through %u bootstrap node%s", d->opts.n_bootstrap,
@@ -370,10 +372,16 @@ static void dht_tick(struct nt_daemon *d, uint64_t now)
 									  NT_DHT_SEARCH_FAST_MS);
 	}
 	if (now >= d->dht_bootstrap_ms) {
+		bool waiting = false, empty;
+
 		nt_dht_get_stats(d->dht, &st);
-		if (st.good4 + st.dubious4 + st.good6 + st.dubious6 == 0)
-			dht_bootstrap(d, now);
-		d->dht_bootstrap_ms = now + 30000;
+		/* Names still being looked up are tried again each second until they answer. */
+		empty = st.good4 + st.dubious4 + st.good6 + st.dubious6 == 0;
+
+		if (empty || d->dht_bootstrap_waiting)
+			waiting = dht_bootstrap(d, now, empty);
+		d->dht_bootstrap_waiting = waiting;
+		d->dht_bootstrap_ms = now + (waiting ? 1000 : 30000);
 	}
 	if (now >= d->dht_next_ms)
 		d->dht_next_ms = nt_dht_tick(d->dht, now);
@@ -423,8 +431,10 @@ static void stun_tick(struct nt_daemon *d, uint64_t now)
 	d->stun_next_ms = now + NT_STUN_INTERVAL_MS;
 	nt_stun_expire(&d->stun, now);
 	for (unsigned int i = 0; i < d->opts.n_stun; i++) {
-		if (!nt_sockaddr_parse(d->opts.stun[i], &to, true))
+		if (!nt_resolve(&d->resolver, d->opts.stun[i], &to, now)) {
+			d->stun_next_ms = now + 1000; /* looked up in the background: soon again */
 			continue;
+		}
 		n = nt_stun_request(&d->stun, &to, now, out, sizeof(out));
 		if (n > 0)
 			nt_udp_send(&d->udp, out, (size_t)n, &to, 0);

@@ -865,8 +865,9 @@ static void tick_hints(struct nt_daemon *d, uint64_t now)
 			continue;
 		}
 		if (h->config_name[0] && !h->endpoint.sa.sa_family) {
-			if (!nt_sockaddr_parse(h->config_name, &h->endpoint, true)) {
-				h->next_try_ms = now + 5000;
+			/* Looked up in the background: ask again soon while it runs. */
+			if (!nt_resolve(&d->resolver, h->config_name, &h->endpoint, now)) {
+				h->next_try_ms = now + 500;
 				continue;
 			}
 		}
@@ -946,8 +947,8 @@ int nt_tunnel_start(struct nt_daemon *d)
 		union nt_sockaddr ep;
 		struct nt_hint *h;
 		memset(&ep, 0, sizeof(ep));
-		if (!nt_sockaddr_parse(d->opts.peers[i], &ep, true))
-			log_warnx("--peer %s: cannot resolve now; will retry", d->opts.peers[i]);
+		if (!nt_resolve(&d->resolver, d->opts.peers[i], &ep, now))
+			log_info("--peer %s: looking the name up", d->opts.peers[i]);
 		h = nt_tunnel_add_hint(d, NT_HINT_CONFIG, &ep, NULL, now);
 		/* Remember the name, so an address that did not resolve is tried again. */
 		if (h)

@@ -74,9 +74,8 @@ const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len
 	return buf;
 }
 
-bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
+bool nt_hostport_split(const char *s, char host[NT_HOST_MAX], uint16_t *port_out)
 {
-	char host[256];
 	const char *port_s;
 	char *end;
 	unsigned long port;
@@ -89,7 +88,7 @@ bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
 		if (!rb || rb[1] != ':')
 			return false;
 		hlen = (size_t)(rb - s - 1);
-		if (hlen == 0 || hlen >= sizeof(host))
+		if (hlen == 0 || hlen >= NT_HOST_MAX)
 			return false;
 		memcpy(host, s + 1, hlen);
 		port_s = rb + 2;
@@ -98,7 +97,7 @@ bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
 		if (!colon || strchr(s, ':') != colon)
 			return false;
 		hlen = (size_t)(colon - s);
-		if (hlen == 0 || hlen >= sizeof(host))
+		if (hlen == 0 || hlen >= NT_HOST_MAX)
 			return false;
 		memcpy(host, s, hlen);
 		port_s = colon + 1;
@@ -109,18 +108,35 @@ bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
 	port = strtoul(port_s, &end, 10);
 	if (*end || port == 0 || port > 65535)
 		return false;
+	*port_out = (uint16_t)port;
+	return true;
+}
 
+bool nt_sockaddr_literal(const char *host, uint16_t port, union nt_sockaddr *out)
+{
 	memset(out, 0, sizeof(*out));
 	if (inet_pton(AF_INET, host, &out->in4.sin_addr) == 1) {
 		out->in4.sin_family = AF_INET;
-		out->in4.sin_port = htons((uint16_t)port);
+		out->in4.sin_port = htons(port);
 		return true;
 	}
 	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) == 1) {
 		out->in6.sin6_family = AF_INET6;
-		out->in6.sin6_port = htons((uint16_t)port);
+		out->in6.sin6_port = htons(port);
 		return true;
 	}
+	return false;
+}
+
+bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
+{
+	char host[NT_HOST_MAX];
+	uint16_t port;
+
+	if (!nt_hostport_split(s, host, &port))
+		return false;
+	if (nt_sockaddr_literal(host, port, out))
+		return true;
 	if (!resolve)
 		return false;
 
@@ -131,9 +147,9 @@ bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
 	if (res->ai_family == AF_INET || res->ai_family == AF_INET6) {
 		memcpy(out, res->ai_addr, res->ai_addrlen);
 		if (res->ai_family == AF_INET)
-			out->in4.sin_port = htons((uint16_t)port);
+			out->in4.sin_port = htons(port);
 		else
-			out->in6.sin6_port = htons((uint16_t)port);
+			out->in6.sin6_port = htons(port);
 		ok = true;
 	}
 	freeaddrinfo(res);

@@ -38,6 +38,11 @@ struct ifaddrs;
 bool nt_sockaddr_on_link(const struct ifaddrs *ifa, const union nt_sockaddr *ep);
 /* Parses "HOST:PORT", "[V6]:PORT" (numeric hosts; names through getaddrinfo when resolve). */
 bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve);
+/* "host:port" or "[v6]:port" cut in two (no lookup); false when malformed. */
+enum { NT_HOST_MAX = 256 };
+bool nt_hostport_split(const char *s, char host[NT_HOST_MAX], uint16_t *port);
+/* host as an IPv4 or IPv6 literal with port; false when it is a name. */
+bool nt_sockaddr_literal(const char *host, uint16_t port, union nt_sockaddr *out);
 
 /* Big-endian (network order) integers in wire formats. */
 static inline uint16_t nt_get_be16(const uint8_t *p)

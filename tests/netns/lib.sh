@@ -67,6 +67,8 @@ nt_cleanup() {
 	for ns in "${NT_NAMESPACES[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		# A per-namespace /etc (resolv.conf) a scenario made with ns_etc.
+		[ -d "/etc/netns/$ns" ] && rm -rf "/etc/netns/$ns"
 	done
 	# A sanitizer report in any node's log fails the scenario.
 	if grep -lE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$NT_TMP"/*.log >/dev/null 2>&1; then
@@ -86,6 +88,12 @@ ns_add() {
 	ip netns add "$ns" || fail "cannot create namespace $ns"
 	NT_NAMESPACES+=("$ns")
 	ip -n "$ns" link set lo up
+}
+# ns_etc NAME FILE CONTENT: /etc/FILE as NAME's processes see it (ip netns exec bind-mounts
+# /etc/netns/NS/FILE over it); removed with the namespace.
+ns_etc() {
+	mkdir -p "/etc/netns/$NT_PREFIX$1"
+	printf '%s\n' "$3" >"/etc/netns/$NT_PREFIX$1/$2"
 }
 # n NAME cmd...: run a command in a namespace.
 n() {
