@@ -233,6 +233,7 @@ static json_t *peer_json(const struct nt_peer_status *p)
 		set(o, "relay_via", hex_id(p->relay_via), &ok);
 	set(o, "connected", json_boolean(p->connected), &ok);
 	set(o, "rtt_ms", p->rtt_ms ? json_integer(p->rtt_ms) : json_null(), &ok);
+	set(o, "rtt_us", p->rtt_us ? json_integer(p->rtt_us) : json_null(), &ok);
 	set(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes), &ok);
 	set(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes), &ok);
 	set(o, "rx_packets", json_integer((json_int_t)p->rx_packets), &ok);

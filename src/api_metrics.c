@@ -148,9 +148,9 @@ char *nt_api_metrics_render(const struct nt_status *s, const struct nt_api_metri
 		    s->peers[i].connected ? 1 : 0);
 	family(&b, "netron_peer_rtt_seconds", "gauge", "Round-trip time to one member, when measured.");
 	for (unsigned int i = 0; i < s->n_peers; i++)
-		if (s->peers[i].rtt_ms)
-			put(&b, "netron_peer_rtt_seconds{peer=\"%s\"} %u.%03u\n", s->peers[i].id_short,
-			    s->peers[i].rtt_ms / 1000, s->peers[i].rtt_ms % 1000);
+		if (s->peers[i].rtt_us)
+			put(&b, "netron_peer_rtt_seconds{peer=\"%s\"} %u.%06u\n", s->peers[i].id_short,
+			    s->peers[i].rtt_us / 1000000, s->peers[i].rtt_us % 1000000);
 	if (x->has_ledger) {
 		family(&b, "netron_ledger_entries", "gauge", "Entries stored in the ledger.");
 		put(&b, "netron_ledger_entries %" PRIu64 "\n", x->ledger_entries);

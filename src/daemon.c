@@ -531,7 +531,8 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		ps->tx_packets = p->tx_packets;
 		ps->last_handshake_unix_ms = p->last_handshake_wall_ms;
 		ps->session_age_ms = kp ? now - kp->created_ms : 0;
-		ps->rtt_ms = p->rtt_ms;
+		ps->rtt_us = p->rtt_us;
+		ps->rtt_ms = (p->rtt_us + 999) / 1000;
 		ps->handshakes = p->handshakes;
 	}
 	if (ifa)

@@ -129,6 +129,7 @@ struct nt_attempt {
 	struct nt_peer *peer; /* initiator: the peer being rekeyed, if known */
 	uint64_t started_ms;
 	uint64_t last_sent_ms;
+	uint64_t last_sent_us; /* the same, finer: for the round-trip time */
 	unsigned int tries;
 	/*
 	 * A hole punch: the INIT went out first with a low TTL (it opens our own NAT's mapping

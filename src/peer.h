@@ -47,7 +47,7 @@ struct nt_peer {
 	uint64_t announce_due_ms; /* next ANNOUNCE/PEX to it */
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t handshakes;
-	uint32_t rtt_ms;
+	uint32_t rtt_us; /* round trip of the latest handshake, 0 = unknown */
 	bool in_gossip; /* registered with the gossip engine */
 	struct nt_peer *via; /* the member relaying our session, NULL on a direct path */
 	uint64_t last_direct_rx_ms; /* monotonic; 0 = never */

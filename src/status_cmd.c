@@ -440,7 +440,7 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 		width[c] = strlen(headings[c]);
 	json_array_foreach(peers, i, p) {
 		char *row[COLS];
-		json_t *rtt = json_object_get(p, "rtt_ms");
+		json_t *rtt = json_object_get(p, "rtt_us");
 
 		for (int c = 0; c < COLS; c++)
 			row[c] = cells[i][c];
@@ -449,8 +449,10 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 		join_addresses(json_object_get(p, "addresses"), row[1], CELL);
 		snprintf(row[2], CELL, "%s", str(p, "endpoint", "-"));
 		snprintf(row[3], CELL, "%s", str(p, "path", "none"));
-		if (json_is_integer(rtt))
-			snprintf(row[4], CELL, "%" JSON_INTEGER_FORMAT " ms", json_integer_value(rtt));
+		if (json_is_integer(rtt) && json_integer_value(rtt) < 10000)
+			snprintf(row[4], CELL, "%.2f ms", (double)json_integer_value(rtt) / 1000);
+		else if (json_is_integer(rtt))
+			snprintf(row[4], CELL, "%" JSON_INTEGER_FORMAT " ms", json_integer_value(rtt) / 1000);
 		else
 			snprintf(row[4], CELL, "-");
 		nt_status_human_bytes(num(p, "rx_bytes"), row[5], CELL);

@@ -201,6 +201,7 @@ static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now, bo
 	if (ret < 0)
 		return ret;
 	a->last_sent_ms = now;
+	a->last_sent_us = nt_now_us();
 	a->tries++;
 	a->resend_ms = punch && !a->via ? now + NT_PUNCH_DELAY_MS : 0;
 	return hs_send(d, a, a->init_msg, sizeof(a->init_msg), &a->endpoint,
@@ -537,6 +538,14 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	} else {
 		log_debug(NT_DBG_HANDSHAKE, "peer %s: new session keys", p->id_short);
 	}
+	/*
+	 * Either side has just seen one round trip: the initiator from its INIT to the
+	 * response, the responder from its response to the final message.
+	 */
+	if (a->last_sent_us) {
+		uint64_t rtt = nt_now_us() - a->last_sent_us;
+		p->rtt_us = rtt ? (rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt) : 1;
+	}
 	cancel_other_attempts(d, a, p);
 	/* Whoever answered there is this member: its other endpoints need no handshake now. */
 	for (unsigned int i = 0; i < NT_MAX_HINTS && !d->rx_via && !a->via; i++) {
@@ -549,7 +558,6 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	}
 	if (res.initiator) {
 		/* Our first frame on the new keys confirms them to the responder. */
-		p->rtt_ms = (uint32_t)(now - a->last_sent_ms);
 		announce_to(d, p, now);
 		nt_datapath_flush_staged(d, p);
 	} else {
@@ -603,6 +611,7 @@ static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 	}
 	a->endpoint = *from;
 	a->last_sent_ms = now;
+	a->last_sent_us = nt_now_us();
 	if (hs_send(d, a, out, NT_HS_RESP_LEN, from, 0) < 0)
 		d->drops[NT_DROP_UDP_SEND]++;
 }

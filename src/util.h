@@ -25,6 +25,7 @@ union nt_sockaddr {
 };
 
 uint64_t nt_now_ms(void); /* CLOCK_MONOTONIC */
+uint64_t nt_now_us(void); /* the same, in microseconds */
 uint64_t nt_wall_ms(void); /* CLOCK_REALTIME, milliseconds since the epoch */
 
 socklen_t nt_sockaddr_len(const union nt_sockaddr *a);

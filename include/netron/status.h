@@ -36,7 +36,8 @@ struct nt_peer_status {
 	uint64_t rx_packets, tx_packets;
 	uint64_t last_handshake_unix_ms; /* 0 = never */
 	uint64_t session_age_ms;
-	uint32_t rtt_ms; /* 0 = unknown */
+	uint32_t rtt_ms; /* 0 = unknown; rounded up (a LAN member shows 1) */
+	uint32_t rtt_us; /* the same in microseconds: of the latest handshake, either side */
 	uint32_t handshakes; /* completed */
 };
 

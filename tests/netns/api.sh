@@ -97,7 +97,7 @@ import json, sys
 peers = {p["id"]: p for p in json.load(sys.stdin)}
 want = {sys.argv[1]: "10.1.0.2", sys.argv[2]: "10.1.0.3"}
 assert set(peers) == set(want), ("peer ids", list(peers))
-keys = ["id", "id_short", "addresses", "endpoint", "path", "connected", "rtt_ms", "rx_bytes",
+keys = ["id", "id_short", "addresses", "endpoint", "path", "connected", "rtt_ms", "rtt_us", "rx_bytes",
         "tx_bytes", "rx_packets", "tx_packets", "last_handshake", "last_handshake_unix_ms",
         "session_age_s", "handshakes"]
 for pid, p in peers.items():

@@ -331,7 +331,8 @@ static struct nt_status *make_status(void)
 	s->peers[0].tx_packets = 1;
 	s->peers[0].last_handshake_unix_ms = 1700000000123ULL;
 	s->peers[0].session_age_ms = 12999;
-	s->peers[0].rtt_ms = 4;
+	s->peers[0].rtt_ms = 5;
+	s->peers[0].rtt_us = 4250;
 	s->peers[0].handshakes = 2;
 	memset(s->peers[1].id, 0x34, 32);
 	strcpy(s->peers[1].id_short, "34343434");
@@ -374,7 +375,8 @@ static void test_json_summary_peers_machines(void **state)
 	p = json_array_get(j, 0);
 	assert_string_equal(json_string_value(json_object_get(p, "path")), "direct");
 	assert_string_equal(json_string_value(json_object_get(p, "endpoint")), "192.0.2.2:51830");
-	assert_int_equal(json_integer_value(json_object_get(p, "rtt_ms")), 4);
+	assert_int_equal(json_integer_value(json_object_get(p, "rtt_ms")), 5);
+	assert_int_equal(json_integer_value(json_object_get(p, "rtt_us")), 4250);
 	assert_int_equal(json_integer_value(json_object_get(p, "session_age_s")), 12);
 	assert_string_equal(json_string_value(json_object_get(p, "last_handshake")),
 			    "2023-11-14T22:13:20.123Z");
@@ -382,6 +384,7 @@ static void test_json_summary_peers_machines(void **state)
 	p = json_array_get(j, 1);
 	assert_true(json_is_null(json_object_get(p, "endpoint")));
 	assert_true(json_is_null(json_object_get(p, "rtt_ms")));
+	assert_true(json_is_null(json_object_get(p, "rtt_us")));
 	assert_true(json_is_null(json_object_get(p, "last_handshake")));
 	assert_string_equal(json_string_value(json_object_get(p, "path")), "none");
 	json_decref(j);
@@ -511,7 +514,7 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(text, "netron_peers 2\n"));
 	assert_non_null(strstr(text, "netron_peers_connected 1\n"));
 	assert_non_null(strstr(text, "netron_peer_rx_bytes_total{peer=\"12121212\"} 1536\n"));
-	assert_non_null(strstr(text, "netron_peer_rtt_seconds{peer=\"12121212\"} 0.004\n"));
+	assert_non_null(strstr(text, "netron_peer_rtt_seconds{peer=\"12121212\"} 0.004250\n"));
 	assert_null(strstr(text, "netron_peer_rtt_seconds{peer=\"34343434\"}"));
 	assert_non_null(strstr(text, "netron_ledger_entries 3\n"));
 	assert_non_null(strstr(text, "netron_ledger_capacity 4096\n"));
@@ -560,8 +563,8 @@ static void test_status_render(void **state)
 	assert_non_null(strstr(out, "uptime     1h02m"));
 	assert_non_null(strstr(out, "peers      1 connected of 2"));
 	assert_non_null(strstr(out, "PEER       ADDRESSES"));
-	assert_non_null(strstr(out, "\n12121212   10.1.0.2/24  192.0.2.2:51830  direct  4 ms  1.5 KiB  10 B  12s ago\n"));
-	assert_non_null(strstr(out, "\n34343434*  -            -                none    -     0 B      0 B   never\n"
+	assert_non_null(strstr(out, "\n12121212   10.1.0.2/24  192.0.2.2:51830  direct  4.25 ms  1.5 KiB  10 B  12s ago\n"));
+	assert_non_null(strstr(out, "\n34343434*  -            -                none    -        0 B      0 B   never\n"
 				  "(* no session)\n"));
 	free(out);
 	json_decref(summary);
