@@ -155,6 +155,7 @@ static json_t *offload_json(const struct nt_offload_status *f)
 	set(o, "udp_gro_frames", json_integer((json_int_t)f->udp_gro_frames), &ok);
 	set(o, "tun_coalesced_writes", json_integer((json_int_t)f->tun_coalesced_writes), &ok);
 	set(o, "tun_coalesced_packets", json_integer((json_int_t)f->tun_coalesced_packets), &ok);
+	set(o, "tx_paused", json_integer((json_int_t)f->tx_paused), &ok);
 	if (ok)
 		return o;
 	json_decref(o);

@@ -504,6 +504,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		.udp_gro_frames = d->udp_gro_frames,
 		.tun_coalesced_writes = d->gro.superpackets,
 		.tun_coalesced_packets = d->gro.coalesced_pkts,
+		.tx_paused = d->tx_paused,
 	};
 	/* Our links, read once: a direct member on one of them is on our LAN. */
 	if (getifaddrs(&ifa) < 0)

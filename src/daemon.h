@@ -188,6 +188,7 @@ struct nt_daemon {
 	struct nt_udp_batch rx; /* datagrams, or GRO bundles of them */
 	struct nt_udp_txq txq; /* frames waiting for the socket, in GSO runs */
 	bool tx_blocked; /* the socket was full: the TUN is not read until it drains */
+	uint64_t tx_paused; /* how often that happened */
 	uint8_t *tun_buf; /* one packet or superpacket read from the TUN */
 	size_t tun_buf_size;
 	struct nt_gro gro; /* received TCP segments coalesced before the TUN write */

@@ -67,6 +67,7 @@ static void flush_tx(struct nt_daemon *d)
 	if (ret == -EAGAIN && !d->tx_blocked && d->ev_tun) {
 		/* Let the kernel hold the backlog: no TUN reads until the socket drains. */
 		d->tx_blocked = true;
+		d->tx_paused++;
 		event_del(d->ev_tun);
 		event_add(d->ev_udp_out, NULL);
 	}

@@ -76,6 +76,7 @@ struct nt_status {
 		uint64_t udp_gso_sends, udp_gso_fallbacks; /* runs sent as one; refused and split */
 		uint64_t udp_gro_receives, udp_gro_frames; /* bundles received, frames in them */
 		uint64_t tun_coalesced_writes, tun_coalesced_packets; /* superpackets written, packets in them */
+		uint64_t tx_paused; /* times the socket was full and the TUN was left unread until it drained */
 	} offload;
 };
 
