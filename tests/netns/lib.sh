@@ -70,6 +70,7 @@ nt_cleanup() {
 		# A per-namespace /etc (resolv.conf) a scenario made with ns_etc.
 		[ -d "/etc/netns/$ns" ] && rm -rf "/etc/netns/$ns"
 	done
+	[ -n "$NT_MADE_ETC_NETNS" ] && rmdir /etc/netns 2>/dev/null
 	# A sanitizer report in any node's log fails the scenario.
 	if grep -lE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$NT_TMP"/*.log >/dev/null 2>&1; then
 		echo "sanitizer report in node logs:" >&2
@@ -91,7 +92,9 @@ ns_add() {
 }
 # ns_etc NAME FILE CONTENT: /etc/FILE as NAME's processes see it (ip netns exec bind-mounts
 # /etc/netns/NS/FILE over it); removed with the namespace.
+NT_MADE_ETC_NETNS=""
 ns_etc() {
+	[ -d /etc/netns ] || NT_MADE_ETC_NETNS=1
 	mkdir -p "/etc/netns/$NT_PREFIX$1"
 	printf '%s\n' "$3" >"/etc/netns/$NT_PREFIX$1/$2"
 }
