@@ -301,7 +301,9 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		goto err_free;
 	nt_datapath_init(d);
 	log_info("offloads: tun %s, udp segmentation %s, udp receive coalescing %s",
-		 !d->tun.vnet ? "off" : d->tun.offloads & TUN_F_TSO4 ? "tso" : "checksum only",
+		 !d->tun.vnet ? "off" :
+		 (d->tun.offloads & TUN_F_TSO4) && (d->tun.offloads & TUN_F_USO4) ? "tso+uso" :
+		 d->tun.offloads & TUN_F_TSO4 ? "tso" : "checksum only",
 		 d->udp.gso ? "on" : "off", d->udp.gro ? "on" : "off");
 	for (unsigned int i = 0; i < d->n_addresses; i++)
 		log_info("interface %s: %s, mtu %u", d->tun.name,
