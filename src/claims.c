@@ -172,7 +172,7 @@ static void add_endpoint_hints(struct nt_daemon *d, const struct nt_ledger_entry
 
 	json_array_foreach(eps, i, x) {
 		union nt_sockaddr ep;
-		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep, false))
+		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep))
 			continue;
 		nt_tunnel_add_hint(d, NT_HINT_LEDGER, &ep, e->owner, now);
 	}

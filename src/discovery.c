@@ -257,7 +257,7 @@ static size_t remember_read(const struct nt_daemon *d, const char *name, union n
 		return 0;
 	while (n < max && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		if (nt_sockaddr_parse(line, &out[n], false))
+		if (nt_sockaddr_parse(line, &out[n]))
 			n++;
 	}
 	fclose(f);

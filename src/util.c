@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,32 +135,12 @@ bool nt_sockaddr_literal(const char *host, uint16_t port, union nt_sockaddr *out
 	return false;
 }
 
-bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve)
+bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out)
 {
 	char host[NT_HOST_MAX];
 	uint16_t port;
 
-	if (!nt_hostport_split(s, host, &port))
-		return false;
-	if (nt_sockaddr_literal(host, port, out))
-		return true;
-	if (!resolve)
-		return false;
-
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return false;
-	bool ok = false;
-	if (res->ai_family == AF_INET || res->ai_family == AF_INET6) {
-		memcpy(out, res->ai_addr, res->ai_addrlen);
-		if (res->ai_family == AF_INET)
-			out->in4.sin_port = htons(port);
-		else
-			out->in6.sin6_port = htons(port);
-		ok = true;
-	}
-	freeaddrinfo(res);
-	return ok;
+	return nt_hostport_split(s, host, &port) && nt_sockaddr_literal(host, port, out);
 }
 
 void nt_hex_encode(char *out, const uint8_t *in, size_t len)

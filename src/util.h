@@ -37,8 +37,8 @@ const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len
  * point-to-point links aside: a member there is reached without a router in between. */
 struct ifaddrs;
 bool nt_sockaddr_on_link(const struct ifaddrs *ifa, const union nt_sockaddr *ep);
-/* Parses "HOST:PORT", "[V6]:PORT" (numeric hosts; names through getaddrinfo when resolve). */
-bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out, bool resolve);
+/* Parses "HOST:PORT", "[V6]:PORT" with a numeric host (names: resolve.h, in the background). */
+bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out);
 /* "host:port" or "[v6]:port" cut in two (no lookup); false when malformed. */
 enum { NT_HOST_MAX = 256 };
 bool nt_hostport_split(const char *s, char host[NT_HOST_MAX], uint16_t *port);

@@ -98,8 +98,8 @@ static void engine(const uint8_t *data, size_t size)
 
 	if (nt_dht_new(&dht, &cfg) < 0)
 		return;
-	nt_sockaddr_parse("10.0.0.1:6881", &from[0], false);
-	nt_sockaddr_parse("[2001:db8::1]:6881", &from[1], false);
+	nt_sockaddr_parse("10.0.0.1:6881", &from[0]);
+	nt_sockaddr_parse("[2001:db8::1]:6881", &from[1]);
 	nt_dht_add_node(dht, &from[0], now);
 	nt_dht_add_node(dht, &from[1], now);
 	for (size_t i = 0; i <= size; i++) {

@@ -58,8 +58,8 @@ static void setup_once(void)
 	memset(keys->psk, 0x11, 32);
 	memset(keys->mac1_key, 0x22, 32);
 	memset(keys->cookie_key, 0x33, 32);
-	if (!nt_sockaddr_parse("192.0.2.1:51830", &addr_i, false) ||
-	    !nt_sockaddr_parse("198.51.100.2:51830", &addr_r, false))
+	if (!nt_sockaddr_parse("192.0.2.1:51830", &addr_i) ||
+	    !nt_sockaddr_parse("198.51.100.2:51830", &addr_r))
 		abort();
 }
 

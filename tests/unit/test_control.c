@@ -65,9 +65,9 @@ static void test_pex_round_trip(void **state)
 
 	(void)state;
 	memset(p.entries[0].id, 0xaa, 32);
-	assert_true(nt_sockaddr_parse("192.0.2.7:51830", &p.entries[0].endpoint, false));
+	assert_true(nt_sockaddr_parse("192.0.2.7:51830", &p.entries[0].endpoint));
 	memset(p.entries[1].id, 0xbb, 32);
-	assert_true(nt_sockaddr_parse("[fd00::7]:4000", &p.entries[1].endpoint, false));
+	assert_true(nt_sockaddr_parse("[fd00::7]:4000", &p.entries[1].endpoint));
 	n = nt_control_pex_encode(&p, buf, sizeof(buf));
 	assert_int_equal(n, 2 + (32 + 1 + 4 + 2) + (32 + 1 + 16 + 2));
 	assert_true(nt_control_pex_decode(&q, buf, (size_t)n));

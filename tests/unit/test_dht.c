@@ -45,7 +45,7 @@ static union nt_sockaddr sa(const char *s)
 {
 	union nt_sockaddr a;
 
-	assert_true(nt_sockaddr_parse(s, &a, false));
+	assert_true(nt_sockaddr_parse(s, &a));
 	return a;
 }
 

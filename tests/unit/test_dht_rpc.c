@@ -135,8 +135,8 @@ static void test_round_trip_all_fields(void **state)
 	ssize_t n;
 
 	(void)state;
-	assert_true(nt_sockaddr_parse("192.0.2.7:51830", &a4, false));
-	assert_true(nt_sockaddr_parse("[2001:db8::42]:6881", &a6, false));
+	assert_true(nt_sockaddr_parse("192.0.2.7:51830", &a4));
+	assert_true(nt_sockaddr_parse("[2001:db8::42]:6881", &a6));
 	assert_int_equal(nt_krpc_node_put(nodes, (const uint8_t *)"AAAAAAAAAAAAAAAAAAAA", &a4), 26);
 	assert_int_equal(nt_krpc_node_put(nodes + 26, (const uint8_t *)"BBBBBBBBBBBBBBBBBBBB", &a4), 26);
 	assert_int_equal(nt_krpc_node_put(nodes6, (const uint8_t *)"CCCCCCCCCCCCCCCCCCCC", &a6), 38);

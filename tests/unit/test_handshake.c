@@ -59,7 +59,7 @@ static void node_up(struct node *n, uint8_t net, uint8_t psk, const char *addr)
 	make_identity(&n->id);
 	n->keys = make_keys(net, psk);
 	assert_int_equal(nt_handshake_local_init(&n->local, &n->id, n->keys, T0), 0);
-	assert_true(nt_sockaddr_parse(addr, &n->addr, false));
+	assert_true(nt_sockaddr_parse(addr, &n->addr));
 }
 
 static void node_down(struct node *n)
@@ -586,8 +586,8 @@ static void test_cookie_under_load(void **state)
 	struct nt_handshake_result ra, rb;
 	uint32_t idx;
 
-	assert_true(nt_sockaddr_parse("192.0.2.77:51830", &elsewhere, false));
-	assert_true(nt_sockaddr_parse("192.0.2.1:51831", &other_port, false));
+	assert_true(nt_sockaddr_parse("192.0.2.77:51830", &elsewhere));
+	assert_true(nt_sockaddr_parse("192.0.2.1:51831", &other_port));
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 5, WALL, T0, p->init), 0);
 	assert_true(sodium_is_zero(p->init + NT_HS_INIT_LEN - 16, 16)); /* no cookie yet */
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,

@@ -709,7 +709,7 @@ static void test_response_table(void **state)
 		} else {
 			if (a->nseen != 1)
 				fail_msg("case %zu: %zu reports", i, a->nseen);
-			assert_true(nt_sockaddr_parse(cases[i].want_ep, &want, false));
+			assert_true(nt_sockaddr_parse(cases[i].want_ep, &want));
 			if (want.sa.sa_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&want.in6.sin6_addr))
 				want.in6.sin6_scope_id = 7;
 			if (!nt_sockaddr_equal(&a->seen[0].ep, &want))

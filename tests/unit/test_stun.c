@@ -25,7 +25,7 @@ static union nt_sockaddr addr(const char *s)
 {
 	union nt_sockaddr a;
 
-	assert_true(nt_sockaddr_parse(s, &a, false));
+	assert_true(nt_sockaddr_parse(s, &a));
 	return a;
 }
 
