@@ -417,13 +417,42 @@ void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
 	d->has_reflexive = true;
 }
 
+/*
+ * The member to ask for our public address: the first with a session that is beyond a
+ * router, since one on our own links could only tell us our interface address (so a
+ * LAN-only node never loads the STUN library at all). *on_link counts those passed over.
+ * Our links are read only once a member could be asked.
+ */
+static struct nt_peer *stun_member(struct nt_daemon *d, uint64_t now, unsigned int *on_link)
+{
+	struct ifaddrs *ifa = NULL;
+	struct nt_peer *found = NULL;
+	bool links_read = false;
+
+	for (unsigned int i = 0; i < d->peers.count && !found; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (!p->has_endpoint || p->via || !nt_session_keypair_for_send(&p->session, now))
+			continue;
+		if (!links_read && getifaddrs(&ifa) < 0)
+			ifa = NULL;
+		links_read = true;
+		if (ifa && nt_sockaddr_on_link(ifa, &p->endpoint))
+			(*on_link)++;
+		else
+			found = p;
+	}
+	if (ifa)
+		freeifaddrs(ifa);
+	return found;
+}
+
 /* Binding requests to the --stun servers, or to a member when none is configured. */
 static void stun_tick(struct nt_daemon *d, uint64_t now)
 {
 	uint8_t out[NT_STUN_MSG_MAX];
 	unsigned int on_link = 0;
-	struct ifaddrs *ifa;
 	union nt_sockaddr to;
+	struct nt_peer *p;
 	ssize_t n;
 
 	if (!d->stun_ready || now < d->stun_next_ms)
@@ -441,31 +470,14 @@ static void stun_tick(struct nt_daemon *d, uint64_t now)
 	}
 	if (d->opts.n_stun)
 		return;
-	/*
-	 * A member on one of our own links would only tell us our interface address: ask one
-	 * beyond a router. (So a LAN-only node never loads the STUN library at all.)
-	 */
-	if (getifaddrs(&ifa) < 0)
-		ifa = NULL;
-	for (unsigned int i = 0; i < d->peers.count; i++) {
-		struct nt_peer *p = d->peers.peers[i];
-		if (!p->has_endpoint || p->via || !nt_session_keypair_for_send(&p->session, now))
-			continue;
-		if (ifa && nt_sockaddr_on_link(ifa, &p->endpoint)) {
-			on_link++;
-			continue;
-		}
+	p = stun_member(d, now, &on_link);
+	if (p) {
 		n = nt_stun_request(&d->stun, &p->endpoint, now, out, sizeof(out));
 		if (n > 0)
 			nt_udp_send(&d->udp, out, (size_t)n, &p->endpoint, 0);
-		if (ifa)
-			freeifaddrs(ifa);
-		return;
-	}
-	if (ifa)
-		freeifaddrs(ifa);
-	if (!on_link)
+	} else if (!on_link) {
 		d->stun_next_ms = now + 2000; /* no member yet: ask again soon */
+	}
 }
 
 int nt_discovery_start(struct nt_daemon *d)
