@@ -193,7 +193,6 @@ struct nt_daemon {
 	size_t tun_buf_size;
 	struct nt_gro gro; /* received TCP segments coalesced before the TUN write */
 	uint64_t tun_superpackets, tun_segments; /* read from the TUN, and frames cut from them */
-	uint64_t udp_gro_receives, udp_gro_frames; /* receives that held several frames */
 	uint8_t *scratch; /* one buffer for control messages and ICMP replies */
 	uint8_t *relay_buf; /* one buffer to wrap a frame for a relay */
 

@@ -446,10 +446,6 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 				count_drop(d, NT_DROP_TRUNCATED, &d->rx.addr[i]);
 				continue;
 			}
-			if (d->rx.seg[i]) {
-				d->udp_gro_receives++;
-				d->udp_gro_frames += (len + seg - 1) / seg;
-			}
 			/* A GRO receive: datagrams of seg bytes end to end, the last maybe shorter. */
 			for (size_t off = 0; off < len; off += seg) {
 				size_t flen = len - off < seg ? len - off : seg;

@@ -200,6 +200,10 @@ int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b)
 			if (seg > 0 && seg <= UINT16_MAX && (size_t)seg < b->len[i])
 				b->seg[i] = (uint16_t)seg;
 		}
+		if (b->seg[i]) {
+			u->gro_receives++;
+			u->gro_frames += (b->len[i] + b->seg[i] - 1) / b->seg[i];
+		}
 		from_socket_family(&b->addr[i]);
 	}
 	b->count = (unsigned int)n;

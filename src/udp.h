@@ -36,6 +36,7 @@ struct nt_udp {
 	bool gso; /* UDP_SEGMENT sends work (cleared if the kernel refuses one with EIO) */
 	bool gro; /* UDP_GRO is on: a receive buffer must hold NT_UDP_GSO_MAX + a frame */
 	uint64_t gso_sends, gso_fallbacks; /* sends that carried several datagrams; and were refused */
+	uint64_t gro_receives, gro_frames; /* receives that held several datagrams; and how many */
 };
 
 enum { NT_UDP_OFFLOAD_GSO = 1, NT_UDP_OFFLOAD_GRO = 2 };
