@@ -20,7 +20,7 @@
 #include "noise.h"
 #include "util.h"
 
-#define VECTORS NT_SHARED_DIR "/test-vectors/noise_25519_ChaChaPoly_BLAKE2b.json"
+#define VECTORS NT_SOURCE_DIR "/tests/vectors/noise_25519_ChaChaPoly_BLAKE2b.json"
 
 /* Decodes a hex field into out (at most cap bytes); returns the length, -1 if absent. */
 static ssize_t hexfield(json_t *obj, const char *key, uint8_t *out, size_t cap)
