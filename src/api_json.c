@@ -162,6 +162,29 @@ static json_t *offload_json(const struct nt_offload_status *f)
 	return NULL;
 }
 
+/* [{"tx_packets": n, "rx_packets": n, "handoffs_lost": n}, ...]: the loop thread first. */
+static json_t *workers_json(const struct nt_status *s)
+{
+	json_t *a = json_array();
+	bool ok = a != NULL;
+
+	for (unsigned int i = 0; ok && i < s->n_workers && i < NT_MAX_WORKERS; i++) {
+		const struct nt_worker_status *w = &s->workers[i];
+		json_t *o = json_object();
+
+		ok = o != NULL;
+		set(o, "tx_packets", json_integer((json_int_t)w->tx_packets), &ok);
+		set(o, "rx_packets", json_integer((json_int_t)w->rx_packets), &ok);
+		set(o, "handoffs_lost", json_integer((json_int_t)w->handoffs_lost), &ok);
+		if (!ok || json_array_append_new(a, o) < 0)
+			ok = false;
+	}
+	if (ok)
+		return a;
+	json_decref(a);
+	return NULL;
+}
+
 json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l,
 			    const struct nt_api_self *self)
 {
@@ -205,6 +228,7 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	set(o, "drops", drops, &ok);
 	drops = NULL;
 	set(o, "offload", offload_json(&s->offload), &ok);
+	set(o, "workers", workers_json(s), &ok);
 	set(o, "ledger", json_boolean(l != NULL), &ok);
 	if (self->ledger_state)
 		set(o, "ledger_state", json_string(self->ledger_state), &ok);

@@ -225,6 +225,7 @@ static void rebuild_routes(struct nt_daemon *d)
 	char hex[17];
 
 	nt_route_clear(&d->route);
+	nt_workers_changed(d);
 	for (unsigned int i = 0; i < d->peers.count; i++)
 		d->peers.peers[i]->n_addresses = 0;
 	nt_ledger_foreach(d->ledger, MACHINES, add_claim_route, &rc);

@@ -26,6 +26,7 @@ enum {
 	OPT_DHCP,
 	OPT_INTERFACE,
 	OPT_MTU,
+	OPT_WORKERS,
 	OPT_LISTEN,
 	OPT_PEER,
 	OPT_BOOTSTRAP,
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
 	{ "dhcp", no_argument, NULL, OPT_DHCP },
 	{ "interface", required_argument, NULL, OPT_INTERFACE },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
@@ -89,6 +91,8 @@ static const char usage_text[] =
 	"  --interface NAME       TUN interface (default " NT_DEFAULT_IFACE ")         [IFACE]\n"
 	"  --mtu N                interface MTU (default 1400: fits a 1500-byte path) [NETRONMTU]\n"
 	"  --listen [ADDR:]PORT   the one UDP port (default 51830)     [NETRONLISTEN]\n"
+	"  --workers N|auto       packet threads, one TUN queue and socket each (default 1)\n"
+	"                                                             [NETRONWORKERS]\n"
 	"  --state-dir DIR        identity key, leases, known peers (default " NT_DEFAULT_STATE_DIR ")\n"
 	"                                                             [NETRONSTATEDIR]\n"
 	"  --ledger-capacity N    ledger entries kept in memory (default 4096)\n"
@@ -313,6 +317,15 @@ static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what,
 			return -EINVAL;
 		o->mtu = (unsigned int)v;
 		return 0;
+	case OPT_WORKERS:
+		if (!strcmp(arg, "auto")) {
+			o->workers = 0;
+			return 0;
+		}
+		if (parse_uint(what, arg, 1, NT_MAX_WORKERS, &v, err) < 0)
+			return -EINVAL;
+		o->workers = (unsigned int)v;
+		return 0;
 	case OPT_LISTEN:
 		return parse_listen(o, arg, err);
 	case OPT_PEER:
@@ -366,6 +379,7 @@ static const struct {
 	{ "NETRONTOKEN", OPT_TOKEN },	    { "NETRONCONFIG", OPT_CONFIG },
 	{ "ADDRESS", OPT_ADDRESS },	    { "DHCP", OPT_DHCP },
 	{ "IFACE", OPT_INTERFACE },	    { "NETRONMTU", OPT_MTU },
+	{ "NETRONWORKERS", OPT_WORKERS },
 	{ "NETRONLISTEN", OPT_LISTEN },	    { "NETRONPEERS", OPT_PEER },
 	{ "NETRONBOOTSTRAP", OPT_BOOTSTRAP }, { "NETRONDHT", OPT_DHT },
 	{ "NETRONMDNS", OPT_MDNS },	    { "NETRONSTUN", OPT_STUN },

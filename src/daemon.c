@@ -11,6 +11,7 @@
 #include <linux/if_tun.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = nt_now_ms();
 
 	nt_resolver_tick(&d->resolver, now);
+	nt_workers_tick(d, now);
 	nt_tunnel_tick(d, now);
 	nt_claims_tick(d, now);
 	nt_discovery_tick(d, now);
@@ -121,6 +123,39 @@ static unsigned int offloads_wanted(void)
 			log_warnx("NETRON_OFFLOAD: unknown offload \"%s\" ignored (tun, gso, gro, off)", w);
 	}
 	return want;
+}
+
+/* --workers: as asked, or one per CPU this process may run on (0). */
+static unsigned int workers_wanted(unsigned int asked)
+{
+	cpu_set_t set;
+	int n;
+
+	if (asked)
+		return asked < NT_MAX_WORKERS ? asked : NT_MAX_WORKERS;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > NT_MAX_WORKERS ? NT_MAX_WORKERS : (unsigned int)n;
+}
+
+/*
+ * The loop's socket. With workers it shares its port (SO_REUSEPORT), so a socket bound
+ * without sharing first proves nobody else holds the port: another netron, even of the
+ * same user, is refused as without workers instead of quietly getting half our traffic.
+ */
+static int open_udp(struct nt_daemon *d, unsigned int flags)
+{
+	struct nt_udp probe;
+	int ret;
+
+	if (d->n_workers <= 1)
+		return nt_udp_open(&d->udp, d->opts.listen_host, d->opts.listen_port, flags);
+	ret = nt_udp_open(&probe, d->opts.listen_host, d->opts.listen_port, 0);
+	if (ret < 0)
+		return ret;
+	nt_udp_close(&probe);
+	return nt_udp_open(&d->udp, d->opts.listen_host, probe.port, flags | NT_UDP_REUSEPORT);
 }
 
 /* Receive bundles of this many GRO buffers per system call (each holds up to 64 KB). */
@@ -184,7 +219,7 @@ static int setup_tun(struct nt_daemon *d, struct nt_err *err, bool offload)
 	int ret;
 
 	ret = nt_tun_open(&d->tun, d->opts.ifname, d->opts.mtu,
-			  offload ? NT_TUN_OFFLOAD_ON : NT_TUN_OFFLOAD_OFF);
+			  offload ? NT_TUN_OFFLOAD_ON : NT_TUN_OFFLOAD_OFF, d->n_workers > 1);
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "cannot create TUN interface %s: %s%s",
 			 d->opts.ifname, strerror(-ret),
@@ -282,8 +317,11 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		 nt_node_id_short(d->id->ed_pk, buf), created ? " (new identity)" : "",
 		 d->keys->fingerprint);
 	offload = offloads_wanted();
-	ret = nt_udp_open(&d->udp, opts->listen_host, opts->listen_port,
-			  (offload & OFFLOAD_GSO ? NT_UDP_OFFLOAD_GSO : 0) |
+	/* Tests only: rotate keypairs every few seconds instead of every two minutes. */
+	if (getenv("NETRON_REKEY_AFTER_MS") && atoi(getenv("NETRON_REKEY_AFTER_MS")) > 0)
+		nt_session_rekey_after_time_ms = (uint64_t)atoi(getenv("NETRON_REKEY_AFTER_MS"));
+	d->n_workers = workers_wanted(opts->workers);
+	ret = open_udp(d, (offload & OFFLOAD_GSO ? NT_UDP_OFFLOAD_GSO : 0) |
 			  (offload & OFFLOAD_GRO ? NT_UDP_OFFLOAD_GRO : 0));
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "cannot listen on UDP %.64s%s%u: %s%s",
@@ -315,6 +353,15 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		snprintf(err->msg, sizeof(err->msg), "event loop: %s", strerror(-ret));
 		goto err_free;
 	}
+	ret = nt_workers_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot start %u data-plane workers: %s",
+			 d->n_workers, strerror(-ret));
+		goto err_free;
+	}
+	if (d->n_workers > 1)
+		log_info("data plane: %u workers (TUN queues and sockets on port %u)", d->n_workers,
+			 d->udp.port);
 	nt_resolver_init(&d->resolver);
 	ret = nt_tunnel_start(d);
 	if (ret < 0) {
@@ -400,6 +447,7 @@ void nt_daemon_free(struct nt_daemon *d)
 		pthread_join(d->thread, NULL);
 		d->thread_running = false;
 	}
+	nt_workers_stop(d);
 	nt_discovery_stop(d);
 	nt_tunnel_stop(d);
 	nt_resolver_free(&d->resolver);
@@ -508,6 +556,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 		.tun_coalesced_packets = d->gro.coalesced_pkts,
 		.tx_paused = d->tx_paused,
 	};
+	nt_workers_status(d, s);
 	/* Our links, read once: a direct member on one of them is on our LAN. */
 	if (getifaddrs(&ifa) < 0)
 		ifa = NULL;

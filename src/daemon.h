@@ -28,6 +28,7 @@
 #include "stun.h"
 #include "tun.h"
 #include "udp.h"
+#include "workers.h"
 
 #ifndef NT_MAX_ATTEMPTS
 #define NT_MAX_ATTEMPTS 64 /* handshakes in flight, both roles */
@@ -243,7 +244,12 @@ struct nt_daemon {
 	uint64_t started_ms;
 	uint64_t drops[NT_DROP_COUNT];
 	uint64_t handshakes_ok, handshakes_failed;
-	uint64_t rx_bytes, tx_bytes;
+	uint64_t rx_bytes, tx_bytes; /* packets through the TUN, the workers' folded in */
+	uint64_t rx_packets, tx_packets; /* the loop thread's own (worker 0) */
+	/* Data-plane workers (workers.c): NULL and 1 when the loop does it all. */
+	unsigned int n_workers;
+	struct nt_workers *wk;
+	unsigned int next_lane; /* the worker the next member's sessions go to */
 	uint64_t dht_tx_bytes, dht_rx_bytes, mdns_tx_bytes, mdns_rx_bytes;
 	uint64_t gossip_tx_bytes, gossip_rx_bytes;
 };
@@ -273,6 +279,17 @@ int nt_datapath_relay_send(struct nt_daemon *d, struct nt_peer *via, const uint8
 			   const uint8_t *frame, size_t len);
 /* Sends what the peer queued while it had no keypair. */
 void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p);
+/* One packet or TSO/USO superpacket from the TUN (or handed over by a worker): sent or staged. */
+void nt_datapath_tun_packet(struct nt_daemon *d, const struct virtio_net_hdr *vh,
+			    const uint8_t *pkt, size_t len, uint64_t now);
+/*
+ * An authenticated, fresh frame on kp came from `from` (decrypted here or by a worker): the
+ * member's endpoint, session and rekeying follow it.
+ */
+void nt_datapath_authenticated(struct nt_daemon *d, struct nt_keypair *kp,
+			       const union nt_sockaddr *from, bool keepalive, uint64_t now);
+/* Writes coalesced TCP segments to the TUN and sends the queued frames. */
+void nt_datapath_flush(struct nt_daemon *d);
 
 /* claims.c */
 int nt_claims_start(struct nt_daemon *d);

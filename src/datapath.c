@@ -21,6 +21,7 @@
 #include "control.h"
 #include "icmp.h"
 #include "log.h"
+#include "workers.h"
 
 /* Plaintext starts after the frame header: one inner type byte, then the packet. */
 enum { PLAIN_OFF = NT_DATA_HEADER_LEN, PKT_OFF = NT_DATA_HEADER_LEN + 1 };
@@ -226,11 +227,9 @@ void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p)
 
 static struct nt_ratelimit rl_gso;
 
-/* One packet or superpacket from the TUN, in d->tun_buf: cut, encrypted and queued. */
-static void on_tun_packet(struct nt_daemon *d, const struct virtio_net_hdr *vh, size_t len,
-			  uint64_t now)
+void nt_datapath_tun_packet(struct nt_daemon *d, const struct virtio_net_hdr *vh,
+			    const uint8_t *pkt, size_t len, uint64_t now)
 {
-	const uint8_t *pkt = d->tun_buf;
 	const uint8_t *src, *dst;
 	struct nt_gso_iter it;
 	enum nt_gso_error e;
@@ -284,6 +283,7 @@ static void on_tun_packet(struct nt_daemon *d, const struct virtio_net_hdr *vh, 
 		p->tx_bytes += (uint64_t)n;
 		p->tx_packets++;
 		d->tx_bytes += (uint64_t)n;
+		d->tx_packets++;
 	}
 }
 
@@ -311,7 +311,7 @@ void nt_datapath_on_tun(evutil_socket_t fd, short what, void *arg)
 				log_warnx("read %s: %s", d->tun.name, strerror((int)-len));
 			break;
 		}
-		on_tun_packet(d, &vh, (size_t)len, now);
+		nt_datapath_tun_packet(d, &vh, d->tun_buf, (size_t)len, now);
 	}
 	flush_tx(d);
 }
@@ -325,6 +325,21 @@ static bool source_is_owned(const struct nt_daemon *d, const struct nt_peer *p, 
 	if (!nt_ip_addrs(pkt, len, &family, &src, &dst))
 		return false;
 	return nt_route_lookup(&d->route, family, src) == p;
+}
+
+void nt_datapath_authenticated(struct nt_daemon *d, struct nt_keypair *kp,
+			       const union nt_sockaddr *from, bool keepalive, uint64_t now)
+{
+	struct nt_peer *p = kp->owner;
+
+	/* Authentic and fresh: the endpoint follows it (roaming), the session learns of it. */
+	nt_tunnel_peer_seen_at(d, p, from);
+	if (nt_session_received_with(&p->session, kp, keepalive, now)) {
+		nt_workers_changed(d);
+		nt_datapath_flush_staged(d, p);
+	}
+	if (nt_session_needs_rekey_after_receive(&p->session, now))
+		nt_tunnel_want_handshake(d, p, now);
 }
 
 static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union nt_sockaddr *from,
@@ -355,12 +370,7 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 			      v == NT_PKT_DROP_REPLAY ? NT_DROP_DATA_REPLAY : NT_DROP_DATA_OTHER, from);
 		return;
 	}
-	/* Authentic and fresh: the endpoint follows it (roaming), the session learns of it. */
-	nt_tunnel_peer_seen_at(d, p, from);
-	if (nt_session_received_with(&p->session, kp, v == NT_PKT_OK && rx.inner_type == NT_DATA_INNER_KEEPALIVE, now))
-		nt_datapath_flush_staged(d, p);
-	if (nt_session_needs_rekey_after_receive(&p->session, now))
-		nt_tunnel_want_handshake(d, p, now);
+	nt_datapath_authenticated(d, kp, from, v == NT_PKT_OK && rx.inner_type == NT_DATA_INNER_KEEPALIVE, now);
 	if (v != NT_PKT_OK) {
 		count_drop(d, NT_DROP_DATA_OTHER, from);
 		return;
@@ -381,6 +391,7 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 		p->rx_bytes += rx.payload_len;
 		p->rx_packets++;
 		d->rx_bytes += rx.payload_len;
+		d->rx_packets++;
 		return;
 	default:
 		nt_tunnel_on_control(d, p, rx.inner_type, rx.payload, rx.payload_len, now);
@@ -421,6 +432,12 @@ static void flush_gro(struct nt_daemon *d)
 
 	nt_gro_flush(&d->gro);
 	d->drops[NT_DROP_TUN_WRITE] += d->gro.write_errors - errors;
+}
+
+void nt_datapath_flush(struct nt_daemon *d)
+{
+	flush_gro(d);
+	flush_tx(d);
 }
 
 void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)

@@ -21,6 +21,7 @@ void nt_options_init(struct nt_options *o)
 	memset(o, 0, sizeof(*o));
 	snprintf(o->ifname, sizeof(o->ifname), "%s", NT_DEFAULT_IFACE);
 	o->mtu = NT_DEFAULT_MTU;
+	o->workers = 1;
 	o->listen_port = NT_DEFAULT_PORT;
 	o->dht = true;
 	o->mdns = true;

@@ -91,7 +91,8 @@ static uint32_t index_home(uint32_t index)
 	return (index * 2654435761U) >> 19 & (NT_INDEX_SLOTS - 1);
 }
 
-int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, uint32_t *out)
+int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, unsigned int lanes,
+		 unsigned int lane, uint32_t *out)
 {
 	if (t->count >= NT_INDEX_SLOTS * 3 / 4)
 		return -ENOSPC;
@@ -99,7 +100,8 @@ int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, u
 		uint32_t index = randombytes_random();
 		uint32_t i = index_home(index);
 
-		if (index == 0 || nt_index_lookup(t, index, NT_INDEX_KEYPAIR) ||
+		if (index == 0 || (lanes > 1 && (index & 0xff) % lanes != lane) ||
+		    nt_index_lookup(t, index, NT_INDEX_KEYPAIR) ||
 		    nt_index_lookup(t, index, NT_INDEX_HANDSHAKE))
 			continue;
 		while (t->slots[i].kind != NT_INDEX_FREE)

@@ -59,6 +59,8 @@ struct nt_peer {
 	size_t staged_cap; /* bytes per slot */
 	uint16_t staged_len[NT_STAGED_MAX];
 	unsigned int staged_head, staged_count;
+	unsigned int snap_slot; /* its place in the workers' snapshot (workers.c) */
+	unsigned int lane; /* the worker its frames are steered to, every session alike */
 };
 
 struct nt_peer_table {
@@ -96,7 +98,12 @@ struct nt_index_table {
 };
 
 /* A new random index not in use, bound to ptr; 0 or -ENOSPC. */
-int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, uint32_t *out);
+/*
+ * A new random index for ptr. With lanes > 1 its low byte modulo lanes is lane: the socket
+ * (data-plane worker) the kernel steers frames carrying it to (nt_udp_steer).
+ */
+int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, unsigned int lanes,
+		 unsigned int lane, uint32_t *out);
 void *nt_index_lookup(const struct nt_index_table *t, uint32_t index, enum nt_index_kind kind);
 void nt_index_remove(struct nt_index_table *t, uint32_t index);
 /* Rebinds a live index (a handshake's index becomes its keypair's); false if absent. */

@@ -43,6 +43,17 @@ static inline uint64_t get_le64(const uint8_t *p)
 
 
 /* The 96-bit IETF nonce: four zero bytes, then the counter little-endian. */
+static inline void replay_lock(struct nt_keypair *kp)
+{
+	while (__atomic_test_and_set(&kp->replay_lock, __ATOMIC_ACQUIRE))
+		;
+}
+
+static inline void replay_unlock(struct nt_keypair *kp)
+{
+	__atomic_clear(&kp->replay_lock, __ATOMIC_RELEASE);
+}
+
 static void make_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t counter)
 {
 	memset(nonce, 0, 4);
@@ -88,10 +99,16 @@ void nt_session_keypair_free(struct nt_keypair *kp)
 		sodium_free(kp);
 }
 
+uint64_t nt_session_rekey_after_time_ms = NT_REKEY_AFTER_TIME_MS;
+
+static inline uint64_t sent_count(const struct nt_keypair *kp)
+{
+	return __atomic_load_n(&kp->send_counter, __ATOMIC_RELAXED);
+}
+
 bool nt_session_keypair_can_send(const struct nt_keypair *kp, uint64_t now_ms)
 {
-	return age_of(kp, now_ms) < NT_REJECT_AFTER_TIME_MS &&
-	       kp->send_counter < NT_REJECT_AFTER_MESSAGES;
+	return age_of(kp, now_ms) < NT_REJECT_AFTER_TIME_MS && sent_count(kp) < NT_REJECT_AFTER_MESSAGES;
 }
 
 bool nt_session_keypair_can_receive(const struct nt_keypair *kp, uint64_t now_ms)
@@ -111,7 +128,10 @@ int nt_session_keypair_encrypt(struct nt_keypair *kp, uint8_t *buf, size_t buf_s
 		return -EMSGSIZE;
 	if (!nt_session_keypair_can_send(kp, now_ms))
 		return -EKEYEXPIRED;
-	counter = kp->send_counter++;
+	/* Workers encrypt with one keypair at once: each takes its own counter. */
+	counter = __atomic_fetch_add(&kp->send_counter, 1, __ATOMIC_RELAXED);
+	if (counter >= NT_REJECT_AFTER_MESSAGES)
+		return -EKEYEXPIRED;
 
 	/* The header first: it is the associated data. */
 	buf[0] = NT_MSG_DATA;
@@ -213,6 +233,7 @@ enum nt_pkt_verdict nt_session_keypair_decrypt(struct nt_keypair *kp, uint8_t *f
 	uint32_t index;
 	uint64_t counter;
 	size_t clen;
+	bool fresh;
 
 	v = nt_session_frame_parse_header(frame, len, &index, &counter);
 	if (v != NT_PKT_OK)
@@ -221,8 +242,11 @@ enum nt_pkt_verdict nt_session_keypair_decrypt(struct nt_keypair *kp, uint8_t *f
 		return NT_PKT_DROP_INDEX;
 	if (!nt_session_keypair_can_receive(kp, now_ms) || counter >= NT_REJECT_AFTER_MESSAGES)
 		return NT_PKT_DROP_EXPIRED;
-	/* Cheap and read-only: no AEAD work for frames we would refuse anyway. */
-	if (!nt_replay_is_fresh(&kp->replay, counter, NT_REJECT_AFTER_MESSAGES))
+	/* Cheap: no AEAD work for frames we would refuse anyway. */
+	replay_lock(kp);
+	fresh = nt_replay_is_fresh(&kp->replay, counter, NT_REJECT_AFTER_MESSAGES);
+	replay_unlock(kp);
+	if (!fresh)
 		return NT_PKT_DROP_REPLAY;
 
 	clen = len - NT_DATA_OVERHEAD;
@@ -235,10 +259,12 @@ enum nt_pkt_verdict nt_session_keypair_decrypt(struct nt_keypair *kp, uint8_t *f
 
 	/*
 	 * Only an authentic frame may slide the window. Checked again because a frame with
-	 * the same counter may have been accepted since the read-only check (batches,
-	 * later: workers).
+	 * the same counter may have been accepted since the first check, by another worker.
 	 */
-	if (!nt_replay_check_and_update(&kp->replay, counter, NT_REJECT_AFTER_MESSAGES))
+	replay_lock(kp);
+	fresh = nt_replay_check_and_update(&kp->replay, counter, NT_REJECT_AFTER_MESSAGES);
+	replay_unlock(kp);
+	if (!fresh)
 		return NT_PKT_DROP_REPLAY;
 
 	rx->counter = counter;
@@ -278,7 +304,10 @@ static void drop(struct nt_session *s, struct nt_keypair *kp)
 		return;
 	if (s->on_drop)
 		s->on_drop(s->drop_ctx, kp);
-	nt_session_keypair_free(kp);
+	if (s->release)
+		s->release(s->drop_ctx, kp);
+	else
+		nt_session_keypair_free(kp);
 }
 
 void nt_session_clear(struct nt_session *s)
@@ -358,6 +387,20 @@ void nt_session_sent(struct nt_session *s, uint64_t now_ms)
 	s->passive_keepalive_at = 0;
 }
 
+void nt_session_note_io(struct nt_session *s, uint64_t rx_ms, uint64_t rx_data_ms, uint64_t tx_ms)
+{
+	if (rx_ms > s->last_received_ms)
+		s->last_received_ms = rx_ms;
+	if (tx_ms > s->last_sent_ms)
+		s->last_sent_ms = tx_ms;
+	/* Armed by data at passive_keepalive_at - KEEPALIVE_TIMEOUT: a later send answered it. */
+	if (s->passive_keepalive_at &&
+	    s->last_sent_ms >= s->passive_keepalive_at - NT_KEEPALIVE_TIMEOUT_MS)
+		s->passive_keepalive_at = 0;
+	if (!s->passive_keepalive_at && rx_data_ms > s->last_sent_ms)
+		s->passive_keepalive_at = rx_data_ms + NT_KEEPALIVE_TIMEOUT_MS;
+}
+
 struct nt_keypair *nt_session_keypair_for_send(const struct nt_session *s, uint64_t now_ms)
 {
 	if (s->current && nt_session_keypair_can_send(s->current, now_ms))
@@ -381,9 +424,9 @@ bool nt_session_needs_rekey(const struct nt_session *s, uint64_t now_ms)
 
 	if (!kp || !nt_session_keypair_can_send(kp, now_ms))
 		return true;
-	if (kp->send_counter >= NT_REKEY_AFTER_MESSAGES)
+	if (sent_count(kp) >= NT_REKEY_AFTER_MESSAGES)
 		return true;
-	return kp->initiator && age_of(kp, now_ms) >= NT_REKEY_AFTER_TIME_MS;
+	return kp->initiator && age_of(kp, now_ms) >= nt_session_rekey_after_time_ms;
 }
 
 bool nt_session_needs_rekey_after_receive(const struct nt_session *s, uint64_t now_ms)

@@ -92,6 +92,7 @@ struct nt_keypair {
 	uint32_t local_index; /* frames to us carry this receiver index */
 	uint32_t remote_index; /* frames we send carry this receiver index */
 	bool initiator; /* we sent handshake message 1 */
+	uint8_t replay_lock; /* held around the window: data-plane workers share keypairs */
 	void *owner; /* the integrator's (its peer, index table entry, ...) */
 };
 
@@ -104,6 +105,18 @@ int nt_session_keypair_new(struct nt_keypair **out, const uint8_t send_key[NT_DA
 			   uint32_t remote_index, bool initiator, uint64_t now_ms);
 /* Wipes and frees kp; NULL is fine. */
 void nt_session_keypair_free(struct nt_keypair *kp);
+
+/*
+ * REKEY_AFTER_TIME in force: NT_REKEY_AFTER_TIME_MS unless a test shortened it (the daemon
+ * reads NETRON_REKEY_AFTER_MS) to rotate keypairs many times in a few seconds.
+ */
+extern uint64_t nt_session_rekey_after_time_ms;
+
+/*
+ * Thread safety: a keypair may be used by several threads at once for encrypting (the send
+ * counter is taken atomically) and decrypting (the replay window is locked). Everything else
+ * in this file belongs to one thread, the one that owns the session.
+ */
 
 /* Whether kp may still encrypt: younger than REJECT_AFTER_TIME and counter below the limit. */
 bool nt_session_keypair_can_send(const struct nt_keypair *kp, uint64_t now_ms);
@@ -184,6 +197,12 @@ struct nt_session {
 	struct nt_keypair *next;
 	nt_keypair_drop_fn *on_drop;
 	void *drop_ctx;
+	/*
+	 * NULL: a dropped keypair is freed at once. Otherwise it is handed to release (after
+	 * on_drop), which frees it with nt_session_keypair_free once no other thread can still
+	 * hold it (data-plane workers).
+	 */
+	nt_keypair_drop_fn *release;
 	uint64_t last_sent_ms; /* any frame, keepalives included; 0 = never (times are
 				  CLOCK_MONOTONIC, never 0 in practice) */
 	uint64_t last_received_ms; /* any authenticated frame; 0 = never */
@@ -208,6 +227,13 @@ bool nt_session_received_with(struct nt_session *s, struct nt_keypair *kp, bool 
 			      uint64_t now_ms);
 /* Call after sending any frame (data or keepalive): disarms the passive keepalive. */
 void nt_session_sent(struct nt_session *s, uint64_t now_ms);
+/*
+ * What other threads did with this session's keypairs since the last call, as the times of
+ * their latest authenticated frame (rx_ms), latest one carrying data (rx_data_ms) and latest
+ * frame sent (tx_ms); 0 = none. Applied in time order as nt_session_received_with (without
+ * promotion) and nt_session_sent would have been.
+ */
+void nt_session_note_io(struct nt_session *s, uint64_t rx_ms, uint64_t rx_data_ms, uint64_t tx_ms);
 
 /* The keypair to encrypt with: current if it can still send, else NULL (handshake). */
 struct nt_keypair *nt_session_keypair_for_send(const struct nt_session *s, uint64_t now_ms);

@@ -384,6 +384,27 @@ static void offloads_line(json_t *o, char *buf, size_t len)
 		 num(o, "tun_superpackets"), num(o, "tun_coalesced_writes"));
 }
 
+/* "2 (packets out/in: 812/790, 640/0)": how the threads share the traffic. */
+static void workers_line(json_t *arr, char *buf, size_t len)
+{
+	size_t i, off;
+	json_t *w;
+	int n;
+
+	n = snprintf(buf, len, "%zu", json_array_size(arr) ? json_array_size(arr) : 1);
+	off = n > 0 ? (size_t)n : 0;
+	if (json_array_size(arr) < 2)
+		return;
+	json_array_foreach(arr, i, w) {
+		n = snprintf(buf + off, len - off, "%s%" PRIu64 "/%" PRIu64, i ? ", " : " (packets out/in: ",
+			     num(w, "tx_packets"), num(w, "rx_packets"));
+		if (n < 0 || (size_t)n >= len - off)
+			return;
+		off += (size_t)n;
+	}
+	snprintf(buf + off, len - off, ")");
+}
+
 static void join_addresses(json_t *arr, char *buf, size_t len)
 {
 	size_t i, off = 0;
@@ -425,6 +446,8 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 	fprintf(out, "uptime     %s\n", buf);
 	offloads_line(json_object_get(summary, "offload"), buf, sizeof(buf));
 	fprintf(out, "offloads   %s\n", buf);
+	workers_line(json_object_get(summary, "workers"), buf, sizeof(buf));
+	fprintf(out, "workers    %s\n", buf);
 	fprintf(out, "peers      %" PRIu64 " connected of %" PRIu64 "\n",
 		num(summary, "peers_connected"), num(summary, "peers"));
 	if (!n) {

@@ -28,6 +28,7 @@ struct nt_tun {
 	char name[NT_IFNAME_MAX];
 	unsigned int mtu;
 	bool vnet; /* every read and write starts with a struct virtio_net_hdr */
+	bool multi_queue; /* IFF_MULTI_QUEUE: more queues may be attached (nt_tun_queue_open) */
 	unsigned int offloads; /* TUN_F_* the kernel accepted (TSO/USO superpackets) */
 };
 
@@ -40,7 +41,15 @@ enum nt_tun_offload { NT_TUN_OFFLOAD_OFF, NT_TUN_OFFLOAD_ON };
  * packets with partial checksums (see offload.h); a kernel without IFF_VNET_HDR or some
  * TUN_F_* offload simply gets fewer of them.
  */
-int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tun_offload off);
+int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tun_offload off,
+		bool multi_queue);
+/*
+ * Attaches one more queue to a multi-queue interface: q is t with its own descriptor. The
+ * kernel hands each flow's packets to one queue (by flow hash, following the queue that last
+ * wrote that flow), so a flow is never reordered across queues. Close it with nt_tun_close;
+ * the interface stays until its last queue is closed.
+ */
+int nt_tun_queue_open(const struct nt_tun *t, struct nt_tun *q);
 int nt_tun_add_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_set_up(struct nt_tun *t);

@@ -77,8 +77,10 @@ static void enable_offloads(struct nt_tun *t)
 	}
 }
 
-int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tun_offload off)
+int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tun_offload off,
+		bool multi_queue)
 {
+	short mq = multi_queue ? IFF_MULTI_QUEUE : 0;
 	struct ifreq ifr;
 	char path[128];
 	int ret;
@@ -91,7 +93,7 @@ int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tu
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	if (off == NT_TUN_OFFLOAD_ON) {
-		ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR | mq;
 		if (ioctl(t->fd, TUNSETIFF, &ifr) == 0) {
 			t->vnet = true;
 			enable_offloads(t);
@@ -101,13 +103,14 @@ int nt_tun_open(struct nt_tun *t, const char *name, unsigned int mtu, enum nt_tu
 		}
 	}
 	if (!t->vnet) {
-		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI | mq;
 		if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 			ret = -errno;
 			goto err_close;
 		}
 	}
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
+	t->multi_queue = multi_queue;
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
@@ -202,6 +205,31 @@ int nt_tun_set_up(struct nt_tun *t)
 		return ret;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	return ifreq_ioctl(AF_INET, SIOCSIFFLAGS, &ifr);
+}
+
+int nt_tun_queue_open(const struct nt_tun *t, struct nt_tun *q)
+{
+	struct ifreq ifr;
+	int fd;
+
+	if (!t->multi_queue)
+		return -EINVAL;
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", t->name);
+	/* The flags must be the first queue's, or the kernel refuses the attachment. */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (t->vnet ? IFF_VNET_HDR : 0);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	*q = *t;
+	q->fd = fd;
+	return 0;
 }
 
 void nt_tun_close(struct nt_tun *t)

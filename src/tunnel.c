@@ -69,12 +69,31 @@ bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now)
 	return now - heard < NT_PEER_DEAD_MS;
 }
 
+/* The worker with the fewest members: where a new member's sessions go. */
+static unsigned int least_busy_lane(const struct nt_daemon *d, const struct nt_peer *self)
+{
+	unsigned int count[NT_MAX_WORKERS] = { 0 }, best = 0;
+
+	for (unsigned int i = 0; i < d->peers.count; i++)
+		if (d->peers.peers[i] != self)
+			count[d->peers.peers[i]->lane % d->n_workers]++;
+	for (unsigned int l = 1; l < d->n_workers; l++)
+		if (count[l] < count[best])
+			best = l;
+	return best;
+}
+
 struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
 {
 	struct nt_peer *p = nt_peer_lookup(&d->peers, id);
 
 	if (!p) {
 		p = nt_peer_new(&d->peers, id, d->opts.mtu + 64, on_keypair_drop, d);
+		/* With workers, a dropped keypair is freed once none of them can hold it. */
+		if (p && d->wk) {
+			p->session.release = nt_workers_release_keypair;
+			p->lane = least_busy_lane(d, p);
+		}
 		if (p)
 			p->created_ms = nt_now_ms();
 	}
@@ -125,6 +144,7 @@ static void reap_idle_peers(struct nt_daemon *d, uint64_t now)
 		nt_route_remove_owner(&d->route, p);
 		log_info("peer %s: gone for %llu min, forgotten", p->id_short,
 			 (unsigned long long)((now - last) / 60000));
+		nt_workers_peer_gone(d, p);
 		nt_peer_remove(&d->peers, p); /* swaps the last peer into slot i */
 	}
 }
@@ -209,11 +229,36 @@ static int send_init(struct nt_daemon *d, struct nt_attempt *a, uint64_t now, bo
 }
 
 /* A fresh initiator attempt bound to a new session index, or NULL. */
-static struct nt_attempt *initiator_attempt_new(struct nt_daemon *d, uint64_t now)
+/*
+ * The worker a session with this member goes to: the member's own, so a rekey never moves
+ * its frames to another thread (which could reorder them); the next in turn for strangers.
+ */
+static unsigned int lane_of(struct nt_daemon *d, const struct nt_peer *p)
+{
+	if (d->n_workers <= 1)
+		return 0;
+	return p ? p->lane : d->next_lane++ % d->n_workers;
+}
+
+/* The member whose frames come from ep: an initiator names itself only in its last message. */
+static struct nt_peer *peer_at(struct nt_daemon *d, const union nt_sockaddr *ep)
+{
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+
+		if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, ep))
+			return p;
+	}
+	return NULL;
+}
+
+static struct nt_attempt *initiator_attempt_new(struct nt_daemon *d, const struct nt_peer *p,
+						 uint64_t now)
 {
 	struct nt_attempt *a = attempt_alloc(d, true, now);
 
-	if (a && nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0) {
+	if (a && nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, d->n_workers, lane_of(d, p),
+			      &a->local_index) < 0) {
 		a->used = false;
 		return NULL;
 	}
@@ -232,7 +277,7 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 		if (d->attempts[i].used && d->attempts[i].initiator && !d->attempts[i].via &&
 		    nt_sockaddr_equal(&d->attempts[i].endpoint, ep))
 			return;
-	a = initiator_attempt_new(d, now);
+	a = initiator_attempt_new(d, p, now);
 	if (!a)
 		return;
 	a->endpoint = *ep;
@@ -257,7 +302,7 @@ static void initiate_via(struct nt_daemon *d, struct nt_peer *via, const uint8_t
 		if (d->attempts[i].used && d->attempts[i].initiator && d->attempts[i].via &&
 		    !memcmp(d->attempts[i].via_target, id, 32))
 			return;
-	a = initiator_attempt_new(d, now);
+	a = initiator_attempt_new(d, nt_peer_lookup(&d->peers, id), now);
 	if (!a)
 		return;
 	memset(&a->endpoint, 0, sizeof(a->endpoint));
@@ -401,9 +446,12 @@ void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union 
 		log_info("peer %s: relayed through %s", p->id_short, d->rx_via->id_short);
 		p->via = d->rx_via;
 		p->path = NT_PATH_RELAYED;
+		nt_workers_changed(d);
 		return;
 	}
 	p->last_direct_rx_ms = nt_now_ms();
+	if (p->via || !p->has_endpoint || !nt_sockaddr_equal(&p->endpoint, from))
+		nt_workers_changed(d);
 	if (p->via) {
 		log_info("peer %s: direct path at %s works, leaving relay %s", p->id_short,
 			 nt_sockaddr_format(from, b, sizeof(b)), p->via->id_short);
@@ -518,11 +566,20 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	a->local_index = 0; /* the index belongs to the keypair now */
 	was_connected = nt_tunnel_peer_is_alive(p, now);
 	nt_session_keypair_install(&p->session, kp);
+	nt_workers_changed(d);
 	nt_tunnel_peer_seen_at(d, p, from);
 	p->handshakes++;
 	p->last_handshake_wall_ms = nt_wall_ms();
 	p->handshake_due_ms = 0;
 	d->handshakes_ok++;
+	/*
+	 * A session begun before we knew who was there lands on any worker: a new one, on the
+	 * member's own, moves it at once (a rekey like any other, nothing is lost).
+	 */
+	if (d->n_workers > 1 && (kp->local_index & 0xff) % d->n_workers != p->lane) {
+		log_debug(NT_DBG_HANDSHAKE, "peer %s: new session to move it to worker %u", p->id_short, p->lane);
+		nt_tunnel_want_handshake(d, p, now);
+	}
 	if (!was_connected) {
 		/*
 		 * Introduce the newcomer: every member we have a session with hears of it now
@@ -604,7 +661,8 @@ static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 		attempt_free(d, a);
 		return;
 	}
-	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, &a->local_index) < 0 ||
+	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, d->n_workers,
+			 lane_of(d, peer_at(d, from)), &a->local_index) < 0 ||
 	    nt_handshake_create_resp(&a->hs, &d->hs_local, a->local_index, now, out) < 0) {
 		attempt_free(d, a);
 		return;

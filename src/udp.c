@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -88,6 +89,9 @@ static int bind_socket(struct nt_udp *u, int family, const union nt_sockaddr *ad
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
 		goto err;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if ((offload & NT_UDP_REUSEPORT) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto err;
 	set_buffers(fd);
 	enable_offloads(u, fd, offload);
 	/*
@@ -146,6 +150,26 @@ int nt_udp_open(struct nt_udp *u, const char *host, uint16_t port, unsigned int 
 		ret = bind_socket(u, AF_INET, &a, offload);
 	}
 	return ret;
+}
+
+int nt_udp_steer(struct nt_udp *u, uint8_t type, unsigned int off, unsigned int lanes)
+{
+	/* Classic BPF sees the datagram from its payload; a load past the end returns 0. */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, type, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, off),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, lanes),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	if (lanes == 0)
+		return -EINVAL;
+	if (setsockopt(u->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
 }
 
 void nt_udp_close(struct nt_udp *u)

@@ -39,8 +39,16 @@ struct nt_udp {
 	uint64_t gro_receives, gro_frames; /* receives that held several datagrams; and how many */
 };
 
-enum { NT_UDP_OFFLOAD_GSO = 1, NT_UDP_OFFLOAD_GRO = 2 };
-/* host "" = any address; offload: the NT_UDP_OFFLOAD_* to try. 0 or -errno. */
+enum {
+	NT_UDP_OFFLOAD_GSO = 1,
+	NT_UDP_OFFLOAD_GRO = 2,
+	/*
+	 * SO_REUSEPORT: data-plane workers each bind a socket to the one port and the kernel
+	 * spreads datagrams over them by their addresses (one member always reaches one socket).
+	 */
+	NT_UDP_REUSEPORT = 4,
+};
+/* host "" = any address; flags: the NT_UDP_* to try (REUSEPORT is required). 0 or -errno. */
 int nt_udp_open(struct nt_udp *u, const char *host, uint16_t port, unsigned int offload);
 void nt_udp_close(struct nt_udp *u);
 
@@ -55,6 +63,13 @@ struct nt_udp_batch {
 	uint16_t seg[NT_UDP_BATCH];
 	union nt_sockaddr addr[NT_UDP_BATCH];
 };
+
+/*
+ * With NT_UDP_REUSEPORT, for the whole group of sockets on the port: datagrams whose first
+ * byte is type go to socket (byte at offset off) % lanes, in the order the sockets were
+ * opened; all others to the first. 0 or -errno (the kernel then spreads them by address).
+ */
+int nt_udp_steer(struct nt_udp *u, uint8_t type, unsigned int off, unsigned int lanes);
 
 /* Fills up to b->slots buffers; returns how many, 0 when none, or -errno. */
 int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b);

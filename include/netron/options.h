@@ -76,7 +76,15 @@ struct nt_options {
 	unsigned int claim_ttl_s; /* lifetime of our signed claims; 0 = default (120 s) */
 	enum nt_log_level log_level;
 	unsigned int log_debug_mask;
+	/*
+	 * Data-plane threads, the event loop's own included: 1 = the loop alone; more opens the
+	 * TUN with one queue per worker and one UDP socket each (at most NT_MAX_WORKERS);
+	 * 0 = one per CPU core the process may use, at most NT_MAX_WORKERS.
+	 */
+	unsigned int workers;
 };
+
+#define NT_MAX_WORKERS 16
 
 /* Fills in every default (no network, no address, DHT and mDNS on, public bootstrap). */
 void nt_options_init(struct nt_options *o);

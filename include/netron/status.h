@@ -78,6 +78,12 @@ struct nt_status {
 		uint64_t tun_coalesced_writes, tun_coalesced_packets; /* superpackets written, packets in them */
 		uint64_t tx_paused; /* times the socket was full and the TUN was left unread until it drained */
 	} offload;
+	/* The data-plane threads (--workers), the event loop's own first. */
+	unsigned int n_workers;
+	struct nt_worker_status {
+		uint64_t tx_packets, rx_packets; /* read from / written to its TUN queue */
+		uint64_t handoffs_lost; /* work for the loop dropped because it was behind */
+	} workers[NT_MAX_WORKERS];
 };
 
 void nt_status_free(struct nt_status *s);
