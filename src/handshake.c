@@ -44,11 +44,6 @@ static void put_le32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void put_header(uint8_t *out, uint8_t type)
 {
 	out[0] = type;
@@ -277,7 +272,7 @@ enum nt_hs_verdict nt_handshake_consume_init(struct nt_handshake *hs, struct nt_
 	/* Remembered only once it decrypted, so a forgery cannot block the real INIT. */
 	replay_insert(&l->replay, e);
 	memcpy(hs->tai64n, ts, sizeof(ts));
-	hs->remote_index = get_le32(msg + OFF_SENDER);
+	hs->remote_index = nt_get_le32(msg + OFF_SENDER);
 	hs->initiator = false;
 	hs->state = NT_HS_STATE_INIT_CONSUMED;
 	return NT_HS_OK;
@@ -342,7 +337,7 @@ enum nt_hs_verdict nt_handshake_consume_resp(struct nt_handshake *hs, struct nt_
 	if (!header_ok(msg, len, NT_HS_MSG_RESP, NT_HS_RESP_LEN))
 		return NT_HS_DROP_MALFORMED;
 	if (hs->state != NT_HS_STATE_INIT_SENT ||
-	    get_le32(msg + OFF_RECEIVER_RESP) != hs->local_index)
+	    nt_get_le32(msg + OFF_RECEIVER_RESP) != hs->local_index)
 		return NT_HS_DROP_STATE;
 	v = check_macs(l, msg, len, from, false, now_ms, false);
 	if (v != NT_HS_OK)
@@ -361,7 +356,7 @@ enum nt_hs_verdict nt_handshake_consume_resp(struct nt_handshake *hs, struct nt_
 	}
 	memcpy(hs->remote_id, ed_pk, 32);
 	hs->has_remote_id = true;
-	hs->remote_index = get_le32(msg + OFF_SENDER);
+	hs->remote_index = nt_get_le32(msg + OFF_SENDER);
 	hs->state = NT_HS_STATE_RESP_CONSUMED;
 	return NT_HS_OK;
 }
@@ -404,7 +399,7 @@ enum nt_hs_verdict nt_handshake_consume_fin(struct nt_handshake *hs, struct nt_h
 
 	if (!header_ok(msg, len, NT_HS_MSG_FIN, NT_HS_FIN_LEN))
 		return NT_HS_DROP_MALFORMED;
-	if (get_le32(msg + OFF_RECEIVER_FIN) != hs->local_index)
+	if (nt_get_le32(msg + OFF_RECEIVER_FIN) != hs->local_index)
 		return NT_HS_DROP_STATE;
 	v = check_macs(l, msg, len, from, false, now_ms, false);
 	if (v != NT_HS_OK)
@@ -466,7 +461,7 @@ int nt_handshake_create_cookie_reply(struct nt_handshake_local *l, const uint8_t
 {
 	if (!header_ok(msg, len, NT_HS_MSG_INIT, NT_HS_INIT_LEN))
 		return -EINVAL;
-	return nt_cookie_checker_create_reply(&l->checker, msg, len, get_le32(msg + OFF_SENDER),
+	return nt_cookie_checker_create_reply(&l->checker, msg, len, nt_get_le32(msg + OFF_SENDER),
 					      from, now_ms, out);
 }
 
@@ -478,7 +473,7 @@ enum nt_hs_verdict nt_handshake_consume_cookie_reply(struct nt_handshake *hs,
 
 	if (!header_ok(msg, len, NT_HS_MSG_COOKIE_REPLY, NT_HS_COOKIE_REPLY_LEN))
 		return NT_HS_DROP_MALFORMED;
-	if (hs->state != NT_HS_STATE_INIT_SENT || get_le32(msg + 4) != hs->local_index)
+	if (hs->state != NT_HS_STATE_INIT_SENT || nt_get_le32(msg + 4) != hs->local_index)
 		return NT_HS_DROP_STATE;
 	ret = nt_cookie_maker_consume_reply(&hs->cookie, l->keys, msg, len, now_ms);
 	if (ret == -EBADMSG)
@@ -501,17 +496,17 @@ bool nt_handshake_peek(const uint8_t *msg, size_t len, uint8_t *type, uint32_t *
 	case NT_HS_MSG_RESP:
 		if (!header_ok(msg, len, NT_HS_MSG_RESP, NT_HS_RESP_LEN))
 			return false;
-		*receiver_index = get_le32(msg + OFF_RECEIVER_RESP);
+		*receiver_index = nt_get_le32(msg + OFF_RECEIVER_RESP);
 		break;
 	case NT_HS_MSG_FIN:
 		if (!header_ok(msg, len, NT_HS_MSG_FIN, NT_HS_FIN_LEN))
 			return false;
-		*receiver_index = get_le32(msg + OFF_RECEIVER_FIN);
+		*receiver_index = nt_get_le32(msg + OFF_RECEIVER_FIN);
 		break;
 	case NT_HS_MSG_COOKIE_REPLY:
 		if (!header_ok(msg, len, NT_HS_MSG_COOKIE_REPLY, NT_HS_COOKIE_REPLY_LEN))
 			return false;
-		*receiver_index = get_le32(msg + 4);
+		*receiver_index = nt_get_le32(msg + 4);
 		break;
 	default:
 		return false;

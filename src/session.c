@@ -31,14 +31,9 @@ static inline void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static inline uint64_t get_le64(const uint8_t *p)
 {
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+	return (uint64_t)nt_get_le32(p) | (uint64_t)nt_get_le32(p + 4) << 32;
 }
 
 
@@ -172,7 +167,7 @@ enum nt_pkt_verdict nt_session_frame_parse_header(const uint8_t *frame, size_t l
 	if (frame[0] != NT_MSG_DATA || frame[1] != 0 || frame[2] != 0 || frame[3] != 0)
 		return NT_PKT_DROP_HEADER;
 	if (receiver_index)
-		*receiver_index = get_le32(frame + 4);
+		*receiver_index = nt_get_le32(frame + 4);
 	if (counter)
 		*counter = get_le64(frame + 8);
 	return NT_PKT_OK;

@@ -566,7 +566,8 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	a->local_index = 0; /* the index belongs to the keypair now */
 	was_connected = nt_tunnel_peer_is_alive(p, now);
 	nt_session_keypair_install(&p->session, kp);
-	nt_workers_changed(d);
+	/* The member may send on it at once: its worker must know it before those frames come. */
+	nt_workers_publish(d);
 	nt_tunnel_peer_seen_at(d, p, from);
 	p->handshakes++;
 	p->last_handshake_wall_ms = nt_wall_ms();

@@ -152,12 +152,14 @@ int nt_udp_open(struct nt_udp *u, const char *host, uint16_t port, unsigned int 
 	return ret;
 }
 
-int nt_udp_steer(struct nt_udp *u, uint8_t type, unsigned int off, unsigned int lanes)
+int nt_udp_steer(struct nt_udp *u, uint8_t type1, uint8_t type2, unsigned int off,
+		 unsigned int lanes)
 {
 	/* Classic BPF sees the datagram from its payload; a load past the end returns 0. */
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, type, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, type1, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, type2, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, off),
 		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, lanes),

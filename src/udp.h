@@ -66,10 +66,11 @@ struct nt_udp_batch {
 
 /*
  * With NT_UDP_REUSEPORT, for the whole group of sockets on the port: datagrams whose first
- * byte is type go to socket (byte at offset off) % lanes, in the order the sockets were
- * opened; all others to the first. 0 or -errno (the kernel then spreads them by address).
+ * byte is type1 or type2 go to socket (byte at offset off) % lanes, in the order the sockets
+ * were opened; all others to the first. 0 or -errno (the kernel then spreads them by address).
  */
-int nt_udp_steer(struct nt_udp *u, uint8_t type, unsigned int off, unsigned int lanes);
+int nt_udp_steer(struct nt_udp *u, uint8_t type1, uint8_t type2, unsigned int off,
+		 unsigned int lanes);
 
 /* Fills up to b->slots buffers; returns how many, 0 when none, or -errno. */
 int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b);

@@ -24,6 +24,12 @@ union nt_sockaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* A little-endian 32-bit field of a wire message. */
+static inline uint32_t nt_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 uint64_t nt_now_ms(void); /* CLOCK_MONOTONIC */
 uint64_t nt_now_us(void); /* the same, in microseconds */
 uint64_t nt_wall_ms(void); /* CLOCK_REALTIME, milliseconds since the epoch */

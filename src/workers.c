@@ -128,6 +128,8 @@ struct worker {
 	/* The snapshot in use during a wake-up, and its generation for the loop (0 = none). */
 	const struct nt_snapshot *snap;
 	uint64_t busy_gen;
+	/* A new session's last handshake message went to the loop: its index, and when. */
+	uint32_t fin_index;
 	/* The last note about a frame sent to the loop, so a burst sends one. */
 	uint64_t noted_gen;
 	uint32_t noted_index;
@@ -144,7 +146,7 @@ struct worker {
 struct nt_workers {
 	struct worker *w[NT_MAX_WORKERS]; /* [1, n_workers) */
 	struct nt_snapshot *snap; /* published: workers load it atomically */
-	uint64_t gen;
+	uint64_t gen; /* of the snapshot published last (atomic: workers read it holding none) */
 	bool dirty;
 	uint64_t published_ms;
 	struct event *ev_publish, *ev_wake;
@@ -280,8 +282,8 @@ static void publish(struct nt_daemon *d, uint64_t now)
 
 	if (!s)
 		return; /* out of memory: the old snapshot stays, retired keypairs wait */
-	wk->gen++;
 	old = __atomic_exchange_n(&wk->snap, s, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&wk->gen, s->gen, __ATOMIC_RELEASE);
 	synchronize(wk, d->n_workers, s->gen);
 	/* No worker holds old, nor any keypair released before s was built. */
 	if (old) {
@@ -302,6 +304,12 @@ static void on_publish(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (d->wk->dirty)
+		publish(d, nt_now_ms());
+}
+
+void nt_workers_publish(struct nt_daemon *d)
+{
+	if (d->wk)
 		publish(d, nt_now_ms());
 }
 
@@ -434,14 +442,20 @@ static void wdrop(struct worker *w, enum nt_drop_reason r)
  * Room for a message of up to len bytes, or NULL (counted) when the loop is that far
  * behind: what would go in is lost. ring_push then says how long it really is.
  */
+static bool ring_fits(struct ring *r, size_t need)
+{
+	size_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	size_t room = RING_SIZE - (r->tail - head), to_end = RING_SIZE - r->tail % RING_SIZE;
+
+	return room >= need + (need > to_end ? to_end : 0);
+}
+
 static struct msg *ring_slot(struct worker *w, size_t len)
 {
 	struct ring *r = &w->ring;
-	size_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	size_t need = ring_need(len), room = RING_SIZE - (r->tail - head);
-	size_t to_end = RING_SIZE - r->tail % RING_SIZE;
+	size_t need = ring_need(len), to_end = RING_SIZE - r->tail % RING_SIZE;
 
-	if (len > r->max_len || room < need + (need > to_end ? to_end : 0)) {
+	if (len > r->max_len || !ring_fits(r, need)) {
 		wcount(&w->ring_full, 1);
 		return NULL;
 	}
@@ -459,10 +473,37 @@ static void ring_push(struct worker *w, size_t len)
 	w->pushed = true;
 }
 
+static void wake_loop(struct worker *w);
+static void enter(struct worker *w);
+
+/*
+ * A received datagram for the loop while the ring is full: rather than lose it, wait for
+ * room (20 ms at most; the socket's buffer holds what arrives meanwhile), holding no
+ * snapshot, so the loop never waits for us. Only where the caller keeps no pointer into
+ * the snapshot, which may change.
+ */
+static void wait_for_room(struct worker *w, size_t len)
+{
+	uint64_t until;
+
+	if (len > w->ring.max_len || ring_fits(&w->ring, ring_need(len)))
+		return;
+	wake_loop(w);
+	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
+	until = nt_now_us() + 20000;
+	while (!ring_fits(&w->ring, ring_need(len)) && nt_now_us() < until)
+		sched_yield();
+	enter(w);
+}
+
 static void hand_over(struct worker *w, enum msg_kind kind, const uint8_t *data, size_t len,
 		      const union nt_sockaddr *from)
 {
-	struct msg *m = ring_slot(w, len);
+	struct msg *m;
+
+	if (kind == MSG_FRAME)
+		wait_for_room(w, len);
+	m = ring_slot(w, len);
 
 	if (!m)
 		return;
@@ -488,11 +529,42 @@ static void enter(struct worker *w)
 	w->snap = s;
 }
 
-static void leave(struct worker *w)
+static void wake_loop(struct worker *w)
 {
-	struct nt_daemon *d = w->d;
 	uint64_t one = 1;
 
+	w->pushed = false;
+	if (write(w->d->wk->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: wake the loop", w->id);
+}
+
+/*
+ * The first frame of a session whose last handshake message we just handed to the loop:
+ * rather than hand the whole burst over too, wait (a few milliseconds at most, holding no
+ * snapshot, so the loop never waits for us) for the loop to publish the session. True if
+ * it published something.
+ */
+static bool wait_for_session(struct worker *w)
+{
+	struct nt_workers *wk = w->d->wk;
+	uint64_t gen = w->snap->gen, until = nt_now_us() + 5000;
+	bool published = false;
+
+	w->fin_index = 0;
+	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
+	while (nt_now_us() < until) {
+		if (__atomic_load_n(&wk->gen, __ATOMIC_ACQUIRE) != gen) {
+			published = true;
+			break;
+		}
+		sched_yield();
+	}
+	enter(w);
+	return published;
+}
+
+static void leave(struct worker *w)
+{
 	w->snap = NULL;
 	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
 	/* Mirrors of counters kept by the socket and the coalescer, for the loop to read. */
@@ -502,11 +574,8 @@ static void leave(struct worker *w)
 	STORE(w->gro_frames, w->udp.gro_frames);
 	STORE(w->gro_writes, w->gro.superpackets);
 	STORE(w->gro_packets, w->gro.coalesced_pkts);
-	if (w->pushed) {
-		w->pushed = false;
-		if (write(d->wk->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("worker %u: wake the loop", w->id);
-	}
+	if (w->pushed)
+		wake_loop(w);
 }
 
 static void w_flush_tx(struct worker *w)
@@ -736,10 +805,25 @@ static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt
 	uint64_t counter;
 	int family;
 
+	if (frame[0] == NT_HS_MSG_FIN && len >= 8) {
+		/* The member's first frames on the session follow: see wait_for_session. */
+		w->fin_index = nt_get_le32(frame + 4);
+		hand_over(w, MSG_FRAME, frame, len, from);
+		wake_loop(w);
+		return;
+	}
 	/* Handshakes, DHT, STUN, and data for a keypair this snapshot does not know. */
 	if (frame[0] != NT_MSG_DATA ||
-	    nt_session_frame_parse_header(frame, len, &index, &counter) != NT_PKT_OK ||
-	    !(k = snap_find_key(s, index))) {
+	    nt_session_frame_parse_header(frame, len, &index, &counter) != NT_PKT_OK) {
+		hand_over(w, MSG_FRAME, frame, len, from);
+		return;
+	}
+	k = snap_find_key(s, index);
+	if (!k && index == w->fin_index && wait_for_session(w)) {
+		s = w->snap;
+		k = snap_find_key(s, index);
+	}
+	if (!k) {
 		hand_over(w, MSG_FRAME, frame, len, from);
 		return;
 	}
@@ -957,8 +1041,13 @@ int nt_workers_start(struct nt_daemon *d)
 		if (ret < 0)
 			return ret;
 	}
-	/* Data frames to the worker their session index names; everything else to the loop. */
-	ret = nt_udp_steer(&d->udp, NT_MSG_DATA, 4, d->n_workers);
+	/*
+	 * Data frames to the worker their session index names; everything else to the loop,
+	 * but for the last handshake message: it goes the way the session's first frames will
+	 * (it names the same index there), and that worker hands it to the loop before them,
+	 * so the loop has the keypair when it reads them.
+	 */
+	ret = nt_udp_steer(&d->udp, NT_MSG_DATA, NT_HS_MSG_FIN, 4, d->n_workers);
 	if (ret < 0)
 		log_warnx("udp port %u: cannot steer frames to workers by session (%s): spread by address instead",
 			  d->udp.port, strerror(-ret));

@@ -46,6 +46,8 @@ void nt_workers_stop(struct nt_daemon *d);
 
 /* The loop's tables changed: publish a new snapshot soon (coalesced). */
 void nt_workers_changed(struct nt_daemon *d);
+/* ...or now: a new keypair, whose frames may be on their way already. */
+void nt_workers_publish(struct nt_daemon *d);
 /*
  * Housekeeping from the loop's tick: publishes a snapshot when one is due, folds the
  * workers' counters into the members and the daemon's totals, frees what was retired.
