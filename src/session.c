@@ -413,24 +413,31 @@ struct nt_keypair *nt_session_keypair_by_index(const struct nt_session *s, uint3
 	return NULL;
 }
 
+bool nt_session_keypair_needs_rekey(const struct nt_keypair *kp, uint64_t now_ms)
+{
+	if (sent_count(kp) >= NT_REKEY_AFTER_MESSAGES)
+		return true;
+	return kp->initiator && age_of(kp, now_ms) >= nt_session_rekey_after_time_ms;
+}
+
 bool nt_session_needs_rekey(const struct nt_session *s, uint64_t now_ms)
 {
 	const struct nt_keypair *kp = s->current;
 
 	if (!kp || !nt_session_keypair_can_send(kp, now_ms))
 		return true;
-	if (sent_count(kp) >= NT_REKEY_AFTER_MESSAGES)
-		return true;
-	return kp->initiator && age_of(kp, now_ms) >= nt_session_rekey_after_time_ms;
+	return nt_session_keypair_needs_rekey(kp, now_ms);
+}
+
+bool nt_session_keypair_needs_rekey_after_receive(const struct nt_keypair *kp, uint64_t now_ms)
+{
+	return kp->initiator && age_of(kp, now_ms) >= NT_REJECT_AFTER_TIME_MS -
+							    NT_KEEPALIVE_TIMEOUT_MS - NT_REKEY_TIMEOUT_MS;
 }
 
 bool nt_session_needs_rekey_after_receive(const struct nt_session *s, uint64_t now_ms)
 {
-	const struct nt_keypair *kp = s->current;
-
-	return kp && kp->initiator &&
-	       age_of(kp, now_ms) >= NT_REJECT_AFTER_TIME_MS - NT_KEEPALIVE_TIMEOUT_MS -
-					      NT_REKEY_TIMEOUT_MS;
+	return s->current && nt_session_keypair_needs_rekey_after_receive(s->current, now_ms);
 }
 
 static inline void earliest(uint64_t *next_ms, uint64_t t)

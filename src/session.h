@@ -252,6 +252,13 @@ bool nt_session_needs_rekey(const struct nt_session *s, uint64_t now_ms);
  * before the peer's next keepalive could prompt us.
  */
 bool nt_session_needs_rekey_after_receive(const struct nt_session *s, uint64_t now_ms);
+/*
+ * The same two rules for a keypair known to be the current one (data-plane workers hold
+ * keypairs, not sessions): it sent REKEY_AFTER_MESSAGES or, ours, is older than
+ * REKEY_AFTER_TIME; and, after receiving, the age rule above.
+ */
+bool nt_session_keypair_needs_rekey(const struct nt_keypair *kp, uint64_t now_ms);
+bool nt_session_keypair_needs_rekey_after_receive(const struct nt_keypair *kp, uint64_t now_ms);
 
 enum {
 	NT_SESSION_SEND_KEEPALIVE = 1U << 0, /* encrypt NT_DATA_INNER_KEEPALIVE with for_send */

@@ -140,7 +140,7 @@ struct worker {
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint64_t tx_paused, superpackets, segments, ring_full;
 	uint64_t gso_sends, gso_fallbacks, gro_receives, gro_frames, gro_writes, gro_packets;
-	uint64_t folded[12];
+	uint64_t folded[5]; /* of the five totals fold_workers adds up */
 };
 
 struct nt_workers {
@@ -641,12 +641,6 @@ static void hand_over_rest(struct worker *w, struct nt_gso_iter *it)
 	}
 }
 
-static bool rekey_due(const struct nt_keypair *kp, uint64_t now)
-{
-	return __atomic_load_n(&kp->send_counter, __ATOMIC_RELAXED) >= NT_REKEY_AFTER_MESSAGES ||
-	       (kp->initiator && now - kp->created_ms >= nt_session_rekey_after_time_ms);
-}
-
 static void ask_handshake(struct worker *w, struct snap_peer *e)
 {
 	struct msg *m;
@@ -724,7 +718,7 @@ static void w_tun_packet(struct worker *w, const struct virtio_net_hdr *vh, size
 		STORE(e->last_tx_ms, now);
 		wcount(&w->tx_bytes, bytes);
 		wcount(&w->tx_packets, packets);
-		if (rekey_due(e->send_kp, now))
+		if (nt_session_keypair_needs_rekey(e->send_kp, now))
 			ask_handshake(w, e);
 	}
 }
@@ -839,8 +833,7 @@ static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt
 		return;
 	}
 	if (k->role == ROLE_NEXT || !e->direct || !nt_sockaddr_equal(&e->endpoint, from) ||
-	    (k->role == ROLE_CURRENT && k->kp->initiator &&
-	     now - k->kp->created_ms >= NT_REJECT_AFTER_TIME_MS - NT_KEEPALIVE_TIMEOUT_MS - NT_REKEY_TIMEOUT_MS))
+	    (k->role == ROLE_CURRENT && nt_session_keypair_needs_rekey_after_receive(k->kp, now)))
 		note_auth(w, k, &rx, false, from);
 	STORE(e->last_rx_ms, now);
 	if (!nt_ip_addrs(rx.payload, rx.payload_len, &family, &src, &dst) ||
@@ -1091,6 +1084,8 @@ static void fold_workers(struct nt_daemon *d)
 					  &d->tun_superpackets, &d->tun_segments };
 		const uint64_t *const src[] = { &w->rx_bytes, &w->tx_bytes, &w->tx_paused,
 						&w->superpackets, &w->segments };
+		_Static_assert(sizeof(src) / sizeof(src[0]) == sizeof(w->folded) / sizeof(w->folded[0]),
+			       "one folded value per total");
 
 		for (unsigned int r = 0; r < NT_DROP_COUNT; r++) {
 			uint64_t v = LOAD(w->drops[r]);
