@@ -245,3 +245,7 @@ s.close()' "$addr" "$port" "$NT_TMP/$tag.blob" || fail "transfer $from -> $addr:
 api_get() {
 	n "$1" curl -sf --max-time 5 "http://127.0.0.1:$2$3"
 }
+# api_json NODE PORT PATH EXPR: EXPR (Python, over the JSON document d) from a node's API.
+api_json() {
+	api_get "$1" "$2" "$3" | python3 -c "import json,sys; d=json.load(sys.stdin); print($4)"
+}

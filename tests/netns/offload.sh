@@ -26,10 +26,10 @@ common=(--dht off --mdns off --api --api-listen 127.0.0.1:8080)
 
 # off NODE FIELD: the value of summary.offload.FIELD from NODE's API.
 off() {
-	api_get "$1" 8080 /api/summary | python3 -c "import json,sys; print(json.load(sys.stdin)['offload']['$2'])"
+	api_json "$1" 8080 /api/summary "d['offload']['$2']"
 }
 drop() {
-	api_get "$1" 8080 /api/summary | python3 -c "import json,sys; print(json.load(sys.stdin)['drops']['$2'])"
+	api_json "$1" 8080 /api/summary "d['drops']['$2']"
 }
 start_a() {
 	start_node a a --address 10.1.0.1/24 --address fd00:6e74::1/64 --peer 192.0.2.2:51830 "${common[@]}"

@@ -38,10 +38,7 @@ make_token
 export NETRONTOKEN=$NT_TOKEN
 common=(--dht off --mdns off --api --api-listen 127.0.0.1:8080)
 
-# js NODE PATH EXPR: EXPR (Python, over the JSON document d) from NODE's API.
-js() {
-	api_get "$1" 8080 "$2" | python3 -c "import json,sys; d=json.load(sys.stdin); print($3)"
-}
+js() { api_json "$1" 8080 "$2" "$3"; }
 # workers NODE FIELD: FIELD of every worker, space-separated, index 0 first.
 workers() { js "$1" /api/summary "' '.join(str(w['$2']) for w in d['workers'])"; }
 drop() { js "$1" /api/summary "d['drops']['$2']"; }
