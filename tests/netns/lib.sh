@@ -72,9 +72,9 @@ nt_cleanup() {
 	done
 	[ -n "$NT_MADE_ETC_NETNS" ] && rmdir /etc/netns 2>/dev/null
 	# A sanitizer report in any node's log fails the scenario.
-	if grep -lE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$NT_TMP"/*.log >/dev/null 2>&1; then
+	if grep -lE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|WARNING: ThreadSanitizer' "$NT_TMP"/*.log >/dev/null 2>&1; then
 		echo "sanitizer report in node logs:" >&2
-		grep -hE -A30 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$NT_TMP"/*.log | head -80 >&2
+		grep -hE -A30 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|WARNING: ThreadSanitizer' "$NT_TMP"/*.log | head -80 >&2
 		rc=1
 	fi
 	rm -rf "$NT_TMP"
