@@ -47,6 +47,7 @@ static const char *const drop_names[NT_DROP_COUNT] = {
 	[NT_DROP_CONTROL] = "control_invalid",
 	[NT_DROP_RELAY_REFUSED] = "relay_refused",
 	[NT_DROP_TUN_OFFLOAD] = "tun_offload",
+	[NT_DROP_OVERSIZED] = "oversized",
 };
 
 const char *nt_drop_reason_name(enum nt_drop_reason r)
@@ -178,6 +179,7 @@ static int alloc_buffers(struct nt_daemon *d)
 	m = d->buf_mem;
 	d->rx.cap = rx_cap;
 	d->rx.slots = rx_slots;
+	d->rx.max_frame = d->buf_size;
 	for (unsigned int i = 0; i < rx_slots; i++, m += rx_cap)
 		d->rx.buf[i] = m;
 	d->txq.buf = m;

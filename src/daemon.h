@@ -77,6 +77,7 @@ enum nt_drop_reason {
 	NT_DROP_CONTROL,
 	NT_DROP_RELAY_REFUSED, /* relaying is off here, or its limits are reached */
 	NT_DROP_TUN_OFFLOAD, /* a TUN superpacket whose virtio header does not fit the packet */
+	NT_DROP_OVERSIZED, /* a datagram longer than the largest frame a member may send */
 	NT_DROP_COUNT
 };
 const char *nt_drop_reason_name(enum nt_drop_reason r);

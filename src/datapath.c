@@ -456,13 +456,14 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg)
 				log_warnx("udp receive: %s", strerror(-n));
 			return;
 		}
+		d->drops[NT_DROP_OVERSIZED] += d->rx.oversized;
+		d->rx.oversized = 0;
 		for (int i = 0; i < n; i++) {
 			size_t len = d->rx.len[i], seg = d->rx.seg[i] ? d->rx.seg[i] : len;
 
-			if (len == 0) {
-				count_drop(d, NT_DROP_TRUNCATED, &d->rx.addr[i]);
+			/* Empty, or dropped by nt_udp_recv_batch as longer than d->buf_size. */
+			if (len == 0)
 				continue;
-			}
 			/* A GRO receive: datagrams of seg bytes end to end, the last maybe shorter. */
 			for (size_t off = 0; off < len; off += seg) {
 				size_t flen = len - off < seg ? len - off : seg;

@@ -800,6 +800,11 @@ static bool relay_forward(struct nt_daemon *d, struct nt_peer *src, const uint8_
 		d->drops[NT_DROP_RELAY_REFUSED]++;
 		return true;
 	}
+	/* What we send on must fit the buffer it is built in (the receive path bounds it too). */
+	if (PLAIN_OFF + 1 + NT_CTRL_RELAY_HDR + flen + NT_DATA_TAG_LEN > d->buf_size) {
+		d->drops[NT_DROP_OVERSIZED]++;
+		return true;
+	}
 	dst = nt_peer_lookup(&d->peers, id);
 	if (!dst || dst == src || dst->via || !nt_session_keypair_for_send(&dst->session, now))
 		return false;
@@ -816,9 +821,9 @@ static bool relay_forward(struct nt_daemon *d, struct nt_peer *src, const uint8_
 	}
 	src->relay_tokens_ms -= 1000;
 	pair->last_ms = now;
-	d->scratch[NT_DATA_HEADER_LEN] = NT_CTRL_RELAYED;
-	nt_control_relay_header(d->scratch + NT_DATA_HEADER_LEN + 1, src->id);
-	memcpy(d->scratch + NT_DATA_HEADER_LEN + 1 + NT_CTRL_RELAY_HDR, frame, flen);
+	d->scratch[PLAIN_OFF] = NT_CTRL_RELAYED;
+	nt_control_relay_header(d->scratch + PLAIN_OFF + 1, src->id);
+	memcpy(d->scratch + PLAIN_OFF + 1 + NT_CTRL_RELAY_HDR, frame, flen);
 	if (nt_datapath_send_plain(d, dst, d->scratch, 1 + NT_CTRL_RELAY_HDR + flen) == 0)
 		d->relayed_frames++;
 	return true;

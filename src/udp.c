@@ -213,9 +213,13 @@ int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b)
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &msgs[i].msg_hdr;
 
-		/* A datagram larger than the buffer is truncated: mark it so it is dropped. */
+		size_t frame;
+
+		/* A datagram larger than the buffer is truncated: it is oversized by definition. */
 		b->len[i] = (m->msg_flags & MSG_TRUNC) ? 0 : msgs[i].msg_len;
 		b->seg[i] = 0;
+		if (m->msg_flags & MSG_TRUNC)
+			b->oversized++;
 		for (struct cmsghdr *c = u->gro ? CMSG_FIRSTHDR(m) : NULL; c; c = CMSG_NXTHDR(m, c)) {
 			int seg;
 
@@ -225,6 +229,13 @@ int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b)
 			memcpy(&seg, CMSG_DATA(c), sizeof(seg));
 			if (seg > 0 && seg <= UINT16_MAX && (size_t)seg < b->len[i])
 				b->seg[i] = (uint16_t)seg;
+		}
+		/* Every frame must fit what the caller copies it into: checked here, once. */
+		frame = b->seg[i] ? b->seg[i] : b->len[i];
+		if (frame > (b->max_frame ? b->max_frame : b->cap)) {
+			b->oversized += b->seg[i] ? (b->len[i] + b->seg[i] - 1) / b->seg[i] : 1;
+			b->len[i] = 0;
+			b->seg[i] = 0;
 		}
 		if (b->seg[i]) {
 			u->gro_receives++;

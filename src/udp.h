@@ -62,6 +62,12 @@ struct nt_udp_batch {
 	/* Not 0: buf[i] holds len[i] / seg[i] datagrams of seg[i] bytes (the last may be shorter). */
 	uint16_t seg[NT_UDP_BATCH];
 	union nt_sockaddr addr[NT_UDP_BATCH];
+	/*
+	 * The largest frame the caller will handle (0: cap). A datagram, or GRO segment, that is
+	 * longer is dropped here, where it enters, and counted: len[i] is 0 then.
+	 */
+	size_t max_frame;
+	uint64_t oversized; /* datagrams dropped for it; the caller reads and resets it */
 };
 
 /*
@@ -72,7 +78,10 @@ struct nt_udp_batch {
 int nt_udp_steer(struct nt_udp *u, uint8_t type1, uint8_t type2, unsigned int off,
 		 unsigned int lanes);
 
-/* Fills up to b->slots buffers; returns how many, 0 when none, or -errno. */
+/*
+ * Fills up to b->slots buffers; returns how many, 0 when none, or -errno. A buffer whose
+ * len is 0 holds nothing to handle (empty, or dropped as oversized and counted).
+ */
 int nt_udp_recv_batch(struct nt_udp *u, struct nt_udp_batch *b);
 
 /*

@@ -876,13 +876,14 @@ static void w_on_udp(evutil_socket_t fd, short what, void *arg)
 				log_warnx("worker %u: udp receive: %s", w->id, strerror(-n));
 			break;
 		}
+		wcount(&w->drops[NT_DROP_OVERSIZED], w->rx.oversized);
+		w->rx.oversized = 0;
 		for (int i = 0; i < n; i++) {
 			size_t len = w->rx.len[i], seg = w->rx.seg[i] ? w->rx.seg[i] : len;
 
-			if (len == 0) {
-				wdrop(w, NT_DROP_TRUNCATED);
+			/* Empty, or dropped by nt_udp_recv_batch as longer than the loop's frames. */
+			if (len == 0)
 				continue;
-			}
 			for (size_t off = 0; off < len; off += seg)
 				w_frame(w, w->rx.buf[i] + off, len - off < seg ? len - off : seg,
 					&w->rx.addr[i], now);
@@ -977,6 +978,7 @@ static int worker_new(struct nt_daemon *d, unsigned int id, struct worker **out)
 	w->udp_open = true;
 	w->rx.cap = d->rx.cap;
 	w->rx.slots = d->rx.slots;
+	w->rx.max_frame = d->rx.max_frame;
 	w->tun_buf_size = d->tun_buf_size;
 	w->ring.max_len = d->buf_size;
 	w->mem = malloc(w->rx.cap * w->rx.slots + txq_cap + w->tun_buf_size);
