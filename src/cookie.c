@@ -118,9 +118,9 @@ enum nt_cookie_verdict nt_cookie_checker_validate(struct nt_cookie_checker *cc, 
 		return under_load ? NT_COOKIE_BAD_MAC2 : NT_COOKIE_OK;
 	rotate_secret(cc, now_ms);
 	if (mac2_matches(cc->secrets, msg, len, from))
-		return NT_COOKIE_OK;
+		return NT_COOKIE_OK_WITH_COOKIE;
 	if (cc->has_previous && mac2_matches(cc->secrets + 32, msg, len, from))
-		return NT_COOKIE_OK;
+		return NT_COOKIE_OK_WITH_COOKIE;
 	return NT_COOKIE_BAD_MAC2;
 }
 

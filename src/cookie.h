@@ -35,7 +35,8 @@ enum {
 #endif
 
 enum nt_cookie_verdict {
-	NT_COOKIE_OK = 0,
+	NT_COOKIE_OK = 0, /* mac1 right, mac2 zero (accepted when not under load) */
+	NT_COOKIE_OK_WITH_COOKIE, /* mac1 right, mac2 a cookie for the source: it receives there */
 	NT_COOKIE_BAD_MAC1, /* not from the network: no answer at all */
 	NT_COOKIE_BAD_MAC2, /* mac2 present but wrong (or missing under load) */
 };

@@ -88,7 +88,6 @@ enum nt_hint_source {
 	NT_HINT_MDNS,
 	NT_HINT_DHT,
 	NT_HINT_REMEMBERED,
-	NT_HINT_INBOUND, /* an unknown session index arrived from there */
 	NT_HINT_LEDGER, /* a host endpoint a member put in its machine claim */
 };
 
@@ -172,6 +171,8 @@ struct nt_daemon {
 	struct nt_attempt attempts[NT_MAX_ATTEMPTS];
 	struct nt_hint hints[NT_MAX_HINTS];
 	struct nt_handshake_local hs_local;
+	struct nt_handshake init_hs; /* an INIT is checked here before it may take a slot */
+	bool init_hs_ready;
 	struct nt_ratelimit_table ratelimit;
 
 	/* Relaying: the pairs we forward for, and the relay context of the frame being handled. */

@@ -70,32 +70,60 @@ static enum nt_hs_verdict noise_verdict(ssize_t err)
 	}
 }
 
-static size_t replay_set(const struct nt_hs_replay_cache *c, const uint8_t e[32])
+static uint64_t replay_tag(const struct nt_hs_replay_cache *c, const uint8_t e[32])
 {
 	uint8_t h[8];
 	uint64_t v;
 
 	crypto_shorthash(h, e, 32, c->key);
 	memcpy(&v, h, sizeof(v));
-	return (size_t)(v % NT_HS_REPLAY_SETS);
+	return v | 1; /* never 0 */
 }
 
-static bool replay_contains(const struct nt_hs_replay_cache *c, const uint8_t e[32])
+static bool replay_contains(const struct nt_hs_replay_cache *c, uint64_t tag, uint32_t now_s)
 {
-	size_t s = replay_set(c, e);
+	size_t s = (tag >> 32) % NT_HS_REPLAY_SETS;
 
 	for (size_t w = 0; w < NT_HS_REPLAY_WAYS; w++)
-		if (memcmp(c->e[s][w], e, 32) == 0)
+		if (c->tag[s][w] == tag && c->until_s[s][w] > now_s)
 			return true;
 	return false;
 }
 
-static void replay_insert(struct nt_hs_replay_cache *c, const uint8_t e[32])
+/*
+ * Remembers tag until until_s. A set whose entries all still count gives up its
+ * shortest-lived one only when `proven` (the INIT carried a cookie); false otherwise.
+ */
+static bool replay_insert(struct nt_hs_replay_cache *c, uint64_t tag, uint32_t now_s,
+			  uint32_t until_s, bool proven)
 {
-	size_t s = replay_set(c, e);
+	size_t s = (tag >> 32) % NT_HS_REPLAY_SETS, victim = 0;
 
-	memcpy(c->e[s][c->next[s]], e, 32);
-	c->next[s] = (uint8_t)((c->next[s] + 1) % NT_HS_REPLAY_WAYS);
+	for (size_t w = 0; w < NT_HS_REPLAY_WAYS; w++) {
+		if (c->until_s[s][w] <= now_s) {
+			victim = w;
+			goto store;
+		}
+		if (c->until_s[s][w] < c->until_s[s][victim])
+			victim = w;
+	}
+	if (!proven)
+		return false;
+store:
+	c->tag[s][victim] = tag;
+	c->until_s[s][victim] = until_s;
+	return true;
+}
+
+/* Unix milliseconds of a TAI64N label (nt_handshake_tai64n's inverse); 0 if out of range. */
+static uint64_t tai64n_to_ms(const uint8_t ts[NT_HS_TAI64N_LEN])
+{
+	uint64_t label = nt_get_be64(ts);
+	uint32_t nsec = (uint32_t)ts[8] << 24 | (uint32_t)ts[9] << 16 | (uint32_t)ts[10] << 8 | ts[11];
+
+	if (label < 0x400000000000000aULL || label - 0x400000000000000aULL > UINT64_MAX / 1000 - 1)
+		return 0;
+	return (label - 0x400000000000000aULL) * 1000 + nsec / 1000000U;
 }
 
 int nt_handshake_local_init(struct nt_handshake_local *l, const struct nt_identity *id,
@@ -231,6 +259,7 @@ static enum nt_hs_verdict check_macs(struct nt_handshake_local *l, const uint8_t
 {
 	switch (nt_cookie_checker_validate(&l->checker, msg, len, from, under_load, now_ms)) {
 	case NT_COOKIE_OK:
+	case NT_COOKIE_OK_WITH_COOKIE:
 		return NT_HS_OK;
 	case NT_COOKIE_BAD_MAC1:
 		return NT_HS_DROP_MAC1;
@@ -242,11 +271,13 @@ static enum nt_hs_verdict check_macs(struct nt_handshake_local *l, const uint8_t
 enum nt_hs_verdict nt_handshake_consume_init(struct nt_handshake *hs, struct nt_handshake_local *l,
 					     const uint8_t *msg, size_t len,
 					     const union nt_sockaddr *from, bool under_load,
-					     uint64_t now_ms)
+					     uint64_t now_ms, uint64_t wall_ms)
 {
 	const uint8_t *e = msg + INIT_NOISE_OFF;
+	uint32_t now_s = (uint32_t)(now_ms / 1000) + 1;
 	uint8_t ts[NT_HS_TAI64N_LEN];
 	enum nt_hs_verdict v;
+	uint64_t tag, sent;
 	ssize_t n;
 
 	if (!header_ok(msg, len, NT_HS_MSG_INIT, NT_HS_INIT_LEN))
@@ -256,7 +287,8 @@ enum nt_hs_verdict nt_handshake_consume_init(struct nt_handshake *hs, struct nt_
 		return v;
 	if (nt_noise_is_low_order(e))
 		return NT_HS_DROP_LOW_ORDER;
-	if (replay_contains(&l->replay, e))
+	tag = replay_tag(&l->replay, e);
+	if (replay_contains(&l->replay, tag, now_s))
 		return NT_HS_DROP_REPLAY;
 
 	reset_attempt(hs);
@@ -269,8 +301,22 @@ enum nt_hs_verdict nt_handshake_consume_init(struct nt_handshake *hs, struct nt_
 		v = n < 0 ? noise_verdict(n) : NT_HS_DROP_MALFORMED;
 		goto err;
 	}
+	/*
+	 * Fresh by our clock, or refused: then the cache need only hold the window's INITs for
+	 * no captured INIT ever to be answered twice.
+	 */
+	sent = tai64n_to_ms(ts);
+	if (!sent || sent + NT_HS_INIT_WINDOW_MS < wall_ms || sent > wall_ms + NT_HS_INIT_WINDOW_MS) {
+		v = NT_HS_DROP_STALE;
+		goto err;
+	}
 	/* Remembered only once it decrypted, so a forgery cannot block the real INIT. */
-	replay_insert(&l->replay, e);
+	if (!replay_insert(&l->replay, tag, now_s,
+			   now_s + (uint32_t)((sent + NT_HS_INIT_WINDOW_MS - wall_ms) / 1000) + 1,
+			   nt_handshake_has_cookie(l, msg, len, from, now_ms))) {
+		v = NT_HS_DROP_MAC2_NEEDED;
+		goto err;
+	}
 	memcpy(hs->tai64n, ts, sizeof(ts));
 	hs->remote_index = nt_get_le32(msg + OFF_SENDER);
 	hs->initiator = false;
@@ -483,6 +529,31 @@ enum nt_hs_verdict nt_handshake_consume_cookie_reply(struct nt_handshake *hs,
 	return NT_HS_OK;
 }
 
+enum nt_hs_verdict nt_handshake_check_envelope(const struct nt_handshake_local *l,
+					       const uint8_t *msg, size_t len)
+{
+	uint8_t mac1[NT_COOKIE_MAC_LEN];
+	uint32_t receiver;
+	uint8_t type;
+
+	if (!nt_handshake_peek(msg, len, &type, &receiver))
+		return NT_HS_DROP_MALFORMED;
+	if (type == NT_HS_MSG_COOKIE_REPLY)
+		return NT_HS_OK;
+	nt_cookie_mac1_compute(l->keys->mac1_key, msg, len, mac1);
+	if (sodium_memcmp(mac1, msg + len - NT_COOKIE_MACS_LEN, NT_COOKIE_MAC_LEN) != 0)
+		return NT_HS_DROP_MAC1;
+	return NT_HS_OK;
+}
+
+bool nt_handshake_has_cookie(struct nt_handshake_local *l, const uint8_t *msg, size_t len,
+			     const union nt_sockaddr *from, uint64_t now_ms)
+{
+	return len >= NT_COOKIE_MACS_LEN &&
+	       nt_cookie_checker_validate(&l->checker, msg, len, from, true, now_ms) ==
+		       NT_COOKIE_OK_WITH_COOKIE;
+}
+
 bool nt_handshake_peek(const uint8_t *msg, size_t len, uint8_t *type, uint32_t *receiver_index)
 {
 	if (len < 4)
@@ -530,6 +601,7 @@ const char *nt_handshake_verdict_str(enum nt_hs_verdict v)
 		[NT_HS_DROP_IDENTITY] = "node ID does not match static key",
 		[NT_HS_DROP_TIMESTAMP] = "timestamp mismatch",
 		[NT_HS_DROP_STATE] = "unexpected in this state",
+		[NT_HS_DROP_STALE] = "timestamp outside the window",
 	};
 
 	if ((unsigned int)v >= NT_HS_VERDICT_COUNT)

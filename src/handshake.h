@@ -41,9 +41,17 @@ enum {
 #define NT_HS_PROLOGUE "netron/1"
 
 #ifndef NT_HS_REPLAY_SETS
-#define NT_HS_REPLAY_SETS 256 /* x NT_HS_REPLAY_WAYS = 1024 remembered INIT ephemerals */
+#define NT_HS_REPLAY_SETS 1024 /* x NT_HS_REPLAY_WAYS = 4096 remembered INIT ephemerals */
 #endif
 #define NT_HS_REPLAY_WAYS 4
+#ifndef NT_HS_INIT_WINDOW_MS
+/*
+ * An INIT whose timestamp is further than this from our clock, either way, is refused; the
+ * replay cache remembers every accepted INIT until its timestamp leaves the window, so a
+ * captured INIT can never be answered twice. Members' clocks must agree to this much.
+ */
+#define NT_HS_INIT_WINDOW_MS (10 * 60 * 1000ULL)
+#endif
 
 /* What a consume_* function decided. The caller counts them; only MAC2_NEEDED answers. */
 enum nt_hs_verdict {
@@ -59,6 +67,7 @@ enum nt_hs_verdict {
 	NT_HS_DROP_IDENTITY, /* the Ed25519 node ID does not match the Noise static key */
 	NT_HS_DROP_TIMESTAMP, /* FIN's TAI64N differs from INIT's */
 	NT_HS_DROP_STATE, /* not expected in this state, or the receiver index is not ours */
+	NT_HS_DROP_STALE, /* INIT's timestamp is outside NT_HS_INIT_WINDOW_MS of our clock */
 	NT_HS_VERDICT_COUNT,
 };
 
@@ -72,11 +81,15 @@ enum nt_hs_state {
 	NT_HS_STATE_FINISHED, /* keys handed out, secrets wiped */
 };
 
-/* Remembers the ephemeral key of recent INITs, to drop exact replays. */
+/*
+ * Remembers the ephemeral key (as a keyed 64-bit hash) of every INIT accepted while its
+ * timestamp is inside the window, to drop replays. When a set holds only live entries, a
+ * new INIT must prove its source address with a cookie (mac2) before it may evict one.
+ */
 struct nt_hs_replay_cache {
-	uint8_t key[16]; /* SipHash key choosing the set */
-	uint8_t next[NT_HS_REPLAY_SETS]; /* round-robin victim per set */
-	uint8_t e[NT_HS_REPLAY_SETS][NT_HS_REPLAY_WAYS][32];
+	uint8_t key[16]; /* SipHash key: set and tag */
+	uint64_t tag[NT_HS_REPLAY_SETS][NT_HS_REPLAY_WAYS];
+	uint32_t until_s[NT_HS_REPLAY_SETS][NT_HS_REPLAY_WAYS]; /* monotonic seconds; 0 = free */
 };
 
 /* One per node: who we are, the network keys, the responder's cookie checker and cache. */
@@ -139,14 +152,28 @@ int nt_handshake_create_init(struct nt_handshake *hs, struct nt_handshake_local 
 			     uint8_t out[NT_HS_INIT_LEN]);
 
 /*
+ * The envelope of a handshake message, before anything costs more than one hash or touches
+ * any state: exact length and header for its type, then mac1. NT_HS_OK, NT_HS_DROP_MALFORMED
+ * or NT_HS_DROP_MAC1 (not from this network: it gets nothing). COOKIE_REPLY carries no mac1
+ * and is NT_HS_OK when well formed.
+ */
+enum nt_hs_verdict nt_handshake_check_envelope(const struct nt_handshake_local *l,
+					       const uint8_t *msg, size_t len);
+
+/* Whether msg (a checked envelope) carries a valid cookie for from: it receives there. */
+bool nt_handshake_has_cookie(struct nt_handshake_local *l, const uint8_t *msg, size_t len,
+			     const union nt_sockaddr *from, uint64_t now_ms);
+
+/*
  * Responder: consumes an INIT into hs (a free slot; its previous attempt is wiped on
  * success). Order: length and header, mac1, mac2 (if under_load or present), low-order e,
- * replay cache, decryption. No Diffie-Hellman happens here at all.
+ * replay cache, decryption, the timestamp against our clock (wall_ms, unix ms). A full
+ * replay set asks for a cookie (NT_HS_DROP_MAC2_NEEDED). No Diffie-Hellman happens here.
  */
 enum nt_hs_verdict nt_handshake_consume_init(struct nt_handshake *hs, struct nt_handshake_local *l,
 					     const uint8_t *msg, size_t len,
 					     const union nt_sockaddr *from, bool under_load,
-					     uint64_t now_ms);
+					     uint64_t now_ms, uint64_t wall_ms);
 
 /* Responder, after consume_init: writes RESP (two DH). 0 or -errno (hs is then cleared). */
 int nt_handshake_create_resp(struct nt_handshake *hs, struct nt_handshake_local *l,

@@ -5,7 +5,7 @@
  * SipHash of the source with a random key picks a set of NT_RATELIMIT_WAYS buckets; a new
  * source takes the set's least recently used bucket. A bucket holds credit in milliseconds
  * (it refills one millisecond per millisecond, up to burst * cost); a message costs
- * 1000 / rate. The load indicator counts every message in eight 125 ms slots.
+ * 1000 / rate. The load indicator counts the messages it is told of in eight 125 ms slots.
  */
 #include "ratelimit.h"
 
@@ -58,7 +58,7 @@ static bool source_key(const union nt_sockaddr *from, uint8_t key[16])
 	}
 }
 
-static void count_load(struct nt_ratelimit_table *t, uint64_t now_ms)
+void nt_ratelimit_table_count_load(struct nt_ratelimit_table *t, uint64_t now_ms)
 {
 	uint64_t start = now_ms - now_ms % 125;
 	size_t i = (size_t)(now_ms / 125) % NT_RATELIMIT_LOAD_SLOTS;
@@ -88,7 +88,6 @@ bool nt_ratelimit_table_allow(struct nt_ratelimit_table *t, const union nt_socka
 	uint8_t key[16], h[8];
 	uint64_t idx, credit;
 
-	count_load(t, now_ms);
 	if (!source_key(from, key))
 		return false;
 	crypto_shorthash(h, key, sizeof(key), t->hash_key);

@@ -48,13 +48,18 @@ int nt_ratelimit_table_init(struct nt_ratelimit_table *t, uint32_t rate, uint32_
 void nt_ratelimit_table_clear(struct nt_ratelimit_table *t);
 
 /*
- * Counts one handshake message from `from` and says whether to process it. Call for
- * every handshake message, before anything else; now_ms must not go backwards by much.
+ * Charges one message to the bucket of `from` and says whether to process it. Charge only
+ * messages that proved their source address (a valid cookie): a bucket that anybody can
+ * drain by spoofing that address would let a stranger silence a member. now_ms must not go
+ * backwards by much.
  */
 bool nt_ratelimit_table_allow(struct nt_ratelimit_table *t, const union nt_sockaddr *from,
 			      uint64_t now_ms);
 
-/* More than load_threshold messages (allowed or not) in the last second. */
+/* Counts one message toward the load (count those from the network only: valid mac1). */
+void nt_ratelimit_table_count_load(struct nt_ratelimit_table *t, uint64_t now_ms);
+
+/* More than load_threshold messages counted in the last second. */
 bool nt_ratelimit_table_is_under_load(const struct nt_ratelimit_table *t, uint64_t now_ms);
 
 #endif

@@ -30,9 +30,6 @@
 #ifndef NT_HINT_TTL_MS
 #define NT_HINT_TTL_MS (10 * 60 * 1000) /* a discovered endpoint not seen again is dropped */
 #endif
-#ifndef NT_INBOUND_HINT_TTL_MS
-#define NT_INBOUND_HINT_TTL_MS 30000
-#endif
 #ifndef NT_RECONNECT_MAX_MS
 #define NT_RECONNECT_MAX_MS 30000
 #endif
@@ -426,8 +423,7 @@ struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 		h->expires_ms = 0;
 		h->source = src;
 	} else if (h->source != NT_HINT_CONFIG) {
-		uint64_t ttl = src == NT_HINT_INBOUND ? NT_INBOUND_HINT_TTL_MS : NT_HINT_TTL_MS;
-		h->expires_ms = NT_MAX(h->expires_ms, now + ttl);
+		h->expires_ms = NT_MAX(h->expires_ms, now + NT_HINT_TTL_MS);
 	}
 	return h;
 }
@@ -482,17 +478,16 @@ void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *fr
 {
 	/*
 	 * A member we have a session with uses keys we no longer hold (crossed handshakes, or
-	 * our restart): a new handshake puts both sides on the same keys again. Otherwise,
-	 * perhaps a member that still has a session with our previous life: offer a new one.
+	 * our restart): a new handshake puts both sides on the same keys again, at most once per
+	 * rekey timeout. From anywhere else a data frame proves nothing (anyone can send one)
+	 * and gets nothing: no hint, no handshake, not a byte back. A member that restarted
+	 * calls us itself (remembered members, discovery). A member still heard on our keys
+	 * needs nothing either: such a frame is a straggler, or a stranger spoofing its address.
 	 */
-	for (unsigned int i = 0; i < d->peers.count; i++) {
-		struct nt_peer *p = d->peers.peers[i];
-		if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, from)) {
-			nt_tunnel_want_handshake(d, p, now);
-			return;
-		}
-	}
-	nt_tunnel_add_hint(d, NT_HINT_INBOUND, from, NULL, now);
+	struct nt_peer *p = peer_at(d, from);
+
+	if (p && now - p->session.last_received_ms >= NT_REKEY_TIMEOUT_MS)
+		nt_tunnel_want_handshake(d, p, now);
 }
 
 /* Whether initiator attempt x is aimed at peer p (by peer, endpoint, or what a hint knows). */
@@ -631,36 +626,79 @@ out_fail:
 	attempt_free(d, a);
 }
 
+/* A handshake reply to a message that came from `from`, or through the relay it came by. */
+static int reply(struct nt_daemon *d, const uint8_t *msg, size_t len, const union nt_sockaddr *from)
+{
+	if (d->rx_via)
+		return nt_datapath_relay_send(d, d->rx_via, d->rx_via_id, msg, len);
+	return nt_udp_send(&d->udp, msg, len, from, 0);
+}
+
+static void send_cookie_reply(struct nt_daemon *d, const uint8_t *msg, size_t len,
+			      const union nt_sockaddr *from, uint64_t now)
+{
+	uint8_t out[NT_HS_COOKIE_REPLY_LEN];
+
+	if (nt_handshake_create_cookie_reply(&d->hs_local, msg, len, from, now, out) == 0)
+		reply(d, out, sizeof(out), from);
+}
+
+/*
+ * An INIT with a valid mac1 (a member, or a replay of one). Under load only a source that
+ * proved with a cookie that it receives there is served, and only then is it charged to its
+ * address's bucket (WireGuard's rule: a spoofed source can drain no member's bucket). The
+ * INIT is checked in a spare handshake first: only a verified one takes an attempt slot, so
+ * nothing that fails can evict a member's handshake in flight.
+ */
 static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 		    const union nt_sockaddr *from, uint64_t now)
 {
-	uint8_t out[NT_HS_RESP_LEN > NT_HS_COOKIE_REPLY_LEN ? NT_HS_RESP_LEN : NT_HS_COOKIE_REPLY_LEN];
+	uint8_t out[NT_HS_RESP_LEN];
 	bool under_load = nt_ratelimit_table_is_under_load(&d->ratelimit, now);
+	struct nt_handshake verified;
 	enum nt_hs_verdict v;
 	struct nt_attempt *a;
 	char buf[NT_SOCKADDR_STRLEN];
 
-	a = attempt_alloc(d, false, now);
-	if (!a)
-		return;
-	if (d->rx_via) {
-		a->via = d->rx_via;
-		memcpy(a->via_target, d->rx_via_id, 32);
+	if (under_load) {
+		if (!nt_handshake_has_cookie(&d->hs_local, msg, len, from, now)) {
+			send_cookie_reply(d, msg, len, from, now);
+			return;
+		}
+		if (!nt_ratelimit_table_allow(&d->ratelimit, from, now)) {
+			d->drops[NT_DROP_RATELIMIT]++;
+			return;
+		}
 	}
-	v = nt_handshake_consume_init(&a->hs, &d->hs_local, msg, len, from, under_load, now);
+	if (!d->init_hs_ready) {
+		if (nt_handshake_init(&d->init_hs) < 0)
+			return;
+		d->init_hs_ready = true;
+	}
+	v = nt_handshake_consume_init(&d->init_hs, &d->hs_local, msg, len, from, under_load, now,
+				      nt_wall_ms());
 	if (v == NT_HS_DROP_MAC2_NEEDED) {
-		if (nt_handshake_create_cookie_reply(&d->hs_local, msg, len, from, now, out) == 0)
-			hs_send(d, a, out, NT_HS_COOKIE_REPLY_LEN, from, 0);
-		attempt_free(d, a);
+		send_cookie_reply(d, msg, len, from, now);
 		return;
 	}
 	if (v != NT_HS_OK) {
-		/* A wrong mac1 is a stranger: it gets nothing, not even a log line at info. */
 		log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "initiation from %s dropped: %s",
 				nt_sockaddr_format(from, buf, sizeof(buf)), nt_handshake_verdict_str(v));
 		d->drops[NT_DROP_HANDSHAKE]++;
-		attempt_free(d, a);
 		return;
+	}
+	a = attempt_alloc(d, false, now);
+	if (!a) {
+		nt_handshake_clear(&d->init_hs);
+		return;
+	}
+	/* The slot takes the verified handshake; the spare keeps the slot's wiped one. */
+	verified = d->init_hs;
+	d->init_hs = a->hs;
+	a->hs = verified;
+	if (d->rx_via) {
+		a->via = d->rx_via;
+		memcpy(a->via_target, d->rx_via_id, 32);
 	}
 	if (nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, d->n_workers,
 			 lane_of(d, peer_at(d, from)), &a->local_index) < 0 ||
@@ -689,10 +727,16 @@ void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *msg, size_t len,
 		d->drops[NT_DROP_TRUNCATED]++;
 		return;
 	}
-	if (!nt_ratelimit_table_allow(&d->ratelimit, from, now)) {
-		d->drops[NT_DROP_RATELIMIT]++;
+	/*
+	 * mac1 first: a message from outside the network costs one hash, gets no answer, and
+	 * counts toward nothing a member's handshake depends on (load, a source's bucket).
+	 */
+	v = nt_handshake_check_envelope(&d->hs_local, msg, len);
+	if (v != NT_HS_OK) {
+		d->drops[NT_DROP_HANDSHAKE]++;
 		return;
 	}
+	nt_ratelimit_table_count_load(&d->ratelimit, now);
 	if (type == NT_HS_MSG_INIT) {
 		on_init(d, msg, len, from, now);
 		return;
@@ -1013,7 +1057,8 @@ int nt_tunnel_start(struct nt_daemon *d)
 	d->peer_idle_ms = NT_PEER_IDLE_MS;
 	if (getenv("NETRON_PEER_IDLE_MS"))
 		d->peer_idle_ms = strtoull(getenv("NETRON_PEER_IDLE_MS"), NULL, 10);
-	ret = nt_ratelimit_table_init(&d->ratelimit, 20, 5, 200);
+	ret = nt_ratelimit_table_init(&d->ratelimit, NT_RATELIMIT_DEFAULT_RATE,
+				      NT_RATELIMIT_DEFAULT_BURST, NT_RATELIMIT_DEFAULT_LOAD);
 	if (ret < 0)
 		return ret;
 	for (unsigned int i = 0; i < d->opts.n_peers; i++) {
@@ -1039,6 +1084,9 @@ void nt_tunnel_stop(struct nt_daemon *d)
 			nt_handshake_uninit(&d->attempts[i].hs);
 		d->attempts[i].hs_ready = false;
 	}
+	if (d->init_hs_ready)
+		nt_handshake_uninit(&d->init_hs);
+	d->init_hs_ready = false;
 	nt_peer_table_clear(&d->peers);
 	if (d->hs_local.id)
 		nt_handshake_local_uninit(&d->hs_local);

@@ -87,7 +87,7 @@ static void world_up(struct world *w, bool respond)
 	memset(e, 0xB2, sizeof(e));
 	nt_handshake_set_ephemeral(&w->hr, e);
 	if (nt_handshake_consume_init(&w->hr, &w->lr, w->init, sizeof(w->init), &addr_i, false,
-				      NOW) != NT_HS_OK ||
+				      NOW, WALL) != NT_HS_OK ||
 	    nt_handshake_create_resp(&w->hr, &w->lr, IDX_R, NOW, w->resp) < 0)
 		abort();
 }
@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 	case 1:
 		world_up(&w, false);
-		switch (nt_handshake_consume_init(&w.hr, &w.lr, msg, len, &addr_i, mode == 1, NOW)) {
+		switch (nt_handshake_consume_init(&w.hr, &w.lr, msg, len, &addr_i, mode == 1, NOW, WALL)) {
 		case NT_HS_OK:
 			if (nt_handshake_create_resp(&w.hr, &w.lr, IDX_R, NOW, out) < 0)
 				abort();

@@ -106,7 +106,7 @@ static void test_validate_table(void **state)
 	make_msg(&cm, k, m, T0 + 1);
 	assert_false(sodium_is_zero(m + MSG_LEN - 16, 16));
 	/* 5: right address, under load. 6: another IP. 7: another port. 8: another family. */
-	assert_int_equal(nt_cookie_checker_validate(&cc, m, MSG_LEN, &a, true, T0 + 1), NT_COOKIE_OK);
+	assert_int_equal(nt_cookie_checker_validate(&cc, m, MSG_LEN, &a, true, T0 + 1), NT_COOKIE_OK_WITH_COOKIE);
 	{
 		union nt_sockaddr x = addr("192.0.2.2:4000"), y = addr("192.0.2.1:4001");
 		assert_int_equal(nt_cookie_checker_validate(&cc, m, MSG_LEN, &x, true, T0 + 1),
@@ -122,7 +122,7 @@ static void test_validate_table(void **state)
 	assert_int_equal(nt_cookie_checker_create_reply(&cc, m, MSG_LEN, 1, &a6, T0, reply), 0);
 	assert_int_equal(nt_cookie_maker_consume_reply(&cm, k, reply, sizeof(reply), T0), 0);
 	make_msg(&cm, k, m, T0);
-	assert_int_equal(nt_cookie_checker_validate(&cc, m, MSG_LEN, &a6, true, T0), NT_COOKIE_OK);
+	assert_int_equal(nt_cookie_checker_validate(&cc, m, MSG_LEN, &a6, true, T0), NT_COOKIE_OK_WITH_COOKIE);
 	assert_int_equal(nt_cookie_checker_validate(&cc, m, MSG_LEN, &a, true, T0), NT_COOKIE_BAD_MAC2);
 
 	nt_cookie_checker_uninit(&cc);
@@ -179,16 +179,16 @@ static void test_lifetimes(void **state)
 		uint64_t reply_at, send_at, check_at;
 		enum nt_cookie_verdict want;
 	} cases[] = {
-		/* 1 */ { 0, 0, 0, NT_COOKIE_OK },
-		/* 2 */ { 0, 119999, 119999, NT_COOKIE_OK },
+		/* 1 */ { 0, 0, 0, NT_COOKIE_OK_WITH_COOKIE },
+		/* 2 */ { 0, 119999, 119999, NT_COOKIE_OK_WITH_COOKIE },
 		/* 3: the maker no longer sends it (mac2 zero, under load). */
 		/* */ { 0, 120000, 120000, NT_COOKIE_BAD_MAC2 },
 		/* 4: secret rotated once; the previous one is still accepted. */
-		/* */ { 100000, 200000, 200000, NT_COOKIE_OK },
+		/* */ { 100000, 200000, 200000, NT_COOKIE_OK_WITH_COOKIE },
 		/* 5: the message was made in time but checked after two rotations. */
 		/* */ { 0, 100000, 250000, NT_COOKIE_BAD_MAC2 },
 		/* 6: made at 110 s, rotated at 130 s, still good at 229.999 s. */
-		/* */ { 110000, 229999, 229999, NT_COOKIE_OK },
+		/* */ { 110000, 229999, 229999, NT_COOKIE_OK_WITH_COOKIE },
 	};
 	struct nt_network_keys *k = make_keys(1);
 	union nt_sockaddr a = addr("192.0.2.1:4000");
@@ -303,20 +303,21 @@ static void test_under_load(void **state)
 	assert_int_equal(nt_ratelimit_table_init(t, 20, 5, 50), 0);
 	assert_false(nt_ratelimit_table_is_under_load(t, T0));
 	/* 50 messages in a second is not "more than 50"; the 51st is. */
-	for (uint32_t i = 0; i < 50; i++) {
-		x.in4.sin_addr.s_addr = htonl(0x0a000100U + i);
-		nt_ratelimit_table_allow(t, &x, T0 + i * 10);
-	}
+	for (uint32_t i = 0; i < 50; i++)
+		nt_ratelimit_table_count_load(t, T0 + i * 10);
 	assert_false(nt_ratelimit_table_is_under_load(t, T0 + 500));
-	nt_ratelimit_table_allow(t, &x, T0 + 500);
+	nt_ratelimit_table_count_load(t, T0 + 500);
 	assert_true(nt_ratelimit_table_is_under_load(t, T0 + 500));
 	assert_true(nt_ratelimit_table_is_under_load(t, T0 + 900));
 	/* A second after the burst started, the early slots have aged out. */
 	assert_false(nt_ratelimit_table_is_under_load(t, T0 + 1300));
 	assert_false(nt_ratelimit_table_is_under_load(t, T0 + 5000));
-	/* Denied messages count too: one source hammering makes the node "under load". */
+	/* Charging a source's bucket is not counting load: the caller decides what counts. */
 	for (int i = 0; i < 60; i++)
 		nt_ratelimit_table_allow(t, &x, T0 + 10000);
+	assert_false(nt_ratelimit_table_is_under_load(t, T0 + 10000));
+	for (int i = 0; i < 60; i++)
+		nt_ratelimit_table_count_load(t, T0 + 10000);
 	assert_true(nt_ratelimit_table_is_under_load(t, T0 + 10000));
 	nt_ratelimit_table_clear(t);
 	assert_false(nt_ratelimit_table_is_under_load(t, T0 + 10000));

@@ -105,7 +105,7 @@ static void run_to_resp(struct pair *p, uint64_t now)
 {
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 0x11111111, WALL, now, p->init), 0);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, sizeof(p->init),
-						   &p->a.addr, false, now),
+						   &p->a.addr, false, now, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&p->hb, &p->b.local, 0x22222222, now, p->resp), 0);
 }
@@ -212,14 +212,14 @@ static void test_wrong_network(void **state)
 	assert_int_equal(nt_handshake_init(&h), 0);
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 1, WALL, T0, p->init), 0);
 	assert_int_equal(nt_handshake_consume_init(&h, &other.local, p->init, sizeof(p->init),
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_DROP_MAC1);
 	assert_int_equal(h.state, NT_HS_STATE_IDLE);
 
 	/* Same mac1 and cookie keys, another PSK: fails exactly at the psk3 step (FIN). */
 	node_up(&psk_only, 1, 9, "203.0.113.10:1");
 	assert_int_equal(nt_handshake_consume_init(&h, &psk_only.local, p->init, sizeof(p->init),
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&h, &psk_only.local, 2, T0, p->resp), 0);
 	assert_int_equal(nt_handshake_consume_resp(&p->ha, &p->a.local, p->resp, sizeof(p->resp),
@@ -262,7 +262,7 @@ static void test_bit_flips(void **state)
 		memcpy(m, p->init, NT_HS_INIT_LEN);
 		flip(m, bit);
 		v = nt_handshake_consume_init(&scratch, &p->b.local, m, NT_HS_INIT_LEN, &p->a.addr,
-					      false, T0);
+					      false, T0, WALL);
 		if (v == NT_HS_OK)
 			fail_msg("INIT bit %zu accepted", bit);
 		/* The sender index is authenticated by mac1 only (as in WireGuard). */
@@ -271,7 +271,7 @@ static void test_bit_flips(void **state)
 		if (bit / 8 < NT_HS_INIT_LEN - 32) {
 			remac(&p->a, m, NT_HS_INIT_LEN);
 			v = nt_handshake_consume_init(&scratch, &p->b.local, m, NT_HS_INIT_LEN,
-						      &p->a.addr, false, T0);
+						      &p->a.addr, false, T0, WALL);
 			if (v == NT_HS_OK)
 				fail_msg("INIT bit %zu accepted with a member's mac1", bit);
 		}
@@ -318,7 +318,7 @@ static void test_bit_flips(void **state)
 	/* The real INIT and RESP still pass after all that (fresh attempt, same bytes). */
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 7, WALL, T0, p->init), 0);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, true, T0),
+						   &p->a.addr, true, T0, WALL),
 			 NT_HS_DROP_MAC2_NEEDED);
 	assert_int_equal(nt_handshake_create_cookie_reply(&p->b.local, p->init, NT_HS_INIT_LEN,
 							  &p->a.addr, T0, cookie),
@@ -360,7 +360,7 @@ static void test_lengths(void **state)
 			big[0] = msgs[i].type;
 			assert_false(nt_handshake_peek(big, lens[j], &type, &idx));
 			assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, big, lens[j],
-								   &p->a.addr, false, T0),
+								   &p->a.addr, false, T0, WALL),
 					 NT_HS_DROP_MALFORMED);
 			assert_int_equal(nt_handshake_consume_resp(&p->ha, &p->a.local, big, lens[j],
 								   &p->b.addr, T0),
@@ -393,7 +393,7 @@ static void test_replayed_init(void **state)
 	assert_int_equal(nt_handshake_init(&other), 0);
 	run_to_resp(p, T0);
 	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, p->init, sizeof(p->init),
-						   &p->a.addr, false, T0 + 5),
+						   &p->a.addr, false, T0 + 5, WALL),
 			 NT_HS_DROP_REPLAY);
 	assert_int_equal(other.state, NT_HS_STATE_IDLE);
 	/* Same e, garbled payload, valid member mac1: still REPLAY, not DECRYPT: the cache is
@@ -402,21 +402,100 @@ static void test_replayed_init(void **state)
 	m[50] ^= 1;
 	remac(&p->a, m, sizeof(m));
 	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, m, sizeof(m), &p->a.addr,
-						   false, T0),
+						   false, T0, WALL),
 			 NT_HS_DROP_REPLAY);
 	/* A forgery with a fresh e fails to decrypt and is not remembered... */
 	memcpy(m, p->init, sizeof(m));
 	m[8] ^= 2;
 	remac(&p->a, m, sizeof(m));
 	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, m, sizeof(m), &p->a.addr,
-						   false, T0),
+						   false, T0, WALL),
 			 NT_HS_DROP_DECRYPT);
 	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, m, sizeof(m), &p->a.addr,
-						   false, T0),
+						   false, T0, WALL),
 			 NT_HS_DROP_DECRYPT);
 	/* ...and b's first attempt is intact. */
 	assert_int_equal(p->hb.state, NT_HS_STATE_RESP_SENT);
 	nt_handshake_uninit(&other);
+}
+
+/*
+ * A captured INIT replayed after many others (more than the cache holds at once) is still
+ * refused: the cache keeps each INIT for as long as its timestamp is in the window, a full
+ * set asks for a cookie instead of forgetting, and an INIT older than the window is refused
+ * outright.
+ */
+static void test_replay_after_flood(void **state)
+{
+	struct pair *p = *state;
+	struct nt_handshake other, h;
+	uint8_t first[NT_HS_INIT_LEN], m[NT_HS_INIT_LEN];
+	unsigned int ok = 0, cookie = 0;
+
+	assert_int_equal(nt_handshake_init(&other), 0);
+	assert_int_equal(nt_handshake_init(&h), 0);
+	assert_int_equal(nt_handshake_create_init(&h, &p->a.local, 1, WALL, T0, first), 0);
+	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, first, sizeof(first),
+						   &p->a.addr, false, T0, WALL),
+			 NT_HS_OK);
+	/* 8,000 fresh INITs from a member, twice what the cache holds. */
+	for (unsigned int i = 0; i < 8000; i++) {
+		enum nt_hs_verdict v;
+
+		assert_int_equal(nt_handshake_create_init(&h, &p->a.local, 2 + i, WALL, T0 + i, m), 0);
+		v = nt_handshake_consume_init(&other, &p->b.local, m, sizeof(m), &p->a.addr, false,
+					      T0 + i, WALL + i);
+		assert_true(v == NT_HS_OK || v == NT_HS_DROP_MAC2_NEEDED);
+		ok += v == NT_HS_OK;
+		cookie += v == NT_HS_DROP_MAC2_NEEDED;
+	}
+	assert_true(ok >= 3900); /* nearly every way of every set is used */
+	assert_true(cookie > 0); /* and a full set asks for a cookie instead of forgetting */
+	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, first, sizeof(first),
+						   &p->a.addr, false, T0 + 9000, WALL + 9000),
+			 NT_HS_DROP_REPLAY);
+	/* Once its timestamp has left the window, it is refused for that, and forgotten. */
+	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, first, sizeof(first),
+						   &p->a.addr, false, T0 + NT_HS_INIT_WINDOW_MS + 2000,
+						   WALL + NT_HS_INIT_WINDOW_MS + 2000),
+			 NT_HS_DROP_STALE);
+	/* An INIT from a clock further ahead than the window is refused too. */
+	assert_int_equal(nt_handshake_create_init(&h, &p->a.local, 9, WALL + NT_HS_INIT_WINDOW_MS + 1000,
+						  T0, m),
+			 0);
+	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, m, sizeof(m), &p->a.addr, false,
+						   T0 + NT_HS_INIT_WINDOW_MS + 5000, WALL),
+			 NT_HS_DROP_STALE);
+	/* Within the window, either way, is fine. */
+	assert_int_equal(nt_handshake_create_init(&h, &p->a.local, 10, WALL + NT_HS_INIT_WINDOW_MS - 1000,
+						  T0, m),
+			 0);
+	assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, m, sizeof(m), &p->a.addr, false,
+						   T0 + NT_HS_INIT_WINDOW_MS + 6000, WALL),
+			 NT_HS_OK);
+	nt_handshake_uninit(&h);
+	nt_handshake_uninit(&other);
+}
+
+/* The envelope check: what a stranger's junk costs (one hash) and what it is told (nothing). */
+static void test_envelope(void **state)
+{
+	struct pair *p = *state;
+	uint8_t m[NT_HS_INIT_LEN];
+
+	run_to_fin(p, T0);
+	assert_int_equal(nt_handshake_check_envelope(&p->b.local, p->init, NT_HS_INIT_LEN), NT_HS_OK);
+	assert_int_equal(nt_handshake_check_envelope(&p->a.local, p->resp, NT_HS_RESP_LEN), NT_HS_OK);
+	assert_int_equal(nt_handshake_check_envelope(&p->b.local, p->fin, NT_HS_FIN_LEN), NT_HS_OK);
+	memcpy(m, p->init, sizeof(m));
+	m[20] ^= 1;
+	assert_int_equal(nt_handshake_check_envelope(&p->b.local, m, sizeof(m)), NT_HS_DROP_MAC1);
+	assert_int_equal(nt_handshake_check_envelope(&p->b.local, p->init, NT_HS_INIT_LEN - 1),
+			 NT_HS_DROP_MALFORMED);
+	assert_int_equal(nt_handshake_check_envelope(&p->b.local, p->resp, NT_HS_INIT_LEN),
+			 NT_HS_DROP_MALFORMED);
+	/* No cookie in a zero mac2. */
+	assert_false(nt_handshake_has_cookie(&p->b.local, p->init, NT_HS_INIT_LEN, &p->a.addr, T0));
 }
 
 static void test_replayed_fin(void **state)
@@ -469,7 +548,7 @@ static void test_low_order(void **state)
 		assert_true(nt_hex_decode(m + 8, 32, points[i]));
 		remac(&p->a, m, NT_HS_INIT_LEN);
 		assert_int_equal(nt_handshake_consume_init(&other, &p->b.local, m, NT_HS_INIT_LEN,
-							   &p->a.addr, false, T0),
+							   &p->a.addr, false, T0, WALL),
 				 NT_HS_DROP_LOW_ORDER);
 		memcpy(m, p->resp, NT_HS_RESP_LEN);
 		assert_true(nt_hex_decode(m + 12, 32, points[i]));
@@ -513,7 +592,7 @@ static void test_identity_checks(void **state)
 	/* RESP whose Ed25519 payload is someone else's node ID. */
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 1, WALL, T0, p->init), 0);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_OK);
 	forge(&p->hb, &p->b, NT_HS_MSG_RESP, 2, 1, liar.id.ed_pk, 32, m, NT_HS_RESP_LEN);
 	assert_int_equal(nt_handshake_consume_resp(&p->ha, &p->a.local, m, NT_HS_RESP_LEN,
@@ -548,7 +627,7 @@ static void test_self_handshake(void **state)
 	/* a sends INIT to its own address and answers it. */
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 1, WALL, T0, p->init), 0);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->a.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&p->hb, &p->a.local, 2, T0, p->resp), 0);
 	assert_int_equal(nt_handshake_consume_resp(&p->ha, &p->a.local, p->resp, NT_HS_RESP_LEN,
@@ -560,7 +639,7 @@ static void test_self_handshake(void **state)
 	assert_int_equal(nt_handshake_local_init(&twin_local, &p->a.id, twin.keys, T0), 0);
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 1, WALL, T0, p->init), 0);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &twin_local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&p->hb, &twin_local, 2, T0, p->resp), 0);
 	assert_int_equal(nt_handshake_consume_resp(&p->ha, &p->a.local, p->resp, NT_HS_RESP_LEN,
@@ -591,7 +670,7 @@ static void test_cookie_under_load(void **state)
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 5, WALL, T0, p->init), 0);
 	assert_true(sodium_is_zero(p->init + NT_HS_INIT_LEN - 16, 16)); /* no cookie yet */
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, true, T0),
+						   &p->a.addr, true, T0, WALL),
 			 NT_HS_DROP_MAC2_NEEDED);
 	assert_int_equal(p->hb.state, NT_HS_STATE_IDLE);
 	assert_int_equal(nt_handshake_create_cookie_reply(&p->b.local, p->init, NT_HS_INIT_LEN,
@@ -618,13 +697,13 @@ static void test_cookie_under_load(void **state)
 	assert_int_equal(nt_handshake_create_init(&p->ha, &p->a.local, 5, WALL + 20, T0 + 20, p->init), 0);
 	assert_false(sodium_is_zero(p->init + NT_HS_INIT_LEN - 16, 16));
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &elsewhere, true, T0 + 20),
+						   &elsewhere, true, T0 + 20, WALL),
 			 NT_HS_DROP_MAC2_NEEDED);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &other_port, true, T0 + 20),
+						   &other_port, true, T0 + 20, WALL),
 			 NT_HS_DROP_MAC2_NEEDED);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, true, T0 + 20),
+						   &p->a.addr, true, T0 + 20, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&p->hb, &p->b.local, 6, T0 + 20, p->resp), 0);
 	assert_int_equal(nt_handshake_consume_resp(&p->ha, &p->a.local, p->resp, NT_HS_RESP_LEN,
@@ -649,11 +728,11 @@ static void test_cookie_under_load(void **state)
 			 0);
 	assert_true(sodium_is_zero(p->init + NT_HS_INIT_LEN - 16, 16));
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, true, T0 + 10 + 120000),
+						   &p->a.addr, true, T0 + 10 + 120000, WALL),
 			 NT_HS_DROP_MAC2_NEEDED);
 	/* Not under load, the same INIT is fine. */
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, false, T0 + 10 + 120000),
+						   &p->a.addr, false, T0 + 10 + 120000, WALL),
 			 NT_HS_OK);
 }
 
@@ -671,10 +750,10 @@ static void test_simultaneous(void **state)
 	assert_int_equal(nt_handshake_create_init(&b_init, &p->b.local, 0xB1, WALL + 3, T0, init_b), 0);
 	/* The INITs cross. */
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_consume_init(&a_resp, &p->a.local, init_b, NT_HS_INIT_LEN,
-						   &p->b.addr, false, T0),
+						   &p->b.addr, false, T0, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&p->hb, &p->b.local, 0xB2, T0, p->resp), 0);
 	assert_int_equal(nt_handshake_create_resp(&a_resp, &p->a.local, 0xA2, T0, resp_a), 0);
@@ -781,7 +860,7 @@ static void test_injected_ephemeral(void **state)
 	/* A responder's injected key survives consume_init and is used by create_resp. */
 	nt_handshake_set_ephemeral(&p->hb, e);
 	assert_int_equal(nt_handshake_consume_init(&p->hb, &p->b.local, p->init, NT_HS_INIT_LEN,
-						   &p->a.addr, false, T0),
+						   &p->a.addr, false, T0, WALL),
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_resp(&p->hb, &p->b.local, 4, T0, p->resp), 0);
 	assert_memory_equal(p->resp + 12, pk, 32);
@@ -807,6 +886,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_full_handshake),   T(test_wrong_network),	T(test_bit_flips),
 		T(test_lengths),	  T(test_injected_ephemeral),	  T(test_replayed_init),	T(test_replayed_fin),
+		T(test_replay_after_flood), T(test_envelope),
 		T(test_low_order),	  T(test_identity_checks),	T(test_self_handshake),
 		T(test_cookie_under_load), T(test_simultaneous),	T(test_states),
 		cmocka_unit_test(test_tai64n), cmocka_unit_test(test_verdict_str),
