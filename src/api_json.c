@@ -162,7 +162,7 @@ static json_t *offload_json(const struct nt_offload_status *f)
 	return NULL;
 }
 
-/* [{"tx_packets": n, "rx_packets": n, "handoffs_lost": n}, ...]: the loop thread first. */
+/* [{"tx_packets": n, "rx_packets": n, "handoffs_lost": n, "waits": n}, ...]: the loop first. */
 static json_t *workers_json(const struct nt_status *s)
 {
 	json_t *a = json_array();
@@ -176,6 +176,7 @@ static json_t *workers_json(const struct nt_status *s)
 		set(o, "tx_packets", json_integer((json_int_t)w->tx_packets), &ok);
 		set(o, "rx_packets", json_integer((json_int_t)w->rx_packets), &ok);
 		set(o, "handoffs_lost", json_integer((json_int_t)w->handoffs_lost), &ok);
+		set(o, "waits", json_integer((json_int_t)w->waits), &ok);
 		if (!ok || json_array_append_new(a, o) < 0)
 			ok = false;
 	}

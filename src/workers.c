@@ -128,8 +128,12 @@ struct worker {
 	/* The snapshot in use during a wake-up, and its generation for the loop (0 = none). */
 	const struct nt_snapshot *snap;
 	uint64_t busy_gen;
-	/* A new session's last handshake message went to the loop: its index, and when. */
+	/*
+	 * A new session's last handshake message (a FIN whose mac1 we checked) went to the loop:
+	 * its index, and how many FINs we handed over and the loop has handled (atomic).
+	 */
 	uint32_t fin_index;
+	uint64_t fins_handed, fins_done;
 	/* The last note about a frame sent to the loop, so a burst sends one. */
 	uint64_t noted_gen;
 	uint32_t noted_index;
@@ -138,7 +142,7 @@ struct worker {
 	/* Counters: the worker writes (atomically), the loop reads; folded_* are the loop's. */
 	uint64_t drops[NT_DROP_COUNT], folded_drops[NT_DROP_COUNT];
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
-	uint64_t tx_paused, superpackets, segments, ring_full;
+	uint64_t tx_paused, superpackets, segments, ring_full, waits;
 	uint64_t gso_sends, gso_fallbacks, gro_receives, gro_frames, gro_writes, gro_packets;
 	uint64_t folded[5]; /* of the five totals fold_workers adds up */
 };
@@ -362,7 +366,7 @@ void nt_workers_peer_gone(struct nt_daemon *d, struct nt_peer *p)
 
 /* ---- the loop drains the rings ---- */
 
-static void handle_msg(struct nt_daemon *d, struct msg *m, uint64_t now)
+static void handle_msg(struct nt_daemon *d, struct worker *w, struct msg *m, uint64_t now)
 {
 	struct nt_keypair *kp;
 	struct nt_peer *p;
@@ -370,6 +374,9 @@ static void handle_msg(struct nt_daemon *d, struct msg *m, uint64_t now)
 	switch (m->kind) {
 	case MSG_FRAME:
 		nt_datapath_on_frame(d, m->data, m->len, &m->from, now);
+		/* Done with it, session installed and published or not: the worker waits no more. */
+		if (m->len && m->data[0] == NT_HS_MSG_FIN)
+			__atomic_add_fetch(&w->fins_done, 1, __ATOMIC_RELEASE);
 		return;
 	case MSG_AUTH:
 		kp = nt_index_lookup(&d->index, m->index, NT_INDEX_KEYPAIR);
@@ -417,7 +424,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 				head += RING_SIZE - head % RING_SIZE;
 				continue;
 			}
-			handle_msg(d, m, now);
+			handle_msg(d, d->wk->w[i], m, now);
 			head += ring_need(m->len);
 		}
 		/* Coalesced segments may point into the ring: written before it is released. */
@@ -477,9 +484,9 @@ static void wake_loop(struct worker *w);
 static void enter(struct worker *w);
 
 /*
- * A received datagram for the loop while the ring is full: rather than lose it, wait for
- * room (20 ms at most; the socket's buffer holds what arrives meanwhile), holding no
- * snapshot, so the loop never waits for us. Only where the caller keeps no pointer into
+ * A member's handshake message for the loop while the ring is full: rather than lose it,
+ * wait for room (20 ms at most; the socket's buffer holds what arrives meanwhile), holding
+ * no snapshot, so the loop never waits for us. Only where the caller keeps no pointer into
  * the snapshot, which may change.
  */
 static void wait_for_room(struct worker *w, size_t len)
@@ -488,6 +495,7 @@ static void wait_for_room(struct worker *w, size_t len)
 
 	if (len > w->ring.max_len || ring_fits(&w->ring, ring_need(len)))
 		return;
+	wcount(&w->waits, 1);
 	wake_loop(w);
 	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
 	until = nt_now_us() + 20000;
@@ -496,12 +504,17 @@ static void wait_for_room(struct worker *w, size_t len)
 	enter(w);
 }
 
+/*
+ * Passes a message to the loop. may_wait only for a member's handshake message (mac1
+ * checked): anything else a stranger could send is lost when the ring is full (counted),
+ * so no outsider can make a worker wait.
+ */
 static void hand_over(struct worker *w, enum msg_kind kind, const uint8_t *data, size_t len,
-		      const union nt_sockaddr *from)
+		      const union nt_sockaddr *from, bool may_wait)
 {
 	struct msg *m;
 
-	if (kind == MSG_FRAME)
+	if (may_wait)
 		wait_for_room(w, len);
 	m = ring_slot(w, len);
 
@@ -539,21 +552,22 @@ static void wake_loop(struct worker *w)
 }
 
 /*
- * The first frame of a session whose last handshake message we just handed to the loop:
- * rather than hand the whole burst over too, wait (a few milliseconds at most, holding no
- * snapshot, so the loop never waits for us) for the loop to publish the session. True if
- * it published something.
+ * The first frame of a session whose last handshake message (a member's: mac1 checked) we
+ * just handed to the loop: rather than hand the whole burst over too, wait (a few
+ * milliseconds at most, holding no snapshot, so the loop never waits for us) until the loop
+ * has handled that message, which publishes the session if it is one. True if it did.
  */
 static bool wait_for_session(struct worker *w)
 {
-	struct nt_workers *wk = w->d->wk;
-	uint64_t gen = w->snap->gen, until = nt_now_us() + 5000;
+	uint64_t until = nt_now_us() + 5000;
 	bool published = false;
 
 	w->fin_index = 0;
+	wcount(&w->waits, 1);
+	wake_loop(w);
 	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
 	while (nt_now_us() < until) {
-		if (__atomic_load_n(&wk->gen, __ATOMIC_ACQUIRE) != gen) {
+		if (__atomic_load_n(&w->fins_done, __ATOMIC_ACQUIRE) == w->fins_handed) {
 			published = true;
 			break;
 		}
@@ -704,7 +718,7 @@ static void w_tun_packet(struct worker *w, const struct virtio_net_hdr *vh, size
 		f[PLAIN_OFF] = NT_DATA_INNER_IP;
 		if (nt_session_keypair_encrypt(e->send_kp, f, need, (size_t)n + 1, now) < 0) {
 			/* Expired since the snapshot: this packet and the rest go to the loop. */
-			hand_over(w, MSG_TUN, f + PKT_OFF, (size_t)n, NULL);
+			hand_over(w, MSG_TUN, f + PKT_OFF, (size_t)n, NULL, false);
 			hand_over_rest(w, &it);
 			break;
 		}
@@ -799,17 +813,25 @@ static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt
 	uint64_t counter;
 	int family;
 
-	if (frame[0] == NT_HS_MSG_FIN && len >= 8) {
-		/* The member's first frames on the session follow: see wait_for_session. */
-		w->fin_index = nt_get_le32(frame + 4);
-		hand_over(w, MSG_FRAME, frame, len, from);
+	if (frame[0] >= NT_HS_MSG_INIT && frame[0] <= NT_HS_MSG_FIN) {
+		/* mac1 here too, so only a member's handshake may wait for room or a session. */
+		if (nt_handshake_check_envelope(&w->d->hs_local, frame, len) != NT_HS_OK) {
+			wdrop(w, NT_DROP_HANDSHAKE);
+			return;
+		}
+		if (frame[0] == NT_HS_MSG_FIN) {
+			/* The member's first frames on the session follow: see wait_for_session. */
+			w->fin_index = nt_get_le32(frame + 4);
+			w->fins_handed++;
+		}
+		hand_over(w, MSG_FRAME, frame, len, from, true);
 		wake_loop(w);
 		return;
 	}
-	/* Handshakes, DHT, STUN, and data for a keypair this snapshot does not know. */
+	/* DHT, STUN, cookie replies, and data for a keypair this snapshot does not know. */
 	if (frame[0] != NT_MSG_DATA ||
 	    nt_session_frame_parse_header(frame, len, &index, &counter) != NT_PKT_OK) {
-		hand_over(w, MSG_FRAME, frame, len, from);
+		hand_over(w, MSG_FRAME, frame, len, from, false);
 		return;
 	}
 	k = snap_find_key(s, index);
@@ -818,7 +840,7 @@ static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt
 		k = snap_find_key(s, index);
 	}
 	if (!k) {
-		hand_over(w, MSG_FRAME, frame, len, from);
+		hand_over(w, MSG_FRAME, frame, len, from, false);
 		return;
 	}
 	v = nt_session_keypair_decrypt(k->kp, frame, len, now, &rx);
@@ -1133,6 +1155,7 @@ void nt_workers_status(struct nt_daemon *d, struct nt_status *st)
 		st->workers[i].tx_packets = LOAD(w->tx_packets);
 		st->workers[i].rx_packets = LOAD(w->rx_packets);
 		st->workers[i].handoffs_lost = LOAD(w->ring_full);
+		st->workers[i].waits = LOAD(w->waits);
 		o->udp_gso_sends += LOAD(w->gso_sends);
 		o->udp_gso_fallbacks += LOAD(w->gso_fallbacks);
 		o->udp_gro_receives += LOAD(w->gro_receives);

@@ -83,6 +83,7 @@ struct nt_status {
 	struct nt_worker_status {
 		uint64_t tx_packets, rx_packets; /* read from / written to its TUN queue */
 		uint64_t handoffs_lost; /* work for the loop dropped because it was behind */
+		uint64_t waits; /* times the thread waited for the loop (a member's handshake) */
 	} workers[NT_MAX_WORKERS];
 };
 
