@@ -201,7 +201,10 @@ static void on_summary(struct nt_gossip *g, struct peer *p, const uint8_t *items
 		if (e && e->version == version)
 			c = memcmp(nt_ledger_entry_hash(g->l, e), it + 16, 4);
 		if (!e || e->version < version || c > 0) {
-			/* Theirs is newer, or the same version with a lower hash, which wins. */
+			/* Theirs is newer, or the same version with a lower hash, which wins; unless
+			 * we refused that very entry already (it would be refused again). */
+			if (nt_ledger_was_refused(g->l, id, version))
+				continue;
 			if (g->want.len + 8 > g->cfg.max_msg)
 				msg_flush(g, &g->want, p->handle);
 			nt_put_be64(g->want.buf + g->want.len, id);

@@ -23,6 +23,7 @@
 #include "util.h"
 
 #define NIL UINT32_MAX
+#define REFUSED_RING 256
 
 static const char sign_context[16] = "netron ledger v1";
 static const char id_context[16] = "netron ledger id";
@@ -37,6 +38,7 @@ struct slot {
 	uint8_t hash[NT_LEDGER_HASH_LEN]; /* BLAKE2b-256 of the encoding */
 	uint64_t id;
 	uint64_t local_ttl; /* ms, for entries signed by this process; 0 otherwise */
+	uint64_t seen_at; /* unix ms: when this node first stored this (bucket, key, owner) */
 	uint32_t next_bk; /* (bucket, key) chain, or the free list */
 	uint32_t next_id;
 	uint32_t owner_idx;
@@ -70,6 +72,13 @@ struct nt_ledger {
 	uint64_t nblocks;
 	struct nt_ledger_stats stats;
 	size_t mem;
+	char reserve_bucket[NT_LEDGER_BUCKET_MAX + 1]; /* "" when none */
+	uint32_t reserve_used; /* slots holding entries of that bucket */
+	/* Entries refused by rule, so gossip does not fetch them again and again. */
+	struct {
+		uint64_t id, version;
+	} refused[REFUSED_RING];
+	uint32_t refused_next;
 };
 
 
@@ -204,6 +213,8 @@ const char *nt_ledger_verdict_str(enum nt_ledger_verdict v)
 		[NT_LEDGER_REJ_REPLAY] = "replayed version",
 		[NT_LEDGER_REJ_OWNER_FULL] = "owner at its entry cap",
 		[NT_LEDGER_REJ_FULL] = "store full",
+		[NT_LEDGER_REJ_HELD] = "key held by another owner",
+		[NT_LEDGER_REJ_POLICY] = "refused by this node's rules",
 	};
 	return (unsigned)v < NT_LEDGER_VERDICT_MAX ? names[v] : "?";
 }
@@ -290,12 +301,27 @@ static uint32_t find_owned(const struct nt_ledger *l, const char *b, size_t blen
 	return NIL;
 }
 
-/* Whether claim a beats claim b: earlier claimed_at, ties to the lower owner. */
-static bool claim_beats(const struct slot *a, const struct slot *b)
+/* Whether claim a is older than claim b: earlier claimed_at, ties to the lower owner. */
+static bool claim_is_older(const struct nt_ledger_entry *a, const struct nt_ledger_entry *b)
 {
-	if (a->e.claimed_at != b->e.claimed_at)
-		return a->e.claimed_at < b->e.claimed_at;
+	if (a->claimed_at != b->claimed_at)
+		return a->claimed_at < b->claimed_at;
 	return memcmp(a->owner, b->owner, 32) < 0;
+}
+
+static bool owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32])
+{
+	return !l->cfg.proven || l->cfg.proven(l->cfg.ctx, owner);
+}
+
+/* Whether claim a beats claim b: a proven owner's beats an unproven one's, then the older. */
+static bool claim_beats(const struct nt_ledger *l, const struct slot *a, const struct slot *b)
+{
+	bool pa = owner_is_proven(l, a->owner), pb = owner_is_proven(l, b->owner);
+
+	if (pa != pb)
+		return pa;
+	return claim_is_older(&a->e, &b->e);
 }
 
 static const struct slot *winner(const struct nt_ledger *l, const char *b, size_t blen,
@@ -308,10 +334,55 @@ static const struct slot *winner(const struct nt_ledger *l, const char *b, size_
 		const struct slot *s = &l->slots[i];
 		if (!same_bk(s, b, blen, k, klen) || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
-		if (!best || claim_beats(s, best))
+		if (!best || claim_beats(l, s, best))
 			best = s;
 	}
 	return best;
+}
+
+static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
+{
+	return l->reserve_bucket[0] && strlen(l->reserve_bucket) == blen &&
+	       memcmp(l->reserve_bucket, b, blen) == 0;
+}
+
+/*
+ * Whether a new owner's claim `in` may join the claims others hold on its key, and which
+ * stored claim it then displaces (*evict, NIL for none). Claims compete by age, and age is
+ * what a claim says of itself, so: a claim that would beat the holder gets in only as a
+ * race (both made within race_ms, and the holder first seen here within race_ms); past
+ * that the holder keeps the key, however old the newcomer says it is. A key keeps the
+ * NT_LEDGER_CLAIMS_PER_KEY oldest claims (tombstones count as claims of their age), so
+ * which ones are kept does not depend on the order they arrive in.
+ */
+static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const struct nt_ledger_entry *in,
+					    uint64_t now, uint32_t *evict)
+{
+	uint32_t i = l->bk_heads[bk_hash(l, in->bucket, in->bucket_len, in->key, in->key_len)];
+	const struct slot *holder = NULL;
+	uint32_t n = 0, youngest = NIL;
+
+	*evict = NIL;
+	for (; i != NIL; i = l->slots[i].next_bk) {
+		const struct slot *s = &l->slots[i];
+
+		if (!same_bk(s, in->bucket, in->bucket_len, in->key, in->key_len))
+			continue;
+		n++;
+		if (youngest == NIL || claim_is_older(&l->slots[youngest].e, &s->e))
+			youngest = i;
+		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE) && (!holder || claim_is_older(&s->e, &holder->e)))
+			holder = s;
+	}
+	if (holder && claim_is_older(in, &holder->e) &&
+	    (in->claimed_at + l->cfg.race_ms < now || holder->seen_at + l->cfg.race_ms < now))
+		return NT_LEDGER_REJ_HELD;
+	if (n < NT_LEDGER_CLAIMS_PER_KEY)
+		return NT_LEDGER_ADDED;
+	if (!claim_is_older(in, &l->slots[youngest].e))
+		return NT_LEDGER_REJ_HELD;
+	*evict = youngest;
+	return NT_LEDGER_ADDED;
 }
 
 static uint32_t owner_find(const struct nt_ledger *l, const uint8_t pk[32])
@@ -358,6 +429,8 @@ static void slot_remove(struct nt_ledger *l, uint32_t idx)
 		l->owner_free = s->owner_idx;
 		l->nowners--;
 	}
+	if (in_reserve(l, s->bucket, s->e.bucket_len))
+		l->reserve_used--;
 	s->used = false;
 	s->next_bk = l->free_head;
 	l->free_head = idx;
@@ -439,8 +512,9 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 				    uint64_t local_ttl, const struct nt_ledger_entry **out)
 {
 	uint8_t hash[NT_LEDGER_HASH_LEN];
-	uint32_t idx, oidx;
+	uint32_t idx, oidx, evict = NIL;
 	struct slot *s = NULL;
+	enum nt_ledger_verdict v;
 
 	if (in->key_len > l->cfg.max_key || in->value_len > l->cfg.max_value)
 		return NT_LEDGER_REJ_TOO_LARGE;
@@ -470,8 +544,24 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 				return NT_LEDGER_REJ_REPLAY;
 		}
 	}
+	if (idx == NIL && !local) {
+		/* A new owner for this key, from the network: the rules on room and contests. */
+		if (l->cfg.accept && !l->cfg.accept(l->cfg.ctx, in))
+			return NT_LEDGER_REJ_POLICY;
+		if (!in_reserve(l, in->bucket, in->bucket_len) &&
+		    l->used - l->reserve_used >= l->cfg.capacity - l->cfg.reserve_slots)
+			return NT_LEDGER_REJ_FULL;
+		v = check_contest(l, in, now, &evict);
+		if (v != NT_LEDGER_ADDED)
+			return v;
+	}
 	if (!local && !signature_is_valid(l, wire, wlen, in->owner))
 		return NT_LEDGER_REJ_SIGNATURE;
+	if (evict != NIL) {
+		log_debug(NT_DBG_LEDGER, "ledger: a claim on %s/%s gives way to an older one",
+			  l->slots[evict].bucket, l->slots[evict].e.key);
+		slot_remove(l, evict);
+	}
 
 	if (idx != NIL) {
 		slot_store(l, s, in, hash);
@@ -507,6 +597,9 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 	s->used = true;
 	s->owner_idx = oidx;
 	s->local_ttl = local ? local_ttl : 0;
+	s->seen_at = now;
+	if (in_reserve(l, s->bucket, s->e.bucket_len))
+		l->reserve_used++;
 	s->id = compute_id(&s->e);
 	uint32_t h = bk_hash(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len);
 	s->next_bk = l->bk_heads[h];
@@ -525,12 +618,27 @@ enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf,
 	struct nt_ledger_entry e;
 	enum nt_ledger_verdict v;
 
-	if (!nt_ledger_entry_decode(buf, len, &e))
+	if (!nt_ledger_entry_decode(buf, len, &e)) {
 		v = NT_LEDGER_REJ_MALFORMED;
-	else
+	} else {
 		v = merge(l, &e, buf, len, now_ms, false, 0, NULL);
+		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
+		    v == NT_LEDGER_REJ_OWNER_FULL) {
+			l->refused[l->refused_next].id = compute_id(&e);
+			l->refused[l->refused_next].version = e.version;
+			l->refused_next = (l->refused_next + 1) % REFUSED_RING;
+		}
+	}
 	l->stats.verdicts[v]++;
 	return v;
+}
+
+bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version)
+{
+	for (uint32_t i = 0; i < REFUSED_RING; i++)
+		if (l->refused[i].id == id && l->refused[i].version == version && version)
+			return true;
+	return false;
 }
 
 static int verdict_errno(enum nt_ledger_verdict v)
@@ -893,6 +1001,19 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		l->cfg.skew_ms = NT_LEDGER_DEFAULT_SKEW_MS;
 	if (!l->cfg.tombstone_ttl_ms)
 		l->cfg.tombstone_ttl_ms = NT_LEDGER_DEFAULT_TOMBSTONE_TTL_MS;
+	if (!l->cfg.race_ms)
+		l->cfg.race_ms = NT_LEDGER_DEFAULT_RACE_MS;
+	if (l->cfg.reserve_bucket) {
+		size_t n = strlen(l->cfg.reserve_bucket);
+		if (!bucket_is_valid(l->cfg.reserve_bucket, n) || l->cfg.reserve_slots > l->cfg.capacity) {
+			free(l);
+			return -EINVAL;
+		}
+		memcpy(l->reserve_bucket, l->cfg.reserve_bucket, n + 1);
+		l->cfg.reserve_bucket = NULL; /* the caller's string need not outlive this call */
+	} else {
+		l->cfg.reserve_slots = 0;
+	}
 	if (l->cfg.capacity > (1U << 24) || l->cfg.max_key > NT_LEDGER_KEY_LIMIT ||
 	    l->cfg.max_value > NT_LEDGER_VALUE_LIMIT ||
 	    l->cfg.tombstone_ttl_ms > l->cfg.max_ttl_ms) {

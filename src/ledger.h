@@ -39,6 +39,14 @@ enum {
 #define NT_LEDGER_DEFAULT_MAX_TTL_MS (10 * 60 * 1000ULL)
 #define NT_LEDGER_DEFAULT_SKEW_MS (60 * 1000ULL)
 #define NT_LEDGER_DEFAULT_TOMBSTONE_TTL_MS (60 * 1000ULL)
+/*
+ * Two claims on one key made within this long of each other (and of our first sight of the
+ * holder) are a race, which the earlier wins; past it the holder keeps the key, so nobody can
+ * take a held key by back-dating a claim. It is longer than --dhcp's settle period.
+ */
+#define NT_LEDGER_DEFAULT_RACE_MS (30 * 1000ULL)
+/* Owners whose claims one (bucket, key) holds at once: a holder and one contender. */
+#define NT_LEDGER_CLAIMS_PER_KEY 2
 
 #define NT_LEDGER_MACHINES "machines" /* key: the VPN address as text, "10.1.0.11" */
 
@@ -79,7 +87,9 @@ enum nt_ledger_verdict {
 	NT_LEDGER_REJ_FUTURE_CLAIM, /* claimed_at > now + skew */
 	NT_LEDGER_REJ_REPLAY, /* version not above the stored one */
 	NT_LEDGER_REJ_OWNER_FULL, /* the owner already holds max_per_owner entries */
-	NT_LEDGER_REJ_FULL, /* refused: the store is full of live entries */
+	NT_LEDGER_REJ_FULL, /* refused: the store (or the room left to its bucket) is full */
+	NT_LEDGER_REJ_HELD, /* another owner holds the key: a back-dated claim, or one too many */
+	NT_LEDGER_REJ_POLICY, /* the integrator's accept() refused it (e.g. outside our prefixes) */
 	NT_LEDGER_VERDICT_MAX
 };
 
@@ -98,6 +108,9 @@ typedef void nt_ledger_change_fn(void *ctx, const struct nt_ledger_entry *e,
 				 enum nt_ledger_change change, bool local);
 /* Iteration callback: return false to stop. */
 typedef bool nt_ledger_foreach_fn(void *ctx, const struct nt_ledger_entry *e);
+/* A predicate on an entry, or on an owner (32 bytes), decided by the integrator. */
+typedef bool nt_ledger_entry_pred(void *ctx, const struct nt_ledger_entry *e);
+typedef bool nt_ledger_owner_pred(void *ctx, const uint8_t owner[32]);
 
 struct nt_ledger_cfg {
 	uint32_t capacity; /* entries; 0: NT_LEDGER_DEFAULT_CAPACITY */
@@ -107,7 +120,21 @@ struct nt_ledger_cfg {
 	uint64_t max_ttl_ms; /* 0: default (10 min) */
 	uint64_t skew_ms; /* tolerated clock skew; 0: default (60 s) */
 	uint64_t tombstone_ttl_ms; /* 0: default (60 s) */
+	uint64_t race_ms; /* 0: default (30 s) */
+	/*
+	 * Room kept for one bucket (NULL: none): entries of every other bucket together may
+	 * use at most capacity - reserve_slots, so they can never crowd it out.
+	 */
+	const char *reserve_bucket;
+	uint32_t reserve_slots;
 	nt_ledger_change_fn *on_change;
+	/* Entries from the network that accept() refuses are not stored (NULL: all pass). */
+	nt_ledger_entry_pred *accept;
+	/*
+	 * Owners this node has proven (a session): their claims beat those of owners it has
+	 * not, whatever their age (NULL: every owner counts as proven).
+	 */
+	nt_ledger_owner_pred *proven;
 	void *ctx;
 };
 
@@ -165,7 +192,10 @@ int nt_ledger_delete_local(struct nt_ledger *l, const struct nt_identity *id, co
 /* Re-signs our entries within 1/3 of their TTL of expiry; returns how many, or -errno. */
 int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, uint64_t now_ms);
 
-/* The effective entry for (bucket, key): the earliest live claim, ties to the lower owner. */
+/*
+ * The effective entry for (bucket, key): the earliest live claim of a proven owner (then of
+ * any owner), ties to the lower owner.
+ */
 const struct nt_ledger_entry *nt_ledger_get(const struct nt_ledger *l, const char *bucket,
 					    const char *key);
 /* One owner's stored entry (tombstones included), or NULL. */
@@ -185,6 +215,12 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 		       void *ctx);
 /* Every stored entry, in slot order. */
 void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *cb, void *ctx);
+
+/*
+ * Whether an entry with this id and version was refused here (REJ_HELD, REJ_POLICY,
+ * REJ_FULL, REJ_OWNER_FULL) recently: gossip does not ask for it again.
+ */
+bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version);
 
 /* Bucket "machines": the winning owner of the VPN address ip_text, or NULL. */
 const uint8_t *nt_ledger_machine_owner(const struct nt_ledger *l, const char *ip_text);

@@ -452,6 +452,136 @@ struct item {
 	size_t len;
 };
 
+/*
+ * Taking a held address by back-dating: a claim that says it is older than the holder's
+ * gets in only as a race (made within race_ms of now, while the holder is new here too).
+ */
+static void test_backdated_claims(void **state)
+{
+	struct nt_ledger *l = ledger_new(64, 0);
+	uint8_t buf[512];
+	size_t n;
+	const uint64_t race = NT_LEDGER_DEFAULT_RACE_MS;
+
+	(void)state;
+	ids_init();
+	/* ids[0] holds 10.1.0.1 since T0; we first see it at T0. */
+	n = make_entry(buf, sizeof(buf), &ids[0], NULL, "machines", "10.1.0.1", "a", 1, T0, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	/* Within the race window, an earlier claim made now is a race, and wins. */
+	n = make_entry(buf, sizeof(buf), &ids[1], NULL, "machines", "10.1.0.1", "b", 1, T0 - 100,
+		       T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 1000), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.1"), ids[1].ed_pk, 32);
+	/* A claim from long ago (claimed_at = 1), while the holder is fresh: not a race. */
+	n = make_entry(buf, sizeof(buf), &ids[2], NULL, "machines", "10.1.0.2", "c", 1, T0, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	n = make_entry(buf, sizeof(buf), &ids[3], NULL, "machines", "10.1.0.2", "d", 1, 1, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 1000), NT_LEDGER_REJ_HELD);
+	assert_true(nt_ledger_was_refused(l, nt_ledger_entry_id(NULL, &(struct nt_ledger_entry){
+		.bucket = "machines", .bucket_len = 8, .key = "10.1.0.2", .key_len = 8,
+		.owner = ids[3].ed_pk }), 1));
+	/* Once the holder has been here race_ms, even a claim "one second older" is refused... */
+	n = make_entry(buf, sizeof(buf), &ids[4], NULL, "machines", "10.1.0.2", "e", 1, T0 - 1000,
+		       T0 + race + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + race + 1000), NT_LEDGER_REJ_HELD);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.2"), ids[2].ed_pk, 32);
+	/* ...while a later claim is kept as the contender, to take over when the holder goes. */
+	n = make_entry(buf, sizeof(buf), &ids[4], NULL, "machines", "10.1.0.2", "e", 1,
+		       T0 + race + 500, T0 + 2 * MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + race + 1000), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.2"), ids[2].ed_pk, 32);
+	nt_ledger_expire(l, T0 + MIN_MS);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.2"), ids[4].ed_pk, 32);
+	nt_ledger_free(l);
+}
+
+/* A key keeps the NT_LEDGER_CLAIMS_PER_KEY oldest claims; a crowd of owners gets no more. */
+static void test_claims_per_key(void **state)
+{
+	struct nt_ledger *l = ledger_new(64, 0);
+	uint8_t buf[512];
+	size_t n;
+
+	(void)state;
+	ids_init();
+	for (int i = 0; i < 5; i++) {
+		enum nt_ledger_verdict v;
+
+		n = make_entry(buf, sizeof(buf), &ids[i], NULL, "services", "web", "x", 1,
+			       T0 + 10 * (uint64_t)(5 - i), T0 + MIN_MS, 0);
+		v = nt_ledger_insert(l, buf, n, T0 + 100);
+		/* Each newcomer is older than the youngest kept, so it takes that one's place. */
+		assert_int_equal(v, NT_LEDGER_ADDED);
+		assert_true(nt_ledger_count(l) <= NT_LEDGER_CLAIMS_PER_KEY);
+	}
+	assert_memory_equal(nt_ledger_get(l, "services", "web")->owner, ids[4].ed_pk, 32);
+	/* A younger sixth claim finds no room. */
+	n = make_entry(buf, sizeof(buf), &ids[5], NULL, "services", "web", "x", 1, T0 + 90, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 100), NT_LEDGER_REJ_HELD);
+	assert_int_equal(nt_ledger_count(l), NT_LEDGER_CLAIMS_PER_KEY);
+	nt_ledger_free(l);
+}
+
+static bool only_10_1(void *ctx, const struct nt_ledger_entry *e)
+{
+	(void)ctx;
+	return e->key_len > 5 && !memcmp(e->key, "10.1.", 5);
+}
+
+static bool proven_is_id0(void *ctx, const uint8_t owner[32])
+{
+	(void)ctx;
+	return !memcmp(owner, ids[0].ed_pk, 32);
+}
+
+/*
+ * Room kept for one bucket, the integrator's accept() and proven owners: other buckets
+ * cannot crowd the reserved one out, refused entries are not stored (and gossip is told),
+ * and an unproven owner's claim never beats a proven one's.
+ */
+static void test_room_policy_proven(void **state)
+{
+	struct nt_ledger_cfg cfg = {
+		.capacity = 8, .reserve_bucket = "machines", .reserve_slots = 4,
+		.accept = only_10_1, .proven = proven_is_id0,
+	};
+	struct nt_ledger *l;
+	uint8_t buf[512];
+	char key[32];
+	size_t n;
+
+	(void)state;
+	ids_init();
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "10.1.junk%d", i);
+		n = make_entry(buf, sizeof(buf), &ids[1], NULL, "junk", key, "x", 1, T0, T0 + MIN_MS, 0);
+		assert_int_equal(nt_ledger_insert(l, buf, n, T0), i < 4 ? NT_LEDGER_ADDED : NT_LEDGER_REJ_FULL);
+	}
+	/* The reserved bucket still has its room. */
+	for (int i = 0; i < 4; i++) {
+		snprintf(key, sizeof(key), "10.1.0.%d", i + 1);
+		n = make_entry(buf, sizeof(buf), &ids[2], NULL, "machines", key, "x", 1, T0, T0 + MIN_MS, 0);
+		assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	}
+	/* accept() refuses what is outside the integrator's rules. */
+	n = make_entry(buf, sizeof(buf), &ids[2], NULL, "machines", "198.51.100.7", "x", 1, T0, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_REJ_POLICY);
+	nt_ledger_free(l);
+
+	/* A proven owner's claim beats an older claim of an unproven one. */
+	cfg = (struct nt_ledger_cfg){ .capacity = 8, .proven = proven_is_id0 };
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	n = make_entry(buf, sizeof(buf), &ids[1], NULL, "machines", "10.1.0.9", "x", 1, T0 - 10, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	n = make_entry(buf, sizeof(buf), &ids[0], NULL, "machines", "10.1.0.9", "x", 1, T0, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.9"), ids[0].ed_pk, 32);
+	assert_true(nt_ledger_claim_is_beaten(l, "machines", "10.1.0.9", ids[1].ed_pk));
+	nt_ledger_free(l);
+}
+
 static void test_merge_order_independent(void **state)
 {
 	enum { N = 90, ORDERS = 40 };
@@ -464,13 +594,16 @@ static void test_merge_order_independent(void **state)
 	ids_init();
 	rng_state = 0x9e3779b97f4a7c15ULL;
 	for (size_t i = 0; i < N; i++) {
-		int owner = (int)(rnd() % 5);
+		/* Each key is claimed by NT_LEDGER_CLAIMS_PER_KEY owners at most (the cap that a
+		 * crowd of owners meets is tested in test_claims_per_key). */
+		unsigned int k = (unsigned int)(rnd() % 6);
+		int owner = (int)((k + rnd() % NT_LEDGER_CLAIMS_PER_KEY) % 5);
 		char key[16], value[16];
 		uint64_t version = 1 + rnd() % 3;
 		uint64_t claimed = T0 - 1000 * (rnd() % 4); /* few distinct: ties happen */
 		uint8_t flags = rnd() % 10 == 0 ? NT_LEDGER_F_TOMBSTONE : 0;
 
-		snprintf(key, sizeof(key), "10.1.0.%u", (unsigned)(rnd() % 6));
+		snprintf(key, sizeof(key), "10.1.0.%u", k);
 		snprintf(value, sizeof(value), "v%u", (unsigned)(rnd() % 3)); /* equivocations */
 		items[i].len = make_entry(items[i].buf, sizeof(items[i].buf), &ids[owner], NULL,
 					  buckets[rnd() % 2], key, flags ? "" : value, version,
@@ -618,6 +751,9 @@ int main(void)
 		cmocka_unit_test(test_machine_conflicts),
 		cmocka_unit_test(test_caps_and_expiry),
 		cmocka_unit_test(test_local_api),
+		cmocka_unit_test(test_backdated_claims),
+		cmocka_unit_test(test_claims_per_key),
+		cmocka_unit_test(test_room_policy_proven),
 		cmocka_unit_test(test_merge_order_independent),
 		cmocka_unit_test(test_state_hash_and_blocks),
 		cmocka_unit_test(test_steady_state_no_alloc),

@@ -135,7 +135,8 @@ static void test_churn(void **state)
 		enum nt_ledger_verdict v;
 		size_t n;
 
-		/* A third of the claims refresh the identity's address, the rest move it. */
+		/* A third of the claims refresh the identity's address, the rest move it (to a key
+		 * that may be held: then refused as held). */
 		if (!id->last_key[0] || rnd() % 3 != 0) {
 			snprintf(id->last_key, sizeof(id->last_key), "10.%u.%u.%u",
 				 (unsigned)(rnd() % 4), (unsigned)(rnd() % 256), (unsigned)(1 + rnd() % 254));
@@ -143,7 +144,8 @@ static void test_churn(void **state)
 		}
 		n = make_claim(buf, sizeof(buf), id, now);
 		v = nt_ledger_insert(l, buf, n, now);
-		if (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED && v != NT_LEDGER_REJ_FULL)
+		if (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED && v != NT_LEDGER_REJ_FULL &&
+		    v != NT_LEDGER_REJ_HELD)
 			fail_msg("claim %u: unexpected verdict %s", c, nt_ledger_verdict_str(v));
 		if (nt_ledger_count(l) > max_live)
 			max_live = nt_ledger_count(l);
@@ -161,12 +163,13 @@ static void test_churn(void **state)
 	rss_end = rss_bytes();
 	nt_ledger_stats_get(l, &st);
 	printf("# %d claims from %d identities in %.1f s: added %llu, updated %llu, refused (full) %llu, "
-	       "expired %llu, max live %u, live now %u, owners %u\n",
+	       "refused (held) %llu, expired %llu, max live %u, live now %u, owners %u\n",
 	       CLAIMS, IDENTITIES,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       (unsigned long long)st.verdicts[NT_LEDGER_ADDED],
 	       (unsigned long long)st.verdicts[NT_LEDGER_UPDATED],
-	       (unsigned long long)st.verdicts[NT_LEDGER_REJ_FULL], (unsigned long long)st.expired,
+	       (unsigned long long)st.verdicts[NT_LEDGER_REJ_FULL],
+	       (unsigned long long)st.verdicts[NT_LEDGER_REJ_HELD], (unsigned long long)st.expired,
 	       max_live, st.entries, st.owners);
 	printf("# heap after warm-up %zu bytes, at the end %zu bytes; RSS %zu -> %zu KiB\n",
 	       heap_warm, heap_end, rss_warm / 1024, rss_end / 1024);
@@ -174,7 +177,7 @@ static void test_churn(void **state)
 	assert_int_equal(max_live, CAPACITY); /* it did run full */
 	assert_true(st.verdicts[NT_LEDGER_REJ_FULL] > 0);
 	assert_int_equal(st.verdicts[NT_LEDGER_ADDED] + st.verdicts[NT_LEDGER_UPDATED] +
-				 st.verdicts[NT_LEDGER_REJ_FULL],
+				 st.verdicts[NT_LEDGER_REJ_FULL] + st.verdicts[NT_LEDGER_REJ_HELD],
 			 CLAIMS);
 	assert_int_equal(heap_end, heap_warm);
 	assert_true(rss_end <= rss_warm + 256 * 1024);
