@@ -157,26 +157,84 @@ static int claim(struct nt_daemon *d, const struct nt_cidr *c, uint64_t now)
 	return nt_ledger_put_local(d->ledger, d->id, MACHINES, key, value, len, d->claim_ttl_ms, now, NULL);
 }
 
+#ifndef NT_LEDGER_HINTS_EVERY_MS
+#define NT_LEDGER_HINTS_EVERY_MS 60000 /* one owner's claimed endpoints, read at most this often */
+#endif
+
 /*
  * The host endpoints a member put in its claim are candidates too: members behind the same
- * NAT reach each other only there, since Linux NATs do not hairpin.
+ * NAT reach each other only there, since Linux NATs do not hairpin. Only for a member that
+ * proved itself in a handshake (p), at most four, only unicast addresses, and at most once a
+ * minute per member: a claim cannot aim our handshakes at a third party.
  */
-static void add_endpoint_hints(struct nt_daemon *d, const struct nt_ledger_entry *e)
+static void add_endpoint_hints(struct nt_daemon *d, struct nt_peer *p, const struct nt_ledger_entry *e)
 {
-	json_error_t jerr;
-	json_t *v = json_loadb((const char *)e->value, e->value_len, 0, &jerr);
-	json_t *eps = v ? json_object_get(v, "endpoints") : NULL;
 	uint64_t now = nt_now_ms();
+	json_error_t jerr;
+	json_t *v, *eps, *x;
 	size_t i;
-	json_t *x;
 
+	if (p->ledger_hints_ms && now - p->ledger_hints_ms < NT_LEDGER_HINTS_EVERY_MS)
+		return;
+	p->ledger_hints_ms = now;
+	v = json_loadb((const char *)e->value, e->value_len, 0, &jerr);
+	eps = v ? json_object_get(v, "endpoints") : NULL;
 	json_array_foreach(eps, i, x) {
 		union nt_sockaddr ep;
-		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep))
+		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep) ||
+		    !nt_sockaddr_is_unicast(&ep))
 			continue;
 		nt_tunnel_add_hint(d, NT_HINT_LEDGER, &ep, e->owner, now);
 	}
 	json_decref(v);
+}
+
+/* Whether a machines key is an address inside one of the prefixes this node was given. */
+static bool key_in_our_prefixes(const struct nt_daemon *d, const struct nt_ledger_entry *e,
+				struct nt_cidr *out)
+{
+	char key[INET6_ADDRSTRLEN + 1];
+	struct nt_cidr c = { 0 };
+
+	if (e->key_len >= sizeof(key))
+		return false;
+	memcpy(key, e->key, e->key_len);
+	key[e->key_len] = '\0';
+	if (inet_pton(AF_INET, key, c.addr) == 1) {
+		c.family = AF_INET;
+		c.prefix = 32;
+	} else if (inet_pton(AF_INET6, key, c.addr) == 1) {
+		c.family = AF_INET6;
+		c.prefix = 128;
+	} else {
+		return false;
+	}
+	if (out)
+		*out = c;
+	for (unsigned int i = 0; i < d->opts.n_addresses; i++)
+		if (nt_cidr_contains(&d->opts.addresses[i], c.family, c.addr))
+			return true;
+	return d->opts.dhcp && nt_cidr_contains(&d->opts.dhcp_range, c.family, c.addr);
+}
+
+/* The ledger's accept(): an address claim must name an address in our prefixes. */
+static bool accept_entry(void *ctx, const struct nt_ledger_entry *e)
+{
+	if (e->bucket_len != sizeof(MACHINES) - 1 || memcmp(e->bucket, MACHINES, e->bucket_len))
+		return true;
+	return key_in_our_prefixes(ctx, e, NULL);
+}
+
+/*
+ * The ledger's proven(): we completed a handshake with this owner (peer entries exist only
+ * for those), or it is us. A claim alone proves nothing: anyone can sign one with a key
+ * minted for the purpose.
+ */
+static bool owner_is_proven(void *ctx, const uint8_t owner[32])
+{
+	struct nt_daemon *d = ctx;
+
+	return !memcmp(owner, d->id->ed_pk, 32) || nt_peer_lookup(&d->peers, owner) != NULL;
 }
 
 /* Rebuilds the route table from the winning claims. */
@@ -189,27 +247,18 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 {
 	struct rebuild_ctx *rc = arg;
 	struct nt_daemon *d = rc->d;
-	char key[INET6_ADDRSTRLEN + 1];
-	struct nt_cidr c = { 0 };
+	struct nt_cidr c;
 	struct nt_peer *p;
 
-	if (e->flags || e->key_len >= sizeof(key) || !memcmp(e->owner, d->id->ed_pk, 32))
+	if (e->flags || !memcmp(e->owner, d->id->ed_pk, 32))
 		return true;
-	memcpy(key, e->key, e->key_len);
-	key[e->key_len] = '\0';
-	if (inet_pton(AF_INET, key, c.addr) == 1) {
-		c.family = AF_INET;
-		c.prefix = 32;
-	} else if (inet_pton(AF_INET6, key, c.addr) == 1) {
-		c.family = AF_INET6;
-		c.prefix = 128;
-	} else {
-		return true; /* a machines key must be an address; anything else routes nowhere */
-	}
-	p = nt_tunnel_peer_get(d, e->owner);
+	/* An address in our prefixes (anything else routes nowhere), of a proven member. */
+	if (!key_in_our_prefixes(d, e, &c))
+		return true;
+	p = nt_peer_lookup(&d->peers, e->owner);
 	if (!p)
 		return true;
-	add_endpoint_hints(d, e);
+	add_endpoint_hints(d, p, e);
 	if (nt_route_add(&d->route, c.family, c.addr, p) == 0) {
 		rc->routes++;
 		if (p->n_addresses < NT_MAX_ADDRESSES)
@@ -396,7 +445,13 @@ int nt_claims_start(struct nt_daemon *d)
 {
 	struct nt_ledger_cfg lc = {
 		.capacity = d->opts.ledger_capacity,
+		/* Half the room is kept for address claims: no other bucket can crowd them out. */
+		.reserve_bucket = MACHINES,
+		.reserve_slots = (d->opts.ledger_capacity ? d->opts.ledger_capacity :
+							    NT_LEDGER_DEFAULT_CAPACITY) / 2,
 		.on_change = on_ledger_change,
+		.accept = accept_entry,
+		.proven = owner_is_proven,
 		.ctx = d,
 	};
 	struct nt_gossip_cfg gc = {

@@ -316,7 +316,11 @@ bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 /* tunnel.c */
 /* A usable session on which the member was heard within NT_PEER_DEAD_MS. */
 bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now);
-/* The peer of a node ID, created (with no endpoint yet) if we did not know it. NULL if full. */
+/*
+ * The peer of a node ID, created (with no endpoint yet) if we did not know it. NULL if full.
+ * Call only for an identity that just completed a handshake with us: a peer entry is what
+ * makes a member's claims count here.
+ */
 struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32]);
 int nt_tunnel_start(struct nt_daemon *d);
 void nt_tunnel_stop(struct nt_daemon *d);

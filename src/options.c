@@ -78,3 +78,16 @@ const char *nt_cidr_format(const struct nt_cidr *c, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", host, c->prefix);
 	return buf;
 }
+
+bool nt_cidr_contains(const struct nt_cidr *c, int family, const uint8_t *addr)
+{
+	unsigned int bits = c->prefix, len = family == AF_INET ? 4 : 16;
+
+	if (c->family != family || (family != AF_INET && family != AF_INET6) || bits > len * 8)
+		return false;
+	if (memcmp(c->addr, addr, bits / 8) != 0)
+		return false;
+	if (bits % 8 == 0)
+		return true;
+	return ((c->addr[bits / 8] ^ addr[bits / 8]) & (0xff00 >> (bits % 8))) == 0;
+}

@@ -54,6 +54,7 @@ struct nt_peer {
 	uint64_t relay_tokens_ms; /* as a relay for this member: token bucket, in ms of credit */
 	uint64_t relay_refill_ms;
 	char name[64]; /* its hostname, from ANNOUNCE */
+	uint64_t ledger_hints_ms; /* monotonic: when its claimed endpoints were last read */
 	/* Packets read from the TUN before a keypair existed (fixed ring, allocated with the peer). */
 	uint8_t *staged;
 	size_t staged_cap; /* bytes per slot */

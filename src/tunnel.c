@@ -91,8 +91,11 @@ struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
 			p->session.release = nt_workers_release_keypair;
 			p->lane = least_busy_lane(d, p);
 		}
-		if (p)
+		if (p) {
 			p->created_ms = nt_now_ms();
+			/* A member proven now: its claims take effect (routes, conflicts). */
+			d->routes_dirty = true;
+		}
 	}
 	return p;
 }

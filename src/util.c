@@ -135,6 +135,35 @@ bool nt_sockaddr_literal(const char *host, uint16_t port, union nt_sockaddr *out
 	return false;
 }
 
+bool nt_sockaddr_is_unicast(const union nt_sockaddr *ep)
+{
+	const uint8_t *a;
+	uint8_t v4[4];
+
+	switch (ep->sa.sa_family) {
+	case AF_INET:
+		if (!ep->in4.sin_port)
+			return false;
+		memcpy(v4, &ep->in4.sin_addr, 4);
+		break;
+	case AF_INET6:
+		if (!ep->in6.sin6_port)
+			return false;
+		a = ep->in6.sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&ep->in6.sin6_addr)) {
+			memcpy(v4, a + 12, 4);
+			break;
+		}
+		return !IN6_IS_ADDR_UNSPECIFIED(&ep->in6.sin6_addr) &&
+		       !IN6_IS_ADDR_LOOPBACK(&ep->in6.sin6_addr) && !IN6_IS_ADDR_MULTICAST(&ep->in6.sin6_addr) &&
+		       !IN6_IS_ADDR_LINKLOCAL(&ep->in6.sin6_addr);
+	default:
+		return false;
+	}
+	/* 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 and up (multicast, reserved, broadcast). */
+	return v4[0] != 0 && v4[0] != 127 && v4[0] < 224;
+}
+
 bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out)
 {
 	char host[NT_HOST_MAX];

@@ -43,6 +43,12 @@ const char *nt_sockaddr_format(const union nt_sockaddr *a, char *buf, size_t len
  * point-to-point links aside: a member there is reached without a router in between. */
 struct ifaddrs;
 bool nt_sockaddr_on_link(const struct ifaddrs *ifa, const union nt_sockaddr *ep);
+/*
+ * Whether ep can be another node: a unicast address that is not ours by definition
+ * (unspecified, loopback, multicast, broadcast, IPv6 link-local) with a port. What other
+ * members tell us of endpoints must pass this before we send anything there.
+ */
+bool nt_sockaddr_is_unicast(const union nt_sockaddr *ep);
 /* Parses "HOST:PORT", "[V6]:PORT" with a numeric host (names: resolve.h, in the background). */
 bool nt_sockaddr_parse(const char *s, union nt_sockaddr *out);
 /* "host:port" or "[v6]:port" cut in two (no lookup); false when malformed. */

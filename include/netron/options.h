@@ -92,6 +92,8 @@ void nt_options_init(struct nt_options *o);
 bool nt_cidr_parse(const char *s, struct nt_cidr *out);
 /* "10.1.0.11/24"; buf of at least 50 bytes. */
 const char *nt_cidr_format(const struct nt_cidr *c, char *buf, size_t len);
+/* Whether addr (4 or 16 bytes, network order, of family) lies in c's network. */
+bool nt_cidr_contains(const struct nt_cidr *c, int family, const uint8_t *addr);
 
 #ifdef __cplusplus
 }
