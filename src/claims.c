@@ -50,7 +50,9 @@ static void gossip_send(void *ctx, uint64_t handle, const uint8_t *buf, size_t l
 	struct nt_peer *p = (struct nt_peer *)(uintptr_t)handle;
 	uint8_t *out = d->scratch;
 
-	if (len + 1 + NT_DATA_OVERHEAD > d->buf_size)
+	/* Summaries and entries are many times the digest that draws them: only to an address
+	 * that answered us (a spoofed digest must not aim them at somebody else). */
+	if (len + 1 + NT_DATA_OVERHEAD > d->buf_size || (!p->via && !p->ep_proven))
 		return;
 	out[PLAIN_OFF] = NT_CTRL_GOSSIP;
 	memcpy(out + PLAIN_OFF + 1, buf, len);

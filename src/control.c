@@ -202,3 +202,17 @@ void nt_control_relay_header(uint8_t *out, const uint8_t id[32])
 	out[0] = NT_CTRL_VERSION;
 	memcpy(out + 1, id, 32);
 }
+
+void nt_control_path_encode(uint8_t out[NT_CTRL_PATH_LEN], const uint8_t nonce[NT_CTRL_PATH_NONCE])
+{
+	out[0] = NT_CTRL_VERSION;
+	memcpy(out + 1, nonce, NT_CTRL_PATH_NONCE);
+}
+
+bool nt_control_path_decode(const uint8_t *in, size_t len, uint8_t nonce[NT_CTRL_PATH_NONCE])
+{
+	if (len != NT_CTRL_PATH_LEN || in[0] != NT_CTRL_VERSION)
+		return false;
+	memcpy(nonce, in + 1, NT_CTRL_PATH_NONCE);
+	return true;
+}

@@ -15,6 +15,10 @@
  *     a Netron frame (handshake 0xE1-0xE4 or data 0xE5 of the sender's session with the
  *     target, so the relay sees only ciphertext).
  *   RELAYED (0x06): the relay's delivery: u8 version=1 | 32 source node ID | the frame.
+ *   PATH_CHALLENGE (0x07): "do you receive at the address this goes to?": u8 version=1 |
+ *     8 random bytes. Sent to a member's new source address before we send anything else
+ *     there (QUIC's path validation).
+ *   PATH_RESPONSE (0x08): the same 9 bytes back, from and to the address that was asked.
  * Integers are big-endian (network order) in control messages.
  */
 #ifndef NT_CONTROL_H
@@ -33,6 +37,8 @@ enum nt_control_type {
 	NT_CTRL_GOSSIP = 0x04,
 	NT_CTRL_RELAY = 0x05,
 	NT_CTRL_RELAYED = 0x06,
+	NT_CTRL_PATH_CHALLENGE = 0x07,
+	NT_CTRL_PATH_RESPONSE = 0x08,
 };
 
 enum {
@@ -69,5 +75,9 @@ enum { NT_CTRL_RELAY_HDR = 1 + 32 };
 bool nt_control_relay_decode(const uint8_t *in, size_t len, const uint8_t **id,
 			     const uint8_t **frame, size_t *frame_len);
 void nt_control_relay_header(uint8_t *out, const uint8_t id[32]);
+/* PATH_CHALLENGE / PATH_RESPONSE bodies: exactly NT_CTRL_PATH_LEN bytes. */
+enum { NT_CTRL_PATH_NONCE = 8, NT_CTRL_PATH_LEN = 1 + NT_CTRL_PATH_NONCE };
+void nt_control_path_encode(uint8_t out[NT_CTRL_PATH_LEN], const uint8_t nonce[NT_CTRL_PATH_NONCE]);
+bool nt_control_path_decode(const uint8_t *in, size_t len, uint8_t nonce[NT_CTRL_PATH_NONCE]);
 
 #endif

@@ -271,6 +271,9 @@ void nt_datapath_on_udp(evutil_socket_t fd, short what, void *arg);
 void nt_datapath_on_udp_writable(evutil_socket_t fd, short what, void *arg);
 /* Encrypts and sends one plaintext (inner type + body at buf[NT_DATA_HEADER_LEN..]). */
 int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len);
+/* The same, straight to `to` (not p's endpoint or relay); to NULL: as send_plain. */
+int nt_datapath_send_plain_to(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len,
+			      const union nt_sockaddr *to);
 /* Handles one datagram by its first byte (also frames unwrapped from a relay). */
 void nt_datapath_on_frame(struct nt_daemon *d, uint8_t *buf, size_t len,
 			  const union nt_sockaddr *from, uint64_t now);
@@ -327,16 +330,27 @@ void nt_tunnel_stop(struct nt_daemon *d);
 void nt_tunnel_tick(struct nt_daemon *d, uint64_t now);
 void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *buf, size_t len,
 			    const union nt_sockaddr *from, uint64_t now);
+/* A control message from p (authenticated), which arrived from `from`. */
 void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
-			  const uint8_t *body, size_t len, uint64_t now);
+			  const uint8_t *body, size_t len, const union nt_sockaddr *from, uint64_t now);
 /* A data frame for an index we do not know came from there: maybe a restarted peer. */
 void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now);
 /* The TUN had a packet for p, which has no usable keypair. */
 void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t now);
-/* Adds or refreshes an endpoint worth a handshake. */
+/* The hint for this endpoint, or NULL. */
+struct nt_hint *nt_tunnel_hint_find(struct nt_daemon *d, const union nt_sockaddr *ep);
+/*
+ * Adds or refreshes an endpoint worth a handshake. NULL when refused: not a unicast endpoint
+ * (unless configured), or no room among the hints this source may replace.
+ */
 struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now);
-/* Our authenticated packet from p arrived from `from`: follow it (roaming). */
-void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *from);
+/*
+ * An authenticated frame of p arrived from `from`. proven: it ends a round trip to there (a
+ * handshake we answered or began at that address). A new address is followed (roaming)
+ * only once it answers a PATH_CHALLENGE; until then nothing that a request draws goes there.
+ */
+void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *from,
+			    bool proven);
 
 #endif

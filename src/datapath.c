@@ -181,22 +181,34 @@ static uint8_t *tx_tail(struct nt_daemon *d, size_t need)
 	return f;
 }
 
-int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len)
+int nt_datapath_send_plain_to(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len,
+			      const union nt_sockaddr *to)
 {
 	uint64_t now = nt_now_ms();
 	struct nt_keypair *kp = nt_session_keypair_for_send(&p->session, now);
 	int ret;
 
-	if (!kp || (!p->has_endpoint && !p->via))
+	if (!kp || (!to && !p->has_endpoint && !p->via))
 		return -ENOTCONN;
 	ret = nt_session_keypair_encrypt(kp, buf, d->buf_size, plain_len, now);
 	if (ret < 0)
 		return ret;
-	ret = nt_datapath_emit(d, p, buf, plain_len + NT_DATA_OVERHEAD);
+	if (to) {
+		ret = nt_udp_send(&d->udp, buf, plain_len + NT_DATA_OVERHEAD, to, 0);
+		if (ret < 0)
+			d->drops[NT_DROP_UDP_SEND]++;
+	} else {
+		ret = nt_datapath_emit(d, p, buf, plain_len + NT_DATA_OVERHEAD);
+	}
 	if (ret < 0)
 		return ret;
 	nt_session_sent(&p->session, now);
 	return 0;
+}
+
+int nt_datapath_send_plain(struct nt_daemon *d, struct nt_peer *p, uint8_t *buf, size_t plain_len)
+{
+	return nt_datapath_send_plain_to(d, p, buf, plain_len, NULL);
 }
 
 void nt_datapath_flush_staged(struct nt_daemon *d, struct nt_peer *p)
@@ -332,8 +344,8 @@ void nt_datapath_authenticated(struct nt_daemon *d, struct nt_keypair *kp,
 {
 	struct nt_peer *p = kp->owner;
 
-	/* Authentic and fresh: the endpoint follows it (roaming), the session learns of it. */
-	nt_tunnel_peer_seen_at(d, p, from);
+	/* Authentic and fresh: the session learns of it; a new address is asked (roaming). */
+	nt_tunnel_peer_seen_at(d, p, from, false);
 	if (nt_session_received_with(&p->session, kp, keepalive, now)) {
 		nt_workers_changed(d);
 		nt_datapath_flush_staged(d, p);
@@ -394,7 +406,7 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 		d->rx_packets++;
 		return;
 	default:
-		nt_tunnel_on_control(d, p, rx.inner_type, rx.payload, rx.payload_len, now);
+		nt_tunnel_on_control(d, p, rx.inner_type, rx.payload, rx.payload_len, from, now);
 		return;
 	}
 }

@@ -31,8 +31,15 @@
 struct nt_peer {
 	nt_node_id id;
 	char id_short[NT_NODE_ID_SHORT_LEN + 1];
-	union nt_sockaddr endpoint; /* where its authenticated packets last came from */
+	union nt_sockaddr endpoint; /* where we send: its address, proven by a round trip if ep_proven */
 	bool has_endpoint;
+	bool ep_proven; /* it answered us there (handshake or PATH_RESPONSE): gossip may go there */
+	/* A new source address, asked with PATH_CHALLENGE before anything else goes there. */
+	union nt_sockaddr probe_ep;
+	uint8_t probe_nonce[8];
+	uint64_t probe_sent_ms; /* monotonic; 0 = no challenge out */
+	uint64_t path_replies_ms; /* token bucket of our PATH_RESPONSEs, in ms of credit */
+	uint64_t path_refill_ms;
 	enum nt_path path;
 	struct nt_session session;
 	struct nt_cidr addresses[NT_MAX_ADDRESSES]; /* what it announced it owns */

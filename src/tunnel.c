@@ -316,12 +316,25 @@ static void initiate_via(struct nt_daemon *d, struct nt_peer *via, const uint8_t
 		attempt_free(d, a);
 }
 
+/*
+ * Whether p's endpoint has answered us (a round trip), or p is reached through a relay:
+ * only then may we send what a member's request draws (announcements, gossip, relayed
+ * frames), which can be many times the request's size. A frame with a spoofed source would
+ * otherwise turn us into an amplifier aimed at whoever owns that address.
+ */
+static bool reply_path_is_proven(const struct nt_peer *p)
+{
+	return p->via || (p->has_endpoint && p->ep_proven);
+}
+
 static void send_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 			 int (*encode)(struct nt_daemon *, struct nt_peer *, uint8_t *, size_t))
 {
 	uint8_t *buf = d->scratch;
 	int n;
 
+	if (!reply_path_is_proven(p))
+		return;
 	buf[PLAIN_OFF] = type;
 	n = encode(d, p, buf + PLAIN_OFF + 1, d->buf_size - PLAIN_OFF - 1 - NT_DATA_TAG_LEN);
 	if (n < 0)
@@ -358,6 +371,10 @@ static int encode_pex(struct nt_daemon *d, struct nt_peer *to, uint8_t *out, siz
 
 static void announce_to(struct nt_daemon *d, struct nt_peer *p, uint64_t now)
 {
+	if (!reply_path_is_proven(p)) {
+		p->announce_due_ms = now + 1000; /* once its address has answered */
+		return;
+	}
 	send_control(d, p, NT_CTRL_ANNOUNCE, encode_announce);
 	send_control(d, p, NT_CTRL_PEX, encode_pex);
 	p->announce_due_ms = now + jitter(NT_ANNOUNCE_INTERVAL_MS);
@@ -383,32 +400,67 @@ static bool hint_is_satisfied(struct nt_daemon *d, const struct nt_hint *h, uint
 	return false;
 }
 
-struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
-				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now)
+struct nt_hint *nt_tunnel_hint_find(struct nt_daemon *d, const union nt_sockaddr *ep)
 {
-	struct nt_hint *h = NULL, *victim = NULL;
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++)
+		if (d->hints[i].used && nt_sockaddr_equal(&d->hints[i].endpoint, ep))
+			return &d->hints[i];
+	return NULL;
+}
+
+/* Hints from sources anyone can feed (a DHT announce, an mDNS answer on the LAN). */
+static bool source_is_open(enum nt_hint_source src)
+{
+	return src == NT_HINT_DHT || src == NT_HINT_MDNS;
+}
+
+/*
+ * The slot a new hint from src takes when the table is full, or NULL: the one that expires
+ * first among those it may replace. Hints from open sources hold at most a quarter of the
+ * table and replace only each other, so nothing an outsider announces can push out what the
+ * operator configured or a member told us; configured hints are never replaced.
+ */
+static struct nt_hint *hint_victim(struct nt_daemon *d, enum nt_hint_source src)
+{
+	struct nt_hint *victim = NULL, *free_slot = NULL;
+	unsigned int open = 0;
 
 	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
 		struct nt_hint *x = &d->hints[i];
-		if (x->used && nt_sockaddr_equal(&x->endpoint, ep)) {
-			h = x;
-			break;
+
+		if (!x->used) {
+			if (!free_slot)
+				free_slot = x;
+			continue;
 		}
-		if (!x->used && !victim)
+		if (source_is_open(x->source))
+			open++;
+		if (!x->expires_ms || (source_is_open(src) && !source_is_open(x->source)))
+			continue;
+		/* A member's or our own hint replaces an open one first. */
+		if (!victim || (source_is_open(x->source) && !source_is_open(victim->source)) ||
+		    (source_is_open(x->source) == source_is_open(victim->source) &&
+		     x->expires_ms < victim->expires_ms))
 			victim = x;
 	}
+	if (source_is_open(src) && open >= NT_MAX_HINTS / 4)
+		return victim;
+	return free_slot ? free_slot : victim;
+}
+
+struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
+				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now)
+{
+	struct nt_hint *h = NULL;
+
+	/* Only the operator may name a loopback, multicast or otherwise odd endpoint. */
+	if (src != NT_HINT_CONFIG && !nt_sockaddr_is_unicast(ep))
+		return NULL;
+	h = nt_tunnel_hint_find(d, ep);
 	if (!h) {
-		if (!victim) {
-			/* Full: replace the discovered hint that expires first; never a configured one. */
-			for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
-				struct nt_hint *x = &d->hints[i];
-				if (x->expires_ms && (!victim || x->expires_ms < victim->expires_ms))
-					victim = x;
-			}
-			if (!victim)
-				return NULL;
-		}
-		h = victim;
+		h = hint_victim(d, src);
+		if (!h)
+			return NULL;
 		memset(h, 0, sizeof(*h));
 		h->used = true;
 		h->source = src;
@@ -416,6 +468,8 @@ struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 		h->next_try_ms = now;
 		h->backoff_ms = 1000;
 		h->created_ms = now;
+	} else if (source_is_open(h->source) && !source_is_open(src)) {
+		h->source = src; /* vouched for now: out of the open sources' quarter */
 	}
 	if (id) {
 		memcpy(h->id, id, 32);
@@ -431,16 +485,68 @@ struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 	return h;
 }
 
-void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *from)
+#ifndef NT_PATH_CHALLENGE_EVERY_MS
+#define NT_PATH_CHALLENGE_EVERY_MS 1000 /* one challenge of one address per member at most */
+#endif
+#ifndef NT_PATH_RESPONSES_PER_S
+#define NT_PATH_RESPONSES_PER_S 10 /* our answers to one member's challenges (burst: 1 s) */
+#endif
+
+/* Sends a PATH_CHALLENGE or PATH_RESPONSE on p's session straight to `to`. */
+static void send_path(struct nt_daemon *d, struct nt_peer *p, uint8_t type, const uint8_t *nonce,
+		      const union nt_sockaddr *to)
+{
+	uint8_t *buf = d->scratch;
+
+	buf[PLAIN_OFF] = type;
+	nt_control_path_encode(buf + PLAIN_OFF + 1, nonce);
+	if (nt_datapath_send_plain_to(d, p, buf, 1 + NT_CTRL_PATH_LEN, d->rx_via ? NULL : to) < 0)
+		d->drops[NT_DROP_UDP_SEND]++;
+}
+
+/* Asks whether p receives at `at` (once a second per address at most). */
+static void challenge(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *at, uint64_t now)
+{
+	if (p->probe_sent_ms && nt_sockaddr_equal(&p->probe_ep, at) &&
+	    now - p->probe_sent_ms < NT_PATH_CHALLENGE_EVERY_MS)
+		return;
+	p->probe_ep = *at;
+	p->probe_sent_ms = now;
+	randombytes_buf(p->probe_nonce, sizeof(p->probe_nonce));
+	send_path(d, p, NT_CTRL_PATH_CHALLENGE, p->probe_nonce, at);
+}
+
+/* p answered us at `at`: that is where we send from now on. */
+static void move_to(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *at)
 {
 	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
+
+	if (p->via)
+		log_info("peer %s: direct path at %s works, leaving relay %s", p->id_short,
+			 nt_sockaddr_format(at, b, sizeof(b)), p->via->id_short);
+	else if (p->has_endpoint && !nt_sockaddr_equal(&p->endpoint, at))
+		log_info("peer %s moved from %s to %s", p->id_short,
+			 nt_sockaddr_format(&p->endpoint, a, sizeof(a)), nt_sockaddr_format(at, b, sizeof(b)));
+	p->via = NULL;
+	p->path = NT_PATH_DIRECT;
+	p->endpoint = *at;
+	p->has_endpoint = true;
+	p->ep_proven = true;
+	p->probe_sent_ms = 0;
+	nt_workers_changed(d);
+}
+
+void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union nt_sockaddr *from,
+			    bool proven)
+{
+	uint64_t now = nt_now_ms();
 
 	if (d->rx_via) {
 		/*
 		 * Through a relay. A straggler on a path we have left must not undo a direct
 		 * path that works: only a member silent on the direct path moves to the relay.
 		 */
-		if (p->via == d->rx_via || nt_now_ms() - p->last_direct_rx_ms < 30000)
+		if (p->via == d->rx_via || now - p->last_direct_rx_ms < 30000)
 			return;
 		log_info("peer %s: relayed through %s", p->id_short, d->rx_via->id_short);
 		p->via = d->rx_via;
@@ -448,22 +554,54 @@ void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union 
 		nt_workers_changed(d);
 		return;
 	}
-	p->last_direct_rx_ms = nt_now_ms();
-	if (p->via || !p->has_endpoint || !nt_sockaddr_equal(&p->endpoint, from))
-		nt_workers_changed(d);
-	if (p->via) {
-		log_info("peer %s: direct path at %s works, leaving relay %s", p->id_short,
-			 nt_sockaddr_format(from, b, sizeof(b)), p->via->id_short);
-		p->via = NULL;
-	}
-	p->path = NT_PATH_DIRECT;
-	if (p->has_endpoint && nt_sockaddr_equal(&p->endpoint, from))
+	p->last_direct_rx_ms = now;
+	if (!p->via && p->has_endpoint && nt_sockaddr_equal(&p->endpoint, from)) {
+		if (proven && !p->ep_proven)
+			move_to(d, p, from);
 		return;
-	if (p->has_endpoint)
-		log_info("peer %s moved from %s to %s", p->id_short,
-			 nt_sockaddr_format(&p->endpoint, a, sizeof(a)), nt_sockaddr_format(from, b, sizeof(b)));
-	p->endpoint = *from;
-	p->has_endpoint = true;
+	}
+	if (proven) {
+		move_to(d, p, from);
+		return;
+	}
+	/*
+	 * An authentic frame from a new address: the member roamed, or it sent with a spoofed
+	 * source. Nothing moves until the address answers a challenge; a member we have no
+	 * address for at all is sent to there meanwhile, but only what it asks for
+	 * (reply_path_is_proven).
+	 */
+	if (!p->via && !p->has_endpoint) {
+		p->endpoint = *from;
+		p->has_endpoint = true;
+		p->ep_proven = false;
+		p->path = NT_PATH_DIRECT;
+		nt_workers_changed(d);
+	}
+	challenge(d, p, from, now);
+}
+
+/* PATH_CHALLENGE: answered to where it came from, at the rate a member may ask. */
+static void on_path_challenge(struct nt_daemon *d, struct nt_peer *p, const uint8_t nonce[8],
+			      const union nt_sockaddr *from, uint64_t now)
+{
+	p->path_replies_ms += (now - p->path_refill_ms) * NT_PATH_RESPONSES_PER_S;
+	if (p->path_replies_ms > (uint64_t)NT_PATH_RESPONSES_PER_S * 1000)
+		p->path_replies_ms = (uint64_t)NT_PATH_RESPONSES_PER_S * 1000;
+	p->path_refill_ms = now;
+	if (p->path_replies_ms < 1000)
+		return;
+	p->path_replies_ms -= 1000;
+	send_path(d, p, NT_CTRL_PATH_RESPONSE, nonce, from);
+}
+
+/* PATH_RESPONSE: the address we asked answered (from there, with our nonce): move to it. */
+static void on_path_response(struct nt_daemon *d, struct nt_peer *p, const uint8_t nonce[8],
+			     const union nt_sockaddr *from)
+{
+	if (d->rx_via || !p->probe_sent_ms || !nt_sockaddr_equal(&p->probe_ep, from) ||
+	    sodium_memcmp(p->probe_nonce, nonce, sizeof(p->probe_nonce)) != 0)
+		return;
+	move_to(d, p, from);
 }
 
 void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t now)
@@ -566,7 +704,11 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	nt_session_keypair_install(&p->session, kp);
 	/* The member may send on it at once: its worker must know it before those frames come. */
 	nt_workers_publish(d);
-	nt_tunnel_peer_seen_at(d, p, from);
+	/*
+	 * The handshake is a round trip to a->endpoint: where we sent INIT (initiator) or RESP
+	 * (responder). Its last message coming from there proves the member receives there.
+	 */
+	nt_tunnel_peer_seen_at(d, p, from, a->via || nt_sockaddr_equal(from, &a->endpoint));
 	p->handshakes++;
 	p->last_handshake_wall_ms = nt_wall_ms();
 	p->handshake_due_ms = 0;
@@ -853,7 +995,8 @@ static bool relay_forward(struct nt_daemon *d, struct nt_peer *src, const uint8_
 		return true;
 	}
 	dst = nt_peer_lookup(&d->peers, id);
-	if (!dst || dst == src || dst->via || !nt_session_keypair_for_send(&dst->session, now))
+	if (!dst || dst == src || dst->via || !dst->ep_proven ||
+	    !nt_session_keypair_for_send(&dst->session, now))
 		return false;
 	/* A token bucket per member, in frames: one second of NT_RELAY_PPS at most. */
 	src->relay_tokens_ms += (now - src->relay_refill_ms) * NT_RELAY_PPS;
@@ -894,9 +1037,21 @@ static bool relay_deliver(struct nt_daemon *d, struct nt_peer *via, const uint8_
 }
 
 void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
-			  const uint8_t *body, size_t len, uint64_t now)
+			  const uint8_t *body, size_t len, const union nt_sockaddr *from, uint64_t now)
 {
+	uint8_t nonce[NT_CTRL_PATH_NONCE];
+
 	switch (type) {
+	case NT_CTRL_PATH_CHALLENGE:
+		if (!nt_control_path_decode(body, len, nonce))
+			break;
+		on_path_challenge(d, p, nonce, from, now);
+		return;
+	case NT_CTRL_PATH_RESPONSE:
+		if (!nt_control_path_decode(body, len, nonce))
+			break;
+		on_path_response(d, p, nonce, from);
+		return;
 	case NT_CTRL_ANNOUNCE: {
 		struct nt_announce an;
 		if (!nt_control_announce_decode(&an, body, len))
@@ -919,16 +1074,26 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 		struct nt_pex pex;
 		if (!nt_control_pex_decode(&pex, body, len))
 			break;
+		/* A member may have us try as many endpoints as one PEX names, no more. */
+		unsigned int told = 0;
+		for (unsigned int k = 0; k < NT_MAX_HINTS; k++)
+			told += d->hints[k].used && d->hints[k].told_by == p;
 		for (unsigned int i = 0; i < pex.count; i++) {
 			struct nt_peer *known = nt_peer_lookup(&d->peers, pex.entries[i].id);
+			struct nt_hint *h;
+
 			if (!memcmp(pex.entries[i].id, d->id->ed_pk, 32))
 				continue;
 			if (known && nt_tunnel_peer_is_alive(known, now))
 				continue;
-			struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint,
-							       pex.entries[i].id, now);
-			if (h)
+			h = nt_tunnel_hint_find(d, &pex.entries[i].endpoint);
+			if (!h && told >= NT_PEX_MAX)
+				continue;
+			h = nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint, pex.entries[i].id, now);
+			if (h && h->told_by != p) {
 				h->told_by = p;
+				told++;
+			}
 		}
 		return;
 	}

@@ -387,7 +387,7 @@ static void handle_msg(struct nt_daemon *d, struct worker *w, struct msg *m, uin
 		if (m->malformed)
 			d->drops[NT_DROP_DATA_OTHER]++;
 		else if (m->inner >= NT_DATA_INNER_CONTROL)
-			nt_tunnel_on_control(d, p, m->inner, m->data, m->len, now);
+			nt_tunnel_on_control(d, p, m->inner, m->data, m->len, &m->from, now);
 		return;
 	case MSG_TUN: {
 		struct virtio_net_hdr vh = { 0 };

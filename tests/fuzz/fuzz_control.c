@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Control message decoders (ANNOUNCE, PEX): the first byte picks the decoder; whatever
- * decodes must encode back to the same bytes.
+ * Control message decoders (ANNOUNCE, PEX, PATH_CHALLENGE/RESPONSE, RELAY): the first byte
+ * picks the decoder; whatever decodes must encode back to the same bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +16,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (data[0] & 1) {
+	if (data[0] & 2) {
+		uint8_t nonce[NT_CTRL_PATH_NONCE];
+		const uint8_t *id, *frame;
+		size_t flen;
+
+		if (nt_control_path_decode(data + 1, size - 1, nonce)) {
+			nt_control_path_encode(out, nonce);
+			if (size - 1 != NT_CTRL_PATH_LEN || memcmp(out, data + 1, size - 1) != 0)
+				abort();
+		}
+		if (nt_control_relay_decode(data + 1, size - 1, &id, &frame, &flen) &&
+		    (frame + flen != data + size || id != data + 2))
+			abort();
+	} else if (data[0] & 1) {
 		struct nt_announce a;
 		if (nt_control_announce_decode(&a, data + 1, size - 1)) {
 			n = nt_control_announce_encode(&a, out, sizeof(out));
