@@ -72,6 +72,14 @@ static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt
 		d->routes_dirty = true;
 }
 
+void nt_claims_on_new_member(struct nt_daemon *d)
+{
+	/* Its claims count now: routes and conflicts again, and what we refused may pass. */
+	d->routes_dirty = true;
+	if (d->ledger)
+		nt_ledger_forget_refusals(d->ledger);
+}
+
 void nt_claims_on_gossip(struct nt_daemon *d, struct nt_peer *p, const uint8_t *buf, size_t len)
 {
 	if (!d->gossip)

@@ -300,6 +300,8 @@ void nt_datapath_flush(struct nt_daemon *d);
 int nt_claims_start(struct nt_daemon *d);
 void nt_claims_stop(struct nt_daemon *d);
 void nt_claims_tick(struct nt_daemon *d, uint64_t now);
+/* A member completed its first handshake with us: its claims count from now on. */
+void nt_claims_on_new_member(struct nt_daemon *d);
 /* A gossip message arrived from p (control type NT_CTRL_GOSSIP). */
 void nt_claims_on_gossip(struct nt_daemon *d, struct nt_peer *p, const uint8_t *buf, size_t len);
 

@@ -315,13 +315,14 @@ static bool owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32])
 }
 
 /* Whether claim a beats claim b: a proven owner's beats an unproven one's, then the older. */
-static bool claim_beats(const struct nt_ledger *l, const struct slot *a, const struct slot *b)
+static bool claim_beats(const struct nt_ledger *l, const struct nt_ledger_entry *a,
+			const struct nt_ledger_entry *b)
 {
 	bool pa = owner_is_proven(l, a->owner), pb = owner_is_proven(l, b->owner);
 
 	if (pa != pb)
 		return pa;
-	return claim_is_older(&a->e, &b->e);
+	return claim_is_older(a, b);
 }
 
 static const struct slot *winner(const struct nt_ledger *l, const char *b, size_t blen,
@@ -334,7 +335,7 @@ static const struct slot *winner(const struct nt_ledger *l, const char *b, size_
 		const struct slot *s = &l->slots[i];
 		if (!same_bk(s, b, blen, k, klen) || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
-		if (!best || claim_beats(l, s, best))
+		if (!best || claim_beats(l, &s->e, &best->e))
 			best = s;
 	}
 	return best;
@@ -348,19 +349,19 @@ static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
 
 /*
  * Whether a new owner's claim `in` may join the claims others hold on its key, and which
- * stored claim it then displaces (*evict, NIL for none). Claims compete by age, and age is
- * what a claim says of itself, so: a claim that would beat the holder gets in only as a
- * race (both made within race_ms, and the holder first seen here within race_ms); past
- * that the holder keeps the key, however old the newcomer says it is. A key keeps the
- * NT_LEDGER_CLAIMS_PER_KEY oldest claims (tombstones count as claims of their age), so
- * which ones are kept does not depend on the order they arrive in.
+ * stored claim it then displaces (*evict, NIL for none). Claims compete by proof, then age,
+ * and age is what a claim says of itself, so: a claim that would beat the holder by age alone
+ * gets in only as a race (both made within race_ms of now, and the holder first seen here
+ * within race_ms); past that the holder keeps the key, however old the newcomer says it is.
+ * A key keeps the NT_LEDGER_CLAIMS_PER_KEY best claims (tombstones rank by their age too),
+ * so a crowd of owners on one key takes no more room.
  */
 static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const struct nt_ledger_entry *in,
 					    uint64_t now, uint32_t *evict)
 {
 	uint32_t i = l->bk_heads[bk_hash(l, in->bucket, in->bucket_len, in->key, in->key_len)];
 	const struct slot *holder = NULL;
-	uint32_t n = 0, youngest = NIL;
+	uint32_t n = 0, worst = NIL;
 
 	*evict = NIL;
 	for (; i != NIL; i = l->slots[i].next_bk) {
@@ -369,19 +370,20 @@ static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const str
 		if (!same_bk(s, in->bucket, in->bucket_len, in->key, in->key_len))
 			continue;
 		n++;
-		if (youngest == NIL || claim_is_older(&l->slots[youngest].e, &s->e))
-			youngest = i;
-		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE) && (!holder || claim_is_older(&s->e, &holder->e)))
+		if (worst == NIL || claim_beats(l, &l->slots[worst].e, &s->e))
+			worst = i;
+		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE) && (!holder || claim_beats(l, &s->e, &holder->e)))
 			holder = s;
 	}
-	if (holder && claim_is_older(in, &holder->e) &&
+	if (holder && owner_is_proven(l, in->owner) == owner_is_proven(l, holder->owner) &&
+	    claim_is_older(in, &holder->e) &&
 	    (in->claimed_at + l->cfg.race_ms < now || holder->seen_at + l->cfg.race_ms < now))
 		return NT_LEDGER_REJ_HELD;
 	if (n < NT_LEDGER_CLAIMS_PER_KEY)
 		return NT_LEDGER_ADDED;
-	if (!claim_is_older(in, &l->slots[youngest].e))
+	if (!claim_beats(l, in, &l->slots[worst].e))
 		return NT_LEDGER_REJ_HELD;
-	*evict = youngest;
+	*evict = worst;
 	return NT_LEDGER_ADDED;
 }
 
@@ -631,6 +633,11 @@ enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf,
 	}
 	l->stats.verdicts[v]++;
 	return v;
+}
+
+void nt_ledger_forget_refusals(struct nt_ledger *l)
+{
+	memset(l->refused, 0, sizeof(l->refused));
 }
 
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version)

@@ -221,6 +221,8 @@ void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *c
  * REJ_FULL, REJ_OWNER_FULL) recently: gossip does not ask for it again.
  */
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version);
+/* Forgets those refusals: call when the rules changed (a newly proven owner). */
+void nt_ledger_forget_refusals(struct nt_ledger *l);
 
 /* Bucket "machines": the winning owner of the VPN address ip_text, or NULL. */
 const uint8_t *nt_ledger_machine_owner(const struct nt_ledger *l, const char *ip_text);

@@ -93,8 +93,7 @@ struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
 		}
 		if (p) {
 			p->created_ms = nt_now_ms();
-			/* A member proven now: its claims take effect (routes, conflicts). */
-			d->routes_dirty = true;
+			nt_claims_on_new_member(d);
 		}
 	}
 	return p;

@@ -579,6 +579,19 @@ static void test_room_policy_proven(void **state)
 	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
 	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.9"), ids[0].ed_pk, 32);
 	assert_true(nt_ledger_claim_is_beaten(l, "machines", "10.1.0.9", ids[1].ed_pk));
+	/* Two unproven squatters fill a key long before the proven owner comes: it still gets in. */
+	for (int i = 1; i <= 2; i++) {
+		n = make_entry(buf, sizeof(buf), &ids[i], NULL, "machines", "10.1.0.8", "x", 1, T0 - 100 * i,
+			       T0 + 2 * MIN_MS, 0);
+		assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	}
+	n = make_entry(buf, sizeof(buf), &ids[3], NULL, "machines", "10.1.0.8", "x", 1, T0 + 60000,
+		       T0 + 2 * MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 60000), NT_LEDGER_REJ_HELD);
+	n = make_entry(buf, sizeof(buf), &ids[0], NULL, "machines", "10.1.0.8", "x", 1, T0 + 60000,
+		       T0 + 2 * MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 60000), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.8"), ids[0].ed_pk, 32);
 	nt_ledger_free(l);
 }
 
