@@ -125,6 +125,7 @@ struct nt_relay_pair {
 struct nt_attempt {
 	bool used;
 	bool initiator;
+	bool open; /* toward an endpoint from an open source (DHT, mDNS): see attempt_alloc */
 	uint32_t local_index;
 	union nt_sockaddr endpoint;
 	struct nt_peer *peer; /* initiator: the peer being rekeyed, if known */

@@ -169,21 +169,37 @@ static void attempt_free(struct nt_daemon *d, struct nt_attempt *a)
 	a->local_index = 0;
 }
 
-/* A free slot; when none is free, the oldest responder attempt (then any) gives way. */
-static struct nt_attempt *attempt_alloc(struct nt_daemon *d, bool initiator, uint64_t now)
+/*
+ * A free slot; when none is free, the oldest responder attempt (then any) gives way. An
+ * attempt toward an endpoint from an open source (DHT, mDNS: anyone can announce one) takes
+ * only a free slot or another such attempt, and such attempts hold a quarter of the slots at
+ * most: nothing an outsider announces can push out a member's handshake in flight.
+ */
+static struct nt_attempt *attempt_alloc(struct nt_daemon *d, bool initiator, bool open, uint64_t now)
 {
-	struct nt_attempt *victim = NULL;
+	struct nt_attempt *victim = NULL, *free_slot = NULL;
+	unsigned int n_open = 0;
 
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
 		struct nt_attempt *a = &d->attempts[i];
 		if (!a->used) {
-			victim = a;
-			break;
+			if (!free_slot)
+				free_slot = a;
+			continue;
 		}
-		if (!victim || (!a->initiator && victim->initiator) ||
-		    (a->initiator == victim->initiator && a->started_ms < victim->started_ms))
+		n_open += a->open;
+		if (open && !a->open)
+			continue;
+		if (!victim || (a->open && !victim->open) ||
+		    (a->open == victim->open &&
+		     ((!a->initiator && victim->initiator) ||
+		      (a->initiator == victim->initiator && a->started_ms < victim->started_ms))))
 			victim = a;
 	}
+	if (!open || n_open < NT_MAX_ATTEMPTS / 4)
+		victim = free_slot ? free_slot : victim;
+	if (!victim)
+		return NULL;
 	if (victim->used)
 		attempt_free(d, victim);
 	if (!victim->hs_ready) {
@@ -193,6 +209,7 @@ static struct nt_attempt *attempt_alloc(struct nt_daemon *d, bool initiator, uin
 	}
 	victim->used = true;
 	victim->initiator = initiator;
+	victim->open = open;
 	victim->started_ms = now;
 	victim->tries = 0;
 	victim->peer = NULL;
@@ -252,9 +269,9 @@ static struct nt_peer *peer_at(struct nt_daemon *d, const union nt_sockaddr *ep)
 }
 
 static struct nt_attempt *initiator_attempt_new(struct nt_daemon *d, const struct nt_peer *p,
-						 uint64_t now)
+						 bool open, uint64_t now)
 {
-	struct nt_attempt *a = attempt_alloc(d, true, now);
+	struct nt_attempt *a = attempt_alloc(d, true, open, now);
 
 	if (a && nt_index_add(&d->index, NT_INDEX_HANDSHAKE, a, d->n_workers, lane_of(d, p),
 			      &a->local_index) < 0) {
@@ -264,9 +281,12 @@ static struct nt_attempt *initiator_attempt_new(struct nt_daemon *d, const struc
 	return a;
 }
 
-/* Starts a handshake to ep (for peer p, when we know who is there); punch: see nt_attempt. */
+/*
+ * Starts a handshake to ep (for peer p, when we know who is there); punch: see nt_attempt;
+ * open: ep came from an open source (attempt_alloc).
+ */
 static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now,
-		     bool punch)
+		     bool punch, bool open)
 {
 	struct nt_attempt *a;
 	char buf[NT_SOCKADDR_STRLEN];
@@ -276,7 +296,7 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 		if (d->attempts[i].used && d->attempts[i].initiator && !d->attempts[i].via &&
 		    nt_sockaddr_equal(&d->attempts[i].endpoint, ep))
 			return;
-	a = initiator_attempt_new(d, p, now);
+	a = initiator_attempt_new(d, p, open, now);
 	if (!a)
 		return;
 	a->endpoint = *ep;
@@ -301,7 +321,7 @@ static void initiate_via(struct nt_daemon *d, struct nt_peer *via, const uint8_t
 		if (d->attempts[i].used && d->attempts[i].initiator && d->attempts[i].via &&
 		    !memcmp(d->attempts[i].via_target, id, 32))
 			return;
-	a = initiator_attempt_new(d, nt_peer_lookup(&d->peers, id), now);
+	a = initiator_attempt_new(d, nt_peer_lookup(&d->peers, id), false, now);
 	if (!a)
 		return;
 	memset(&a->endpoint, 0, sizeof(a->endpoint));
@@ -611,7 +631,7 @@ void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t n
 	if (p->via)
 		initiate_via(d, p->via, p->id, now);
 	else
-		initiate(d, &p->endpoint, p, now, false);
+		initiate(d, &p->endpoint, p, now, false, false);
 }
 
 void nt_tunnel_on_unknown_index(struct nt_daemon *d, const union nt_sockaddr *from, uint64_t now)
@@ -831,7 +851,7 @@ static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 		d->drops[NT_DROP_HANDSHAKE]++;
 		return;
 	}
-	a = attempt_alloc(d, false, now);
+	a = attempt_alloc(d, false, false, now);
 	if (!a) {
 		nt_handshake_clear(&d->init_hs);
 		return;
@@ -1156,7 +1176,7 @@ static void tick_hints(struct nt_daemon *d, uint64_t now)
 			}
 		}
 		/* Endpoints learnt from other members may sit behind a NAT: punch. */
-		initiate(d, &h->endpoint, NULL, now, h->source == NT_HINT_PEX);
+		initiate(d, &h->endpoint, NULL, now, h->source == NT_HINT_PEX, source_is_open(h->source));
 		relay_if_stuck(d, h, now);
 		h->next_try_ms = now + jitter(h->backoff_ms);
 		h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
@@ -1204,7 +1224,7 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 			}
 			/* Keep knocking on its last endpoint, ever more slowly. */
 			if (!p->handshake && p->has_endpoint && now >= p->handshake_due_ms) {
-				initiate(d, &p->endpoint, p, now, false);
+				initiate(d, &p->endpoint, p, now, false, false);
 				p->handshake_due_ms = now + jitter(NT_RECONNECT_MAX_MS);
 			}
 		}
