@@ -149,15 +149,21 @@ static bool budget_take(struct nt_gossip *g, struct peer *p, uint64_t now)
 	return true;
 }
 
+/* Room left in m for one more record's bytes (after its u16 length); 0 when none. */
+static size_t record_room(const struct nt_gossip *g, const struct msg *m)
+{
+	return m->len + 2 < g->cfg.max_msg ? g->cfg.max_msg - m->len - 2 : 0;
+}
+
 /* Appends an encoded entry (u16 length, bytes) to m, flushing it to peer when full. */
 static void append_entry(struct nt_gossip *g, struct msg *m, uint64_t peer,
 			 const struct nt_ledger_entry *e)
 {
-	ssize_t n = nt_ledger_entry_encode(e, m->buf + m->len + 2, g->cfg.max_msg - m->len - 2);
+	ssize_t n = nt_ledger_entry_encode(e, m->buf + m->len + 2, record_room(g, m));
 
 	if (n == -ENOSPC) {
 		msg_flush(g, m, peer);
-		n = nt_ledger_entry_encode(e, m->buf + m->len + 2, g->cfg.max_msg - m->len - 2);
+		n = nt_ledger_entry_encode(e, m->buf + m->len + 2, record_room(g, m));
 	}
 	if (n < 0)
 		return;

@@ -24,6 +24,7 @@
 
 #include "gossip.h"
 #include "ledger.h"
+#include "util.h"
 
 #define T0 1700000000000ULL
 #define NODES 8
@@ -476,6 +477,45 @@ static void test_join_pulls_everything(void **state)
 	sim_teardown();
 }
 
+/*
+ * An ENTRIES answer whose first records leave less room than a record's length prefix: the
+ * next record starts a new message (before the fix the room left was computed as a
+ * negative size, and the next entry was written past the message buffer).
+ */
+static void test_entries_fill_to_the_edge(void **state)
+{
+	/* Wire size of an entry: 126 fixed + bucket + key + value. Message: 2 header + 2 count
+	 * + per record 2 + wire. Two records of 600 and 591 bytes fill 1199 of 1200. */
+	static const size_t values[3] = { 600 - 126 - 8 - 2, 591 - 126 - 8 - 2, 100 };
+	static const char *keys[3] = { "k1", "k2", "k3" };
+	uint8_t want[2 + 2 + 3 * 8];
+	char value[700];
+
+	(void)state;
+	sim_setup();
+	memset(value, 'v', sizeof(value));
+	want[0] = NT_GOSSIP_VERSION;
+	want[1] = NT_GOSSIP_WANT;
+	want[2] = 0;
+	want[3] = 3;
+	for (int i = 0; i < 3; i++) {
+		const struct nt_ledger_entry *e;
+
+		assert_int_equal(nt_ledger_put_local(nodes[0].l, &nodes[0].id, "services", keys[i], value,
+						     values[i], TTL_MS, sim_now, &e),
+				 0);
+		nt_put_be64(want + 4 + 8 * i, nt_ledger_entry_id(nodes[0].l, e));
+	}
+	net_flush();
+	max_seen = 0;
+	/* Node 1 is a gossip peer of node 0 (ring). net_send checks every message <= MAX_MSG. */
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, want, sizeof(want), sim_now), 0);
+	assert_true(max_seen == MAX_MSG - 1);
+	assert_non_null(qhead);
+	assert_non_null(qhead->next); /* the third entry went in a second message */
+	sim_teardown();
+}
+
 static void test_cfg(void **state)
 {
 	struct nt_gossip_cfg gc = { .max_msg = 900, .send = net_send };
@@ -511,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_conflicting_claims),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_join_pulls_everything),
+		cmocka_unit_test(test_entries_fill_to_the_edge),
 		cmocka_unit_test(test_cfg),
 	};
 
