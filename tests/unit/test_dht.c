@@ -545,6 +545,7 @@ static struct nt_dht *engine(struct cap *c, const struct nt_dht_config *extra)
 }
 
 static struct nt_krpc_msg msg;
+static size_t last_qlen, last_alen; /* sizes of the last query ask() made and its answer */
 
 static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
 {
@@ -603,6 +604,8 @@ static struct nt_krpc_msg *ask(struct nt_dht *d, struct cap *c, struct nt_krpc_m
 		if (msg.type == NT_KRPC_QUERY)
 			continue;
 		assert_memory_equal(msg.tid, "qq", 2);
+		last_qlen = (size_t)n;
+		last_alen = c->pkt[i].len;
 		return &msg;
 	}
 	return NULL;
@@ -1078,9 +1081,20 @@ static void test_engine_answer_bound(void **state)
 		assert_int_equal(r->nodes_len, NT_DHT_K * NT_KRPC_NODE4_LEN);
 		assert_non_null(r->nodes6);
 		assert_true(r->nodes6_len >= NT_KRPC_NODE6_LEN);
+		print_message("dht: find_node want n4 n6, %zu bytes: %zu bytes back (x%.2f), "
+			      "%zu + %zu nodes\n", last_qlen, last_alen,
+			      (double)last_alen / (double)last_qlen,
+			      r->nodes_len / NT_KRPC_NODE4_LEN, r->nodes6_len / NT_KRPC_NODE6_LEN);
 		r = ask(d, &c, &q, &from6, 2000);
 		assert_int_equal(r->nodes6_len, NT_DHT_K * NT_KRPC_NODE6_LEN);
 		assert_non_null(r->nodes);
+		/* An ordinary query (a "v", a 2-byte tid) from IPv6 gets all 8 nodes. */
+		q.want = 0;
+		q.has_v = true;
+		memcpy(q.v, "LT\x01\x02", 4);
+		r = ask(d, &c, &q, &from6, 2000);
+		assert_int_equal(r->nodes6_len, NT_DHT_K * NT_KRPC_NODE6_LEN);
+		q.has_v = false;
 
 		query(&q, NT_KRPC_GET_PEERS, 0x55);
 		memcpy(q.target, ih, 20);
@@ -1089,6 +1103,10 @@ static void test_engine_answer_bound(void **state)
 		assert_non_null(r->token);
 		assert_true(r->n_values >= 4);
 		assert_true(r->n_values < 32);
+		print_message("dht: get_peers, %zu bytes: %zu bytes back (x%.2f), %zu nodes, "
+			      "%zu values\n", last_qlen, last_alen,
+			      (double)last_alen / (double)last_qlen,
+			      r->nodes_len / NT_KRPC_NODE4_LEN, r->n_values);
 		r = ask(d, &c, &q, &from6, 2000);
 		assert_true(r->nodes6_len >= 6 * NT_KRPC_NODE6_LEN);
 		assert_non_null(r->token);

@@ -561,12 +561,16 @@ static void test_answer_size_bound(void **state)
 				assert_int_equal(n, 28);
 				len = 20; /* attributes go before its FINGERPRINT: rebuilt below */
 			}
-			/* Unknown comprehension-required attributes 0x0030.., each 4 bytes long. */
+			/*
+			 * Unknown comprehension-required attributes 0x0030..: empty ones (the
+			 * 420 is then largest next to the request, x2.33), or of 4 bytes.
+			 */
 			for (unsigned int a = 0; a < nattr && len + 8 <= sizeof(req) - 8; a++) {
+				uint8_t vlen = shape < 4 ? 0 : 4;
 				req[len] = 0x00, req[len + 1] = (uint8_t)(0x30 + a % 64);
-				req[len + 2] = 0x00, req[len + 3] = 0x04;
-				memset(req + len + 4, 0, 4);
-				len += 8;
+				req[len + 2] = 0x00, req[len + 3] = vlen;
+				memset(req + len + 4, 0, vlen);
+				len += 4 + vlen;
 			}
 			if (shape % 2) {
 				/* Our request's FINGERPRINT, recomputed over the new length. */
