@@ -2,14 +2,16 @@
 /*
  * The Mainline DHT engine (BEP 5; BEP 32 for IPv6; BEP 42 IDs), sans-IO like jech/dht.
  *
- * It answers ping, find_node, get_peers and announce_peer for any node (rate-limited
- * per source IP and in total), keeps one routing table per family (dht_table.c), runs
- * iterative lookups (dht_search.c) for the info-hashes it is asked to find or announce,
- * and stores the peers others announce behind rotating tokens (dht_store.c). Our
- * queries carry random 4-byte transaction IDs and are matched on (tid, address);
- * anything else is dropped and counted. It learns its external address from the BEP 42
- * "ip" votes and derives its ID from it. Every structure is allocated once in
- * nt_dht_new() from the configured limits.
+ * It answers ping, find_node, get_peers and announce_peer for any node, within the rules
+ * for answers to unproven sources (srclimit.h): rate-limited per source (IPv4 address or
+ * IPv6 /64) and in total, and everything a query makes us send back to its source's IP at
+ * most 4 times the query's size (answers are trimmed to fit, closest nodes first). It
+ * keeps one routing table per family (dht_table.c), runs iterative lookups (dht_search.c)
+ * for the info-hashes it is asked to find or announce, and stores the peers others
+ * announce behind rotating tokens (dht_store.c). Our queries carry random 4-byte
+ * transaction IDs and are matched on (tid, address); anything else is dropped and
+ * counted. It learns its external address from the BEP 42 "ip" votes and derives its ID
+ * from it. Every structure is allocated once in nt_dht_new() from the configured limits.
  */
 #include "dht.h"
 
@@ -24,6 +26,7 @@
 #include "dht_store.h"
 #include "dht_table.h"
 #include "log.h"
+#include "srclimit.h"
 
 #ifndef NT_DHT_QUERY_TIMEOUT_MS
 #define NT_DHT_QUERY_TIMEOUT_MS 2000 /* an unanswered query fails after this */
@@ -42,7 +45,6 @@ enum {
 	TID_LEN = 4,
 	VOTES = 8, /* external address votes kept per family */
 	VOTES_MIN = 3, /* agreeing votes needed, and a strict majority of those kept */
-	RL_SLOTS = 256, /* per-IP rate limit buckets (hashed, overwritten on collision) */
 	PINGS_PER_ROUND = 2,
 	VALUES4_MAX = 50, /* peers per get_peers answer, so it fits in one datagram */
 	VALUES6_MAX = 25,
@@ -59,12 +61,6 @@ struct pending {
 	uint64_t sent_ms;
 	int search; /* index in searches[] (see search_at), -1 for none */
 	uint32_t gen;
-};
-
-struct rl_slot {
-	uint8_t ip[16];
-	uint64_t last_ms;
-	uint64_t milli; /* tokens * 1000 */
 };
 
 struct vote {
@@ -93,9 +89,14 @@ struct nt_dht {
 	struct nt_dht_search *searches; /* cfg.max_searches */
 	uint32_t search_gen;
 	struct nt_dht_store store; /* peers announced to us, and the tokens for it */
-	uint8_t rl_key[crypto_shorthash_KEYBYTES];
-	struct rl_slot rl[RL_SLOTS];
-	uint64_t rl_total_ms, rl_total_milli;
+	struct nt_srclimit limit; /* answers per source and in all */
+	/*
+	 * While a query is handled: its source, and how many more bytes its size allows us
+	 * to send to that IP (NT_SRCLIMIT_ANSWER_FACTOR times the query).
+	 */
+	bool in_query;
+	union nt_sockaddr in_from;
+	size_t in_budget;
 	uint64_t next_maint_ms;
 	uint64_t now_ms; /* latest time seen */
 	struct nt_dht_stats st;
@@ -165,18 +166,52 @@ static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
 	return memcmp(x, y, n) == 0;
 }
 
-static void send_msg(struct nt_dht *dht, const union nt_sockaddr *to)
+/*
+ * Encodes dht->out into sendbuf for `to`: the length, or -ENOBUFS when it is over the
+ * budget of the query being handled (when `to` is that query's source IP), or another
+ * -errno from the encoder. Counts and logs nothing.
+ */
+static ssize_t out_encode(struct nt_dht *dht, const union nt_sockaddr *to)
 {
 	ssize_t n = nt_krpc_encode(&dht->out, dht->sendbuf, sizeof(dht->sendbuf));
 
-	if (n < 0) {
-		dht->st.dropped_other++;
-		log_ratelimited(&rl_nospace, NT_DBG_DHT, "dht: cannot encode %s: %s",
-				nt_krpc_method_name(dht->out.method), strerror((int)-n));
+	if (n >= 0 && dht->in_query && same_ip(to, &dht->in_from) && (size_t)n > dht->in_budget)
+		return -ENOBUFS;
+	return n;
+}
+
+/* Counts a message out_encode() refused with err. */
+static void count_unsent(struct nt_dht *dht, ssize_t err)
+{
+	if (err == -ENOBUFS && dht->in_query) {
+		dht->st.dropped_oversize++;
 		return;
 	}
+	dht->st.dropped_other++;
+	log_ratelimited(&rl_nospace, NT_DBG_DHT, "dht: cannot encode %s: %s",
+			nt_krpc_method_name(dht->out.method), strerror((int)-err));
+}
+
+/* Sends the n bytes out_encode() left in sendbuf, charging the query's budget. */
+static void out_send(struct nt_dht *dht, const union nt_sockaddr *to, size_t n)
+{
+	if (dht->in_query && same_ip(to, &dht->in_from))
+		dht->in_budget -= n;
 	dht->st.pkts_out++;
-	dht->cfg.send(dht->cfg.ctx, dht->sendbuf, (size_t)n, to);
+	dht->cfg.send(dht->cfg.ctx, dht->sendbuf, n, to);
+}
+
+/* Encodes and sends dht->out; false when it could not (counted). */
+static bool send_msg(struct nt_dht *dht, const union nt_sockaddr *to)
+{
+	ssize_t n = out_encode(dht, to);
+
+	if (n < 0) {
+		count_unsent(dht, n);
+		return false;
+	}
+	out_send(dht, to, (size_t)n);
+	return true;
 }
 
 static void out_reset(struct nt_dht *dht, enum nt_krpc_type type)
@@ -202,6 +237,7 @@ static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const unio
 	struct family *f = fam_of(dht, to->sa.sa_family);
 	struct nt_dht_search *s = search_at(dht, search);
 	struct nt_dht_node *n;
+	ssize_t len;
 
 	if (!f)
 		return -EAFNOSUPPORT;
@@ -216,7 +252,6 @@ static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const unio
 		return -ENOBUFS;
 	}
 	memset(p, 0, sizeof(*p));
-	p->used = true;
 	p->method = (uint8_t)method;
 	rnd(dht, p->tid, TID_LEN);
 	p->to = *to;
@@ -238,14 +273,22 @@ static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const unio
 		dht->out.implied_port = true;
 		dht->out.port = dht->cfg.port ? dht->cfg.port : 1;
 	}
+	/* A ping to the source of the query being answered must fit in what its budget left. */
+	len = out_encode(dht, to);
+	if (len < 0) {
+		count_unsent(dht, len);
+		return (int)len;
+	}
+	p->used = true;
 	n = nt_dht_table_find_addr(&f->table, to);
 	if (n)
 		n->last_sent_ms = now_ms;
-	send_msg(dht, to);
+	out_send(dht, to, (size_t)len);
 	return 0;
 }
 
-static void send_error(struct nt_dht *dht, const union nt_sockaddr *to, int code, const char *text)
+/* An error answer; its text goes when the whole would not fit in the query's budget. */
+static bool send_error(struct nt_dht *dht, const union nt_sockaddr *to, int code, const char *text)
 {
 	out_reset(dht, NT_KRPC_ERROR);
 	dht->out.has_id = false;
@@ -256,43 +299,9 @@ static void send_error(struct nt_dht *dht, const union nt_sockaddr *to, int code
 	dht->out.error_msg_len = strlen(text);
 	dht->out.has_ip = true;
 	dht->out.ip = *to;
-	send_msg(dht, to);
-}
-
-/* A token bucket in thousandths: refill rate per second up to burst. */
-static bool bucket_take(uint64_t *milli, uint64_t *last_ms, uint32_t rate, uint32_t burst,
-			uint64_t now_ms)
-{
-	uint64_t cap = (uint64_t)burst * 1000, dt = now_ms - *last_ms;
-
-	if (dt > 3600 * 1000)
-		dt = 3600 * 1000;
-	*milli = NT_MIN(cap, *milli + dt * rate);
-	*last_ms = now_ms;
-	if (*milli < 1000)
-		return false;
-	*milli -= 1000;
-	return true;
-}
-
-static bool rate_ok(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
-{
-	uint8_t ip[16] = { 0 }, h[crypto_shorthash_BYTES];
-	size_t n = ip_bytes(from, ip);
-	struct rl_slot *s;
-
-	crypto_shorthash(h, ip, n, dht->rl_key);
-	s = &dht->rl[h[0] % RL_SLOTS];
-	if (memcmp(s->ip, ip, sizeof(ip)) != 0) {
-		memcpy(s->ip, ip, sizeof(ip));
-		s->last_ms = now_ms;
-		s->milli = (uint64_t)dht->cfg.rate_per_ip * 4 * 1000;
-	}
-	if (!bucket_take(&s->milli, &s->last_ms, dht->cfg.rate_per_ip, dht->cfg.rate_per_ip * 4,
-			 now_ms))
-		return false;
-	return bucket_take(&dht->rl_total_milli, &dht->rl_total_ms, dht->cfg.rate_total,
-			   dht->cfg.rate_total * 2, now_ms);
+	if (out_encode(dht, to) == -ENOBUFS)
+		dht->out.error_msg_len = 0;
+	return send_msg(dht, to);
 }
 
 /* Compact node infos of the K nodes of family f closest to target, into buf. */
@@ -307,11 +316,70 @@ static size_t closest_nodes(struct nt_dht *dht, struct family *f,
 	return len;
 }
 
+/* How much longer a bencoded string of n bytes is than an empty one ("0:"). */
+static size_t str_growth(size_t n)
+{
+	size_t extra_digits = 0;
+
+	for (size_t v = n; v >= 10; v /= 10)
+		extra_digits++;
+	return extra_digits + n;
+}
+
+/*
+ * Keeps the first (closest) of `count` compact node infos of `each` bytes that fit in
+ * *room more bytes of answer, in *len.
+ */
+static void fit_nodes(size_t *room, size_t *len, size_t count, size_t each)
+{
+	size_t k = count;
+
+	while (k > 0 && str_growth(k * each) > *room)
+		k--;
+	*len = k * each;
+	*room -= str_growth(*len);
+}
+
+/*
+ * Trims the answer in dht->out, whose nodes and values are gathered but not yet counted,
+ * to the budget of the query: the closest nodes of the requester's family first, then as
+ * many values as fit, then the closest nodes of the other family (BEP 32 `want`). An
+ * answer whose bare frame is already too big is left for send_msg() to refuse.
+ */
+static void fit_answer(struct nt_dht *dht, int af, size_t n4, size_t n6, size_t nv)
+{
+	size_t peer = af == AF_INET6 ? NT_KRPC_PEER6_LEN : NT_KRPC_PEER4_LEN;
+	size_t per_value = 2 + str_growth(peer); /* "6:" + 6 bytes, "18:" + 18 */
+	size_t values_frame = 10; /* "6:values" "l" ... "e" */
+	size_t room, k = 0;
+	ssize_t base;
+
+	dht->out.nodes_len = dht->out.nodes6_len = 0;
+	dht->out.n_values = 0;
+	base = nt_krpc_encode(&dht->out, dht->sendbuf, sizeof(dht->sendbuf));
+	if (base < 0 || (size_t)base > dht->in_budget)
+		return;
+	room = dht->in_budget - (size_t)base;
+	if (af == AF_INET6)
+		fit_nodes(&room, &dht->out.nodes6_len, n6, NT_KRPC_NODE6_LEN);
+	else
+		fit_nodes(&room, &dht->out.nodes_len, n4, NT_KRPC_NODE4_LEN);
+	if (nv && room >= values_frame + per_value)
+		k = NT_MIN(nv, (room - values_frame) / per_value);
+	dht->out.n_values = k;
+	room -= k ? values_frame + k * per_value : 0;
+	if (af == AF_INET6)
+		fit_nodes(&room, &dht->out.nodes_len, n4, NT_KRPC_NODE4_LEN);
+	else
+		fit_nodes(&room, &dht->out.nodes6_len, n6, NT_KRPC_NODE6_LEN);
+}
+
 static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
 {
 	const struct nt_krpc_msg *q = &dht->in;
 	unsigned int want = q->want;
 	uint8_t token[NT_DHT_TOKEN_LEN];
+	size_t n4 = 0, n6 = 0, nv = 0;
 	struct family *f;
 
 	out_reset(dht, NT_KRPC_RESPONSE);
@@ -325,20 +393,25 @@ static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint6
 			want = from->sa.sa_family == AF_INET6 ? NT_KRPC_WANT_N6 : NT_KRPC_WANT_N4;
 		if ((want & NT_KRPC_WANT_N4) && (f = fam_of(dht, AF_INET))) {
 			dht->out.nodes = dht->nodes4;
-			dht->out.nodes_len = closest_nodes(dht, f, q->target, dht->nodes4, now_ms);
+			n4 = closest_nodes(dht, f, q->target, dht->nodes4, now_ms) /
+			     NT_KRPC_NODE4_LEN;
 		}
 		if ((want & NT_KRPC_WANT_N6) && (f = fam_of(dht, AF_INET6))) {
 			dht->out.nodes6 = dht->nodes6;
-			dht->out.nodes6_len = closest_nodes(dht, f, q->target, dht->nodes6, now_ms);
+			n6 = closest_nodes(dht, f, q->target, dht->nodes6, now_ms) /
+			     NT_KRPC_NODE6_LEN;
 		}
 	}
 	if (q->method == NT_KRPC_GET_PEERS) {
 		size_t max = from->sa.sa_family == AF_INET6 ? VALUES6_MAX : VALUES4_MAX;
+		uint32_t first;
 		nt_dht_store_token(&dht->store, from, token);
 		dht->out.token = token;
 		dht->out.token_len = NT_DHT_TOKEN_LEN;
-		dht->out.n_values = nt_dht_store_get(&dht->store, q->target, from->sa.sa_family,
-						     dht->out.values, max, now_ms);
+		/* From a random peer on, so that answers too small for all show different ones. */
+		rnd(dht, &first, sizeof(first));
+		nv = nt_dht_store_get(&dht->store, q->target, from->sa.sa_family, dht->out.values,
+				      max, first, now_ms);
 	}
 	if (q->method == NT_KRPC_ANNOUNCE_PEER) {
 		union nt_sockaddr peer = *from;
@@ -359,8 +432,9 @@ static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint6
 		else
 			dht->st.dropped_other++;
 	}
-	dht->st.queries_answered++;
-	send_msg(dht, from);
+	fit_answer(dht, from->sa.sa_family, n4, n6, nv);
+	if (send_msg(dht, from))
+		dht->st.queries_answered++;
 }
 
 static void handle_query(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
@@ -368,7 +442,7 @@ static void handle_query(struct nt_dht *dht, const union nt_sockaddr *from, uint
 	struct family *f = fam_of(dht, from->sa.sa_family);
 	struct nt_dht_node *ping = NULL;
 
-	if (!rate_ok(dht, from, now_ms)) {
+	if (!nt_srclimit_allow(&dht->limit, from, now_ms)) {
 		dht->st.dropped_ratelimit++;
 		log_ratelimited(&rl_limit, NT_DBG_DHT, "dht: rate limit, query not answered");
 		return;
@@ -379,14 +453,18 @@ static void handle_query(struct nt_dht *dht, const union nt_sockaddr *from, uint
 	}
 	if (!dht->in.ro)
 		nt_dht_table_insert(&f->table, dht->in.id, from, NT_DHT_SEEN_QUERY, now_ms, &ping);
+	if (dht->in.method == NT_KRPC_UNKNOWN) {
+		if (send_error(dht, from, NT_KRPC_ERR_METHOD, "method unknown"))
+			dht->st.queries_answered++;
+	} else {
+		reply_query(dht, from, now_ms);
+	}
+	/*
+	 * After the answer: when the node to check is the querier itself (its address came
+	 * back with another ID), the ping is sent only if it fits in what the answer left.
+	 */
 	if (ping)
 		send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
-	if (dht->in.method == NT_KRPC_UNKNOWN) {
-		dht->st.queries_answered++;
-		send_error(dht, from, NT_KRPC_ERR_METHOD, "method unknown");
-		return;
-	}
-	reply_query(dht, from, now_ms);
 }
 
 static int ext_family_index(const struct nt_dht *dht)
@@ -640,6 +718,13 @@ void nt_dht_input(struct nt_dht *dht, const uint8_t *buf, size_t len,
 		return;
 	}
 	ret = nt_krpc_decode(&dht->in, buf, len);
+	/*
+	 * Whoever sent a query has proven nothing about its source address: everything the
+	 * query makes us send there (the answer, a ping) fits in a few times its size.
+	 */
+	dht->in_query = dht->in.type == NT_KRPC_QUERY;
+	dht->in_from = from;
+	dht->in_budget = NT_SRCLIMIT_ANSWER_FACTOR * len;
 	if (ret < 0) {
 		dht->st.dropped_malformed++;
 		log_ratelimited(&rl_malformed, NT_DBG_DHT, "dht: malformed message: %s%s%s",
@@ -647,14 +732,14 @@ void nt_dht_input(struct nt_dht *dht, const uint8_t *buf, size_t len,
 				ret == NT_KRPC_E_BENCODE ? nt_bencode_strerror(dht->in.bencode_err) : "");
 		/* A query we could read enough of gets a protocol error, within the limits. */
 		if (dht->in.type == NT_KRPC_QUERY && dht->in.tid_len && ret != NT_KRPC_E_BENCODE &&
-		    rate_ok(dht, &from, now_ms))
+		    nt_srclimit_allow(&dht->limit, &from, now_ms))
 			send_error(dht, &from, NT_KRPC_ERR_PROTOCOL, nt_krpc_strerror(ret));
-		return;
-	}
-	if (dht->in.type == NT_KRPC_QUERY)
+	} else if (dht->in.type == NT_KRPC_QUERY) {
 		handle_query(dht, &from, now_ms);
-	else
+	} else {
 		handle_response(dht, &from, now_ms);
+	}
+	dht->in_query = false;
 }
 
 static void expire_pending(struct nt_dht *dht, uint64_t now_ms)
@@ -873,7 +958,7 @@ static void apply_defaults(struct nt_dht_config *c)
 
 int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 {
-	uint8_t secrets[2 * NT_DHT_SECRET_LEN];
+	uint8_t secrets[2 * NT_DHT_SECRET_LEN], key[NT_SRCLIMIT_KEY_LEN];
 	struct nt_dht *dht;
 	int ret;
 
@@ -891,7 +976,15 @@ int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 	else
 		rnd(dht, dht->id, NT_DHT_ID_LEN);
 	dht->cfg.id = NULL;
-	rnd(dht, dht->rl_key, sizeof(dht->rl_key));
+	rnd(dht, key, sizeof(key));
+	ret = nt_srclimit_init(&dht->limit, key, dht->cfg.rate_per_ip,
+			       NT_MIN(dht->cfg.rate_per_ip, UINT32_MAX / 4) * 4, dht->cfg.rate_total,
+			       NT_MIN(dht->cfg.rate_total, UINT32_MAX / 2) * 2);
+	sodium_memzero(key, sizeof(key));
+	if (ret < 0) {
+		free(dht);
+		return ret;
+	}
 	dht->fam[0].af = AF_INET;
 	dht->fam[1].af = AF_INET6;
 	dht->fam[0].enabled = cfg->ipv4;
@@ -938,6 +1031,6 @@ void nt_dht_free(struct nt_dht *dht)
 	nt_dht_store_uninit(&dht->store); /* wipes the token secrets */
 	free(dht->pending);
 	free(dht->searches);
-	sodium_memzero(dht->rl_key, sizeof(dht->rl_key));
+	sodium_memzero(dht->limit.key, sizeof(dht->limit.key));
 	free(dht);
 }

@@ -50,8 +50,13 @@ struct nt_dht_config {
 	size_t max_peers; /* peers stored per info-hash; default 32 */
 	size_t max_searches; /* concurrent lookups (one per info-hash and family); default 16 */
 	size_t max_pending; /* queries in flight awaiting an answer; default 256 */
-	uint32_t rate_per_ip; /* queries answered per second per source IP; default 8 (burst 4x) */
-	uint32_t rate_total; /* queries answered per second in all; default 250 (burst 2x) */
+	/*
+	 * Queries answered per second per source (an IPv4 address or an IPv6 /64; default 8,
+	 * burst 4x), and in all (default 250, burst 2x); at most 1000000. Whatever the rates,
+	 * what a query makes us send to its source is at most 4 times its size (srclimit.h).
+	 */
+	uint32_t rate_per_ip;
+	uint32_t rate_total;
 };
 
 struct nt_dht_stats {
@@ -66,6 +71,7 @@ struct nt_dht_stats {
 	uint64_t dropped_malformed; /* not KRPC, or a bad field */
 	uint64_t dropped_unsolicited; /* responses matching no query of ours */
 	uint64_t dropped_ratelimit; /* queries not answered because of rate limits */
+	uint64_t dropped_oversize; /* answers (or pings) that would not fit in 4x the query */
 	uint64_t dropped_other; /* wrong family, own ID, no room for a query, storage full */
 	uint64_t timeouts; /* our queries left unanswered */
 	uint64_t announces_stored; /* announce_peer accepted from others */

@@ -167,15 +167,18 @@ bool nt_dht_store_add(struct nt_dht_store *st, const uint8_t ih[NT_DHT_ID_LEN],
 }
 
 size_t nt_dht_store_get(const struct nt_dht_store *st, const uint8_t ih[NT_DHT_ID_LEN], int af,
-			union nt_sockaddr *out, size_t max, uint64_t now_ms)
+			union nt_sockaddr *out, size_t max, size_t first, uint64_t now_ms)
 {
 	const struct nt_dht_stored_hash *h = find(st, ih);
 	size_t n = 0;
 
-	for (size_t j = 0; h && j < h->n && n < max; j++)
-		if (h->peers[j].addr.sa.sa_family == af &&
-		    now_ms - h->peers[j].seen_ms < NT_DHT_PEER_TTL_MS)
-			out[n++] = h->peers[j].addr;
+	if (!h || !h->n)
+		return 0;
+	for (size_t i = 0; i < h->n && n < max; i++) {
+		const struct nt_dht_stored_peer *p = &h->peers[(first + i) % h->n];
+		if (p->addr.sa.sa_family == af && now_ms - p->seen_ms < NT_DHT_PEER_TTL_MS)
+			out[n++] = p->addr;
+	}
 	return n;
 }
 

@@ -68,9 +68,13 @@ bool nt_dht_store_token_ok(const struct nt_dht_store *st, const union nt_sockadd
  */
 bool nt_dht_store_add(struct nt_dht_store *st, const uint8_t ih[NT_DHT_ID_LEN],
 		      const union nt_sockaddr *peer, uint64_t now_ms);
-/* Up to max live peers of ih in family af, into out; how many. */
+/*
+ * Up to max live peers of ih in family af, into out, in stored order from slot `first`
+ * (taken modulo the number stored, and wrapping): how many. Answers that start at a
+ * random slot show different peers when not all fit.
+ */
 size_t nt_dht_store_get(const struct nt_dht_store *st, const uint8_t ih[NT_DHT_ID_LEN], int af,
-			union nt_sockaddr *out, size_t max, uint64_t now_ms);
+			union nt_sockaddr *out, size_t max, size_t first, uint64_t now_ms);
 void nt_dht_store_expire(struct nt_dht_store *st, uint64_t now_ms);
 void nt_dht_store_count(const struct nt_dht_store *st, uint64_t now_ms, size_t *hashes,
 			size_t *peers);

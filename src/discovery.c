@@ -399,15 +399,18 @@ void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
 	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
 	ssize_t n;
 
-	(void)now;
 	if (!d->stun_ready)
 		return;
-	/* Every node answers binding requests: members learn their public address from us. */
-	n = nt_stun_answer(&d->stun, buf, len, from, out, sizeof(out));
-	if (n > 0) {
+	/*
+	 * Every node answers binding requests: members learn their public address from us.
+	 * Within the limits of nt_stun_answer (per source, in all, 4x the request), since
+	 * the source address is whatever the sender wrote.
+	 */
+	n = nt_stun_answer(&d->stun, buf, len, from, now, out, sizeof(out));
+	if (n > 0)
 		nt_udp_send(&d->udp, out, (size_t)n, from, 0);
-		return;
-	}
+	if (n != 0)
+		return; /* answered, over a limit (d->stun.limited), or no libnice */
 	if (!nt_stun_consume_response(&d->stun, buf, len, from, &refl))
 		return;
 	if (!d->has_reflexive || !nt_sockaddr_equal(&d->reflexive, &refl))

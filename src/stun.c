@@ -14,6 +14,12 @@
  * with the server each request went to, so that a response is accepted only from that
  * server, and only once. Every entry leaves both tables together.
  *
+ * Binding answers go to whatever source address a request carries, which nothing proves:
+ * they are rate-limited per source and in total (srclimit.c; only requests that would be
+ * answered count), and libnice gets no more room to write one than 4 times the request,
+ * whatever attributes the request carries (a 420 lists the unknown ones, 2 bytes each
+ * for the 4 or more each took in the request).
+ *
  * libnice is opened with dlopen the first time a STUN message is to be read or written,
  * not linked: its shared library depends on GLib, GIO, gupnp-igd, libsoup and through
  * them ICU, libxml2, Kerberos and GnuTLS (44 libraries, about 8 MiB resident once mapped
@@ -21,6 +27,7 @@
  * maps them (docs/bench.md, "Memory"). The agent is initialised at that same moment.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
 
 #include <stun/stunmessage.h>
@@ -89,8 +96,15 @@ bool nt_stun_is_stun(const uint8_t *buf, size_t len)
 
 int nt_stun_init(struct nt_stun *s)
 {
+	uint8_t key[NT_SRCLIMIT_KEY_LEN];
+	int ret;
+
 	memset(s, 0, sizeof(*s));
-	return 0;
+	randombytes_buf(key, sizeof(key));
+	ret = nt_srclimit_init(&s->limit, key, NT_STUN_ANSWER_RATE, NT_STUN_ANSWER_BURST,
+			       NT_STUN_ANSWER_TOTAL_RATE, NT_STUN_ANSWER_TOTAL_BURST);
+	sodium_memzero(key, sizeof(key));
+	return ret;
 }
 
 /* libnice opened and our agent initialised, on the first message read or written. */
@@ -174,13 +188,13 @@ static void unmap_v4(const union nt_sockaddr *in, union nt_sockaddr *out)
 }
 
 ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const union nt_sockaddr *from,
-		       uint8_t *out, size_t cap)
+		       uint64_t now_ms, uint8_t *out, size_t cap)
 {
 	StunMessage msg, resp;
 	StunValidationStatus v;
 	union nt_sockaddr mapped;
+	size_t n, room;
 	bool fpr;
-	size_t n;
 
 	if (!from || (from->sa.sa_family != AF_INET && from->sa.sa_family != AF_INET6))
 		return -EINVAL;
@@ -196,29 +210,40 @@ ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const 
 		goto refuse;
 	if (cap < NT_STUN_HEADER_LEN)
 		return -ENOBUFS;
+	/* Only what would be answered is counted: junk spoofed from a member costs it nothing. */
+	if (!nt_srclimit_allow(&s->limit, from, now_ms)) {
+		s->limited++;
+		return -EAGAIN;
+	}
+	/* The bound is the room libnice gets: no attribute can make the answer outgrow it. */
+	room = NT_MIN(cap, NT_SRCLIMIT_ANSWER_FACTOR * len);
 
 	if (v == STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE) {
 		/* Builds and finishes the 420 with UNKNOWN-ATTRIBUTES in one call. */
 		s->agent.usage_flags = BASE_FLAGS | (fpr ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0);
-		n = nice.stun_agent_build_unknown_attributes_error(&s->agent, &resp, out, cap, &msg);
+		n = nice.stun_agent_build_unknown_attributes_error(&s->agent, &resp, out, room, &msg);
 		if (n == 0)
-			return -ENOBUFS;
+			goto nospace;
 		s->answered++;
 		return (ssize_t)n;
 	}
 
 	unmap_v4(from, &mapped);
-	if (!nice.stun_agent_init_response(&s->agent, &resp, out, cap, &msg))
-		return -ENOBUFS;
+	if (!nice.stun_agent_init_response(&s->agent, &resp, out, room, &msg))
+		goto nospace;
 	if (nice.stun_message_append_xor_addr(&resp, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
 					 (const struct sockaddr_storage *)&mapped.sa,
 					 nt_sockaddr_len(&mapped)) != STUN_MESSAGE_RETURN_SUCCESS)
-		return -ENOBUFS;
+		goto nospace;
 	n = finish(s, &resp, fpr);
 	if (n == 0)
-		return -ENOBUFS;
+		goto nospace;
 	s->answered++;
 	return (ssize_t)n;
+nospace:
+	if (room < cap)
+		goto refuse; /* it would be over the bound: no answer at all */
+	return -ENOBUFS;
 refuse:
 	s->refused++;
 	return 0;

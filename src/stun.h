@@ -5,7 +5,9 @@
  * saw (XOR-MAPPED-ADDRESS), and asks members or public STUN servers for its own
  * server-reflexive address. The caller owns the socket and the clock; this module only
  * turns datagrams into datagrams and remembers a bounded table of outstanding requests.
- * It logs nothing (the caller counts and rate-limits); call it from the loop thread only.
+ * Answers go to addresses that have proven nothing, so they follow srclimit.h: rate-limited
+ * per source and in total, and at most 4 times the request. It logs nothing (it counts);
+ * call it from the loop thread only.
  *
  * libnice itself is opened (dlopen) by the first request or answer, not at start-up, since
  * loading it maps some 44 libraries it depends on (stun.c). If it cannot be opened, that is
@@ -21,6 +23,7 @@
 
 #include <stun/stunagent.h>
 
+#include "srclimit.h"
 #include "util.h"
 
 #ifndef NT_STUN_MAX_PENDING
@@ -28,6 +31,19 @@
 #endif
 #ifndef NT_STUN_TIMEOUT_MS
 #define NT_STUN_TIMEOUT_MS 10000 /* a request without a response is forgotten after this */
+#endif
+/* Binding requests answered per source (IPv4 address or IPv6 /64), and in all. */
+#ifndef NT_STUN_ANSWER_RATE
+#define NT_STUN_ANSWER_RATE 2 /* per second */
+#endif
+#ifndef NT_STUN_ANSWER_BURST
+#define NT_STUN_ANSWER_BURST 4
+#endif
+#ifndef NT_STUN_ANSWER_TOTAL_RATE
+#define NT_STUN_ANSWER_TOTAL_RATE 200 /* per second */
+#endif
+#ifndef NT_STUN_ANSWER_TOTAL_BURST
+#define NT_STUN_ANSWER_TOTAL_BURST 200
 #endif
 
 enum {
@@ -48,7 +64,9 @@ struct nt_stun {
 	StunAgent agent; /* initialised with libnice, on first use */
 	bool agent_ready;
 	struct nt_stun_pending pending[NT_STUN_MAX_PENDING];
+	struct nt_srclimit limit; /* answers per source and in all */
 	uint64_t answered, refused; /* requests answered / datagrams refused (counters) */
+	uint64_t limited; /* valid Binding requests not answered: over the rate limits */
 };
 
 /*
@@ -61,17 +79,18 @@ int nt_stun_init(struct nt_stun *s);
 void nt_stun_uninit(struct nt_stun *s);
 
 /*
- * A Binding success response to the Binding request req that came from `from`, written to
- * out: XOR-MAPPED-ADDRESS = from (an IPv4-mapped IPv6 source is answered as IPv4), with
- * FINGERPRINT when the request had one. A request carrying unknown comprehension-required
- * attributes gets a 420 error response (RFC 8489 §6.3.1). Returns the length, 0 when req is
- * not a valid Binding request (responses, indications, other methods, garbage are never
- * answered), -ENOBUFS when cap is too small, -EINVAL for a from of another family,
- * -ELIBACC when libnice cannot be loaded.
- * The caller rate-limits the answers it sends.
+ * A Binding success response to the Binding request req that came from `from` at now_ms,
+ * written to out: XOR-MAPPED-ADDRESS = from (an IPv4-mapped IPv6 source is answered as
+ * IPv4), with FINGERPRINT when the request had one. A request carrying unknown
+ * comprehension-required attributes gets a 420 error response (RFC 8489 §6.3.1). An answer
+ * is never more than NT_SRCLIMIT_ANSWER_FACTOR (4) times len. Returns the length; 0 when
+ * req is not a valid Binding request (responses, indications, other methods, garbage are
+ * never answered; counted in refused); -EAGAIN when `from` or all sources together are
+ * over the rate limits (NT_STUN_ANSWER_*; counted in limited); -ENOBUFS when cap is too
+ * small; -EINVAL for a from of another family; -ELIBACC when libnice cannot be loaded.
  */
 ssize_t nt_stun_answer(struct nt_stun *s, const uint8_t *req, size_t len, const union nt_sockaddr *from,
-		       uint8_t *out, size_t cap);
+		       uint64_t now_ms, uint8_t *out, size_t cap);
 
 /*
  * A new Binding request to server, written to out; the transaction is remembered until its

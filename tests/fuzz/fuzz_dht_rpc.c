@@ -7,7 +7,8 @@
  *    fixed clock and a constant random source (so its transaction IDs are "aaaa" and
  *    responses can match), alternately from an IPv4 and an IPv6 bootstrap node; then
  *    a lookup runs over whatever the table learned. Everything the engine sends must
- *    itself be a valid KRPC message.
+ *    itself be a valid KRPC message, and what a query makes it send back to the
+ *    query's source IP must be at most 4 times the query (docs/dht.md §6).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,8 +18,19 @@
 #include "dht_rpc.h"
 #include "log.h"
 
-static struct nt_krpc_msg m1, m2, sent;
+static struct nt_krpc_msg m1, m2, sent, in;
 static uint8_t buf[1 << 16];
+static const union nt_sockaddr *query_from; /* source of the query being fed, or NULL */
+static size_t query_back; /* bytes sent back to its IP */
+
+static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
 
 static void check(bool ok)
 {
@@ -74,6 +86,8 @@ static void on_send(void *ctx, const void *p, size_t len, const union nt_sockadd
 	check(len <= 1500);
 	check(to->sa.sa_family == AF_INET || to->sa.sa_family == AF_INET6);
 	check(nt_krpc_decode(&sent, p, len) == 0);
+	if (query_from && same_ip(to, query_from))
+		query_back += len;
 }
 
 static void on_peers(void *ctx, const uint8_t ih[20], const union nt_sockaddr *p, size_t n)
@@ -105,7 +119,13 @@ static void engine(const uint8_t *data, size_t size)
 	for (size_t i = 0; i <= size; i++) {
 		if (i < size && !(i + 1 < size && data[i] == 0xff && data[i + 1] == 0xfe))
 			continue;
+		/* The engine takes anything whose "y" it could read as q for a query. */
+		nt_krpc_decode(&in, data + start, i - start);
+		query_from = in.type == NT_KRPC_QUERY ? &from[k & 1] : NULL;
+		query_back = 0;
 		nt_dht_input(dht, data + start, i - start, &from[k++ & 1], now);
+		check(query_back <= 4 * (i - start));
+		query_from = NULL;
 		now += 100;
 		nt_dht_tick(dht, now);
 		start = i + 2;

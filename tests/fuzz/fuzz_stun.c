@@ -4,8 +4,9 @@
  * makes the sender IPv6, bit 1 splices our outstanding transaction ID (cookie included)
  * into the message so that response parsing is reached past the transaction match. The
  * rest goes through nt_stun_is_stun, nt_stun_answer (whose every answer must be a STUN
- * response to a request that passed the demux test) and nt_stun_consume_response (whose
- * every accepted reflexive address must be a usable IPv4 or IPv6 endpoint).
+ * response to a request that passed the demux test, at most 4 times the request's size)
+ * and nt_stun_consume_response (whose every accepted reflexive address must be a usable
+ * IPv4 or IPv6 endpoint).
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -57,12 +58,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(msg + 4, req + 4, 16);
 
 	is = nt_stun_is_stun(msg, len);
-	n = nt_stun_answer(&server, msg, len, &from, out, sizeof(out));
+	n = nt_stun_answer(&server, msg, len, &from, 1, out, sizeof(out));
 	check(n >= 0);
 	if (n > 0) {
 		check(is && (msg[0] & 0x01) == 0 && (msg[1] & 0x10) == 0);
 		check(nt_stun_is_stun(out, (size_t)n) && (out[0] & 0x01));
 		check(memcmp(out + 4, msg + 4, 16) == 0);
+		check((size_t)n <= 4 * len);
 	}
 	if (nt_stun_consume_response(&client, msg, len, &from, &refl)) {
 		check(is && (msg[0] & 0x01));

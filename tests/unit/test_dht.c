@@ -460,13 +460,13 @@ static void test_store(void **state)
 	/* Peers: per family, refreshed in place, the oldest replaced when full. */
 	assert_true(nt_dht_store_add(&st, ih, &a, 1000));
 	assert_true(nt_dht_store_add(&st, ih, &v6, 1001));
-	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET, out, 8, 1002), 1);
-	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET6, out, 8, 1002), 1);
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET, out, 8, 0, 1002), 1);
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET6, out, 8, 0, 1002), 1);
 	assert_true(nt_sockaddr_equal(&out[0], &v6));
 	assert_true(nt_dht_store_add(&st, ih, &a, 1003)); /* refresh: a is now the newest */
 	assert_true(nt_dht_store_add(&st, ih, &b, 1004)); /* replaces v6 */
-	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET6, out, 8, 1005), 0);
-	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET, out, 1, 1005), 1);
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET6, out, 8, 0, 1005), 0);
+	assert_int_equal(nt_dht_store_get(&st, ih, AF_INET, out, 1, 0, 1005), 1);
 	assert_true(nt_dht_store_add(&st, other, &a, 1006));
 	assert_false(nt_dht_store_add(&st, (uint8_t[20]){ 3 }, &a, 1007)); /* 2 hashes max */
 	nt_dht_store_count(&st, 1007, &hashes, &peers);
@@ -545,6 +545,41 @@ static struct nt_dht *engine(struct cap *c, const struct nt_dht_config *extra)
 }
 
 static struct nt_krpc_msg msg;
+static size_t last_qlen, last_alen; /* sizes of the last query ask() made and its answer */
+
+static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
+
+/*
+ * The rule of docs/dht.md §6: what one datagram from `from` makes us send to its address
+ * (the answer, and a ping if any) is at most 4 times its size. Returns those bytes.
+ */
+static size_t check_bound(const struct cap *c, const union nt_sockaddr *from, size_t len)
+{
+	size_t back = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (same_ip(&c->pkt[i].to, from))
+			back += c->pkt[i].len;
+	if (back > 4 * len)
+		fail_msg("a %zu-byte datagram drew %zu bytes (x%.2f)", len, back, (double)back / (double)len);
+	return back;
+}
+
+/* Feeds a raw datagram; how many bytes went back to its sender's address. */
+static size_t feed(struct nt_dht *d, struct cap *c, const void *buf, size_t len,
+		   const union nt_sockaddr *from, uint64_t now)
+{
+	c->n = 0;
+	nt_dht_input(d, buf, len, from, now);
+	return check_bound(c, from, len);
+}
 
 /* Feeds a query built from m (tid "qq") and returns the decoded single answer. */
 static struct nt_krpc_msg *ask(struct nt_dht *d, struct cap *c, struct nt_krpc_msg *q,
@@ -560,12 +595,31 @@ static struct nt_krpc_msg *ask(struct nt_dht *d, struct cap *c, struct nt_krpc_m
 	assert_true(n > 0);
 	c->n = 0;
 	nt_dht_input(d, buf, (size_t)n, from, now);
-	if (c->n == 0)
-		return NULL;
-	assert_true(nt_sockaddr_equal(&c->pkt[c->n - 1].to, from));
-	assert_int_equal(nt_krpc_decode(&msg, c->pkt[c->n - 1].buf, c->pkt[c->n - 1].len), 0);
-	assert_memory_equal(msg.tid, "qq", 2);
-	return &msg;
+	check_bound(c, from, (size_t)n);
+	/* The answer; a ping to a node whose ID changed may follow it. */
+	for (size_t i = 0; i < c->n; i++) {
+		if (!nt_sockaddr_equal(&c->pkt[i].to, from))
+			continue;
+		assert_int_equal(nt_krpc_decode(&msg, c->pkt[i].buf, c->pkt[i].len), 0);
+		if (msg.type == NT_KRPC_QUERY)
+			continue;
+		assert_memory_equal(msg.tid, "qq", 2);
+		last_qlen = (size_t)n;
+		last_alen = c->pkt[i].len;
+		return &msg;
+	}
+	return NULL;
+}
+
+/* The answer among the captured datagrams (after feed()), or NULL. */
+static struct nt_krpc_msg *answer_in(const struct cap *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		assert_int_equal(nt_krpc_decode(&msg, c->pkt[i].buf, c->pkt[i].len), 0);
+		if (msg.type != NT_KRPC_QUERY)
+			return &msg;
+	}
+	return NULL;
 }
 
 static void query(struct nt_krpc_msg *q, enum nt_krpc_method m, uint8_t idbyte)
@@ -806,6 +860,305 @@ static void test_engine_limits(void **state)
 	}
 	nt_dht_get_stats(d, &st);
 	assert_true(st.dropped_ratelimit >= 42);
+	nt_dht_free(d);
+}
+
+/* A flood from one source gets the burst (4 x rate_per_ip), then rate_per_ip a second. */
+static void test_engine_flood_one_source(void **state)
+{
+	struct cap c;
+	struct nt_dht *d = engine(&c, NULL); /* defaults: 8/s, burst 32; 250/s, burst 500 */
+	union nt_sockaddr v = sa("198.51.100.7:6881");
+	struct nt_krpc_msg q;
+	size_t answered = 0;
+	uint64_t t = 5000;
+
+	(void)state;
+	query(&q, NT_KRPC_PING, 0x77);
+	for (int i = 0; i < 1000; i++)
+		answered += ask(d, &c, &q, &v, t) != NULL;
+	assert_int_equal(answered, 32);
+	/* One second later, 8 more; the same source from another port is the same source. */
+	answered = 0;
+	for (int i = 0; i < 100; i++) {
+		union nt_sockaddr p = v;
+		p.in4.sin_port = htons((uint16_t)(7000 + i));
+		answered += ask(d, &c, &q, &p, t + 1000) != NULL;
+	}
+	assert_int_equal(answered, 8);
+	/* All sources together: the global burst of 500, whatever the number of sources. */
+	answered = 0;
+	for (int i = 0; i < 2000; i++) {
+		union nt_sockaddr s = addr_n(1000 + i);
+		answered += ask(d, &c, &q, &s, t + 10000) != NULL;
+	}
+	assert_int_equal(answered, 500);
+	nt_dht_free(d);
+}
+
+/*
+ * The per-source bucket cannot be refilled by others: after a source has spent its burst,
+ * queries from thousands of other addresses (which, with 256 hashed slots, took over its
+ * slot and reset it to a full burst before) give it nothing more until time refills it.
+ */
+static void test_engine_ratelimit_no_refill(void **state)
+{
+	struct nt_dht_config cfg = { .ipv4 = true, .rate_per_ip = 2, .rate_total = 1000000 };
+	struct cap c;
+	struct nt_dht *d = engine(&c, &cfg);
+	union nt_sockaddr v = sa("198.51.100.7:6881");
+	struct nt_krpc_msg q;
+	size_t answered = 0, others = 0;
+	uint64_t t = 5000;
+
+	(void)state;
+	query(&q, NT_KRPC_PING, 0x77);
+	for (int i = 0; i < 20; i++)
+		answered += ask(d, &c, &q, &v, t) != NULL;
+	assert_int_equal(answered, 8);
+	for (int i = 0; i < 4096; i++) {
+		char buf[40];
+		union nt_sockaddr o;
+		snprintf(buf, sizeof(buf), "10.%d.%d.%d:6881", i >> 12, (i >> 4) & 0xff, i & 0xf);
+		o = sa(buf);
+		query(&q, NT_KRPC_PING, (uint8_t)(i | 1));
+		others += ask(d, &c, &q, &o, t) != NULL;
+	}
+	/* Others that share the victim's bucket may be refused; nearly all are answered. */
+	assert_true(others >= 4000);
+	answered = 0;
+	query(&q, NT_KRPC_PING, 0x77);
+	for (int i = 0; i < 20; i++)
+		answered += ask(d, &c, &q, &v, t) != NULL;
+	assert_int_equal(answered, 0);
+	/* Time alone refills it: 2 a second. */
+	for (int i = 0; i < 20; i++)
+		answered += ask(d, &c, &q, &v, t + 1000) != NULL;
+	assert_true(answered >= 1 && answered <= 2);
+	nt_dht_free(d);
+}
+
+/* IPv6 sources are limited per /64: one host owns a whole /64, and could spoof any of it. */
+static void test_engine_ratelimit_ipv6_prefix(void **state)
+{
+	struct nt_dht_config cfg = { .ipv6 = true, .rate_per_ip = 2, .rate_total = 1000000 };
+	struct cap c;
+	struct nt_dht *d = engine(&c, &cfg);
+	struct nt_krpc_msg q;
+	size_t answered = 0;
+
+	(void)state;
+	query(&q, NT_KRPC_PING, 0x77);
+	for (int i = 0; i < 100; i++) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "[2001:db8:1:2:%x::%x]:6881", i, i + 1);
+		union nt_sockaddr s = sa(buf);
+		answered += ask(d, &c, &q, &s, 5000) != NULL;
+	}
+	assert_int_equal(answered, 8);
+	{
+		union nt_sockaddr other = sa("[2001:db8:1:3::1]:6881");
+		assert_non_null(ask(d, &c, &q, &other, 5000));
+	}
+	nt_dht_free(d);
+}
+
+/* A node with full tables in both families and 32 peers of each family under ih. */
+static struct nt_dht *crowded_engine(struct cap *c, const uint8_t ih[20])
+{
+	struct nt_dht_config cfg = {
+		.ipv4 = true, .ipv6 = true, .max_peers = 64, .rate_per_ip = 1000, .rate_total = 1000000,
+	};
+	struct nt_dht *d = engine(c, &cfg);
+	struct nt_krpc_msg q, *r;
+	uint64_t rng = 99;
+	uint8_t token[40];
+	size_t tl;
+	struct nt_dht_stats st;
+
+	for (int i = 0; i < 40; i++) {
+		char buf[64];
+		union nt_sockaddr s;
+		if (i < 20)
+			snprintf(buf, sizeof(buf), "192.0.2.%d:6881", i + 1);
+		else
+			snprintf(buf, sizeof(buf), "[2001:db8:%x::1]:6881", i);
+		s = sa(buf);
+		query(&q, NT_KRPC_PING, 0);
+		fake_rand(&rng, q.id, 20);
+		assert_non_null(ask(d, c, &q, &s, 1000));
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		union nt_sockaddr p = sa(fam ? "[2001:db8:ff::9]:1" : "203.0.113.9:1");
+		query(&q, NT_KRPC_GET_PEERS, 0x99);
+		memcpy(q.target, ih, 20);
+		r = ask(d, c, &q, &p, 1000);
+		tl = r->token_len;
+		memcpy(token, r->token, tl);
+		for (int i = 0; i < 32; i++) {
+			if (fam)
+				p.in6.sin6_port = htons((uint16_t)(1000 + i));
+			else
+				p.in4.sin_port = htons((uint16_t)(1000 + i));
+			query(&q, NT_KRPC_ANNOUNCE_PEER, 0x99);
+			memcpy(q.target, ih, 20);
+			q.token = token;
+			q.token_len = tl;
+			q.implied_port = true;
+			r = ask(d, c, &q, &p, 1000);
+			assert_int_equal(r->type, NT_KRPC_RESPONSE);
+		}
+	}
+	nt_dht_get_stats(d, &st);
+	assert_true(st.good4 + st.dubious4 >= NT_DHT_K);
+	assert_true(st.good6 + st.dubious6 >= NT_DHT_K);
+	assert_int_equal(st.stored_peers, 64);
+	return d;
+}
+
+/* Encodes q with a 1-byte tid and no "v" (the smallest form), feeds it; bytes back. */
+static size_t ask_small(struct nt_dht *d, struct cap *c, struct nt_krpc_msg *q,
+			const union nt_sockaddr *from, size_t *qlen)
+{
+	uint8_t buf[1500];
+	ssize_t n;
+
+	q->type = NT_KRPC_QUERY;
+	q->tid[0] = 'x';
+	q->tid_len = 1;
+	n = nt_krpc_encode(q, buf, sizeof(buf));
+	assert_true(n > 0);
+	*qlen = (size_t)n;
+	return feed(d, c, buf, (size_t)n, from, 2000);
+}
+
+/*
+ * Every answer fits in 4 times the query that caused it, for every method, family and
+ * `want`, the smallest queries included, on a node whose tables are full and which stores
+ * 32 peers announced from one IP (get_peers answered 8x the query before).
+ */
+static void test_engine_answer_bound(void **state)
+{
+	static const enum nt_krpc_method methods[] = {
+		NT_KRPC_PING, NT_KRPC_FIND_NODE, NT_KRPC_GET_PEERS, NT_KRPC_ANNOUNCE_PEER,
+	};
+	static const unsigned int wants[] = {
+		0, NT_KRPC_WANT_N4, NT_KRPC_WANT_N6, NT_KRPC_WANT_N4 | NT_KRPC_WANT_N6,
+	};
+	uint8_t ih[20];
+	struct cap c;
+	struct nt_dht *d;
+	struct nt_krpc_msg q, *r;
+	size_t qlen, back;
+
+	(void)state;
+	memset(ih, 0xab, sizeof(ih));
+	d = crowded_engine(&c, ih);
+	for (int fam = 0; fam < 2; fam++) {
+		union nt_sockaddr from = sa(fam ? "[2001:db8:77::1]:4000" : "198.51.100.77:4000");
+		for (size_t m = 0; m < NT_ARRAY_SIZE(methods); m++) {
+			for (size_t w = 0; w < NT_ARRAY_SIZE(wants); w++) {
+				query(&q, methods[m], 0x55);
+				memcpy(q.target, ih, 20);
+				q.want = wants[w];
+				q.token = (const uint8_t *)"12345678";
+				q.token_len = 8;
+				/* The bound is checked by ask() and ask_small(); both are answered. */
+				assert_non_null(ask(d, &c, &q, &from, 2000));
+				assert_true(ask_small(d, &c, &q, &from, &qlen) > 0);
+			}
+		}
+	}
+
+	/* What fits is the useful part: all 8 closest nodes, then values. */
+	{
+		union nt_sockaddr from = sa("198.51.100.77:4000"), from6 = sa("[2001:db8:77::1]:4000");
+		query(&q, NT_KRPC_FIND_NODE, 0x55);
+		r = ask(d, &c, &q, &from, 2000);
+		assert_int_equal(r->nodes_len, NT_DHT_K * NT_KRPC_NODE4_LEN);
+		q.want = NT_KRPC_WANT_N4 | NT_KRPC_WANT_N6;
+		r = ask(d, &c, &q, &from, 2000);
+		assert_int_equal(r->nodes_len, NT_DHT_K * NT_KRPC_NODE4_LEN);
+		assert_non_null(r->nodes6);
+		assert_true(r->nodes6_len >= NT_KRPC_NODE6_LEN);
+		print_message("dht: find_node want n4 n6, %zu bytes: %zu bytes back (x%.2f), "
+			      "%zu + %zu nodes\n", last_qlen, last_alen,
+			      (double)last_alen / (double)last_qlen,
+			      r->nodes_len / NT_KRPC_NODE4_LEN, r->nodes6_len / NT_KRPC_NODE6_LEN);
+		r = ask(d, &c, &q, &from6, 2000);
+		assert_int_equal(r->nodes6_len, NT_DHT_K * NT_KRPC_NODE6_LEN);
+		assert_non_null(r->nodes);
+		/* An ordinary query (a "v", a 2-byte tid) from IPv6 gets all 8 nodes. */
+		q.want = 0;
+		q.has_v = true;
+		memcpy(q.v, "LT\x01\x02", 4);
+		r = ask(d, &c, &q, &from6, 2000);
+		assert_int_equal(r->nodes6_len, NT_DHT_K * NT_KRPC_NODE6_LEN);
+		q.has_v = false;
+
+		query(&q, NT_KRPC_GET_PEERS, 0x55);
+		memcpy(q.target, ih, 20);
+		r = ask(d, &c, &q, &from, 2000);
+		assert_int_equal(r->nodes_len, NT_DHT_K * NT_KRPC_NODE4_LEN);
+		assert_non_null(r->token);
+		assert_true(r->n_values >= 4);
+		assert_true(r->n_values < 32);
+		print_message("dht: get_peers, %zu bytes: %zu bytes back (x%.2f), %zu nodes, "
+			      "%zu values\n", last_qlen, last_alen,
+			      (double)last_alen / (double)last_qlen,
+			      r->nodes_len / NT_KRPC_NODE4_LEN, r->n_values);
+		r = ask(d, &c, &q, &from6, 2000);
+		assert_true(r->nodes6_len >= 6 * NT_KRPC_NODE6_LEN);
+		assert_non_null(r->token);
+		/* A smallest get_peers still gets its token and nodes. */
+		back = ask_small(d, &c, &q, &from, &qlen);
+		assert_true(back > 0);
+		r = answer_in(&c);
+		assert_non_null(r->token);
+		assert_true(r->nodes_len >= 6 * NT_KRPC_NODE4_LEN);
+	}
+
+	/* Errors: the smallest query we can read, an unknown method, a bad token. */
+	{
+		static const char tiny[] = "d1:t1:x1:y1:qe";
+		static const char unk[] = "d1:ad2:id20:abcdefghij0123456789e1:q1:z1:t1:x1:y1:qe";
+		union nt_sockaddr from = sa("198.51.100.78:4000");
+		assert_true(feed(d, &c, tiny, sizeof(tiny) - 1, &from, 3000) > 0);
+		r = answer_in(&c);
+		assert_int_equal(r->type, NT_KRPC_ERROR);
+		assert_true(feed(d, &c, unk, sizeof(unk) - 1, &from, 3000) > 0);
+		r = answer_in(&c);
+		assert_int_equal(r->error_code, NT_KRPC_ERR_METHOD);
+	}
+	nt_dht_free(d);
+}
+
+/* When not all stored peers fit, successive answers show different ones. */
+static void test_engine_values_rotate(void **state)
+{
+	uint8_t ih[20];
+	struct cap c;
+	struct nt_dht *d;
+	struct nt_krpc_msg q, *r;
+	union nt_sockaddr from = sa("198.51.100.77:4000");
+	bool seen[32] = { false };
+	size_t nseen = 0;
+
+	(void)state;
+	memset(ih, 0xab, sizeof(ih));
+	d = crowded_engine(&c, ih);
+	query(&q, NT_KRPC_GET_PEERS, 0x55);
+	memcpy(q.target, ih, 20);
+	for (int i = 0; i < 64; i++) {
+		r = ask(d, &c, &q, &from, 2000);
+		for (size_t j = 0; j < r->n_values; j++) {
+			int port = ntohs(r->values[j].in4.sin_port) - 1000;
+			assert_true(port >= 0 && port < 32);
+			nseen += !seen[port];
+			seen[port] = true;
+		}
+	}
+	assert_int_equal(nseen, 32);
 	nt_dht_free(d);
 }
 
@@ -1220,6 +1573,11 @@ int main(void)
 		cmocka_unit_test(test_engine_answers),
 		cmocka_unit_test(test_engine_tokens_and_expiry),
 		cmocka_unit_test(test_engine_limits),
+		cmocka_unit_test(test_engine_flood_one_source),
+		cmocka_unit_test(test_engine_ratelimit_no_refill),
+		cmocka_unit_test(test_engine_ratelimit_ipv6_prefix),
+		cmocka_unit_test(test_engine_answer_bound),
+		cmocka_unit_test(test_engine_values_rotate),
 		cmocka_unit_test(test_engine_external_address_votes),
 		cmocka_unit_test_setup_teardown(test_simulation_known_addresses, sim_setup, sim_teardown),
 		cmocka_unit_test_setup_teardown(test_simulation_learned_addresses, sim_setup,

@@ -4,6 +4,7 @@
  * IPv4-mapped), hand-made messages in the shapes other stacks send (no FINGERPRINT,
  * MAPPED-ADDRESS only, unknown attributes), and every refusal: foreign transactions, the
  * wrong source, replays, expiry, eviction, bad FINGERPRINT, errors, garbage and truncation.
+ * The answers' limits: per source and in all, and never more than 4 times the request.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,14 @@
 
 #include "stun.h"
 #include "util.h"
+
+/* A clock for the tests that are not about rate limits: a second between answers. */
+static uint64_t later(void)
+{
+	static uint64_t t;
+
+	return t += 1000;
+}
 
 static union nt_sockaddr addr(const char *s)
 {
@@ -43,7 +53,7 @@ static void exchange(const char *server_s, const char *client_seen_s)
 	assert_int_equal(n, 28); /* header + FINGERPRINT */
 	assert_true(nt_stun_is_stun(req, (size_t)n));
 	assert_int_equal(nt_stun_pending_count(&client), 1);
-	m = nt_stun_answer(&server, req, (size_t)n, &seen, resp, sizeof(resp));
+	m = nt_stun_answer(&server, req, (size_t)n, &seen, later(), resp, sizeof(resp));
 	assert_true(m > 0);
 	assert_true(nt_stun_is_stun(resp, (size_t)m));
 	assert_int_equal(memcmp(req + 4, resp + 4, 16), 0); /* same transaction */
@@ -80,7 +90,7 @@ static void test_v4_mapped_source(void **state)
 	nt_stun_init(&c);
 	nt_stun_init(&s);
 	n = nt_stun_request(&c, &srv, 0, req, sizeof(req));
-	m = nt_stun_answer(&s, req, (size_t)n, &mapped, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req, (size_t)n, &mapped, later(), resp, sizeof(resp));
 	assert_true(m > 0);
 	assert_true(nt_stun_consume_response(&c, resp, (size_t)m, &srv, &refl));
 	assert_int_equal(refl.sa.sa_family, AF_INET);
@@ -142,7 +152,7 @@ static void test_answer_bare_request(void **state)
 
 	nt_stun_init(&s);
 	bare_request(req, 0x0001, 0x5a);
-	m = nt_stun_answer(&s, req, 20, &from, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req, 20, &from, later(), resp, sizeof(resp));
 	assert_int_equal(m, 20 + 12); /* XOR-MAPPED-ADDRESS (v4), no FINGERPRINT asked for */
 	assert_int_equal(resp[0], 0x01);
 	assert_int_equal(resp[1], 0x01);
@@ -172,42 +182,42 @@ static void test_answer_refusals(void **state)
 	nt_stun_init(&c);
 	nt_stun_init(&s);
 	/* 1 */ bare_request(buf, 0x0101, 1); /* a success response */
-	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, later(), resp, sizeof(resp)), 0);
 	/* 2 */ bare_request(buf, 0x0111, 1); /* an error response */
-	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, later(), resp, sizeof(resp)), 0);
 	/* 3 */ bare_request(buf, 0x0011, 1); /* a Binding indication (keepalive) */
-	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, later(), resp, sizeof(resp)), 0);
 	/* 4 */ bare_request(buf, 0x0003, 1); /* TURN Allocate request */
-	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, later(), resp, sizeof(resp)), 0);
 	/* 5 */ bare_request(buf, 0x0001, 1);
 	buf[4] = 0; /* RFC 3489, no cookie */
-	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, later(), resp, sizeof(resp)), 0);
 	/* 6 */ bare_request(buf, 0x0001, 1);
-	assert_int_equal(nt_stun_answer(&s, buf, 19, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 19, &from, later(), resp, sizeof(resp)), 0);
 	/* 7 */ buf[3] = 8; /* claims 8 bytes of attributes it does not have */
-	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 20, &from, later(), resp, sizeof(resp)), 0);
 	/* 8 */ memset(buf + 20, 0xff, 8); /* and now has 8 bytes that are no attribute */
-	assert_int_equal(nt_stun_answer(&s, buf, 28, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, buf, 28, &from, later(), resp, sizeof(resp)), 0);
 
 	/* 9: our request with its FINGERPRINT broken */
 	n = nt_stun_request(&c, &srv, 0, req, sizeof(req));
 	assert_int_equal(n, 28);
 	req[27] ^= 1;
-	assert_int_equal(nt_stun_answer(&s, req, (size_t)n, &from, resp, sizeof(resp)), 0);
+	assert_int_equal(nt_stun_answer(&s, req, (size_t)n, &from, later(), resp, sizeof(resp)), 0);
 	req[27] ^= 1;
 	/* 10: our own response is not a request */
-	m = nt_stun_answer(&s, req, (size_t)n, &from, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req, (size_t)n, &from, later(), resp, sizeof(resp));
 	assert_true(m > 0);
-	assert_int_equal(nt_stun_answer(&s, resp, (size_t)m, &from, buf, sizeof(buf)), 0);
+	assert_int_equal(nt_stun_answer(&s, resp, (size_t)m, &from, later(), buf, sizeof(buf)), 0);
 	/* 11: every truncation of a valid request */
 	for (i = 0; i < (size_t)n; i++)
-		assert_int_equal(nt_stun_answer(&s, req, i, &from, resp, sizeof(resp)), 0);
+		assert_int_equal(nt_stun_answer(&s, req, i, &from, later(), resp, sizeof(resp)), 0);
 	/* 12: too little room, a from of no known family */
-	assert_int_equal(nt_stun_answer(&s, req, (size_t)n, &from, resp, 30), -ENOBUFS);
+	assert_int_equal(nt_stun_answer(&s, req, (size_t)n, &from, later(), resp, 30), -ENOBUFS);
 	{
 		union nt_sockaddr none = { 0 };
 
-		assert_int_equal(nt_stun_answer(&s, req, (size_t)n, &none, resp, sizeof(resp)), -EINVAL);
+		assert_int_equal(nt_stun_answer(&s, req, (size_t)n, &none, later(), resp, sizeof(resp)), -EINVAL);
 	}
 	assert_int_equal(s.answered, 1);
 	nt_stun_uninit(&c);
@@ -230,7 +240,7 @@ static void test_answer_unknown_attribute(void **state)
 	req[20] = 0x00, req[21] = 0x03, req[22] = 0x00, req[23] = 0x04;
 	memset(req + 24, 0, 4);
 	req[27] = 0x06;
-	m = nt_stun_answer(&s, req, 28, &from, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req, 28, &from, later(), resp, sizeof(resp));
 	assert_true(m > 0);
 	assert_int_equal(resp[0], 0x01);
 	assert_int_equal(resp[1], 0x11); /* Binding error response */
@@ -245,7 +255,7 @@ static void test_answer_unknown_attribute(void **state)
 	req[3] = 8;
 	req[20] = 0x80, req[21] = 0x22, req[22] = 0x00, req[23] = 0x03;
 	memcpy(req + 24, "abc", 4);
-	m = nt_stun_answer(&s, req, 28, &from, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req, 28, &from, later(), resp, sizeof(resp));
 	assert_true(m > 0);
 	assert_int_equal(resp[1], 0x01);
 	nt_stun_uninit(&s);
@@ -263,12 +273,12 @@ static void test_consume_refusals(void **state)
 	nt_stun_init(&other);
 	nt_stun_init(&s);
 	n = nt_stun_request(&c, &srv, 0, req, sizeof(req));
-	m = nt_stun_answer(&s, req, (size_t)n, &me, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req, (size_t)n, &me, later(), resp, sizeof(resp));
 	assert_true(m > 0);
 
 	/* A response to someone else's transaction, from the right server. */
 	n = nt_stun_request(&other, &srv, 0, req, sizeof(req));
-	f = nt_stun_answer(&s, req, (size_t)n, &me, foreign, sizeof(foreign));
+	f = nt_stun_answer(&s, req, (size_t)n, &me, later(), foreign, sizeof(foreign));
 	assert_true(f > 0);
 	assert_false(nt_stun_consume_response(&c, foreign, (size_t)f, &srv, &refl));
 	/* Ours, but from another port or host: refused, and the transaction stays open. */
@@ -359,7 +369,7 @@ static void test_expiry_and_eviction(void **state)
 	n[0] = nt_stun_request(&c, &srv, 1000, req[0], sizeof(req[0]));
 	assert_int_equal(nt_stun_expire(&c, 1000 + NT_STUN_TIMEOUT_MS - 1), 0);
 	assert_int_equal(nt_stun_expire(&c, 1000 + NT_STUN_TIMEOUT_MS), 1);
-	m = nt_stun_answer(&s, req[0], (size_t)n[0], &me, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req[0], (size_t)n[0], &me, later(), resp, sizeof(resp));
 	assert_false(nt_stun_consume_response(&c, resp, (size_t)m, &srv, &refl)); /* too late */
 
 	/* One more than the table holds: the oldest goes. */
@@ -368,10 +378,10 @@ static void test_expiry_and_eviction(void **state)
 		assert_true(n[i] > 0);
 	}
 	assert_int_equal(nt_stun_pending_count(&c), NT_STUN_MAX_PENDING);
-	m = nt_stun_answer(&s, req[0], (size_t)n[0], &me, resp, sizeof(resp));
+	m = nt_stun_answer(&s, req[0], (size_t)n[0], &me, later(), resp, sizeof(resp));
 	assert_false(nt_stun_consume_response(&c, resp, (size_t)m, &srv, &refl));
 	for (i = 1; i <= NT_STUN_MAX_PENDING; i++) {
-		m = nt_stun_answer(&s, req[i], (size_t)n[i], &me, resp, sizeof(resp));
+		m = nt_stun_answer(&s, req[i], (size_t)n[i], &me, later(), resp, sizeof(resp));
 		assert_true(nt_stun_consume_response(&c, resp, (size_t)m, &srv, &refl));
 	}
 	assert_int_equal(nt_stun_pending_count(&c), 0);
@@ -413,10 +423,178 @@ static void test_garbage(void **state)
 		buf[2] = 0;
 		buf[3] = (uint8_t)(len - 20);
 		buf[4] = 0x21, buf[5] = 0x12, buf[6] = 0xA4, buf[7] = 0x42;
-		if (nt_stun_answer(&s, buf, len, &srv, resp, sizeof(resp)) > 0)
+		if (nt_stun_answer(&s, buf, len, &srv, later(), resp, sizeof(resp)) > 0)
 			assert_true((buf[0] & 0x01) == 0 && (buf[1] & 0x10) == 0);
 		assert_false(nt_stun_consume_response(&c, buf, len, &srv, &refl));
 	}
+	nt_stun_uninit(&c);
+	nt_stun_uninit(&s);
+}
+
+/* A bare request with transaction ID i (so that each is new), answered at now_ms? */
+static ssize_t ask(struct nt_stun *s, const union nt_sockaddr *from, uint32_t i, uint64_t now_ms)
+{
+	uint8_t req[20], resp[NT_STUN_MSG_MAX];
+	ssize_t m;
+
+	bare_request(req, 0x0001, 0);
+	memcpy(req + 8, &i, sizeof(i));
+	m = nt_stun_answer(s, req, sizeof(req), from, now_ms, resp, sizeof(resp));
+	assert_true(m > 0 || m == -EAGAIN);
+	if (m > 0)
+		assert_true((size_t)m <= 4 * sizeof(req));
+	return m;
+}
+
+static unsigned int flood(struct nt_stun *s, const union nt_sockaddr *from, unsigned int n,
+			  uint64_t now_ms)
+{
+	static uint32_t id;
+	unsigned int ok = 0;
+
+	while (n--)
+		ok += ask(s, from, id++, now_ms) > 0;
+	return ok;
+}
+
+/*
+ * A flood from one source gets the burst (NT_STUN_ANSWER_BURST), then the rate; a source is
+ * an IPv4 address (any port) or an IPv6 /64; all sources together get the total burst;
+ * and what is not answered (junk, responses) costs nothing.
+ */
+static void test_answer_rate_limits(void **state)
+{
+	struct nt_stun s;
+	union nt_sockaddr from = addr("198.51.100.7:1234"), port2 = addr("198.51.100.7:999");
+	uint8_t buf[20], resp[NT_STUN_MSG_MAX];
+	uint64_t t = 1000000;
+
+	nt_stun_init(&s);
+	assert_int_equal(flood(&s, &from, 1000, t), NT_STUN_ANSWER_BURST);
+	assert_int_equal(s.limited, 1000 - NT_STUN_ANSWER_BURST);
+	assert_int_equal(flood(&s, &port2, 10, t), 0);
+	assert_int_equal(flood(&s, &from, 10, t + 1000 / NT_STUN_ANSWER_RATE), 1);
+	assert_int_equal(flood(&s, &from, 100, t + 1000 + 1000 / NT_STUN_ANSWER_RATE), NT_STUN_ANSWER_RATE);
+	/* Another source is not affected; one IPv6 /64 is one source. */
+	t += 2000;
+	assert_int_equal(flood(&s, &from, 100, t), 1);
+	{
+		union nt_sockaddr other = addr("198.51.100.8:1234");
+		assert_int_equal(flood(&s, &other, 100, t), NT_STUN_ANSWER_BURST);
+	}
+	{
+		unsigned int ok = 0;
+		for (int i = 0; i < 100; i++) {
+			char a[64];
+			snprintf(a, sizeof(a), "[2001:db8:5:6:%x::1]:3478", i);
+			union nt_sockaddr v6 = addr(a);
+			ok += flood(&s, &v6, 1, t);
+		}
+		assert_int_equal(ok, NT_STUN_ANSWER_BURST);
+	}
+	nt_stun_uninit(&s);
+
+	/* Junk with a member's address (responses, indications) does not spend its limit. */
+	nt_stun_init(&s);
+	for (int i = 0; i < 1000; i++) {
+		bare_request(buf, i & 1 ? 0x0101 : 0x0011, (uint8_t)i);
+		assert_int_equal(nt_stun_answer(&s, buf, 20, &from, t, resp, sizeof(resp)), 0);
+	}
+	assert_int_equal(flood(&s, &from, 10, t), NT_STUN_ANSWER_BURST);
+	nt_stun_uninit(&s);
+
+	/* All sources together. */
+	nt_stun_init(&s);
+	{
+		unsigned int ok = 0;
+		for (int i = 0; i < 1000; i++) {
+			char a[32];
+			snprintf(a, sizeof(a), "10.%d.%d.1:3478", i / 250, i % 250);
+			union nt_sockaddr src = addr(a);
+			ok += flood(&s, &src, 1, t);
+		}
+		assert_int_equal(ok, NT_STUN_ANSWER_TOTAL_BURST);
+	}
+	nt_stun_uninit(&s);
+}
+
+/* FINGERPRINT over buf (RFC 8489 §14.7): CRC-32 (ISO HDLC) XOR 0x5354554e. */
+static uint32_t fingerprint(const uint8_t *buf, size_t len)
+{
+	uint32_t crc = 0xffffffff;
+
+	for (size_t i = 0; i < len; i++) {
+		crc ^= buf[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0xedb88320 & -(crc & 1));
+	}
+	return ~crc ^ 0x5354554e;
+}
+
+/*
+ * Whatever a request carries, its answer is at most 4 times its size: bare, with
+ * FINGERPRINT, with one or many unknown comprehension-required attributes (the 420 lists
+ * them), with comprehension-optional ones, from IPv4, IPv6 and IPv4-mapped sources.
+ */
+static void test_answer_size_bound(void **state)
+{
+	static const char *const froms[] = {
+		"198.51.100.7:1234", "[2001:db8::7]:1234", "[::ffff:198.51.100.7]:1234",
+	};
+	struct nt_stun c, s;
+	union nt_sockaddr srv = addr("203.0.113.10:3478");
+	uint8_t req[NT_STUN_MSG_MAX], resp[NT_STUN_MSG_MAX];
+	ssize_t n, m;
+	size_t len;
+	double worst = 0;
+
+	nt_stun_init(&c);
+	nt_stun_init(&s);
+	for (size_t f = 0; f < NT_ARRAY_SIZE(froms); f++) {
+		union nt_sockaddr from = addr(froms[f]);
+		for (unsigned int shape = 0; shape < 8; shape++) {
+			unsigned int nattr = shape < 2 ? 0 : shape < 4 ? 1 : shape < 6 ? 2 : 120;
+			if (shape % 2 == 0) {
+				len = bare_request(req, 0x0001, (uint8_t)shape);
+			} else {
+				n = nt_stun_request(&c, &srv, 1, req, sizeof(req));
+				assert_int_equal(n, 28);
+				len = 20; /* attributes go before its FINGERPRINT: rebuilt below */
+			}
+			/*
+			 * Unknown comprehension-required attributes 0x0030..: empty ones (the
+			 * 420 is then largest next to the request, x2.33), or of 4 bytes.
+			 */
+			for (unsigned int a = 0; a < nattr && len + 8 <= sizeof(req) - 8; a++) {
+				uint8_t vlen = shape < 4 ? 0 : 4;
+				req[len] = 0x00, req[len + 1] = (uint8_t)(0x30 + a % 64);
+				req[len + 2] = 0x00, req[len + 3] = vlen;
+				memset(req + len + 4, 0, vlen);
+				len += 4 + vlen;
+			}
+			if (shape % 2) {
+				/* Our request's FINGERPRINT, recomputed over the new length. */
+				uint32_t crc;
+				req[2] = (uint8_t)((len + 8 - 20) >> 8);
+				req[3] = (uint8_t)(len + 8 - 20);
+				crc = htonl(fingerprint(req, len));
+				req[len] = 0x80, req[len + 1] = 0x28, req[len + 2] = 0x00, req[len + 3] = 0x04;
+				memcpy(req + len + 4, &crc, 4);
+				len += 8;
+			} else {
+				req[2] = (uint8_t)((len - 20) >> 8);
+				req[3] = (uint8_t)(len - 20);
+			}
+			m = nt_stun_answer(&s, req, len, &from, later(), resp, sizeof(resp));
+			if (m <= 0)
+				fail_msg("from %s, shape %u (%zu bytes): %zd", froms[f], shape, len, m);
+			if ((size_t)m > 4 * len)
+				fail_msg("from %s, shape %u: %zd bytes for %zu", froms[f], shape, m, len);
+			assert_int_equal(resp[1] & 0x10, nattr ? 0x10 : 0x00); /* 420 iff unknown */
+			worst = NT_MAX(worst, (double)m / (double)len);
+		}
+	}
+	print_message("stun: the largest answer was %.2f times its request\n", worst);
 	nt_stun_uninit(&c);
 	nt_stun_uninit(&s);
 }
@@ -435,6 +613,8 @@ int main(void)
 		cmocka_unit_test(test_consume_other_shapes),
 		cmocka_unit_test(test_expiry_and_eviction),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_answer_rate_limits),
+		cmocka_unit_test(test_answer_size_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
