@@ -520,7 +520,8 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	s->handshakes_failed = d->handshakes_failed;
 	s->rx_bytes = d->rx_bytes;
 	s->tx_bytes = d->tx_bytes;
-	for (unsigned int i = 0; i < NT_DROP_COUNT && i < NT_ARRAY_SIZE(s->drops); i++)
+	_Static_assert(NT_DROP_COUNT <= NT_ARRAY_SIZE(s->drops), "struct nt_status drops[] too small");
+	for (unsigned int i = 0; i < NT_DROP_COUNT; i++)
 		s->drops[i] = d->drops[i];
 	if (d->ledger) {
 		struct nt_ledger_stats ls;

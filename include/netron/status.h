@@ -53,7 +53,7 @@ struct nt_status {
 	uint64_t uptime_ms;
 	uint64_t handshakes_ok, handshakes_failed;
 	uint64_t rx_bytes, tx_bytes;
-	uint64_t drops[16]; /* by nt_drop_reason */
+	uint64_t drops[32]; /* by nt_drop_reason (src/daemon.h), the unused rest 0 */
 	unsigned int n_peers;
 	struct nt_peer_status *peers; /* n_peers entries */
 	/* The ledger: the state every member agrees on, and our claims that lost. */

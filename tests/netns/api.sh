@@ -183,7 +183,7 @@ one("netron_handshakes_total", '{result="failed"}')
 reasons = {l for l, _ in families["netron_drops_total"]}
 for r in ("unknown_type", "truncated", "handshake_invalid", "ratelimited", "unknown_index",
           "data_auth", "data_replay", "data_malformed", "no_route", "spoofed_source", "not_ip",
-          "tun_write", "udp_send", "control_invalid"):
+          "tun_write", "udp_send", "control_invalid", "relay_refused", "tun_offload", "oversized"):
     assert '{reason="%s"}' % r in reasons, r
 assert one("netron_rx_bytes_total") > 0 and one("netron_tx_bytes_total") > 0
 assert one("netron_peer_rx_bytes_total", '{peer="%s"}' % sys.argv[2]) > 5000
