@@ -518,12 +518,13 @@ json_t *nt_api_json_dht(const struct nt_dht_stats *st)
 {
 	if (!st)
 		return json_pack("{s:b}", "enabled", 0);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "enabled", 1,
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "enabled", 1,
 			 "nodes", (json_int_t)(st->good4 + st->good6 + st->dubious4 + st->dubious6),
 			 "good4", (json_int_t)st->good4, "dubious4", (json_int_t)st->dubious4,
 			 "good6", (json_int_t)st->good6, "dubious6", (json_int_t)st->dubious6,
 			 "searches", (json_int_t)st->searches, "stored_hashes",
 			 (json_int_t)st->stored_hashes, "stored_peers", (json_int_t)st->stored_peers,
 			 "packets_in", (json_int_t)st->pkts_in, "packets_out",
-			 (json_int_t)st->pkts_out);
+			 (json_int_t)st->pkts_out, "dropped_ratelimit", (json_int_t)st->dropped_ratelimit,
+			 "dropped_oversize", (json_int_t)st->dropped_oversize);
 }
