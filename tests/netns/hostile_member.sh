@@ -21,6 +21,10 @@
 # 3. oversize-relay at a: one 30,000-byte datagram (IP-fragmented on the way) whose
 #    plaintext is a RELAY naming b. a must stay up, keep forwarding, and count it in
 #    /api/summary drops.oversized (finding 1).
+# 4. want-edge at c: 12 ledger entries of the harness's own (within any member's quota),
+#    sized so that c's ENTRIES answer to one WANT holds 1199 of its 1200 bytes after two of
+#    them: c must not write the rest past its message buffer (src/gossip.c append_entry,
+#    found while writing this test; not in the list).
 # After each: every node alive, every member pings every other. lib.sh fails the scenario
 # on any sanitizer report in a node's log.
 NT_TEST_NAME=hostile_member
@@ -93,5 +97,18 @@ if alive a; then
 else
 	check "b and c still ping each other" pings_all b:10.1.0.2 c:10.1.0.3
 	check_fail "a is gone: drops.oversized cannot be read"
+fi
+
+# 4. Entries of the harness's own, sized to the edge of a gossip message.
+pretty "want-edge at c: 12 entries of the harness's own, then a WANT whose answer fills 1199 of 1200 bytes after two"
+attack_fg h edge --node 192.0.2.3:51830 --bind 0.0.0.0:40005 want-edge --fill-to 1199
+harness_ok edge want-edge 1
+pretty "$(attack_line edge want-edge)"
+sleep 1
+check "c survives a WANT whose ENTRIES answer ends 1 byte short of a full message" alive c
+if alive c; then
+	check "c answered the WANT (got $(attack_field edge want-edge recv) datagrams)" \
+		at_least "$(attack_field edge want-edge recv)" 1
+	check "the members ping each other after want-edge" pings_all b:10.1.0.2 c:10.1.0.3
 fi
 attack_done

@@ -141,6 +141,7 @@ int attack_fake_claims(struct harness *h, const struct attack_args *a);
 int attack_backdate(struct harness *h, const struct attack_args *a);
 int attack_foreign_claim(struct harness *h, const struct attack_args *a);
 int attack_spoof_digest(struct harness *h, const struct attack_args *a);
+int attack_want_edge(struct harness *h, const struct attack_args *a);
 int attack_init_replay(struct harness *h, const struct attack_args *a);
 int attack_random_index(struct harness *h, const struct attack_args *a);
 int attack_hs_junk(struct harness *h, const struct attack_args *a);

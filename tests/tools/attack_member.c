@@ -9,6 +9,8 @@
  *   foreign-claim   a claim outside the VPN prefix, then packets from that address
  *   spoof-digest    gossip DIGESTs sent with a victim's UDP source address
  *   init-replay     a valid INIT sent again once the node's replay cache has cycled
+ *   want-edge       entries of its own sized so that the node's answer to a WANT fills
+ *                   its message buffer to one byte short (a bug found on the way)
  * Ledger entries are made as src/ledger.c makes them (docs/ledger.md §1.1) and gossiped as
  * PUSH messages (docs/ledger.md §3), each at most 1200 bytes like the daemon's.
  */
@@ -24,6 +26,12 @@
 
 enum {
 	CLAIM_VALUE_MAX = 700, /* below the ledger's default max_value (768) */
+	/*
+	 * Fake claims are padded to entries of 592-594 bytes: two fill a gossip message to at
+	 * most 1196 of its 1200 bytes, so they never reach the edge that want-edge tests
+	 * (a message filled to 1199 or 1200), and each scenario fails for its own hole.
+	 */
+	FAKE_VALUE_LEN = 450,
 	ENDPOINTS_MAX = 4, /* what src/claims.c reads of a claim */
 };
 
@@ -119,9 +127,12 @@ static ssize_t entry_make(const char *bucket, const char *key, const void *value
 	return n;
 }
 
-/* A machine record like the daemon's (src/claims.c), naming the endpoints we choose. */
+/*
+ * A machine record like the daemon's (src/claims.c), naming the endpoints we choose; padded
+ * to pad_to bytes when that is longer (0: no padding).
+ */
 static size_t machine_value(char *out, size_t cap, const uint8_t id[32], const char *const *eps,
-			    unsigned int n_eps)
+			    unsigned int n_eps, size_t pad_to)
 {
 	char hex[65];
 	size_t len;
@@ -141,10 +152,22 @@ static size_t machine_value(char *out, size_t cap, const uint8_t id[32], const c
 			return 0;
 		len += (size_t)n;
 	}
-	n = snprintf(out + len, cap - len, "]}");
+	n = snprintf(out + len, cap - len, "]");
 	if (n < 0 || (size_t)n >= cap - len)
 		return 0;
-	return len + (size_t)n;
+	len += (size_t)n;
+	/* ,"pad":"xx...x"} up to pad_to bytes in all */
+	if (pad_to > len + 10 && pad_to < cap) {
+		memcpy(out + len, ",\"pad\":\"", 8);
+		memset(out + len + 8, 'x', pad_to - len - 10);
+		len = pad_to - 2;
+		out[len++] = '"';
+	}
+	if (len + 2 > cap)
+		return 0;
+	out[len++] = '}';
+	out[len] = '\0';
+	return len;
 }
 
 /* The relayed frame: any 0xE5 frame will do, the node copies it before anything else. */
@@ -240,11 +263,14 @@ int attack_fake_claims(struct harness *h, const struct attack_args *a)
 		inet_ntop(AF_INET, &in, key, sizeof(key));
 		/* A new identity per claim: nothing ties a claim's owner to a handshake today. */
 		crypto_sign_keypair(pk, sk);
-		vlen = machine_value(value, sizeof(value), pk, eps, n_eps);
+		vlen = machine_value(value, sizeof(value), pk, eps, n_eps, FAKE_VALUE_LEN);
 		n = vlen ? entry_make(machines, key, value, vlen, pk, sk, now, now + ttl * 1000, entry,
 				      sizeof(entry)) :
 			   -EMSGSIZE;
 		sodium_memzero(sk, sizeof(sk));
+		/* In our replica too: our gossip must not ask the node for what we made. */
+		if (n > 0)
+			nt_ledger_insert(h->ledger, entry, (size_t)n, now);
 		if (n < 0 || (ret = push_add(h, &p, entry, (size_t)n)) < 0) {
 			attack_error("fake-claims: claim %llu: %s", (unsigned long long)made,
 				     strerror(n < 0 ? (int)-n : -ret));
@@ -266,7 +292,7 @@ static int claim_as_us(struct harness *h, const char *key, uint64_t claimed_at)
 {
 	uint8_t entry[ATTACK_GOSSIP_MAX_MSG];
 	char value[CLAIM_VALUE_MAX];
-	size_t vlen = machine_value(value, sizeof(value), h->id->ed_pk, NULL, 0);
+	size_t vlen = machine_value(value, sizeof(value), h->id->ed_pk, NULL, 0, 0);
 	uint64_t now = nt_wall_ms();
 	struct push p;
 	ssize_t n;
@@ -276,6 +302,7 @@ static int claim_as_us(struct harness *h, const char *key, uint64_t claimed_at)
 		       now + 300 * 1000, entry, sizeof(entry));
 	if (n < 0)
 		return (int)n;
+	nt_ledger_insert(h->ledger, entry, (size_t)n, now);
 	push_begin(&p);
 	ret = push_add(h, &p, entry, (size_t)n);
 	return ret < 0 ? ret : push_flush(h, &p);
@@ -558,4 +585,66 @@ out:
 	if (ret < 0)
 		attack_error("init-replay: %s", strerror(-ret));
 	return ret;
+}
+
+/*
+ * want-edge: entries of our own (two, then ten more), sized so that the node's ENTRIES
+ * answer to our WANT holds max_msg - 1 bytes after the first two. The room left for the
+ * next entry, max_msg - len - 2, then wraps below zero (src/gossip.c, append_entry) and the
+ * rest are written past the message buffer. Any member can do this with its own entries;
+ * honest entries of the wrong sizes do it too.
+ */
+int attack_want_edge(struct harness *h, const struct attack_args *a)
+{
+	static const char *const known[] = { "fill-to", NULL };
+	/* bucket "edge", keys "e00".."e11": each entry is 126 + 4 + 3 + value bytes */
+	enum { ENTRY_FIXED = NT_LEDGER_WIRE_FIXED + 4 + 3, MORE = 10, BIG = 700 };
+	uint8_t want[NT_GOSSIP_HDR_LEN + 2 + (2 + MORE) * 8];
+	uint8_t value[BIG];
+	uint64_t fill_to, v2;
+	unsigned int n = 0;
+	ssize_t sent;
+	int ret;
+
+	if (!attack_args_check(a, "want-edge", known) || !attack_opt_u64(a, "fill-to", 1199, &fill_to))
+		return -EINVAL;
+	/* ENTRIES: header (4), then (u16 length, entry) records */
+	v2 = fill_to - 4 - 2 * (2 + ENTRY_FIXED) - BIG;
+	if (fill_to > ATTACK_GOSSIP_MAX_MSG || v2 > BIG) {
+		attack_error("want-edge: --fill-to %llu out of range", (unsigned long long)fill_to);
+		return -EINVAL;
+	}
+	if (attack_member_join(h) < 0)
+		return -ENOTCONN;
+	memset(value, 'w', sizeof(value));
+	want[0] = NT_GOSSIP_VERSION;
+	want[1] = NT_GOSSIP_WANT;
+	for (unsigned int i = 0; i < 2 + MORE; i++) {
+		const struct nt_ledger_entry *e;
+		char key[4];
+
+		snprintf(key, sizeof(key), "e%02u", i);
+		ret = nt_ledger_put_local(h->ledger, h->id, "edge", key, value, i == 1 ? v2 : BIG,
+					  300 * 1000, nt_wall_ms(), &e);
+		if (ret < 0) {
+			attack_error("want-edge: our entry %s: %s", key, strerror(-ret));
+			return ret;
+		}
+		nt_put_be64(want + NT_GOSSIP_HDR_LEN + 2 + 8 * n++, nt_ledger_entry_id(h->ledger, e));
+		attack_pump(h, 20);
+	}
+	nt_put_be16(want + NT_GOSSIP_HDR_LEN, (uint16_t)n);
+	/* The pushes reach the node and settle before the WANT asks for them in this order. */
+	attack_pump(h, 2000);
+	h->rx_node = (struct attack_counter){ 0 };
+	sent = attack_member_send(h, NT_CTRL_GOSSIP, want, sizeof(want));
+	if (sent < 0) {
+		attack_error("want-edge: send: %s", strerror((int)-sent));
+		return (int)sent;
+	}
+	attack_pump(h, 2000);
+	attack_report("want-edge", "entries=%u fill_to=%llu sent_bytes=%zd recv=%llu recv_bytes=%llu", n,
+		      (unsigned long long)fill_to, sent, (unsigned long long)h->rx_node.n,
+		      (unsigned long long)h->rx_node.bytes);
+	return 0;
 }

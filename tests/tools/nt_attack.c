@@ -55,6 +55,8 @@ static const char usage[] =
 	"  init-replay [--count N] [--rate PPS] [--from IP] [--sources N]\n"
 	"                                          an INIT, N others to cycle the replay cache, the\n"
 	"                                          first again: are there answers?\n"
+	"  want-edge [--fill-to N]                 12 entries of ours, then a WANT whose ENTRIES\n"
+	"                                          answer fills to N bytes after two of them\n"
 	"Outsider actions (no session):\n"
 	"  random-index [--sources N] [--from IP] [--count N] [--linger S]\n"
 	"  hs-junk [--as IP:PORT] [--rate PPS] [--duration S]\n"
@@ -663,6 +665,7 @@ static const struct {
 	{ "foreign-claim", attack_foreign_claim },
 	{ "spoof-digest", attack_spoof_digest },
 	{ "init-replay", attack_init_replay },
+	{ "want-edge", attack_want_edge },
 	{ "random-index", attack_random_index },
 	{ "hs-junk", attack_hs_junk },
 	{ "fin-data", attack_fin_data },
@@ -722,7 +725,7 @@ static int run_action(struct harness *h, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static struct harness h; /* large buffers: not on the stack */
-	const char *node = NULL, *bind_to = "0.0.0.0:0";
+	const char *node = NULL, *bind_to = NULL;
 	int i, ret;
 
 	h.fd = h.raw = -1;
@@ -746,12 +749,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (sodium_init() < 0 || !attack_parse_v4("--node", node, &h.node) ||
-	    !attack_parse_v4("--bind", bind_to, &h.local))
+	    (bind_to && !attack_parse_v4("--bind", bind_to, &h.local)))
 		return 1;
+	if (!bind_to)
+		h.local.in4.sin_family = AF_INET; /* any address, a port of the kernel's choice */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = open_socket(&h);
 	if (ret < 0) {
-		attack_error("socket on %s: %s", bind_to, strerror(-ret));
+		attack_error("socket on %s: %s", bind_to ? bind_to : "0.0.0.0:0", strerror(-ret));
 		harness_free(&h);
 		return 2;
 	}
