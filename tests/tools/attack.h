@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "gossip.h"
 #include "handshake.h"
@@ -75,6 +76,7 @@ struct harness {
 
 	/* The current action's view of what comes back. */
 	attack_tap_fn *tap;
+	struct in_addr rx_dst; /* the destination address of the datagram being handled */
 	struct attack_counter rx_node; /* datagrams from the node's IP (any port) */
 	struct attack_counter rx_ip; /* IP packets the node sent us in the session */
 

@@ -6,7 +6,9 @@
  *   random-index  33-byte 0xE5 frames with random receiver indices from many sources
  *   hs-junk       0xE1 handshake junk (wrong mac1) at a high rate, from a member's address
  *   fin-data      a 0xE3 datagram, then a 0xE5 frame with the same index (workers wait)
- *   dht-flood     get_peers/find_node/ping after 32 announce_peer from one source
+ *   dht-flood     get_peers/find_node/ping after 32 announce_peer from one source (and,
+ *                 optionally, "neighbours": pings from other addresses, which then
+ *                 answer the node's queries, so its table is as full as in the public DHT)
  *   stun-flood    Binding requests from one source
  * Spoofed sources go out through the raw socket; replies to 203.0.113.0/24 reach our own
  * socket when the scenario routes that prefix to us and makes it local here (AnyIP), so
@@ -181,14 +183,48 @@ static struct {
 	size_t max_values;
 	uint8_t seq;
 	bool counting; /* the flood phase: what is counted in the report */
+	bool counted[256]; /* by sequence: sent in the flood phase, so its answer counts */
+	union nt_sockaddr neighbour_base; /* neighbour k is at base + k... */
+	uint8_t neighbour_id[64][NT_DHT_ID_LEN]; /* ...with this ID */
+	unsigned int n_neighbours;
+	uint64_t neighbour_answers;
 } dht;
+
+/* The node asks one of our neighbours (a spoofed source): it answers, as a live node would. */
+static void neighbour_answer(struct harness *h)
+{
+	uint32_t k = ntohl(h->rx_dst.s_addr) - ntohl(dht.neighbour_base.in4.sin_addr.s_addr);
+	union nt_sockaddr src = dht.neighbour_base;
+	struct nt_krpc_msg r;
+	uint8_t out[256];
+	ssize_t n;
+
+	if (k >= dht.n_neighbours || dht.in.tid_len > sizeof(r.tid))
+		return;
+	memset(&r, 0, sizeof(r));
+	r.type = NT_KRPC_RESPONSE;
+	memcpy(r.tid, dht.in.tid, dht.in.tid_len);
+	r.tid_len = dht.in.tid_len;
+	r.has_id = true;
+	memcpy(r.id, dht.neighbour_id[k], NT_DHT_ID_LEN);
+	n = nt_krpc_encode(&r, out, sizeof(out));
+	src.in4.sin_addr = h->rx_dst;
+	if (n > 0 && attack_send_as(h, &src, &h->node, out, (size_t)n) == 0)
+		dht.neighbour_answers++;
+}
 
 static void dht_tap(struct harness *h, const uint8_t *buf, size_t len, const union nt_sockaddr *from)
 {
 	unsigned int m;
 
 	if (!len || buf[0] != 'd' || !nt_sockaddr_equal(from, &h->node) ||
-	    nt_krpc_decode(&dht.in, buf, len) < 0 || dht.in.type == NT_KRPC_QUERY || dht.in.tid_len != 2)
+	    nt_krpc_decode(&dht.in, buf, len) < 0)
+		return;
+	if (dht.in.type == NT_KRPC_QUERY) {
+		neighbour_answer(h);
+		return;
+	}
+	if (dht.in.tid_len != 2)
 		return;
 	m = dht.in.tid[0];
 	if (m == NT_KRPC_NONE || m >= NT_KRPC_UNKNOWN)
@@ -199,14 +235,16 @@ static void dht_tap(struct harness *h, const uint8_t *buf, size_t len, const uni
 		dht.token_len = dht.in.token_len;
 		dht.max_values = NT_MAX(dht.max_values, dht.in.n_values);
 	}
-	if (dht.counting) {
+	if (dht.counted[dht.in.tid[1]]) {
+		dht.counted[dht.in.tid[1]] = false; /* one answer per query */
 		dht.recv[m].n++;
 		dht.recv[m].bytes += len;
 	}
 }
 
-static int dht_query(struct harness *h, enum nt_krpc_method m, const uint8_t id[NT_DHT_ID_LEN],
-		     const uint8_t target[NT_DHT_ID_LEN], uint16_t port)
+/* A query to the node, from our socket or (as != NULL) from a spoofed source. */
+static int dht_query(struct harness *h, const union nt_sockaddr *as, enum nt_krpc_method m,
+		     const uint8_t id[NT_DHT_ID_LEN], const uint8_t target[NT_DHT_ID_LEN], uint16_t port)
 {
 	struct nt_krpc_msg q;
 	uint8_t out[1500];
@@ -217,7 +255,8 @@ static int dht_query(struct harness *h, enum nt_krpc_method m, const uint8_t id[
 	q.type = NT_KRPC_QUERY;
 	q.method = m;
 	q.tid[0] = (uint8_t)m;
-	q.tid[1] = dht.seq++;
+	q.tid[1] = dht.seq;
+	dht.counted[dht.seq++] = dht.counting;
 	q.tid_len = 2;
 	q.has_id = true;
 	memcpy(q.id, id, NT_DHT_ID_LEN);
@@ -231,7 +270,7 @@ static int dht_query(struct harness *h, enum nt_krpc_method m, const uint8_t id[
 	n = nt_krpc_encode(&q, out, sizeof(out));
 	if (n < 0)
 		return (int)n;
-	ret = attack_send(h, out, (size_t)n, &h->node);
+	ret = as ? attack_send_as(h, as, &h->node, out, (size_t)n) : attack_send(h, out, (size_t)n, &h->node);
 	if (ret == 0 && dht.counting) {
 		dht.sent[m].n++;
 		dht.sent[m].bytes += (uint64_t)n;
@@ -241,25 +280,49 @@ static int dht_query(struct harness *h, enum nt_krpc_method m, const uint8_t id[
 
 int attack_dht_flood(struct harness *h, const struct attack_args *a)
 {
-	static const char *const known[] = { "count", "rate", "announces", NULL };
+	static const char *const known[] = { "count", "rate", "announces", "neighbours", "from", NULL };
 	static const enum nt_krpc_method mix[] = { NT_KRPC_GET_PEERS, NT_KRPC_GET_PEERS,
 						   NT_KRPC_FIND_NODE, NT_KRPC_PING };
 	uint8_t id[NT_DHT_ID_LEN], ih[NT_DHT_ID_LEN], target[NT_DHT_ID_LEN];
 	struct attack_counter sent = { 0 }, recv = { 0 };
-	uint64_t count, rate, announces, t0, i = 0;
+	uint64_t count, rate, announces, neighbours, t0, i = 0;
+	union nt_sockaddr base;
 	int ret = 0;
 
 	if (!attack_args_check(a, "dht-flood", known) || !attack_opt_u64(a, "count", 40, &count) ||
 	    !attack_opt_u64(a, "rate", 7, &rate) || !attack_opt_u64(a, "announces", 32, &announces) ||
-	    rate == 0)
+	    !attack_opt_u64(a, "neighbours", 0, &neighbours) || !source_base(a, h, &base) || rate == 0)
 		return -EINVAL;
 	memset(&dht, 0, sizeof(dht));
 	randombytes_buf(id, sizeof(id));
 	randombytes_buf(ih, sizeof(ih));
 	h->tap = dht_tap;
+	/*
+	 * A node in the public DHT knows many others: pings from other addresses (and IDs)
+	 * put them in its table, so its answers carry as many nodes as they would there.
+	 */
+	if (neighbours > NT_ARRAY_SIZE(dht.neighbour_id)) {
+		attack_error("dht-flood: at most %zu neighbours", NT_ARRAY_SIZE(dht.neighbour_id));
+		h->tap = NULL;
+		return -EINVAL;
+	}
+	dht.neighbour_base = base;
+	dht.n_neighbours = (unsigned int)neighbours;
+	for (uint64_t k = 0; k < neighbours; k++) {
+		union nt_sockaddr src = attack_v4_add(&base, (uint32_t)k);
+
+		randombytes_buf(dht.neighbour_id[k], NT_DHT_ID_LEN);
+		ret = dht_query(h, &src, NT_KRPC_PING, dht.neighbour_id[k], dht.neighbour_id[k], 0);
+		if (ret < 0) {
+			attack_error("dht-flood: ping from %s: %s", inet_ntoa(src.in4.sin_addr), strerror(-ret));
+			h->tap = NULL;
+			return ret;
+		}
+		attack_pump(h, 20);
+	}
 	/* A token for the info-hash, then announces from one IP, each with another port. */
 	t0 = nt_now_ms();
-	ret = dht_query(h, NT_KRPC_GET_PEERS, id, ih, 0);
+	ret = dht_query(h, NULL, NT_KRPC_GET_PEERS, id, ih, 0);
 	for (uint64_t k = 0; ret == 0 && k < 20 && !dht.token_len; k++)
 		attack_pump(h, 100);
 	if (ret < 0 || !dht.token_len) {
@@ -269,7 +332,7 @@ int attack_dht_flood(struct harness *h, const struct attack_args *a)
 	}
 	for (i = 1; ret == 0 && i <= announces; i++) {
 		pace(h, t0, i, rate);
-		ret = dht_query(h, NT_KRPC_ANNOUNCE_PEER, id, ih, (uint16_t)(20000 + i));
+		ret = dht_query(h, NULL, NT_KRPC_ANNOUNCE_PEER, id, ih, (uint16_t)(20000 + i));
 	}
 	/* The flood, still at a rate the node's per-IP limit lets through, is what is counted. */
 	dht.counting = true;
@@ -278,7 +341,7 @@ int attack_dht_flood(struct harness *h, const struct attack_args *a)
 
 		pace(h, t0, i, rate);
 		randombytes_buf(target, sizeof(target));
-		ret = dht_query(h, m, id, m == NT_KRPC_GET_PEERS ? ih : target, 0);
+		ret = dht_query(h, NULL, m, id, m == NT_KRPC_GET_PEERS ? ih : target, 0);
 	}
 	attack_pump(h, 1500);
 	h->tap = NULL;
@@ -293,9 +356,10 @@ int attack_dht_flood(struct harness *h, const struct attack_args *a)
 		recv.bytes += dht.recv[m].bytes;
 	}
 	attack_report("dht-flood",
-		      "announces=%llu values=%zu sent=%llu sent_bytes=%llu recv=%llu recv_bytes=%llu "
+		      "neighbours=%llu neighbour_answers=%llu announces=%llu values=%zu sent=%llu sent_bytes=%llu recv=%llu recv_bytes=%llu "
 		      "get_peers_sent_bytes=%llu get_peers_recv_bytes=%llu find_node_sent_bytes=%llu "
 		      "find_node_recv_bytes=%llu ping_sent_bytes=%llu ping_recv_bytes=%llu",
+		      (unsigned long long)neighbours, (unsigned long long)dht.neighbour_answers,
 		      (unsigned long long)announces, dht.max_values, (unsigned long long)sent.n,
 		      (unsigned long long)sent.bytes, (unsigned long long)recv.n,
 		      (unsigned long long)recv.bytes,

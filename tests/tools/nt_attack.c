@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -61,7 +62,7 @@ static const char usage[] =
 	"  random-index [--sources N] [--from IP] [--count N] [--linger S]\n"
 	"  hs-junk [--as IP:PORT] [--rate PPS] [--duration S]\n"
 	"  fin-data [--rate PAIRS] [--duration S]\n"
-	"  dht-flood [--count N] [--rate QPS] [--announces N]\n"
+	"  dht-flood [--count N] [--rate QPS] [--announces N] [--neighbours N] [--from IP]\n"
 	"  stun-flood [--count N] [--rate PPS]\n";
 
 void attack_report(const char *action, const char *fmt, ...)
@@ -570,13 +571,33 @@ void attack_pump(struct harness *h, uint64_t ms)
 			continue;
 		for (int i = 0; i < 256; i++) {
 			union nt_sockaddr from;
-			socklen_t fl = sizeof(from);
-			ssize_t n = recvfrom(h->fd, h->rx, sizeof(h->rx), MSG_DONTWAIT, &from.sa, &fl);
+			union {
+				struct cmsghdr align;
+				uint8_t buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			} ctl;
+			struct iovec iov = { .iov_base = h->rx, .iov_len = sizeof(h->rx) };
+			struct msghdr msg = {
+				.msg_name = &from,
+				.msg_namelen = sizeof(from),
+				.msg_iov = &iov,
+				.msg_iovlen = 1,
+				.msg_control = ctl.buf,
+				.msg_controllen = sizeof(ctl.buf),
+			};
+			struct cmsghdr *c;
+			ssize_t n = recvmsg(h->fd, &msg, MSG_DONTWAIT);
 
 			if (n < 0)
 				break;
-			if (fl > sizeof(from) || from.sa.sa_family != AF_INET)
+			if (msg.msg_namelen > sizeof(from) || from.sa.sa_family != AF_INET ||
+			    (msg.msg_flags & MSG_TRUNC))
 				continue;
+			/* Which of our addresses it was sent to: several are ours (AnyIP). */
+			h->rx_dst = h->local.in4.sin_addr;
+			for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+				if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+				    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)))
+					h->rx_dst = ((struct in_pktinfo *)(void *)CMSG_DATA(c))->ipi_addr;
 			on_datagram(h, h->rx, (size_t)n, &from);
 		}
 	}
@@ -676,7 +697,7 @@ static const struct {
 static int open_socket(struct harness *h)
 {
 	socklen_t len = sizeof(h->local.in4);
-	int buf = 4 << 20;
+	int buf = 4 << 20, on = 1;
 
 	h->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (h->fd < 0)
@@ -684,6 +705,8 @@ static int open_socket(struct harness *h)
 	/* Floods are answered in bursts: room for them, so the counts are what was sent. */
 	setsockopt(h->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(h->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (setsockopt(h->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
+		return -errno;
 	if (bind(h->fd, &h->local.sa, sizeof(h->local.in4)) < 0 ||
 	    getsockname(h->fd, &h->local.sa, &len) < 0)
 		return -errno;
