@@ -108,6 +108,8 @@ counter() {
 			'index($0, tag) { p += $1; b += $2 } END { print (col == "bytes" ? b : p) + 0 }'
 }
 
+# counter_is NS TABLE CHAIN TAG N: the packet count is N (for wait_until).
+counter_is() { [ "$(counter "$1" "$2" "$3" "$4")" = "$5" ]; }
 # alive NAME: the node's process is still running.
 alive() {
 	local pid
@@ -177,4 +179,12 @@ attack_lan() {
 			n "$name" ip route add 203.0.113.0/24 via 192.0.2.66
 		fi
 	done
+}
+
+# probe_udp NODE_NS ADDR PORT: one UDP datagram, to show that a counter counts (a counter
+# that stays at 0 proves nothing unless it was seen to count).
+probe_udp() {
+	n "$1" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"probe", (sys.argv[1], int(sys.argv[2])))' "$2" "$3"
 }

@@ -51,6 +51,8 @@ NETRONTOKEN='' attack_fg h rand --node 192.0.2.1:51830 --bind 0.0.0.0:40010 \
 harness_ok rand random-index 1
 pretty "$(attack_line rand random-index)"
 recv=$(attack_field rand random-index recv)
+[ "$(attack_field rand random-index path_ok)" = 1 ] ||
+	fail "harness: a's answer to a STUN request from 203.0.113.101 did not reach it (routes, AnyIP?)"
 check "the outsider got no answer to 100 random-index frames (got $recv datagrams, $(attack_field rand random-index recv_bytes) bytes)" \
 	eq "$recv" 0
 check "a is alive after random-index" alive a

@@ -422,7 +422,7 @@ int attack_foreign_claim(struct harness *h, const struct attack_args *a)
 		attack_pump(h, 200);
 	}
 	attack_pump(h, 1000);
-	attack_report("foreign-claim", "addr=%s dst=%s sent_packets=%llu replies=%llu", key,
+	attack_report("foreign-claim", "addr=%s dst=%s sent_packets=%llu ip_packets_in=%llu", key,
 		      dst_text ? dst_text : "10.1.0.1", (unsigned long long)sent,
 		      (unsigned long long)h->rx_ip.n);
 	return 0;
@@ -488,11 +488,17 @@ int attack_spoof_digest(struct harness *h, const struct attack_args *a)
 /* init-replay: the answers (RESP or COOKIE_REPLY) to one INIT, by its sender index. */
 static uint32_t replay_index;
 static struct attack_counter replay_answers;
+static uint64_t replay_others_resp, replay_others_cookie; /* answers to the cycling INITs */
 
 static void replay_tap(struct harness *h, const uint8_t *buf, size_t len, const union nt_sockaddr *from)
 {
 	(void)h;
 	(void)from;
+	if (len == NT_HS_RESP_LEN && buf[0] == NT_HS_MSG_RESP && nt_get_le32(buf + 8) != replay_index)
+		replay_others_resp++;
+	else if (len == NT_HS_COOKIE_REPLY_LEN && buf[0] == NT_HS_MSG_COOKIE_REPLY &&
+		 nt_get_le32(buf + 4) != replay_index)
+		replay_others_cookie++;
 	if (len == NT_HS_RESP_LEN && buf[0] == NT_HS_MSG_RESP && nt_get_le32(buf + 8) == replay_index) {
 		replay_answers.n++;
 		replay_answers.bytes += len;
@@ -537,6 +543,7 @@ int attack_init_replay(struct harness *h, const struct attack_args *a)
 	if (ret < 0)
 		goto out;
 	replay_answers = (struct attack_counter){ 0 };
+	replay_others_resp = replay_others_cookie = 0;
 	h->tap = replay_tap;
 	ret = attack_send(h, first, sizeof(first), &h->node);
 	if (ret < 0)
@@ -573,10 +580,11 @@ int attack_init_replay(struct harness *h, const struct attack_args *a)
 	if (ret < 0)
 		goto out;
 	attack_pump(h, 3000);
-	attack_report("init-replay", "first_answers=%llu cycled=%llu sources=%llu replay_answers=%llu "
-		      "replay_answer_bytes=%llu age_s=%llu",
+	attack_report("init-replay", "first_answers=%llu cycled=%llu sources=%llu cycled_resp=%llu "
+		      "cycled_cookie=%llu replay_answers=%llu replay_answer_bytes=%llu age_s=%llu",
 		      (unsigned long long)first_answers, (unsigned long long)sent,
-		      (unsigned long long)sources, (unsigned long long)replay_answers.n,
+		      (unsigned long long)sources, (unsigned long long)replay_others_resp,
+		      (unsigned long long)replay_others_cookie, (unsigned long long)replay_answers.n,
 		      (unsigned long long)replay_answers.bytes,
 		      (unsigned long long)((nt_now_ms() - t0) / 1000));
 out:

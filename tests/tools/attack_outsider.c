@@ -50,6 +50,44 @@ static bool source_base(const struct attack_args *a, const struct harness *h, un
 	return true;
 }
 
+static struct attack_counter stun_recv;
+
+static void stun_tap(struct harness *h, const uint8_t *buf, size_t len, const union nt_sockaddr *from)
+{
+	if (nt_sockaddr_equal(from, &h->node) && nt_stun_is_stun(buf, len)) {
+		stun_recv.n++;
+		stun_recv.bytes += len;
+	}
+}
+
+/*
+ * Whether what the node sends to a spoofed source reaches us (the scenario's routes and
+ * AnyIP): one STUN Binding request from src, which any node answers. 1 yes, 0 no, -1 the
+ * request could not be made. A count of 0 answers proves something only when this is 1.
+ */
+static int path_check(struct harness *h, union nt_sockaddr src)
+{
+	static struct nt_stun stun;
+	attack_tap_fn *tap = h->tap;
+	uint8_t out[NT_STUN_MSG_MAX];
+	ssize_t n;
+	int ok = -1;
+
+	if (nt_stun_init(&stun) < 0)
+		return -1;
+	n = nt_stun_request(&stun, &h->node, nt_now_ms(), out, sizeof(out));
+	stun_recv = (struct attack_counter){ 0 };
+	h->tap = stun_tap;
+	if (n > 0 && attack_send_as(h, &src, &h->node, out, (size_t)n) == 0) {
+		for (int i = 0; i < 20 && !stun_recv.n; i++)
+			attack_pump(h, 100);
+		ok = stun_recv.n > 0;
+	}
+	h->tap = tap;
+	nt_stun_uninit(&stun);
+	return ok;
+}
+
 int attack_random_index(struct harness *h, const struct attack_args *a)
 {
 	static const char *const known[] = { "sources", "from", "count", "linger", NULL };
@@ -81,10 +119,12 @@ int attack_random_index(struct harness *h, const struct attack_args *a)
 		attack_pump(h, 10);
 	}
 	attack_pump(h, linger * 1000);
-	attack_report("random-index", "sources=%llu sent=%llu sent_bytes=%llu recv=%llu recv_bytes=%llu",
+	attack_report("random-index",
+		      "sources=%llu sent=%llu sent_bytes=%llu recv=%llu recv_bytes=%llu path_ok=%d",
 		      (unsigned long long)sources, (unsigned long long)sent,
 		      (unsigned long long)(sent * sizeof(frame)), (unsigned long long)h->rx_node.n,
-		      (unsigned long long)h->rx_node.bytes);
+		      (unsigned long long)h->rx_node.bytes,
+		      path_check(h, attack_v4_add(&base, (uint32_t)sources)));
 	return 0;
 }
 
@@ -370,16 +410,6 @@ int attack_dht_flood(struct harness *h, const struct attack_args *a)
 		      (unsigned long long)dht.sent[NT_KRPC_PING].bytes,
 		      (unsigned long long)dht.recv[NT_KRPC_PING].bytes);
 	return 0;
-}
-
-static struct attack_counter stun_recv;
-
-static void stun_tap(struct harness *h, const uint8_t *buf, size_t len, const union nt_sockaddr *from)
-{
-	if (nt_sockaddr_equal(from, &h->node) && nt_stun_is_stun(buf, len)) {
-		stun_recv.n++;
-		stun_recv.bytes += len;
-	}
 }
 
 int attack_stun_flood(struct harness *h, const struct attack_args *a)
