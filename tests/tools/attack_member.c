@@ -37,7 +37,10 @@ enum {
 
 static const char machines[] = NT_LEDGER_MACHINES;
 
-/* A PUSH message being filled: u8 version | u8 type | u16 n | n x (u16 len | entry). */
+/*
+ * A PUSH message being filled: u8 version | u8 type | u16 n | n x (u16 len | entry), and
+ * what was sent so far (push_begin starts a message, not the counts).
+ */
 struct push {
 	uint8_t buf[ATTACK_GOSSIP_MAX_MSG];
 	size_t len;
@@ -245,9 +248,8 @@ int attack_fake_claims(struct harness *h, const struct attack_args *a)
 	}
 	if (attack_member_join(h) < 0)
 		return -ENOTCONN;
+	memset(&p, 0, sizeof(p));
 	push_begin(&p);
-	p.sent = 0;
-	p.sent_bytes = 0;
 	next = ntohl(addr.in4.sin_addr.s_addr);
 	while (made < count) {
 		uint8_t pk[32], sk[64], entry[ATTACK_GOSSIP_MAX_MSG];
@@ -303,6 +305,7 @@ static int claim_as_us(struct harness *h, const char *key, uint64_t claimed_at)
 	if (n < 0)
 		return (int)n;
 	nt_ledger_insert(h->ledger, entry, (size_t)n, now);
+	memset(&p, 0, sizeof(p));
 	push_begin(&p);
 	ret = push_add(h, &p, entry, (size_t)n);
 	return ret < 0 ? ret : push_flush(h, &p);
