@@ -236,6 +236,36 @@ static bool accept_entry(void *ctx, const struct nt_ledger_entry *e)
 }
 
 /*
+ * The ledger refused a claim on a key another owner holds. When the key is one of our
+ * addresses, say so: another member wants it (a back-dated claim, or the other side of a
+ * partition that gave it out too), and we keep it because we held it first.
+ */
+static bool on_held(void *ctx, const struct nt_ledger_entry *e)
+{
+	static uint64_t warned_ms; /* a member can send this at will: one line a minute */
+	struct nt_daemon *d = ctx;
+	char key[INET6_ADDRSTRLEN + 1], owner[9];
+	uint64_t now = nt_now_ms();
+	struct nt_cidr c;
+
+	if (e->bucket_len != sizeof(MACHINES) - 1 || memcmp(e->bucket, MACHINES, e->bucket_len) ||
+	    !key_in_our_prefixes(d, e, &c))
+		return true;
+	for (unsigned int i = 0; i < d->n_addresses; i++) {
+		if (d->addresses[i].family != c.family ||
+		    memcmp(d->addresses[i].addr, c.addr, c.family == AF_INET ? 4 : 16) != 0)
+			continue;
+		if (warned_ms && now - warned_ms < 60000)
+			break;
+		warned_ms = now;
+		snprintf(key, sizeof(key), "%.*s", (int)e->key_len, e->key);
+		log_warnx("member %s says it claimed our address %s before us; refused: we hold it",
+			  nt_node_id_short(e->owner, owner), key);
+	}
+	return true;
+}
+
+/*
  * The ledger's proven(): we completed a handshake with this owner (peer entries exist only
  * for those), or it is us. A claim alone proves nothing: anyone can sign one with a key
  * minted for the purpose.
@@ -462,6 +492,7 @@ int nt_claims_start(struct nt_daemon *d)
 		.on_change = on_ledger_change,
 		.accept = accept_entry,
 		.proven = owner_is_proven,
+		.on_held = on_held,
 		.ctx = d,
 	};
 	struct nt_gossip_cfg gc = {

@@ -433,6 +433,8 @@ static void slot_remove(struct nt_ledger *l, uint32_t idx)
 	}
 	if (in_reserve(l, s->bucket, s->e.bucket_len))
 		l->reserve_used--;
+	/* A holder gone: a claim refused while it held the key may pass now. */
+	nt_ledger_forget_refusals(l);
 	s->used = false;
 	s->next_bk = l->free_head;
 	l->free_head = idx;
@@ -566,6 +568,8 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 	}
 
 	if (idx != NIL) {
+		if ((in->flags & NT_LEDGER_F_TOMBSTONE) && !(s->e.flags & NT_LEDGER_F_TOMBSTONE))
+			nt_ledger_forget_refusals(l); /* released: what it held off may pass */
 		slot_store(l, s, in, hash);
 		s->local_ttl = local ? local_ttl : 0;
 		if (out)
@@ -624,6 +628,8 @@ enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf,
 		v = NT_LEDGER_REJ_MALFORMED;
 	} else {
 		v = merge(l, &e, buf, len, now_ms, false, 0, NULL);
+		if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
+			l->cfg.on_held(l->cfg.ctx, &e);
 		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
 		    v == NT_LEDGER_REJ_OWNER_FULL) {
 			l->refused[l->refused_next].id = compute_id(&e);

@@ -40,11 +40,13 @@ enum {
 #define NT_LEDGER_DEFAULT_SKEW_MS (60 * 1000ULL)
 #define NT_LEDGER_DEFAULT_TOMBSTONE_TTL_MS (60 * 1000ULL)
 /*
- * Two claims on one key made within this long of each other (and of our first sight of the
- * holder) are a race, which the earlier wins; past it the holder keeps the key, so nobody can
- * take a held key by back-dating a claim. It is longer than --dhcp's settle period.
+ * A claim older than the key's holder is a race (the earlier wins) only if it was made this
+ * long ago at most and this node first saw the holder as recently; past it the holder keeps
+ * the key, so nobody can take a held key by back-dating a claim. Long enough for a claim to
+ * reach every member (gossip pushes it at once: milliseconds) with clocks that agree (NTP);
+ * short, as it is how long a new claim can be contested by one that says it is older.
  */
-#define NT_LEDGER_DEFAULT_RACE_MS (30 * 1000ULL)
+#define NT_LEDGER_DEFAULT_RACE_MS (2 * 1000ULL)
 /* Owners whose claims one (bucket, key) holds at once: a holder and one contender. */
 #define NT_LEDGER_CLAIMS_PER_KEY 2
 
@@ -135,6 +137,8 @@ struct nt_ledger_cfg {
 	 * not, whatever their age (NULL: every owner counts as proven).
 	 */
 	nt_ledger_owner_pred *proven;
+	/* Told of every entry from the network refused as REJ_HELD (NULL: nobody). */
+	nt_ledger_entry_pred *on_held;
 	void *ctx;
 };
 

@@ -131,7 +131,9 @@ for m in json.load(sys.stdin):
 # summary_key NODE_NS PATH...: a key of /api/summary that the fixes add (drops.oversized,
 # workers[].waits): its value, or the word "missing".
 summary_key() {
-	api_get "$1" 8080 /api/summary | python3 -c '
+	local node=$1
+	shift
+	api_get "$node" 8080 /api/summary | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 path = sys.argv[1:]

@@ -92,9 +92,10 @@ int attack_random_index(struct harness *h, const struct attack_args *a)
 {
 	static const char *const known[] = { "sources", "from", "count", "linger", NULL };
 	uint8_t frame[NT_DATA_MIN_LEN];
+	struct attack_counter rx;
 	union nt_sockaddr base;
 	uint64_t sources, count, linger, sent = 0;
-	int ret;
+	int ret, path_ok;
 
 	if (!attack_args_check(a, "random-index", known) || !source_base(a, h, &base) ||
 	    !attack_opt_u64(a, "sources", 100, &sources) || !attack_opt_u64(a, "count", 1, &count) ||
@@ -119,12 +120,14 @@ int attack_random_index(struct harness *h, const struct attack_args *a)
 		attack_pump(h, 10);
 	}
 	attack_pump(h, linger * 1000);
+	/* The counts first: the path check's own STUN answer must not be among them. */
+	rx = h->rx_node;
+	path_ok = path_check(h, attack_v4_add(&base, (uint32_t)sources));
 	attack_report("random-index",
 		      "sources=%llu sent=%llu sent_bytes=%llu recv=%llu recv_bytes=%llu path_ok=%d",
 		      (unsigned long long)sources, (unsigned long long)sent,
-		      (unsigned long long)(sent * sizeof(frame)), (unsigned long long)h->rx_node.n,
-		      (unsigned long long)h->rx_node.bytes,
-		      path_check(h, attack_v4_add(&base, (uint32_t)sources)));
+		      (unsigned long long)(sent * sizeof(frame)), (unsigned long long)rx.n,
+		      (unsigned long long)rx.bytes, path_ok);
 	return 0;
 }
 

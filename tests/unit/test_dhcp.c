@@ -247,6 +247,11 @@ static void test_ten_nodes_at_once(void **state)
 		nt_ledger_free(ledgers[i]);
 }
 
+/*
+ * An earlier claim that shows up within the race window (two nodes that picked one
+ * address at once) moves the bound node; one that shows up later (a node that says it
+ * claimed earlier, whether it was partitioned or lies) is refused: the bound node keeps it.
+ */
 static void test_bound_node_moves(void **state)
 {
 	struct nt_ledger *l = ledger_new(), *intruder = ledger_new();
@@ -262,19 +267,35 @@ static void test_bound_node_moves(void **state)
 	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 10000, NULL), NT_DHCP_CLAIMED);
 	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 11000, NULL), NT_DHCP_BOUND);
 	strcpy(first, d.addr_text);
-	/* A static node that claimed the address earlier (it was partitioned) shows up. */
+	/* A claim that says it was made at T0 + 5000: long before ours reached anyone. */
 	assert_int_equal(nt_ledger_put_local(intruder, &ids[NODES], NT_LEDGER_MACHINES, first, "s", 1,
 					     300000, T0 + 5000, &e), 0);
 	n = nt_ledger_entry_encode(e, buf, sizeof(buf));
-	assert_int_equal(nt_ledger_insert(l, buf, (size_t)n, T0 + 12000), NT_LEDGER_ADDED);
-	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 12000, NULL), NT_DHCP_CLAIMED);
+	assert_int_equal(nt_ledger_insert(l, buf, (size_t)n, T0 + 12000), NT_LEDGER_REJ_HELD);
+	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 12000, NULL), NT_DHCP_BOUND);
+	assert_string_equal(d.addr_text, first);
+	assert_memory_equal(nt_ledger_machine_owner(l, first), ids[0].ed_pk, 32);
+	nt_ledger_free(intruder);
+
+	/* A claim made 10 ms before ours, arriving a second later: a race, and it wins. */
+	intruder = ledger_new();
+	assert_int_equal(nt_ledger_put_local(intruder, &ids[NODES], NT_LEDGER_MACHINES, first, "s", 1,
+					     300000, T0 + 9990, &e), 0);
+	nt_ledger_free(l);
+	l = ledger_new();
+	assert_int_equal(nt_dhcp_init(&d, "10.1.0.0/24", ids[0].ed_pk, 1000, 0), 0);
+	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 10000, NULL), NT_DHCP_CLAIMED);
+	assert_string_equal(d.addr_text, first); /* the same pick: deterministic per node */
+	n = nt_ledger_entry_encode(e, buf, sizeof(buf));
+	assert_int_equal(nt_ledger_insert(l, buf, (size_t)n, T0 + 11000), NT_LEDGER_ADDED);
+	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 11000, NULL), NT_DHCP_CLAIMED);
 	assert_int_equal(d.attempt, 1);
 	assert_string_not_equal(d.addr_text, first);
 	assert_memory_equal(nt_ledger_machine_owner(l, first), ids[NODES].ed_pk, 32);
 	e = nt_ledger_get_owned(l, NT_LEDGER_MACHINES, first, ids[0].ed_pk);
 	assert_non_null(e);
 	assert_true(e->flags & NT_LEDGER_F_TOMBSTONE); /* we withdrew */
-	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 13000, NULL), NT_DHCP_BOUND);
+	assert_int_equal(nt_dhcp_step(&d, l, &ids[0], "m", 1, T0 + 12000, NULL), NT_DHCP_BOUND);
 	nt_ledger_free(l);
 	nt_ledger_free(intruder);
 }
