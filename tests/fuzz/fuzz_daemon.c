@@ -33,7 +33,9 @@
  *   7 SESSION  u8 flags: a new keypair for peer k (bit 0 we initiated, bit 1 drop the
  *              session first, bit 2 no new keypair)
  * For PLAIN and RELAYED (its inner frame), kind bits 3-4 pick the keypair sealed with (0
- * the newest, 1 current, 2 previous) and bit 5 reuses the last counter (a replay).
+ * the newest, 1 current, 2 previous) and bit 5 reuses the last counter (a replay). For
+ * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 stretches the body: u16 n | bytes, the
+ * bytes repeated to n, so that one mutation tries any size (libFuzzer grows inputs slowly).
  *
  * Build with -DNT_FUZZ_GEN_SEEDS for a main() that writes the seed corpus into the
  * directory named by argv[1] (link it like the target, with the same --wrap options).
@@ -660,12 +662,34 @@ static void session_record(unsigned int k, const uint8_t *b, size_t len)
 		session_new(k, flags & 1);
 }
 
+/* u16 n | bytes: the bytes repeated to n (zeros if none), so one mutation makes any size. */
+static uint8_t *stretch(const uint8_t *b, size_t len, size_t *out_len)
+{
+	size_t n = len >= 2 ? (size_t)b[0] << 8 | b[1] : 0;
+	uint8_t *buf = calloc(1, n ? n : 1);
+
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; len > 2 && i < n; i++)
+		buf[i] = b[2 + i % (len - 2)];
+	*out_len = n;
+	return buf;
+}
+
 static void record(uint8_t kind, uint8_t who, const uint8_t *b, size_t len)
 {
 	unsigned int k = who % FUZZ_PEERS;
 	union nt_sockaddr from;
+	uint8_t *big = NULL;
 	uint64_t ms;
 
+	if ((kind & 0x40) && (kind & 7) != FUZZ_TICK && (kind & 7) != FUZZ_LEDGER &&
+	    (kind & 7) != FUZZ_SESSION) {
+		big = stretch(b, len, &len);
+		if (!big)
+			return;
+		b = big;
+	}
 	source_of(who, &from);
 	switch (kind & 7) {
 	case FUZZ_RAW:
@@ -701,6 +725,7 @@ static void record(uint8_t kind, uint8_t who, const uint8_t *b, size_t len)
 		session_record(k, b, len);
 		break;
 	}
+	free(big);
 }
 
 static bool peer_is_listed(const struct nt_peer *p)
@@ -1108,6 +1133,22 @@ int main(int argc, char **argv)
 	put_tick(&s, 2000, true); /* 200 s */
 	put_tick(&s, 6000, true); /* 600 s */
 	write_seed(dir, "time", &s);
+
+	/* Large frames that go nowhere: a 20 KB GOSSIP, a 60 KB data frame from a stranger */
+	s.len = 0;
+	b[0] = 20000 >> 8;
+	b[1] = 20000 & 0xff;
+	b[2] = NT_CTRL_GOSSIP;
+	b[3] = NT_GOSSIP_VERSION;
+	b[4] = NT_GOSSIP_PUSH;
+	put_record(&s, FUZZ_PLAIN | 0x40, 1, b, 5);
+	b[0] = 60000 >> 8;
+	b[1] = 60000 & 0xff;
+	b[2] = NT_MSG_DATA;
+	memset(b + 3, 0, 3);
+	memset(b + 6, 0x99, 30);
+	put_record(&s, FUZZ_RAW | 0x40, 7 * 4, b, 36);
+	write_seed(dir, "oversized-other", &s);
 
 	/* Strangers: handshake junk, a random index, a DHT ping, a STUN binding request */
 	s.len = 0;
