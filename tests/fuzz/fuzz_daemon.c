@@ -34,8 +34,8 @@
  *              session first, bit 2 no new keypair)
  * For PLAIN and RELAYED (its inner frame), kind bits 3-4 pick the keypair sealed with (0
  * the newest, 1 current, 2 previous) and bit 5 reuses the last counter (a replay). For
- * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 stretches the body: u16 n | bytes, the
- * bytes repeated to n, so that one mutation tries any size (libFuzzer grows inputs slowly).
+ * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 repeats the body to 64 times its length
+ * (at most 65535 bytes): libFuzzer grows inputs slowly, and one bit then makes a large one.
  *
  * Build with -DNT_FUZZ_GEN_SEEDS for a main() that writes the seed corpus into the
  * directory named by argv[1] (link it like the target, with the same --wrap options).
@@ -662,16 +662,16 @@ static void session_record(unsigned int k, const uint8_t *b, size_t len)
 		session_new(k, flags & 1);
 }
 
-/* u16 n | bytes: the bytes repeated to n (zeros if none), so one mutation makes any size. */
+/* The body repeated to 64 times its length (at most 65535 bytes): one bit makes it big. */
 static uint8_t *stretch(const uint8_t *b, size_t len, size_t *out_len)
 {
-	size_t n = len >= 2 ? (size_t)b[0] << 8 | b[1] : 0;
-	uint8_t *buf = calloc(1, n ? n : 1);
+	size_t n = len * 64 > FUZZ_FRAME_MAX ? FUZZ_FRAME_MAX : len * 64;
+	uint8_t *buf = malloc(n ? n : 1);
 
 	if (!buf)
 		return NULL;
-	for (size_t i = 0; len > 2 && i < n; i++)
-		buf[i] = b[2 + i % (len - 2)];
+	for (size_t i = 0; i < n; i++)
+		buf[i] = b[i % len];
 	*out_len = n;
 	return buf;
 }
@@ -1136,18 +1136,15 @@ int main(int argc, char **argv)
 
 	/* Large frames that go nowhere: a 20 KB GOSSIP, a 60 KB data frame from a stranger */
 	s.len = 0;
-	b[0] = 20000 >> 8;
-	b[1] = 20000 & 0xff;
-	b[2] = NT_CTRL_GOSSIP;
-	b[3] = NT_GOSSIP_VERSION;
-	b[4] = NT_GOSSIP_PUSH;
-	put_record(&s, FUZZ_PLAIN | 0x40, 1, b, 5);
-	b[0] = 60000 >> 8;
-	b[1] = 60000 & 0xff;
-	b[2] = NT_MSG_DATA;
-	memset(b + 3, 0, 3);
-	memset(b + 6, 0x99, 30);
-	put_record(&s, FUZZ_RAW | 0x40, 7 * 4, b, 36);
+	memset(b, 0, 312);
+	b[0] = NT_CTRL_GOSSIP;
+	b[1] = NT_GOSSIP_VERSION;
+	b[2] = NT_GOSSIP_PUSH;
+	put_record(&s, FUZZ_PLAIN | 0x40, 1, b, 312);
+	memset(b, 0x99, 940);
+	b[0] = NT_MSG_DATA;
+	memset(b + 1, 0, 3);
+	put_record(&s, FUZZ_RAW | 0x40, 7 * 4, b, 940);
 	write_seed(dir, "oversized-other", &s);
 
 	/* Strangers: handshake junk, a random index, a DHT ping, a STUN binding request */
