@@ -34,7 +34,7 @@
  *              session first, bit 2 no new keypair)
  * For PLAIN and RELAYED (its inner frame), kind bits 3-4 pick the keypair sealed with (0
  * the newest, 1 current, 2 previous) and bit 5 reuses the last counter (a replay). For
- * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 repeats the body to 64 times its length
+ * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 repeats the body to 256 times its length
  * (at most 65535 bytes): libFuzzer grows inputs slowly, and one bit then makes a large one.
  *
  * Build with -DNT_FUZZ_GEN_SEEDS for a main() that writes the seed corpus into the
@@ -662,10 +662,10 @@ static void session_record(unsigned int k, const uint8_t *b, size_t len)
 		session_new(k, flags & 1);
 }
 
-/* The body repeated to 64 times its length (at most 65535 bytes): one bit makes it big. */
+/* The body repeated to 256 times its length (at most 65535 bytes): one bit makes it big. */
 static uint8_t *stretch(const uint8_t *b, size_t len, size_t *out_len)
 {
-	size_t n = len * 64 > FUZZ_FRAME_MAX ? FUZZ_FRAME_MAX : len * 64;
+	size_t n = len * 256 > FUZZ_FRAME_MAX ? FUZZ_FRAME_MAX : len * 256;
 	uint8_t *buf = malloc(n ? n : 1);
 
 	if (!buf)
@@ -1136,15 +1136,15 @@ int main(int argc, char **argv)
 
 	/* Large frames that go nowhere: a 20 KB GOSSIP, a 60 KB data frame from a stranger */
 	s.len = 0;
-	memset(b, 0, 312);
+	memset(b, 0, 79);
 	b[0] = NT_CTRL_GOSSIP;
 	b[1] = NT_GOSSIP_VERSION;
 	b[2] = NT_GOSSIP_PUSH;
-	put_record(&s, FUZZ_PLAIN | 0x40, 1, b, 312);
-	memset(b, 0x99, 940);
+	put_record(&s, FUZZ_PLAIN | 0x40, 1, b, 79);
+	memset(b, 0x99, 235);
 	b[0] = NT_MSG_DATA;
 	memset(b + 1, 0, 3);
-	put_record(&s, FUZZ_RAW | 0x40, 7 * 4, b, 940);
+	put_record(&s, FUZZ_RAW | 0x40, 7 * 4, b, 235);
 	write_seed(dir, "oversized-other", &s);
 
 	/* Strangers: handshake junk, a random index, a DHT ping, a STUN binding request */
