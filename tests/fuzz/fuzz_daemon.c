@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Fuzz target for the whole receive path of a node that holds live sessions: frames go
- * into a detached daemon (nt_daemon_new_detached: no TUN, no socket, no loop; every send
- * fails and is counted) through nt_datapath_on_frame, so decrypted payloads reach control
+ * into a detached daemon (nt_daemon_new_detached: no TUN, no socket, no loop, so no byte
+ * ever leaves it) through nt_datapath_on_frame, so decrypted payloads reach control
  * dispatch (ANNOUNCE, PEX), gossip into the ledger and the claims, relaying (RELAY) and
- * relayed delivery (RELAYED), as well as the handshake, DHT and STUN demux.
+ * relayed delivery (RELAYED), as well as real handshakes, the DHT and STUN.
  *
  * One daemon per process, kept across inputs (that is the point) and made again every
  * NT_FUZZ_DAEMON_RESET inputs (default 10000; 1 gives a fresh node per input, to replay
@@ -21,17 +21,22 @@
  *   0 RAW      the bytes as a datagram from the source; with kind & 0x80 a handshake
  *              message gets the network's mac1 (a member's forgery gets past it)
  *   1 INDEX    the same, as a data frame on peer k's keypair: type, zeros and its receiver
- *              index are written over bytes 0-7, so it fails on the tag or the counter
+ *              index are written over bytes 0-7, so it fails on the tag or the counter; a
+ *              RESP, FIN or COOKIE_REPLY gets the index of a live attempt (byte 4 picks it)
+ *              and mac1
  *   2 PLAIN    a plaintext (inner type, body) sealed with peer k's sending key
  *   3 RELAYED  u8 j | plaintext: sealed as peer j, wrapped in RELAYED from j, sealed as k
  *              (with kind & 0x80, u8 j | a frame, put in the RELAYED as it is, mac1 as RAW)
  *   4 LEDGER   an entry the harness signs, sent by peer k as GOSSIP PUSH (or ENTRIES):
  *              u8 signer | u8 flags | u16 claimed_at seconds back | u16 ttl seconds |
  *              u8 version | u8 key_len | key | value; see ledger_record()
- *   5 TICK     u16 ms (x100 with kind & 0x40) added to the clock, then every timer
+ *   5 TICK     u16 ms (x100 with kind & 0x40) added to the clock, then every timer; with
+ *              who & 1, single sends fail from then on in this input (see __wrap_nt_udp_send)
  *   6 TUN      the bytes as a packet read from the TUN (route, encrypt, send)
- *   7 SESSION  u8 flags: a new keypair for peer k (bit 0 we initiated, bit 1 drop the
- *              session first, bit 2 no new keypair)
+ *   7 SESSION  u8 flags | u8 pick: a new keypair for peer k (bit 0 we initiated, bit 1
+ *              drop the session first, bit 2 no new keypair), or a real handshake: bit 3
+ *              peer k answers the node's pending initiation number pick, bit 4 peer k
+ *              initiates (nt_udp_send is wrapped to read the node's RESP and FIN)
  * For PLAIN and RELAYED (its inner frame), kind bits 3-4 pick the keypair sealed with (0
  * the newest, 1 current, 2 previous) and bit 5 reuses the last counter (a replay). For
  * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 repeats the body to 256 times its length
@@ -137,6 +142,7 @@ struct fuzz_mirror {
 
 struct fuzz_peer {
 	struct fuzz_key key;
+	struct nt_identity id; /* the same key, as the handshake wants it */
 	union nt_sockaddr home;
 	char claim[16]; /* its VPN address, claimed in "machines" */
 	struct fuzz_mirror mirror[FUZZ_MIRRORS];
@@ -164,7 +170,18 @@ static void world_init(void)
 	if (sodium_init() < 0)
 		abort();
 	for (unsigned int k = 0; k < FUZZ_PEERS; k++) {
+		struct nt_identity *id = &peers[k].id;
+
 		key_from_seed(&peers[k].key, 'p', (uint8_t)k);
+		id->ed_sk = sodium_malloc(64);
+		id->x_sk = sodium_malloc(32);
+		if (!id->ed_sk || !id->x_sk)
+			abort();
+		memcpy(id->ed_pk, peers[k].key.pk, 32);
+		memcpy(id->ed_sk, peers[k].key.sk, 64);
+		if (crypto_sign_ed25519_pk_to_curve25519(id->x_pk, id->ed_pk) != 0 ||
+		    crypto_sign_ed25519_sk_to_curve25519(id->x_sk, id->ed_sk) != 0)
+			abort();
 		snprintf(ep, sizeof(ep), "192.0.2.%u:%u", 11 + k, FUZZ_PORT);
 		if (!nt_sockaddr_parse(ep, &peers[k].home))
 			abort();
@@ -181,6 +198,41 @@ static struct nt_daemon *d;
 static uint64_t signer_version[FUZZ_SIGNERS];
 static uint32_t session_gen;
 static char *token;
+/* The members' side of real handshakes with the node. */
+static struct nt_handshake_local hs_local[FUZZ_PEERS];
+static struct nt_handshake hs;
+static union nt_sockaddr node_addr; /* where the members believe the node is */
+
+/*
+ * nt_udp_send is wrapped too. It keeps the last handshake answer the node sent, so that the
+ * harness can play the member's side of a handshake to its end, and says the datagram went
+ * out (a node's sends normally do: an initiation whose send fails is abandoned at once);
+ * after a TICK record with who & 1, until the end of the input, it calls the real one,
+ * which fails on descriptor -1 and the node counts it. Either way no byte leaves.
+ */
+static struct {
+	uint8_t msg[NT_HS_RESP_LEN];
+	size_t len;
+} sent[3]; /* RESP, FIN, COOKIE_REPLY */
+static bool sends_fail;
+
+int __real_nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_sockaddr *to,
+		       int ttl);
+int __wrap_nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_sockaddr *to,
+		       int ttl);
+
+int __wrap_nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_sockaddr *to,
+		       int ttl)
+{
+	const uint8_t *m = buf;
+
+	if (len && m[0] >= NT_HS_MSG_RESP && m[0] <= NT_HS_MSG_COOKIE_REPLY &&
+	    len <= sizeof(sent[0].msg)) {
+		memcpy(sent[m[0] - NT_HS_MSG_RESP].msg, m, len);
+		sent[m[0] - NT_HS_MSG_RESP].len = len;
+	}
+	return sends_fail ? __real_nt_udp_send(u, buf, len, to, ttl) : 0;
+}
 
 static void log_discard(void *ctx, enum nt_log_level level, const char *msg)
 {
@@ -235,6 +287,17 @@ static struct nt_peer *peer_of(unsigned int k)
 	return nt_peer_lookup(&d->peers, peers[k].key.pk);
 }
 
+/* A mirror slot whose keypair the node's session no longer holds (one always is). */
+static struct fuzz_mirror *mirror_slot(unsigned int k, const struct nt_peer *p)
+{
+	for (unsigned int i = 0; i < FUZZ_MIRRORS; i++) {
+		struct fuzz_mirror *x = &peers[k].mirror[i];
+		if (!x->kp || !p || !nt_session_keypair_by_index(&p->session, x->index))
+			return x;
+	}
+	return NULL;
+}
+
 /*
  * A new keypair between us and peer k, installed as complete() installs a finished
  * handshake's; its mirror goes to a slot whose keypair the session no longer holds.
@@ -243,7 +306,7 @@ static void session_new(unsigned int k, bool initiator)
 {
 	struct fuzz_peer *fp = &peers[k];
 	struct nt_keypair *kp, *m;
-	struct fuzz_mirror *slot = NULL;
+	struct fuzz_mirror *slot;
 	uint8_t k1[32], k2[32], in[8];
 	uint32_t remote = 0x10000 + ++session_gen;
 	struct nt_peer *p = nt_tunnel_peer_get(d, fp->key.pk);
@@ -255,11 +318,7 @@ static void session_new(unsigned int k, bool initiator)
 	memcpy(in + 4, &k, 4);
 	crypto_generichash(k1, sizeof(k1), in, sizeof(in), (const uint8_t *)"send", 4);
 	crypto_generichash(k2, sizeof(k2), in, sizeof(in), (const uint8_t *)"recv", 4);
-	for (unsigned int i = 0; i < FUZZ_MIRRORS && !slot; i++) {
-		struct fuzz_mirror *x = &fp->mirror[i];
-		if (!x->kp || !nt_session_keypair_by_index(&p->session, x->index))
-			slot = x;
-	}
+	slot = mirror_slot(k, p);
 	if (!slot || nt_session_keypair_new(&kp, k1, k2, 0, remote, initiator, clock_ms) < 0)
 		return;
 	if (nt_index_add(&d->index, NT_INDEX_KEYPAIR, kp, d->n_workers, 0, &kp->local_index) < 0) {
@@ -369,11 +428,13 @@ static void world_refresh(void)
 
 static void daemon_free(void)
 {
-	for (unsigned int k = 0; k < FUZZ_PEERS; k++)
+	for (unsigned int k = 0; k < FUZZ_PEERS; k++) {
 		for (unsigned int i = 0; i < FUZZ_MIRRORS; i++) {
 			nt_session_keypair_free(peers[k].mirror[i].kp);
 			peers[k].mirror[i].kp = NULL;
 		}
+		nt_handshake_local_uninit(&hs_local[k]);
+	}
 	nt_daemon_free(d);
 	d = NULL;
 }
@@ -418,6 +479,13 @@ static void daemon_new(void)
 	/* What the node writes later (remembered peers, ...) fails quietly: nothing lands. */
 	state_dir_remove(dir);
 	if (memcmp(d->id->ed_pk, signers[FUZZ_SIGNER_SELF].pk, 32) != 0)
+		abort();
+	for (unsigned int k = 0; k < FUZZ_PEERS; k++)
+		if (nt_handshake_local_init(&hs_local[k], &peers[k].id, d->keys, clock_ms) < 0)
+			abort();
+	if (!hs.noise.st && nt_handshake_init(&hs) < 0)
+		abort();
+	if (!nt_sockaddr_parse("192.0.2.1:51830", &node_addr))
 		abort();
 	world_refresh();
 	nt_daemon_tick(d, clock_ms); /* routes from the claims */
@@ -500,7 +568,7 @@ static void deliver(uint8_t *frame, size_t len, const union nt_sockaddr *from)
 /* A handshake message gets the network's mac1, as a member's would carry. */
 static void mac1_fix(uint8_t *msg, size_t len)
 {
-	if (len >= 32 && msg[0] >= 0xE1 && msg[0] <= 0xE4)
+	if (len >= 32 && msg[0] >= NT_HS_MSG_INIT && msg[0] <= NT_HS_MSG_FIN)
 		nt_cookie_mac1_compute(d->keys->mac1_key, msg, len, msg + len - 32);
 }
 
@@ -528,12 +596,38 @@ static void deliver_plain(unsigned int k, uint8_t kind, const uint8_t *plain, si
 	free(f);
 }
 
+/* A RESP, FIN or COOKIE_REPLY for one of the node's live attempts (b[4] picks which). */
+static void index_handshake(const uint8_t *b, size_t len, const union nt_sockaddr *from)
+{
+	bool initiator = b[0] != NT_HS_MSG_FIN;
+	struct nt_attempt *a = NULL;
+	unsigned int n = 0;
+	uint8_t *buf;
+
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++)
+		n += d->attempts[i].used && d->attempts[i].initiator == initiator;
+	for (unsigned int i = 0, j = 0; n && i < NT_MAX_ATTEMPTS && !a; i++)
+		if (d->attempts[i].used && d->attempts[i].initiator == initiator && j++ == b[4] % n)
+			a = &d->attempts[i];
+	if (!a || !(buf = malloc(len)))
+		return;
+	memcpy(buf, b, len);
+	memcpy(buf + (b[0] == NT_HS_MSG_RESP ? 8 : 4), &a->local_index, 4);
+	mac1_fix(buf, len);
+	deliver(buf, len, from);
+	free(buf);
+}
+
 static void index_record(unsigned int k, const uint8_t *b, size_t len, const union nt_sockaddr *from)
 {
 	struct nt_peer *p = peer_of(k);
 	struct nt_keypair *kp = p ? (p->session.current ? p->session.current : p->session.next) : NULL;
 	uint8_t *buf;
 
+	if (len >= 12 && b[0] >= NT_HS_MSG_RESP && b[0] <= NT_HS_MSG_COOKIE_REPLY) {
+		index_handshake(b, len, from);
+		return;
+	}
 	if (!kp || len < 8)
 		return;
 	buf = malloc(len);
@@ -649,7 +743,83 @@ static void ledger_record(unsigned int k, const uint8_t *b, size_t len, const un
 	free(msg);
 }
 
-static void session_record(unsigned int k, const uint8_t *b, size_t len)
+/* A finished handshake of peer k's side: its keys become the mirror of the node's keypair. */
+static void handshake_done(unsigned int k)
+{
+	struct nt_handshake_result res;
+	struct fuzz_mirror *slot;
+	struct nt_keypair *m;
+
+	if (nt_handshake_finish(&hs, &res) < 0)
+		return;
+	slot = mirror_slot(k, peer_of(k));
+	if (slot && nt_session_keypair_new(&m, res.send_key, res.recv_key, res.local_index,
+					   res.remote_index, res.initiator, clock_ms) == 0) {
+		nt_session_keypair_free(slot->kp);
+		slot->kp = m;
+		slot->index = res.remote_index;
+	}
+	sodium_memzero(&res, sizeof(res));
+}
+
+/* Peer k answers one of the node's pending initiations (pick chooses which): RESP, FIN. */
+static void handshake_answer(unsigned int k, unsigned int pick, const union nt_sockaddr *from)
+{
+	uint8_t init[NT_HS_INIT_LEN], resp[NT_HS_RESP_LEN];
+	struct nt_attempt *a = NULL;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
+		const struct nt_attempt *x = &d->attempts[i];
+		n += x->used && x->initiator && !x->via && x->hs.state == NT_HS_STATE_INIT_SENT;
+	}
+	for (unsigned int i = 0, j = 0; n && i < NT_MAX_ATTEMPTS && !a; i++) {
+		struct nt_attempt *x = &d->attempts[i];
+		if (x->used && x->initiator && !x->via && x->hs.state == NT_HS_STATE_INIT_SENT &&
+		    j++ == pick % n)
+			a = x;
+	}
+	if (!a)
+		return;
+	memcpy(init, a->init_msg, sizeof(init));
+	if (nt_handshake_consume_init(&hs, &hs_local[k], init, sizeof(init), &node_addr, false,
+				      clock_ms) != NT_HS_OK ||
+	    nt_handshake_create_resp(&hs, &hs_local[k], 0x20000 + ++session_gen, clock_ms, resp) < 0)
+		return;
+	sent[1].len = 0;
+	raw_record(0, resp, sizeof(resp), from);
+	if (sent[1].len == NT_HS_FIN_LEN &&
+	    nt_handshake_consume_fin(&hs, &hs_local[k], sent[1].msg, sent[1].len, &node_addr,
+				     clock_ms) == NT_HS_OK)
+		handshake_done(k);
+}
+
+/* Peer k initiates: INIT, the node's RESP, FIN. */
+static void handshake_initiate(unsigned int k, const union nt_sockaddr *from)
+{
+	uint8_t init[NT_HS_INIT_LEN], fin[NT_HS_FIN_LEN];
+
+	if (nt_handshake_create_init(&hs, &hs_local[k], 0x20000 + ++session_gen,
+				     __wrap_nt_wall_ms(), clock_ms, init) < 0)
+		return;
+	sent[0].len = 0;
+	raw_record(0, init, sizeof(init), from);
+	if (sent[0].len != NT_HS_RESP_LEN ||
+	    nt_handshake_consume_resp(&hs, &hs_local[k], sent[0].msg, sent[0].len, &node_addr,
+				      clock_ms) != NT_HS_OK ||
+	    nt_handshake_create_fin(&hs, &hs_local[k], clock_ms, fin) < 0)
+		return;
+	raw_record(0, fin, sizeof(fin), from);
+	handshake_done(k);
+}
+
+/*
+ * flags: bit 0 we initiated, bit 1 drop the session first, bit 2 install nothing; bit 3 a
+ * real handshake, peer k answering the node's initiation number b[1]; bit 4 a real one that
+ * peer k initiates.
+ */
+static void session_record(unsigned int k, const uint8_t *b, size_t len,
+			   const union nt_sockaddr *from)
 {
 	unsigned int flags = len ? b[0] : 0;
 	struct nt_peer *p = peer_of(k);
@@ -658,7 +828,11 @@ static void session_record(unsigned int k, const uint8_t *b, size_t len)
 		nt_session_clear(&p->session);
 		nt_workers_changed(d);
 	}
-	if (!(flags & 4))
+	if (flags & 8)
+		handshake_answer(k, len > 1 ? b[1] : 0, from);
+	else if (flags & 16)
+		handshake_initiate(k, from);
+	else if (!(flags & 4))
 		session_new(k, flags & 1);
 }
 
@@ -710,6 +884,7 @@ static void record(uint8_t kind, uint8_t who, const uint8_t *b, size_t len)
 	case FUZZ_TICK:
 		ms = len >= 2 ? (uint64_t)b[0] << 8 | b[1] : 100;
 		clock_ms += kind & 0x40 ? ms * 100 : ms;
+		sends_fail |= who & 1;
 		clock_us_calls = 0;
 		nt_daemon_tick(d, clock_ms);
 		nt_datapath_flush(d);
@@ -722,7 +897,7 @@ static void record(uint8_t kind, uint8_t who, const uint8_t *b, size_t len)
 		}
 		break;
 	case FUZZ_SESSION:
-		session_record(k, b, len);
+		session_record(k, b, len, &from);
 		break;
 	}
 	free(big);
@@ -781,9 +956,11 @@ static void stats_print(void)
 	for (unsigned int i = 0; i < d->peers.count; i++)
 		live += nt_tunnel_peer_is_alive(d->peers.peers[i], clock_ms);
 	nt_ledger_stats_get(d->ledger, &ls);
-	fprintf(stderr, "fuzz_daemon: t+%llus peers %u (%u alive) hints %u ledger %u relayed %llu "
-		"gossip rx %llu tx %llu rx %llu B", (unsigned long long)(clock_ms - FUZZ_MONO_BASE) / 1000,
-		d->peers.count, live, hints, ls.entries, (unsigned long long)d->relayed_frames,
+	fprintf(stderr, "fuzz_daemon: t+%llus peers %u (%u alive) hints %u handshakes %llu/%llu "
+		"ledger %u relayed %llu gossip rx %llu tx %llu rx %llu B",
+		(unsigned long long)(clock_ms - FUZZ_MONO_BASE) / 1000, d->peers.count, live, hints,
+		(unsigned long long)d->handshakes_ok, (unsigned long long)d->handshakes_failed,
+		ls.entries, (unsigned long long)d->relayed_frames,
 		(unsigned long long)d->gossip_rx_bytes, (unsigned long long)d->gossip_tx_bytes,
 		(unsigned long long)d->rx_bytes);
 	for (unsigned int i = 0; i < NT_DROP_COUNT; i++)
@@ -806,6 +983,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!d)
 		daemon_new();
 	world_refresh();
+	sends_fail = false;
 	while (size >= 4) {
 		uint8_t kind = data[0], who = data[1];
 		size_t len = (size_t)data[2] << 8 | data[3];
@@ -1126,10 +1304,41 @@ int main(int argc, char **argv)
 	put_tick(&s, 6000, false);
 	write_seed(dir, "sessions", &s);
 
+	/*
+	 * Real handshakes: peer 2 initiates and confirms with a keepalive; 125 s later the
+	 * node rekeys its own sessions and peer 0 answers; then junk RESP and FIN on live
+	 * attempts, and a data frame on the new keys.
+	 */
+	s.len = 0;
+	b[0] = 16;
+	put_record(&s, FUZZ_SESSION, 2, b, 1);
+	b[0] = NT_DATA_INNER_KEEPALIVE;
+	put_record(&s, FUZZ_PLAIN, 2, b, 1);
+	put_tick(&s, 1250, true);
+	b[0] = 8;
+	b[1] = 0;
+	put_record(&s, FUZZ_SESSION, 0, b, 2);
+	b[0] = NT_DATA_INNER_KEEPALIVE;
+	put_record(&s, FUZZ_PLAIN, 0, b, 1);
+	memset(b, 0x61, NT_HS_RESP_LEN);
+	b[0] = NT_HS_MSG_RESP;
+	b[1] = b[2] = b[3] = 0;
+	put_record(&s, FUZZ_INDEX, 1, b, NT_HS_RESP_LEN);
+	memset(b, 0x62, NT_HS_FIN_LEN);
+	b[0] = NT_HS_MSG_FIN;
+	b[1] = b[2] = b[3] = 0;
+	put_record(&s, FUZZ_INDEX, 1, b, NT_HS_FIN_LEN);
+	memset(b, 0x63, NT_HS_COOKIE_REPLY_LEN);
+	b[0] = NT_HS_MSG_COOKIE_REPLY;
+	b[1] = b[2] = b[3] = 0;
+	put_record(&s, FUZZ_INDEX, 3, b, NT_HS_COOKIE_REPLY_LEN);
+	write_seed(dir, "handshake-real", &s);
+
 	/* Time: rekeying, keepalives, expiry, reaping, announcements, DHT and STUN timers */
 	s.len = 0;
 	for (unsigned int i = 0; i < 8; i++)
 		put_tick(&s, 30000, false);
+	s.buf[s.len - 5] = 1; /* the last of those: sends fail from there on */
 	put_tick(&s, 2000, true); /* 200 s */
 	put_tick(&s, 6000, true); /* 600 s */
 	write_seed(dir, "time", &s);
