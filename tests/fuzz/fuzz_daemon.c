@@ -42,8 +42,17 @@
  * RAW, INDEX, PLAIN, RELAYED and TUN, kind bit 6 repeats the body to 256 times its length
  * (at most 65535 bytes): libFuzzer grows inputs slowly, and one bit then makes a large one.
  *
- * Build with -DNT_FUZZ_GEN_SEEDS for a main() that writes the seed corpus into the
- * directory named by argv[1] (link it like the target, with the same --wrap options).
+ * A crash that needs the state earlier inputs left does not replay alone: libFuzzer runs
+ * the files named on its command line in order in one process, and since records chain,
+ * inputs concatenated in order come close in one input.
+ * The seeds are up to 30 KB (oversized-relay): run libFuzzer with -max_len=65600.
+ *
+ * Built with -DNT_FUZZ_GEN_SEEDS this file is a main() that writes the seed corpus into
+ * the directory named by argv[1], e.g. against an ASan build:
+ *   cc -std=gnu11 -D_GNU_SOURCE -DNT_FUZZ_GEN_SEEDS -fsanitize=address,undefined -Iinclude
+ *      -Isrc $(pkg-config --cflags nice libmicrohttpd) tests/fuzz/fuzz_daemon.c
+ *      build-asan/libnetron.a -lsodium -levent_core -levent_pthreads -lyaml -ljansson -lb64
+ *      -lpthread -ldl -o gen && ./gen tests/fuzz/corpus/daemon
  */
 #include <arpa/inet.h>
 #include <dirent.h>
