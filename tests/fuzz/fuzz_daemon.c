@@ -958,18 +958,20 @@ static void check(void)
 static void stats_print(void)
 {
 	struct nt_ledger_stats ls;
-	unsigned int hints = 0, live = 0;
+	unsigned int hints = 0, live = 0, conflicts = 0;
 
 	for (unsigned int i = 0; i < NT_MAX_HINTS; i++)
 		hints += d->hints[i].used;
+	for (unsigned int i = 0; i < d->n_addresses; i++)
+		conflicts += d->addr_conflict[i];
 	for (unsigned int i = 0; i < d->peers.count; i++)
 		live += nt_tunnel_peer_is_alive(d->peers.peers[i], clock_ms);
 	nt_ledger_stats_get(d->ledger, &ls);
 	fprintf(stderr, "fuzz_daemon: t+%llus peers %u (%u alive) hints %u handshakes %llu/%llu "
-		"ledger %u relayed %llu gossip rx %llu tx %llu rx %llu B",
+		"ledger %u conflicts %u relayed %llu gossip rx %llu tx %llu rx %llu B",
 		(unsigned long long)(clock_ms - FUZZ_MONO_BASE) / 1000, d->peers.count, live, hints,
 		(unsigned long long)d->handshakes_ok, (unsigned long long)d->handshakes_failed,
-		ls.entries, (unsigned long long)d->relayed_frames,
+		ls.entries, conflicts, (unsigned long long)d->relayed_frames,
 		(unsigned long long)d->gossip_rx_bytes, (unsigned long long)d->gossip_tx_bytes,
 		(unsigned long long)d->rx_bytes);
 	for (unsigned int i = 0; i < NT_DROP_COUNT; i++)
