@@ -394,6 +394,102 @@ err_free:
 	return ret;
 }
 
+/*
+ * A test seam: nt_daemon_new without the outside world. The same ladder (network keys,
+ * identity, packet buffers, tunnel, ledger and gossip, discovery engines) but no TUN, no
+ * socket, no loop events, no mDNS sockets and no API, so that a test or a fuzzer can feed
+ * it frames (nt_datapath_on_frame) and ticks (nt_daemon_tick) by hand.
+ */
+int nt_daemon_new_detached(struct nt_daemon **out, const struct nt_options *opts, struct nt_err *err)
+{
+	struct nt_daemon *d;
+	struct nt_err e = { 0 };
+	int ret;
+
+	if (!err)
+		err = &e;
+	memset(err, 0, sizeof(*err));
+	/* The node writes its remembered peers and its lease there: never to "/" by default. */
+	if (!opts->state_dir[0])
+		return fail(err, "a detached node needs a state directory");
+	if (sodium_init() < 0)
+		return fail(err, "libsodium failed to initialise");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->opts = *opts;
+	/* Whatever would open a socket or look a name up stays off. */
+	d->opts.mdns = false;
+	d->opts.api = false;
+	d->opts.n_peers = d->opts.n_bootstrap = d->opts.n_stun = 0;
+	d->opts.workers = 1;
+	d->n_workers = 1;
+	d->stop_fd = -1;
+	d->tun.fd = d->udp.fd = -1;
+	d->mdns_fd[0] = d->mdns_fd[1] = -1;
+	/*
+	 * The socket it would have: dual-stack, on the asked port. The TUN keeps an empty name,
+	 * so an address change the ledger asks for names no interface and fails.
+	 */
+	d->udp.family = AF_INET6;
+	d->udp.port = opts->listen_port;
+	d->tun.mtu = opts->mtu;
+	pthread_mutex_init(&d->status_lock, NULL);
+	pthread_cond_init(&d->status_cond, NULL);
+	d->started_ms = nt_now_ms();
+	snprintf(d->hostname, sizeof(d->hostname), "detached");
+	for (unsigned int i = 0; i < opts->n_addresses && i < NT_MAX_ADDRESSES; i++)
+		d->addresses[d->n_addresses++] = opts->addresses[i];
+	if (!d->n_addresses && !opts->dhcp) {
+		ret = fail(err, "no VPN address: give --address CIDR or --dhcp");
+		goto err_free;
+	}
+	ret = load_network(d, err);
+	if (ret < 0)
+		goto err_free;
+	ret = nt_identity_load_or_create(&d->id, opts->state_dir, NULL, &e);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+		goto err_free;
+	}
+	ret = alloc_buffers(d);
+	if (ret < 0)
+		goto err_free;
+	nt_datapath_init(d);
+	nt_resolver_init(&d->resolver);
+	ret = nt_tunnel_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "start: %s", strerror(-ret));
+		goto err_free;
+	}
+	ret = nt_claims_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "ledger: %s", strerror(-ret));
+		goto err_free;
+	}
+	ret = nt_discovery_start(d);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "discovery: %s", strerror(-ret));
+		goto err_free;
+	}
+	*out = d;
+	return 0;
+
+err_free:
+	nt_daemon_free(d);
+	return ret;
+}
+
+void nt_daemon_tick(struct nt_daemon *d, uint64_t now)
+{
+	/* on_tick's calls, in its order. */
+	nt_resolver_tick(&d->resolver, now);
+	nt_workers_tick(d, now);
+	nt_tunnel_tick(d, now);
+	nt_claims_tick(d, now);
+	nt_discovery_tick(d, now);
+}
+
 void nt_daemon_handle_signals(struct nt_daemon *d)
 {
 	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };

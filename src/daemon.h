@@ -257,6 +257,20 @@ struct nt_daemon {
 	uint64_t gossip_tx_bytes, gossip_rx_bytes;
 };
 
+/*
+ * Test seam (tests/fuzz/fuzz_daemon.c): a node that touches nothing outside its process.
+ * Everything nt_daemon_new does (network keys from the token or config, the identity from
+ * opts->state_dir, packet buffers, tunnel, ledger and gossip, the DHT engine if opts->dht)
+ * except opening the TUN, the UDP socket, the mDNS sockets and the API, and creating loop
+ * events. Its descriptors are -1: every send fails and is counted (NT_DROP_UDP_SEND), TUN
+ * writes too (NT_DROP_TUN_WRITE), and it needs no privilege. mDNS, the API, --peer,
+ * --bootstrap and --stun are ignored (no name is ever looked up) and it runs one data-plane
+ * thread. opts->state_dir is required. Free it with nt_daemon_free; never run its loop.
+ */
+int nt_daemon_new_detached(struct nt_daemon **out, const struct nt_options *opts, struct nt_err *err);
+/* The housekeeping tick (every timer) at monotonic time now: for a detached node. */
+void nt_daemon_tick(struct nt_daemon *d, uint64_t now);
+
 /* Fills a snapshot; call from the loop thread. */
 int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out);
 
