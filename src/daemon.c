@@ -64,13 +64,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	uint64_t now = nt_now_ms();
-
-	nt_resolver_tick(&d->resolver, now);
-	nt_workers_tick(d, now);
-	nt_tunnel_tick(d, now);
-	nt_claims_tick(d, now);
-	nt_discovery_tick(d, now);
+	nt_daemon_tick(d, nt_now_ms());
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -482,7 +476,6 @@ err_free:
 
 void nt_daemon_tick(struct nt_daemon *d, uint64_t now)
 {
-	/* on_tick's calls, in its order. */
 	nt_resolver_tick(&d->resolver, now);
 	nt_workers_tick(d, now);
 	nt_tunnel_tick(d, now);

@@ -414,6 +414,15 @@ static void on_data(struct nt_daemon *d, uint8_t *frame, size_t len, const union
 void nt_datapath_on_frame(struct nt_daemon *d, uint8_t *buf, size_t len,
 			  const union nt_sockaddr *from, uint64_t now)
 {
+	/*
+	 * Every frame enters here (from the socket, a worker, or a relay), and nothing past
+	 * this point copies more than d->buf_size: the socket drops longer ones already, this
+	 * holds for the other ways in.
+	 */
+	if (len == 0 || len > d->buf_size) {
+		count_drop(d, len ? NT_DROP_OVERSIZED : NT_DROP_TRUNCATED, from);
+		return;
+	}
 	switch (buf[0]) {
 	case NT_MSG_DATA:
 		on_data(d, buf, len, from, now);

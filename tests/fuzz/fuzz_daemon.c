@@ -347,7 +347,7 @@ static void session_new(unsigned int k, bool initiator)
 	nt_session_keypair_install(&p->session, kp);
 	nt_workers_publish(d);
 	if (!p->has_endpoint && !p->via)
-		nt_tunnel_peer_seen_at(d, p, &fp->home);
+		nt_tunnel_peer_seen_at(d, p, &fp->home, true);
 	p->handshakes++;
 	p->handshake_due_ms = 0;
 	p->last_handshake_wall_ms = __wrap_nt_wall_ms();
@@ -430,7 +430,7 @@ static void world_refresh(void)
 		if (!nt_session_keypair_for_send(&p->session, clock_ms) && !p->session.next)
 			session_new(k, true);
 		if (!p->has_endpoint && !p->via)
-			nt_tunnel_peer_seen_at(d, p, &peers[k].home);
+			nt_tunnel_peer_seen_at(d, p, &peers[k].home, true);
 		claim_refresh(k);
 	}
 }
@@ -792,7 +792,7 @@ static void handshake_answer(unsigned int k, unsigned int pick, const union nt_s
 		return;
 	memcpy(init, a->init_msg, sizeof(init));
 	if (nt_handshake_consume_init(&hs, &hs_local[k], init, sizeof(init), &node_addr, false,
-				      clock_ms) != NT_HS_OK ||
+				      clock_ms, __wrap_nt_wall_ms()) != NT_HS_OK ||
 	    nt_handshake_create_resp(&hs, &hs_local[k], 0x20000 + ++session_gen, clock_ms, resp) < 0)
 		return;
 	sent[1].len = 0;
