@@ -67,12 +67,12 @@
 
 #include <sodium.h>
 
-#include "control.h"
-#include "daemon.h"
-#include "gossip.h"
-#include "ledger.h"
-#include "log.h"
-#include "session.h"
+#include "proto/control.h"
+#include "daemon/daemon.h"
+#include "ledger/gossip.h"
+#include "ledger/ledger.h"
+#include "core/log.h"
+#include "proto/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

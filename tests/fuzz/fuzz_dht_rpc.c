@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dht.h"
-#include "dht_rpc.h"
-#include "log.h"
+#include "discovery/dht.h"
+#include "discovery/dht_rpc.h"
+#include "core/log.h"
 
 static struct nt_krpc_msg m1, m2, sent, in;
 static uint8_t buf[1 << 16];

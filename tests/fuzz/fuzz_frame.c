@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session.h"
+#include "proto/session.h"
 
 #define FUZZ_NOW UINT64_C(1000000)
 #define FUZZ_INDEX UINT32_C(0x01020304) /* the receiver's local index */

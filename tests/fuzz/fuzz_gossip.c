@@ -10,8 +10,8 @@
 
 #include <sodium.h>
 
-#include "gossip.h"
-#include "ledger.h"
+#include "ledger/gossip.h"
+#include "ledger/ledger.h"
 
 #define FUZZ_NOW 1700000000000ULL
 #define FUZZ_MAX_MSG 1200

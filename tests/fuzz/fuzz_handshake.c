@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "handshake.h"
+#include "proto/handshake.h"
 
 enum { WALL = 1700000000000ULL, NOW = 1000000, IDX_I = 0x1000, IDX_R = 0x2000 };
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "mdns.h"
+#include "discovery/dns.h"
+#include "discovery/mdns.h"
 
 static struct nt_dns_msg msg, again;
 static uint8_t out[65536];

@@ -15,8 +15,8 @@
 
 #include <netinet/in.h>
 
-#include "offload.h"
-#include "util.h"
+#include "dataplane/offload.h"
+#include "core/util.h"
 
 /* Segments add at most one copy of the headers (60 + 60 bytes) each to the packet. */
 enum { HDR = 8, OUT_CAP = NT_GSO_MAX + 64, ALL_CAP = OUT_CAP + NT_GSO_MAX_SEGS * 120 };

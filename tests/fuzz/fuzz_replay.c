@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replay.h"
+#include "proto/replay.h"
 
 #define W ((uint64_t)NT_REPLAY_WINDOW)
 #define R ((uint64_t)NT_REPLAY_RING_BITS)

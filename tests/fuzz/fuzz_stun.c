@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stun.h"
+#include "discovery/stun.h"
 
 static struct nt_stun server, client;
 static uint8_t msg[NT_STUN_MSG_MAX * 4], out[NT_STUN_MSG_MAX], req[NT_STUN_MSG_MAX];

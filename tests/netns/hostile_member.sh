@@ -23,7 +23,7 @@
 #    /api/summary drops.oversized (finding 1).
 # 4. want-edge at c: 12 ledger entries of the harness's own (within any member's quota),
 #    sized so that c's ENTRIES answer to one WANT holds 1199 of its 1200 bytes after two of
-#    them: c must not write the rest past its message buffer (src/gossip.c append_entry,
+#    them: c must not write the rest past its message buffer (src/ledger/gossip.c append_entry,
 #    found while writing this test; not in the list).
 # After each: every node alive, every member pings every other. lib.sh fails the scenario
 # on any sanitizer report in a node's log.

@@ -8,7 +8,7 @@
 #
 # libmicrohttpd (and GnuTLS behind it) is opened only with --api, libnice (and GLib, GIO,
 # libsoup, ICU... behind it) only when the first STUN message comes or goes
-# (src/dynlib.h, docs/bench.md "Memory"). So: an idle node without --api maps neither and
+# (src/core/dynlib.h, docs/bench.md "Memory"). So: an idle node without --api maps neither and
 # stays under a peak RSS bound; a node with --api maps libmicrohttpd; a STUN Binding
 # request gets its answer, after which libnice is mapped.
 NT_TEST_NAME=memory

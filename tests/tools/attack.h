@@ -15,18 +15,18 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
-#include "gossip.h"
-#include "handshake.h"
-#include "ledger.h"
+#include "ledger/gossip.h"
+#include "proto/handshake.h"
+#include "ledger/ledger.h"
 #include "netron/config.h"
 #include "netron/keys.h"
-#include "session.h"
-#include "util.h"
+#include "proto/session.h"
+#include "core/util.h"
 
 enum {
 	ATTACK_DGRAM_MAX = 65536, /* the largest datagram read or written */
 	ATTACK_MEMBERS_MAX = 32, /* member IDs remembered from the node's PEX */
-	ATTACK_GOSSIP_MAX_MSG = 1200, /* as the daemon's gossip (src/claims.c) */
+	ATTACK_GOSSIP_MAX_MSG = 1200, /* as the daemon's gossip (src/ledger/claims.c) */
 	ATTACK_GOSSIP_PEER = 1, /* the node's handle in our gossip engine */
 };
 
@@ -69,7 +69,7 @@ struct harness {
 	uint8_t members[ATTACK_MEMBERS_MAX][32];
 	unsigned int n_members;
 
-	/* Our replica of the ledger, kept in step with the node by src/gossip.c. */
+	/* Our replica of the ledger, kept in step with the node by src/ledger/gossip.c. */
 	struct nt_ledger *ledger;
 	struct nt_gossip *gossip;
 	uint64_t gossip_next_ms; /* wall clock */

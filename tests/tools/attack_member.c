@@ -11,7 +11,7 @@
  *   init-replay     a valid INIT sent again once the node's replay cache has cycled
  *   want-edge       entries of its own sized so that the node's answer to a WANT fills
  *                   its message buffer to one byte short (a bug found on the way)
- * Ledger entries are made as src/ledger.c makes them (docs/ledger.md §1.1) and gossiped as
+ * Ledger entries are made as src/ledger/ledger.c makes them (docs/ledger.md §1.1) and gossiped as
  * PUSH messages (docs/ledger.md §3), each at most 1200 bytes like the daemon's.
  */
 #include <arpa/inet.h>
@@ -22,7 +22,7 @@
 #include <sodium.h>
 
 #include "attack.h"
-#include "control.h"
+#include "proto/control.h"
 
 enum {
 	CLAIM_VALUE_MAX = 700, /* below the ledger's default max_value (768) */
@@ -32,7 +32,7 @@ enum {
 	 * (a message filled to 1199 or 1200), and each scenario fails for its own hole.
 	 */
 	FAKE_VALUE_LEN = 450,
-	ENDPOINTS_MAX = 4, /* what src/claims.c reads of a claim */
+	ENDPOINTS_MAX = 4, /* what src/ledger/claims.c reads of a claim */
 };
 
 static const char machines[] = NT_LEDGER_MACHINES;
@@ -131,7 +131,7 @@ static ssize_t entry_make(const char *bucket, const char *key, const void *value
 }
 
 /*
- * A machine record like the daemon's (src/claims.c), naming the endpoints we choose; padded
+ * A machine record like the daemon's (src/ledger/claims.c), naming the endpoints we choose; padded
  * to pad_to bytes when that is longer (0: no padding).
  */
 static size_t machine_value(char *out, size_t cap, const uint8_t id[32], const char *const *eps,
@@ -601,7 +601,7 @@ out:
 /*
  * want-edge: entries of our own (two, then ten more), sized so that the node's ENTRIES
  * answer to our WANT holds max_msg - 1 bytes after the first two. The room left for the
- * next entry, max_msg - len - 2, then wraps below zero (src/gossip.c, append_entry) and the
+ * next entry, max_msg - len - 2, then wraps below zero (src/ledger/gossip.c, append_entry) and the
  * rest are written past the message buffer. Any member can do this with its own entries;
  * honest entries of the wrong sizes do it too.
  */

@@ -23,8 +23,8 @@
 #include <sodium.h>
 
 #include "attack.h"
-#include "dht_rpc.h"
-#include "stun.h"
+#include "discovery/dht_rpc.h"
+#include "discovery/stun.h"
 
 /* Pumps until the i-th of a series sent at rate per second from t0 is due. */
 static void pace(struct harness *h, uint64_t t0, uint64_t i, uint64_t rate)
@@ -438,7 +438,7 @@ int attack_stun_flood(struct harness *h, const struct attack_args *a)
 		ssize_t n;
 
 		pace(h, t0, i, rate);
-		/* The Binding request a member sends (src/stun.c). */
+		/* The Binding request a member sends (src/discovery/stun.c). */
 		n = nt_stun_request(&stun, &h->node, nt_now_ms(), out, sizeof(out));
 		if (n < 0) {
 			ret = (int)n;

@@ -4,8 +4,8 @@
  * (tests/netns/hostile_*.sh, outsider*.sh). It is built on the library's own modules, so
  * what it sends is exactly what a member would send, only chosen by an enemy:
  *   - a HOSTILE MEMBER holds the token, completes a real handshake with one node (Noise
- *     XXpsk3 with its own Ed25519 identity, src/handshake.c), keeps the session alive
- *     (keepalives; the ledger gossip of src/gossip.c with a replica of its own) and sends
+ *     XXpsk3 with its own Ed25519 identity, src/proto/handshake.c), keeps the session alive
+ *     (keepalives; the ledger gossip of src/ledger/gossip.c with a replica of its own) and sends
  *     crafted, correctly encrypted frames (attack_member.c);
  *   - an OUTSIDER has no token, or does not use it: random session indices, handshake junk,
  *     FIN-then-data pairs, DHT and STUN floods (attack_outsider.c).
@@ -28,7 +28,7 @@
 #include <sodium.h>
 
 #include "attack.h"
-#include "control.h"
+#include "proto/control.h"
 #include "netron/token.h"
 
 enum {

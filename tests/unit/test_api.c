@@ -3,7 +3,7 @@
  * The API with no sockets: tables for the listen address, path, Host and bearer parsers
  * and the status client's HTTP response parser; the JSON documents from a hand-made
  * snapshot and a real ledger; /metrics line by line; the status table; and the check
- * that src/dashboard.h was regenerated after src/dashboard.html changed.
+ * that src/api/dashboard.h was regenerated after src/api/dashboard.html changed.
  */
 /* Tables list only the fields a case needs. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -19,13 +19,13 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "api.h"
-#include "api_json.h"
-#include "api_metrics.h"
-#include "api_parse.h"
-#include "daemon.h"
-#include "ledger.h"
-#include "status_cmd.h"
+#include "api/api.h"
+#include "api/api_json.h"
+#include "api/api_metrics.h"
+#include "api/api_parse.h"
+#include "daemon/daemon.h"
+#include "ledger/ledger.h"
+#include "api/status_cmd.h"
 
 static void test_listen_parse(void **state)
 {
@@ -574,7 +574,7 @@ static void test_status_render(void **state)
 
 static void test_dashboard_embedded(void **state)
 {
-	const char *path = NT_SOURCE_DIR "/src/dashboard.html";
+	const char *path = NT_SOURCE_DIR "/src/api/dashboard.html";
 	FILE *f = fopen(path, "rb");
 	const uint8_t *page;
 	size_t len, n;
@@ -587,7 +587,7 @@ static void test_dashboard_embedded(void **state)
 	n = fread(buf, 1, len + 1, f);
 	fclose(f);
 	if (n != len || memcmp(buf, page, len) != 0)
-		fail_msg("src/dashboard.h is stale: regenerate it from src/dashboard.html (see its header)");
+		fail_msg("src/api/dashboard.h is stale: regenerate it from src/api/dashboard.html (see its header)");
 	free(buf);
 	/* The stable hooks the tests and the CSP rely on. */
 	assert_non_null(memmem(page, len, "<table id=\"peers\">", 18));

@@ -26,11 +26,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "api_parse.h"
-#include "daemon.h"
-#include "ledger.h"
-#include "status_cmd.h"
+#include "api/api.h"
+#include "api/api_parse.h"
+#include "daemon/daemon.h"
+#include "ledger/ledger.h"
+#include "api/status_cmd.h"
 
 static const char token[] = "correct-horse-battery-staple-42";
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "bencode.h"
+#include "discovery/bencode.h"
 
 static struct nt_bencode b;
 

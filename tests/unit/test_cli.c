@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
+#include "daemon/cli.h"
 
 static const char *const *fake_env;
 

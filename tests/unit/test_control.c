@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "control.h"
+#include "proto/control.h"
 
 static void test_announce_round_trip(void **state)
 {

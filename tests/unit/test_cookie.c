@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "cookie.h"
-#include "ratelimit.h"
+#include "proto/cookie.h"
+#include "core/ratelimit.h"
 
 enum { T0 = 5000000, MSG_LEN = 100 };
 

@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "dhcp.h"
-#include "ledger.h"
+#include "ledger/dhcp.h"
+#include "ledger/ledger.h"
 
 #define T0 1700000000000ULL
 #define NODES 10

@@ -18,12 +18,12 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "dht.h"
-#include "dht_rpc.h"
-#include "dht_search.h"
-#include "dht_store.h"
-#include "dht_table.h"
-#include "log.h"
+#include "discovery/dht.h"
+#include "discovery/dht_rpc.h"
+#include "discovery/dht_search.h"
+#include "discovery/dht_store.h"
+#include "discovery/dht_table.h"
+#include "core/log.h"
 
 enum { MIN_MS = 60 * 1000 };
 

@@ -15,7 +15,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "dht_rpc.h"
+#include "discovery/dht_rpc.h"
 
 static struct nt_krpc_msg m, m2;
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "discovery/dns.h"
 
 static struct nt_dns_msg *msg_new(void)
 {

@@ -22,9 +22,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "gossip.h"
-#include "ledger.h"
-#include "util.h"
+#include "ledger/gossip.h"
+#include "ledger/ledger.h"
+#include "core/util.h"
 
 #define T0 1700000000000ULL
 #define NODES 8

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "handshake.h"
+#include "proto/handshake.h"
 
 enum { T0 = 1000000, WALL = 1700000000123ULL };
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "icmp.h"
+#include "dataplane/icmp.h"
 
 static void test_v4_reply(void **state)
 {

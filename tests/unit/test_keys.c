@@ -23,7 +23,7 @@
 
 #include "netron/config.h"
 #include "netron/keys.h"
-#include "util.h"
+#include "core/util.h"
 
 static const char *jstr(json_t *obj, const char *key)
 {

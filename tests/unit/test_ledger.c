@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "ledger.h"
+#include "ledger/ledger.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_ASAN 1

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "mdns.h"
-#include "mdns_socket.h"
+#include "discovery/dns.h"
+#include "discovery/mdns.h"
+#include "discovery/mdns_socket.h"
 
 #define TAG_A "0123456789abcdef0123456789abcdef"
 #define TAG_B "fedcba9876543210fedcba9876543210"

@@ -17,8 +17,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "noise.h"
-#include "util.h"
+#include "proto/noise.h"
+#include "core/util.h"
 
 #define VECTORS NT_SOURCE_DIR "/tests/vectors/noise_25519_ChaChaPoly_BLAKE2b.json"
 

@@ -18,8 +18,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "offload.h"
-#include "util.h"
+#include "dataplane/offload.h"
+#include "core/util.h"
 
 enum {
 	FIN = 0x01,

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "replay.h"
+#include "proto/replay.h"
 
 #define W ((uint64_t)NT_REPLAY_WINDOW) /* 8128 */
 #define R ((uint64_t)NT_REPLAY_RING_BITS) /* 8192 */

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "resolve.h"
+#include "core/resolve.h"
 
 static void test_literals_need_no_lookup(void **state)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "route.h"
+#include "dataplane/route.h"
 
 struct ref {
 	int family;

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "session.h"
-#include "util.h"
+#include "proto/session.h"
+#include "core/util.h"
 
 #define T0 UINT64_C(1000000) /* the fake clock's start, ms */
 #define IDX_A UINT32_C(0x11223344)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Answer rate limits (src/srclimit.c): a numbered table of bursts and refills on one
+ * Answer rate limits (src/core/srclimit.c): a numbered table of bursts and refills on one
  * source, what counts as one source (ports, IPv4-mapped IPv6, IPv6 /64s), that a refused
  * answer costs the total nothing, and that nothing but time refills a source's bucket:
  * neither sources that share it nor thousands of others.
@@ -16,7 +16,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "srclimit.h"
+#include "core/srclimit.h"
 
 static const uint8_t key[NT_SRCLIMIT_KEY_LEN] = "0123456789abcdef";
 

@@ -20,8 +20,8 @@
 
 #include <stun/stunmessage.h>
 
-#include "stun.h"
-#include "util.h"
+#include "discovery/stun.h"
+#include "core/util.h"
 
 /* A clock for the tests that are not about rate limits: a second between answers. */
 static uint64_t later(void)

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "netron/options.h"
-#include "util.h"
+#include "core/util.h"
 
 static void test_cidr_contains(void **state)
 {

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Discovery glue: runs the sans-IO discovery engines in the daemon's loop and turns what
+ * they find into endpoint hints for tunnel.c. Everything found here is only a hint: a
+ * member is a member once its handshake proves it holds the token.
+ *
+ * mDNS (src/discovery/mdns.c, RFC 6762/6763): sockets on 5353 for IPv4 and IPv6, joined on every
+ * multicast interface but our TUN; the engine browses fast while we have no session.
+ *
+ * DHT (src/discovery/dht.c, BEP 5): a Mainline node on our one UDP socket. It announces the network's
+ * rendezvous info-hash for the current epoch (and the next one near a boundary) with
+ * implied_port, so the DHT stores exactly the NAT mapping our tunnel uses, and looks up the
+ * previous, current and next epochs: fast while we have no session, slowly after. Good DHT
+ * nodes and the members we reached are remembered in the state dir and tried first on the
+ * next start, so a restart does not depend on the bootstrap nodes.
+ */
+#include "daemon/daemon.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "discovery/dht.h"
+#include "core/log.h"
+#include "discovery/mdns.h"
+#include "discovery/mdns_socket.h"
+
+#ifndef NT_MDNS_REJOIN_MS
+#define NT_MDNS_REJOIN_MS 15000
+#endif
+#ifndef NT_DHT_ANNOUNCE_MS
+#define NT_DHT_ANNOUNCE_MS (15 * 60 * 1000) /* stored peers live 30 min */
+#endif
+#ifndef NT_DHT_SEARCH_FAST_MS
+#define NT_DHT_SEARCH_FAST_MS 5000 /* while we have no session */
+#endif
+#ifndef NT_DHT_SEARCH_SLOW_MS
+#define NT_DHT_SEARCH_SLOW_MS (5 * 60 * 1000)
+#endif
+#ifndef NT_REMEMBER_MS
+#define NT_REMEMBER_MS 60000
+#endif
+enum { REMEMBER_MAX = 64 };
+
+static int family_slot(int family)
+{
+	return family == AF_INET ? 0 : 1;
+}
+
+static void mdns_send(void *ctx, const uint8_t *buf, size_t len, int family)
+{
+	struct nt_daemon *d = ctx;
+	int fd = d->mdns_fd[family_slot(family)];
+
+	if (fd >= 0) {
+		int n = nt_mdns_socket_send(fd, family, d->tun.name, buf, len);
+		if (n > 0)
+			d->mdns_tx_bytes += (uint64_t)n * len;
+	}
+}
+
+static void mdns_peer(void *ctx, const union nt_sockaddr *endpoint, const char *id_prefix)
+{
+	struct nt_daemon *d = ctx;
+	char buf[NT_SOCKADDR_STRLEN];
+
+	log_debug(NT_DBG_MDNS, "mdns: member %s may be at %s", id_prefix,
+		  nt_sockaddr_format(endpoint, buf, sizeof(buf)));
+	struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_MDNS, endpoint, NULL, nt_now_ms());
+
+	/* The prefix lets a member seen at two addresses (IPv4, IPv6) get one handshake. */
+	if (h && strlen(id_prefix) >= NT_NODE_ID_SHORT_LEN)
+		snprintf(h->id_prefix, sizeof(h->id_prefix), "%.*s", NT_NODE_ID_SHORT_LEN, id_prefix);
+}
+
+static void mdns_refresh_addresses(struct nt_daemon *d)
+{
+	struct in_addr v4[NT_MDNS_MAX_ADDRS];
+	struct in6_addr v6[NT_MDNS_MAX_ADDRS];
+	size_t n4 = NT_MDNS_MAX_ADDRS, n6 = NT_MDNS_MAX_ADDRS;
+
+	if (nt_mdns_socket_addresses(d->tun.name, v4, &n4, v6, &n6) == 0)
+		nt_mdns_set_addresses(d->mdns, v4, d->mdns_fd[0] >= 0 ? n4 : 0, v6,
+				      d->mdns_fd[1] >= 0 ? n6 : 0);
+}
+
+static void on_mdns_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct nt_daemon *d = arg;
+
+	(void)what;
+	/* A handful per wake-up: mDNS is a trickle, never worth starving the tunnel for. */
+	for (int i = 0; i < 16; i++) {
+		union nt_sockaddr from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, d->scratch, d->buf_size, MSG_DONTWAIT, &from.sa, &flen);
+
+		if (n < 0)
+			break;
+		d->mdns_rx_bytes += (uint64_t)n;
+		nt_mdns_input(d->mdns, d->scratch, (size_t)n, &from, nt_now_ms());
+	}
+	d->mdns_next_ms = 0; /* answers may be due: tick at once */
+	nt_discovery_tick(d, nt_now_ms());
+}
+
+static int mdns_start(struct nt_daemon *d)
+{
+	char node_hex[2 * 32 + 1];
+	struct nt_mdns_config cfg = { 0 };
+	static const int families[2] = { AF_INET, AF_INET6 };
+	int ret;
+
+	for (int i = 0; i < 2; i++) {
+		d->mdns_fd[i] = nt_mdns_socket_open(families[i], d->tun.name);
+		if (d->mdns_fd[i] < 0) {
+			log_debug(NT_DBG_MDNS, "mdns: no %s socket: %s", i ? "IPv6" : "IPv4",
+				  strerror(-d->mdns_fd[i]));
+			d->mdns_fd[i] = -1;
+		}
+	}
+	if (d->mdns_fd[0] < 0 && d->mdns_fd[1] < 0) {
+		log_warnx("mdns: cannot open a multicast socket on port 5353; LAN discovery is off");
+		return 0;
+	}
+	nt_hex_encode(node_hex, d->id->ed_pk, 32);
+	cfg.tag = d->keys->mdns_tag;
+	cfg.node_id = node_hex;
+	cfg.port = d->udp.port;
+	cfg.ipv4 = d->mdns_fd[0] >= 0;
+	cfg.ipv6 = d->mdns_fd[1] >= 0;
+	cfg.send = mdns_send;
+	cfg.on_peer = mdns_peer;
+	cfg.ctx = d;
+	ret = nt_mdns_new(&d->mdns, &cfg);
+	if (ret < 0)
+		return ret;
+	mdns_refresh_addresses(d);
+	for (int i = 0; i < 2; i++) {
+		if (d->mdns_fd[i] < 0)
+			continue;
+		d->ev_mdns[i] = event_new(d->base, d->mdns_fd[i], EV_READ | EV_PERSIST, on_mdns_readable, d);
+		if (!d->ev_mdns[i] || event_add(d->ev_mdns[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	d->mdns_fast = true;
+	d->mdns_rejoin_ms = nt_now_ms() + NT_MDNS_REJOIN_MS;
+	log_info("mdns: announcing _netron._udp.local on the LAN");
+	return 0;
+}
+
+static void mdns_tick(struct nt_daemon *d, uint64_t now)
+{
+	bool fast = !nt_tunnel_has_session(d, now);
+
+	if (fast != d->mdns_fast) {
+		d->mdns_fast = fast;
+		nt_mdns_set_fast(d->mdns, fast);
+		d->mdns_next_ms = 0;
+	}
+	if (now >= d->mdns_rejoin_ms) {
+		for (int i = 0; i < 2; i++)
+			if (d->mdns_fd[i] >= 0)
+				nt_mdns_socket_rejoin(d->mdns_fd[i], i ? AF_INET6 : AF_INET, d->tun.name);
+		mdns_refresh_addresses(d);
+		d->mdns_rejoin_ms = now + NT_MDNS_REJOIN_MS;
+		d->mdns_next_ms = 0;
+	}
+	if (now >= d->mdns_next_ms)
+		d->mdns_next_ms = nt_mdns_tick(d->mdns, now);
+}
+
+static void mdns_stop(struct nt_daemon *d)
+{
+	if (d->mdns) {
+		nt_mdns_stop(d->mdns, nt_now_ms());
+		nt_mdns_free(d->mdns);
+		d->mdns = NULL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (d->ev_mdns[i])
+			event_free(d->ev_mdns[i]);
+		d->ev_mdns[i] = NULL;
+		if (d->mdns_fd[i] >= 0)
+			close(d->mdns_fd[i]);
+		d->mdns_fd[i] = -1;
+	}
+}
+
+static void dht_send(void *ctx, const void *buf, size_t len, const union nt_sockaddr *to)
+{
+	struct nt_daemon *d = ctx;
+
+	if (nt_udp_send(&d->udp, buf, len, to, 0) < 0)
+		d->drops[NT_DROP_UDP_SEND]++;
+	else
+		d->dht_tx_bytes += len;
+}
+
+static void dht_on_peers(void *ctx, const uint8_t ih[20], const union nt_sockaddr *peers, size_t n)
+{
+	struct nt_daemon *d = ctx;
+	uint64_t now = nt_now_ms();
+	char buf[NT_SOCKADDR_STRLEN];
+
+	(void)ih;
+	for (size_t i = 0; i < n; i++) {
+		/* Our own announcement comes back too: the handshake would refuse it anyway. */
+		log_debug(NT_DBG_DHT, "dht: a member may be at %s", nt_sockaddr_format(&peers[i], buf, sizeof(buf)));
+		nt_tunnel_add_hint(d, NT_HINT_DHT, &peers[i], NULL, now);
+	}
+}
+
+/* state_dir/NAME: one "host:port" per line. */
+static void remember_path(const struct nt_daemon *d, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", d->opts.state_dir, name);
+}
+
+static void remember_write(const struct nt_daemon *d, const char *name,
+			   const union nt_sockaddr *list, size_t n)
+{
+	char path[NT_PATH_MAX + 32], tmp[NT_PATH_MAX + 40], buf[NT_SOCKADDR_STRLEN];
+	FILE *f;
+
+	remember_path(d, name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", nt_sockaddr_format(&list[i], buf, sizeof(buf)));
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+static size_t remember_read(const struct nt_daemon *d, const char *name, union nt_sockaddr *out,
+			    size_t max)
+{
+	char path[NT_PATH_MAX + 32], line[128];
+	size_t n = 0;
+	FILE *f;
+
+	remember_path(d, name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (nt_sockaddr_parse(line, &out[n]))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Saves the good DHT nodes and the endpoints of the members we have sessions with. */
+static void remember_save(struct nt_daemon *d, uint64_t now)
+{
+	union nt_sockaddr list[REMEMBER_MAX];
+	size_t n = 0;
+	int k;
+
+	for (unsigned int i = 0; i < d->peers.count && n < REMEMBER_MAX; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (p->has_endpoint && nt_session_keypair_for_send(&p->session, now))
+			list[n++] = p->endpoint;
+	}
+	if (n)
+		remember_write(d, "peers", list, n);
+	if (d->dht) {
+		k = nt_dht_export_nodes(d->dht, list, REMEMBER_MAX);
+		if (k > 0)
+			remember_write(d, "dht-nodes", list, (size_t)k);
+	}
+}
+
+/* Returns whether a bootstrap name is still being looked up (then call again soon). */
+static bool dht_bootstrap(struct nt_daemon *d, uint64_t now, bool remembered)
+{
+	union nt_sockaddr saved[REMEMBER_MAX];
+	size_t n = remembered ? remember_read(d, "dht-nodes", saved, REMEMBER_MAX) : 0;
+	bool waiting = false;
+
+	for (size_t i = 0; i < n; i++)
+		nt_dht_add_node(d->dht, &saved[i], now);
+	for (unsigned int i = 0; i < d->opts.n_bootstrap; i++) {
+		union nt_sockaddr a;
+		if (nt_resolve(&d->resolver, d->opts.bootstrap[i], &a, now))
+			nt_dht_add_node(d->dht, &a, now);
+		else
+			waiting = true;
+	}
+	return waiting;
+}
+
+static int dht_start(struct nt_daemon *d)
+{
+	struct nt_dht_config cfg = {
+		.ipv4 = true,
+		.ipv6 = d->udp.family == AF_INET6,
+		.port = d->udp.port,
+		.send = dht_send,
+		.on_peers = dht_on_peers,
+		.ctx = d,
+	};
+	uint64_t now = nt_now_ms();
+	int ret = nt_dht_new(&d->dht, &cfg);
+
+	if (ret < 0)
+		return ret;
+	d->dht_bootstrap_ms = now + (dht_bootstrap(d, now, true) ? 1000 : 30000);
+	d->dht_announce_ms = now;
+	d->dht_search_ms = now + 1000;
+	log_info("dht: joining the Mainline DHT through %u bootstrap node%s", d->opts.n_bootstrap,
+		 d->opts.n_bootstrap == 1 ? "" : "s");
+	return 0;
+}
+
+void nt_discovery_on_dht(struct nt_daemon *d, const uint8_t *buf, size_t len,
+			 const union nt_sockaddr *from, uint64_t now)
+{
+	if (!d->dht) {
+		d->drops[NT_DROP_UNKNOWN_TYPE]++;
+		return;
+	}
+	d->dht_rx_bytes += len;
+	nt_dht_input(d->dht, buf, len, from, now);
+	d->dht_next_ms = 0; /* an answer may have moved the engine's deadline */
+}
+
+static void dht_tick(struct nt_daemon *d, uint64_t now)
+{
+	uint64_t unix_s = nt_wall_ms() / 1000;
+	uint64_t interval = d->net.otp_dht.interval;
+	uint64_t epoch = nt_network_epoch(&d->net, unix_s);
+	uint8_t ih[NT_INFOHASH_LEN];
+	struct nt_dht_stats st;
+
+	if (now >= d->dht_announce_ms) {
+		nt_network_rendezvous(&d->net, epoch, ih);
+		if (nt_dht_announce(d->dht, ih, now) == 0)
+			d->dht_announce_ms = now + NT_DHT_ANNOUNCE_MS;
+		else
+			d->dht_announce_ms = now + 5000;
+		/* Near the end of an epoch, be findable under the next one already. */
+		if (unix_s % interval >= interval - interval / 10) {
+			nt_network_rendezvous(&d->net, epoch + 1, ih);
+			nt_dht_announce(d->dht, ih, now);
+		}
+		/* Announce again right after the epoch turns. */
+		if (d->dht_announce_ms > now + (interval - unix_s % interval) * 1000 + 2000)
+			d->dht_announce_ms = now + (interval - unix_s % interval) * 1000 + 2000;
+	}
+	if (now >= d->dht_search_ms) {
+		/* Clocks may disagree by up to an interval: look under all three epochs. */
+		for (int delta = -1; delta <= 1; delta++) {
+			nt_network_rendezvous(&d->net, epoch + (uint64_t)(int64_t)delta, ih);
+			nt_dht_search(d->dht, ih, now);
+		}
+		d->dht_search_ms = now + (nt_tunnel_has_session(d, now) ? NT_DHT_SEARCH_SLOW_MS :
+									  NT_DHT_SEARCH_FAST_MS);
+	}
+	if (now >= d->dht_bootstrap_ms) {
+		bool waiting = false, empty;
+
+		nt_dht_get_stats(d->dht, &st);
+		/* Names still being looked up are tried again each second until they answer. */
+		empty = st.good4 + st.dubious4 + st.good6 + st.dubious6 == 0;
+
+		if (empty || d->dht_bootstrap_waiting)
+			waiting = dht_bootstrap(d, now, empty);
+		d->dht_bootstrap_waiting = waiting;
+		d->dht_bootstrap_ms = now + (waiting ? 1000 : 30000);
+	}
+	if (now >= d->dht_next_ms)
+		d->dht_next_ms = nt_dht_tick(d->dht, now);
+}
+
+#ifndef NT_STUN_INTERVAL_MS
+#define NT_STUN_INTERVAL_MS 30000
+#endif
+
+void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
+			  const union nt_sockaddr *from, uint64_t now)
+{
+	uint8_t out[NT_STUN_MSG_MAX];
+	union nt_sockaddr refl;
+	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
+	ssize_t n;
+
+	if (!d->stun_ready)
+		return;
+	/*
+	 * Every node answers binding requests: members learn their public address from us.
+	 * Within the limits of nt_stun_answer (per source, in all, 4x the request), since
+	 * the source address is whatever the sender wrote.
+	 */
+	n = nt_stun_answer(&d->stun, buf, len, from, now, out, sizeof(out));
+	if (n > 0)
+		nt_udp_send(&d->udp, out, (size_t)n, from, 0);
+	if (n != 0)
+		return; /* answered, over a limit (d->stun.limited), or no libnice */
+	if (!nt_stun_consume_response(&d->stun, buf, len, from, &refl))
+		return;
+	if (!d->has_reflexive || !nt_sockaddr_equal(&d->reflexive, &refl))
+		log_info("nat: our public address is %s (told by %s)", nt_sockaddr_format(&refl, a, sizeof(a)),
+			 nt_sockaddr_format(from, b, sizeof(b)));
+	d->reflexive = refl;
+	d->has_reflexive = true;
+}
+
+/*
+ * The member to ask for our public address: the first with a session that is beyond a
+ * router, since one on our own links could only tell us our interface address (so a
+ * LAN-only node never loads the STUN library at all). *on_link counts those passed over.
+ * Our links are read only once a member could be asked.
+ */
+static struct nt_peer *stun_member(struct nt_daemon *d, uint64_t now, unsigned int *on_link)
+{
+	struct ifaddrs *ifa = NULL;
+	struct nt_peer *found = NULL;
+	bool links_read = false;
+
+	for (unsigned int i = 0; i < d->peers.count && !found; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+		if (!p->has_endpoint || p->via || !nt_session_keypair_for_send(&p->session, now))
+			continue;
+		if (!links_read && getifaddrs(&ifa) < 0)
+			ifa = NULL;
+		links_read = true;
+		if (ifa && nt_sockaddr_on_link(ifa, &p->endpoint))
+			(*on_link)++;
+		else
+			found = p;
+	}
+	if (ifa)
+		freeifaddrs(ifa);
+	return found;
+}
+
+/* Binding requests to the --stun servers, or to a member when none is configured. */
+static void stun_tick(struct nt_daemon *d, uint64_t now)
+{
+	uint8_t out[NT_STUN_MSG_MAX];
+	unsigned int on_link = 0;
+	union nt_sockaddr to;
+	struct nt_peer *p;
+	ssize_t n;
+
+	if (!d->stun_ready || now < d->stun_next_ms)
+		return;
+	d->stun_next_ms = now + NT_STUN_INTERVAL_MS;
+	nt_stun_expire(&d->stun, now);
+	for (unsigned int i = 0; i < d->opts.n_stun; i++) {
+		if (!nt_resolve(&d->resolver, d->opts.stun[i], &to, now)) {
+			d->stun_next_ms = now + 1000; /* looked up in the background: soon again */
+			continue;
+		}
+		n = nt_stun_request(&d->stun, &to, now, out, sizeof(out));
+		if (n > 0)
+			nt_udp_send(&d->udp, out, (size_t)n, &to, 0);
+	}
+	if (d->opts.n_stun)
+		return;
+	p = stun_member(d, now, &on_link);
+	if (p) {
+		n = nt_stun_request(&d->stun, &p->endpoint, now, out, sizeof(out));
+		if (n > 0)
+			nt_udp_send(&d->udp, out, (size_t)n, &p->endpoint, 0);
+	} else if (!on_link) {
+		d->stun_next_ms = now + 2000; /* no member yet: ask again soon */
+	}
+}
+
+int nt_discovery_start(struct nt_daemon *d)
+{
+	union nt_sockaddr saved[REMEMBER_MAX];
+	uint64_t now = nt_now_ms();
+	size_t n;
+	int ret;
+
+	/* Members we reached last time: the quickest way back into the network. */
+	n = remember_read(d, "peers", saved, REMEMBER_MAX);
+	for (size_t i = 0; i < n; i++)
+		nt_tunnel_add_hint(d, NT_HINT_REMEMBERED, &saved[i], NULL, now);
+	if (n)
+		log_info("trying %zu member%s remembered from the last run", n, n == 1 ? "" : "s");
+	d->remember_ms = now + 5000;
+	if (nt_stun_init(&d->stun) == 0) {
+		d->stun_ready = true;
+		d->stun_next_ms = now + 500;
+	}
+	if (d->opts.mdns) {
+		ret = mdns_start(d);
+		if (ret < 0)
+			return ret;
+	}
+	if (d->opts.dht) {
+		ret = dht_start(d);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void nt_discovery_stop(struct nt_daemon *d)
+{
+	if (d->id && d->peers.count)
+		remember_save(d, nt_now_ms());
+	mdns_stop(d);
+	nt_dht_free(d->dht);
+	d->dht = NULL;
+	if (d->stun_ready)
+		nt_stun_uninit(&d->stun);
+	d->stun_ready = false;
+}
+
+void nt_discovery_tick(struct nt_daemon *d, uint64_t now)
+{
+	if (d->mdns)
+		mdns_tick(d, now);
+	if (d->dht)
+		dht_tick(d, now);
+	stun_tick(d, now);
+	if (now >= d->remember_ms) {
+		remember_save(d, now);
+		d->remember_ms = now + NT_REMEMBER_MS;
+	}
+}

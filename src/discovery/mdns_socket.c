@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Linux sockets for Multicast DNS (RFC 6762 §3, §11): bound to the wildcard address on port
+ * 5353 with SO_REUSEADDR and SO_REUSEPORT so avahi-daemon and we both receive every packet,
+ * joined to 224.0.0.251 or ff02::fb per interface (by index, ip_mreqn / ipv6_mreq), sending
+ * with TTL / hop limit 255 out of each interface in turn (IP_MULTICAST_IF / IPV6_MULTICAST_IF).
+ * Eligible interfaces: up, multicast-capable, not loopback, not the excluded one (our TUN),
+ * and holding an address of the family. Multicast loopback stays on: another node on the same
+ * host must hear us, and the engine recognises its own packets by their content.
+ */
+#include "discovery/mdns_socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+struct iface {
+	unsigned int index;
+};
+
+static const uint8_t group6[16] = { 0xff, 0x02, [15] = 0xfb }; /* ff02::fb */
+#define GROUP4 "224.0.0.251"
+enum { MDNS_PORT = 5353 };
+
+static bool ifa_eligible(const struct ifaddrs *ifa, const char *exclude)
+{
+	if (!ifa->ifa_addr || !ifa->ifa_name)
+		return false;
+	if (!(ifa->ifa_flags & IFF_UP) || !(ifa->ifa_flags & IFF_MULTICAST) ||
+	    (ifa->ifa_flags & IFF_LOOPBACK))
+		return false;
+	return !exclude || strcmp(ifa->ifa_name, exclude) != 0;
+}
+
+/* Up to max distinct eligible interfaces with an address of family. Returns count or -errno. */
+static int list_ifaces(int family, const char *exclude, struct iface *out, int max)
+{
+	struct ifaddrs *ifap, *ifa;
+	int n = 0;
+
+	if (getifaddrs(&ifap) < 0)
+		return -errno;
+	for (ifa = ifap; ifa && n < max; ifa = ifa->ifa_next) {
+		unsigned int index;
+		bool dup = false;
+
+		if (!ifa_eligible(ifa, exclude) || ifa->ifa_addr->sa_family != family)
+			continue;
+		index = if_nametoindex(ifa->ifa_name);
+		if (index == 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			dup |= out[i].index == index;
+		if (!dup)
+			out[n++].index = index;
+	}
+	freeifaddrs(ifap);
+	return n;
+}
+
+static int join(int fd, int family, unsigned int index)
+{
+	int ret;
+
+	if (family == AF_INET) {
+		struct ip_mreqn mr = { .imr_ifindex = (int)index };
+
+		inet_pton(AF_INET, GROUP4, &mr.imr_multiaddr);
+		ret = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr));
+	} else {
+		struct ipv6_mreq mr = { .ipv6mr_interface = index };
+
+		memcpy(&mr.ipv6mr_multiaddr, group6, 16);
+		ret = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr));
+	}
+	/* EADDRINUSE: already a member on that interface, which is what we wanted. */
+	if (ret < 0 && errno != EADDRINUSE)
+		return -errno;
+	return 0;
+}
+
+int nt_mdns_socket_rejoin(int fd, int family, const char *exclude_ifname)
+{
+	struct iface ifs[NT_MDNS_SOCKET_MAX_IFS];
+	int n, joined = 0;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	n = list_ifaces(family, exclude_ifname, ifs, NT_MDNS_SOCKET_MAX_IFS);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		int ret = join(fd, family, ifs[i].index);
+		char name[IF_NAMESIZE] = "?";
+
+		if (ret == 0) {
+			joined++;
+			continue;
+		}
+		if_indextoname(ifs[i].index, name);
+		errno = -ret;
+		log_warn("mdns: cannot join the %s group on %s", family == AF_INET ? "IPv4" : "IPv6",
+			 name);
+	}
+	return joined;
+}
+
+static int set_int(int fd, int level, int opt, int v)
+{
+	return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+int nt_mdns_socket_open(int family, const char *exclude_ifname)
+{
+	union {
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} sa;
+	socklen_t salen;
+	int fd, ret;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	if ((ret = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0 ||
+	    (ret = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) < 0)
+		goto err_close;
+
+	memset(&sa, 0, sizeof(sa));
+	if (family == AF_INET) {
+		if ((ret = set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 255)) < 0 ||
+		    (ret = set_int(fd, IPPROTO_IP, IP_TTL, 255)) < 0 ||
+		    (ret = set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1)) < 0)
+			goto err_close;
+		/* Only the groups joined on this socket, not every group of the host on 5353. */
+		set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0);
+		sa.in4.sin_family = AF_INET;
+		sa.in4.sin_port = htons(MDNS_PORT);
+		sa.in4.sin_addr.s_addr = htonl(INADDR_ANY);
+		salen = sizeof(sa.in4);
+	} else {
+		if ((ret = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) < 0 ||
+		    (ret = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)) < 0 ||
+		    (ret = set_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255)) < 0 ||
+		    (ret = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1)) < 0)
+			goto err_close;
+		set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0);
+		sa.in6.sin6_family = AF_INET6;
+		sa.in6.sin6_port = htons(MDNS_PORT);
+		sa.in6.sin6_addr = in6addr_any;
+		salen = sizeof(sa.in6);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, salen) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	ret = nt_mdns_socket_rejoin(fd, family, exclude_ifname);
+	if (ret < 0)
+		goto err_close;
+	return fd;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
+int nt_mdns_socket_send(int fd, int family, const char *exclude_ifname, const uint8_t *buf,
+			size_t len)
+{
+	struct iface ifs[NT_MDNS_SOCKET_MAX_IFS];
+	int n, sent = 0, err = 0;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	n = list_ifaces(family, exclude_ifname, ifs, NT_MDNS_SOCKET_MAX_IFS);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		ssize_t w;
+
+		if (family == AF_INET) {
+			struct ip_mreqn mr = { .imr_ifindex = (int)ifs[i].index };
+			struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(MDNS_PORT) };
+
+			inet_pton(AF_INET, GROUP4, &to.sin_addr);
+			if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0) {
+				err = errno;
+				continue;
+			}
+			w = sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
+		} else {
+			struct sockaddr_in6 to = { .sin6_family = AF_INET6,
+						   .sin6_port = htons(MDNS_PORT),
+						   .sin6_scope_id = ifs[i].index };
+			int index = (int)ifs[i].index;
+
+			memcpy(&to.sin6_addr, group6, 16);
+			if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof(index)) < 0) {
+				err = errno;
+				continue;
+			}
+			w = sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to));
+		}
+		if (w < 0)
+			err = errno;
+		else
+			sent++;
+	}
+	if (n > 0 && sent == 0)
+		return -err;
+	return sent;
+}
+
+int nt_mdns_socket_addresses(const char *exclude_ifname, struct in_addr *v4, size_t *n4,
+			     struct in6_addr *v6, size_t *n6)
+{
+	struct ifaddrs *ifap, *ifa;
+	size_t c4 = 0, c6 = 0;
+
+	if (getifaddrs(&ifap) < 0)
+		return -errno;
+	for (ifa = ifap; ifa; ifa = ifa->ifa_next) {
+		if (!ifa_eligible(ifa, exclude_ifname))
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET && c4 < *n4)
+			v4[c4++] = ((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr;
+		else if (ifa->ifa_addr->sa_family == AF_INET6 && c6 < *n6)
+			v6[c6++] = ((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr;
+	}
+	freeifaddrs(ifap);
+	*n4 = c4;
+	*n6 = c6;
+	return 0;
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The peer table (a fixed array of pointers; peers are few and found by node ID only on
+ * handshake and control paths) and the session index table (open addressing over a
+ * fixed array with backward-shift deletion; found per packet, so O(1)).
+ */
+#include "tunnel/peer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
+			    nt_keypair_drop_fn *on_drop, void *drop_ctx)
+{
+	struct nt_peer *p;
+
+	if (t->count >= NT_MAX_PEERS)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->staged = malloc(slot_size * NT_STAGED_MAX);
+	if (!p->staged) {
+		free(p);
+		return NULL;
+	}
+	p->staged_cap = slot_size;
+	memcpy(p->id, id, 32);
+	nt_hex_encode(p->id_short, id, NT_NODE_ID_SHORT_LEN / 2);
+	nt_session_init(&p->session, on_drop, drop_ctx);
+	t->peers[t->count++] = p;
+	return p;
+}
+
+struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[32])
+{
+	for (unsigned int i = 0; i < t->count; i++)
+		if (memcmp(t->peers[i]->id, id, 32) == 0)
+			return t->peers[i];
+	return NULL;
+}
+
+static void peer_free(struct nt_peer *p)
+{
+	nt_session_uninit(&p->session);
+	free(p->staged);
+	free(p);
+}
+
+void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p)
+{
+	for (unsigned int i = 0; i < t->count; i++) {
+		if (t->peers[i] == p) {
+			t->peers[i] = t->peers[--t->count];
+			t->peers[t->count] = NULL;
+			break;
+		}
+	}
+	peer_free(p);
+}
+
+void nt_peer_table_clear(struct nt_peer_table *t)
+{
+	for (unsigned int i = 0; i < t->count; i++)
+		peer_free(t->peers[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+void nt_peer_stage(struct nt_peer *p, const uint8_t *pkt, size_t len)
+{
+	unsigned int slot;
+
+	if (len > p->staged_cap)
+		return;
+	if (p->staged_count == NT_STAGED_MAX) {
+		p->staged_head = (p->staged_head + 1) % NT_STAGED_MAX;
+		p->staged_count--;
+	}
+	slot = (p->staged_head + p->staged_count) % NT_STAGED_MAX;
+	memcpy(p->staged + (size_t)slot * p->staged_cap, pkt, len);
+	p->staged_len[slot] = (uint16_t)len;
+	p->staged_count++;
+}
+
+static uint32_t index_home(uint32_t index)
+{
+	/* Indices are random already; mix anyway so a chosen index cannot pick its slot. */
+	return (index * 2654435761U) >> 19 & (NT_INDEX_SLOTS - 1);
+}
+
+int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, unsigned int lanes,
+		 unsigned int lane, uint32_t *out)
+{
+	if (t->count >= NT_INDEX_SLOTS * 3 / 4)
+		return -ENOSPC;
+	for (;;) {
+		uint32_t index = randombytes_random();
+		uint32_t i = index_home(index);
+
+		if (index == 0 || (lanes > 1 && (index & 0xff) % lanes != lane) ||
+		    nt_index_lookup(t, index, NT_INDEX_KEYPAIR) ||
+		    nt_index_lookup(t, index, NT_INDEX_HANDSHAKE))
+			continue;
+		while (t->slots[i].kind != NT_INDEX_FREE)
+			i = (i + 1) & (NT_INDEX_SLOTS - 1);
+		t->slots[i].index = index;
+		t->slots[i].kind = (uint8_t)kind;
+		t->slots[i].ptr = ptr;
+		t->count++;
+		*out = index;
+		return 0;
+	}
+}
+
+static struct nt_index_slot *find(const struct nt_index_table *t, uint32_t index)
+{
+	uint32_t i = index_home(index);
+
+	for (unsigned int n = 0; n < NT_INDEX_SLOTS; n++, i = (i + 1) & (NT_INDEX_SLOTS - 1)) {
+		const struct nt_index_slot *s = &t->slots[i];
+		if (s->kind == NT_INDEX_FREE)
+			return NULL;
+		if (s->index == index)
+			return (struct nt_index_slot *)s;
+	}
+	return NULL;
+}
+
+void *nt_index_lookup(const struct nt_index_table *t, uint32_t index, enum nt_index_kind kind)
+{
+	struct nt_index_slot *s = find(t, index);
+
+	return s && s->kind == kind ? s->ptr : NULL;
+}
+
+void nt_index_remove(struct nt_index_table *t, uint32_t index)
+{
+	struct nt_index_slot *s = find(t, index);
+	uint32_t i, j;
+
+	if (!s)
+		return;
+	i = (uint32_t)(s - t->slots);
+	j = i;
+	t->slots[i].kind = NT_INDEX_FREE;
+	t->count--;
+	for (;;) {
+		uint32_t home;
+		j = (j + 1) & (NT_INDEX_SLOTS - 1);
+		if (t->slots[j].kind == NT_INDEX_FREE)
+			return;
+		home = index_home(t->slots[j].index);
+		if (((j - home) & (NT_INDEX_SLOTS - 1)) >= ((j - i) & (NT_INDEX_SLOTS - 1))) {
+			t->slots[i] = t->slots[j];
+			t->slots[j].kind = NT_INDEX_FREE;
+			i = j;
+		}
+	}
+}
+
+bool nt_index_rebind(struct nt_index_table *t, uint32_t index, enum nt_index_kind kind, void *ptr)
+{
+	struct nt_index_slot *s = find(t, index);
+
+	if (!s)
+		return false;
+	s->kind = (uint8_t)kind;
+	s->ptr = ptr;
+	return true;
+}

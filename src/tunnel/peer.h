@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Members we have (or try to have) a session with, and the index table that maps the
+ * 32-bit session index carried by every frame to the keypair or handshake it belongs to.
+ * A peer embeds everything it owns: its session (previous/current/next keypairs), its
+ * VPN addresses, its counters and a small queue of packets waiting for a handshake.
+ */
+#ifndef NT_PEER_H
+#define NT_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netron/options.h"
+#include "netron/status.h"
+#include "netron/types.h"
+#include "proto/session.h"
+#include "core/util.h"
+
+#ifndef NT_MAX_PEERS
+#define NT_MAX_PEERS 1024
+#endif
+#ifndef NT_INDEX_SLOTS
+#define NT_INDEX_SLOTS 8192 /* power of two; holds keypairs (3 per peer) and handshakes */
+#endif
+#ifndef NT_STAGED_MAX
+#define NT_STAGED_MAX 16 /* packets kept per peer while its handshake runs */
+#endif
+
+struct nt_peer {
+	nt_node_id id;
+	char id_short[NT_NODE_ID_SHORT_LEN + 1];
+	union nt_sockaddr endpoint; /* where we send: its address, proven by a round trip if ep_proven */
+	bool has_endpoint;
+	bool ep_proven; /* it answered us there (handshake or PATH_RESPONSE): gossip may go there */
+	/* A new source address, asked with PATH_CHALLENGE before anything else goes there. */
+	union nt_sockaddr probe_ep;
+	uint8_t probe_nonce[8];
+	uint64_t probe_sent_ms; /* monotonic; 0 = no challenge out */
+	uint64_t path_replies_ms; /* token bucket of our PATH_RESPONSEs, in ms of credit */
+	uint64_t path_refill_ms;
+	enum nt_path path;
+	struct nt_session session;
+	struct nt_cidr addresses[NT_MAX_ADDRESSES]; /* what it announced it owns */
+	unsigned int n_addresses;
+	uint16_t listen_port; /* its announced UDP port */
+	uint8_t last_timestamp[12]; /* greatest TAI64N of its handshakes */
+	void *handshake; /* our initiation in progress (daemon's attempt), or NULL */
+	uint64_t handshake_due_ms; /* when to (re)initiate; 0 = not wanted */
+	uint64_t last_handshake_wall_ms;
+	uint64_t connected_since_ms; /* monotonic; 0 = no session */
+	uint64_t created_ms; /* monotonic */
+	uint64_t announce_due_ms; /* next ANNOUNCE/PEX to it */
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint32_t handshakes;
+	uint32_t rtt_us; /* round trip of the latest handshake, 0 = unknown */
+	bool in_gossip; /* registered with the gossip engine */
+	struct nt_peer *via; /* the member relaying our session, NULL on a direct path */
+	uint64_t last_direct_rx_ms; /* monotonic; 0 = never */
+	uint64_t relay_tokens_ms; /* as a relay for this member: token bucket, in ms of credit */
+	uint64_t relay_refill_ms;
+	char name[64]; /* its hostname, from ANNOUNCE */
+	uint64_t ledger_hints_ms; /* monotonic: when its claimed endpoints were last read */
+	/* Packets read from the TUN before a keypair existed (fixed ring, allocated with the peer). */
+	uint8_t *staged;
+	size_t staged_cap; /* bytes per slot */
+	uint16_t staged_len[NT_STAGED_MAX];
+	unsigned int staged_head, staged_count;
+	unsigned int snap_slot; /* its place in the workers' snapshot (workers.c) */
+	unsigned int lane; /* the worker its frames are steered to, every session alike */
+};
+
+struct nt_peer_table {
+	struct nt_peer *peers[NT_MAX_PEERS];
+	unsigned int count;
+};
+
+/* Creates a peer for id (staged slots of slot_size bytes). NULL when full or out of memory. */
+struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
+			    nt_keypair_drop_fn *on_drop, void *drop_ctx);
+struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[32]);
+/* Unlinks and frees (session keypairs dropped through on_drop first). */
+void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p);
+void nt_peer_table_clear(struct nt_peer_table *t);
+
+/* Queues a copy of an IP packet; the oldest is dropped when full. */
+void nt_peer_stage(struct nt_peer *p, const uint8_t *pkt, size_t len);
+
+/* The index table. */
+enum nt_index_kind {
+	NT_INDEX_FREE = 0,
+	NT_INDEX_KEYPAIR,
+	NT_INDEX_HANDSHAKE,
+};
+
+struct nt_index_slot {
+	uint32_t index;
+	uint8_t kind;
+	void *ptr;
+};
+
+struct nt_index_table {
+	struct nt_index_slot slots[NT_INDEX_SLOTS];
+	unsigned int count;
+};
+
+/* A new random index not in use, bound to ptr; 0 or -ENOSPC. */
+/*
+ * A new random index for ptr. With lanes > 1 its low byte modulo lanes is lane: the socket
+ * (data-plane worker) the kernel steers frames carrying it to (nt_udp_steer).
+ */
+int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, unsigned int lanes,
+		 unsigned int lane, uint32_t *out);
+void *nt_index_lookup(const struct nt_index_table *t, uint32_t index, enum nt_index_kind kind);
+void nt_index_remove(struct nt_index_table *t, uint32_t index);
+/* Rebinds a live index (a handshake's index becomes its keypair's); false if absent. */
+bool nt_index_rebind(struct nt_index_table *t, uint32_t index, enum nt_index_kind kind, void *ptr);
+
+#endif
