@@ -30,20 +30,21 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "api/api_json.h"
 #include "api/api_metrics.h"
 #include "api/api_parse.h"
-#include "daemon/daemon.h"
 #include "api/dashboard.h"
 #include "discovery/dht.h"
 #include "core/dynlib.h"
 #include "ledger/ledger.h"
 #include "core/log.h"
+#include "netron/status.h"
 
 struct nt_api {
-	struct nt_daemon *d;
+	struct nt_api_host host;
 	struct MHD_Daemon *mhd;
 	struct event *ev_epoll, *ev_timer;
 	struct nt_api_listen listen;
@@ -54,8 +55,6 @@ struct nt_api {
 	uint8_t token_hash[32]; /* keyed BLAKE2b of the token; the token itself is not kept */
 	char csp_page[512];
 	char os[32], arch[32];
-	char state_hex[2 * NT_LEDGER_HASH_LEN + 1];
-	struct nt_cidr conflicts[NT_MAX_ADDRESSES];
 	uint64_t requests, refused;
 };
 
@@ -105,23 +104,6 @@ uint16_t nt_api_port(const struct nt_api *a)
 {
 	return a ? a->port : 0;
 }
-
-static struct nt_ledger *api_ledger(struct nt_daemon *d)
-{
-	return d->ledger;
-}
-
-static struct nt_dht *api_dht(struct nt_daemon *d)
-{
-#ifdef NT_DAEMON_HAS_DHT
-	return d->dht;
-#else
-	(void)d;
-	return NULL;
-#endif
-}
-
-/* ---- the libevent glue ---- */
 
 static void api_run(struct nt_api *a)
 {
@@ -309,27 +291,18 @@ out:
 
 /* ---- handlers ---- */
 
-/* What the summary says beyond the snapshot; state and conflicts point into a->scratch. */
-static void self_info(struct nt_api *a, struct nt_api_self *self)
+/* What the summary says beyond the snapshot. */
+static void self_info(struct nt_api *a, const struct nt_status *s, struct nt_api_self *self)
 {
-	struct nt_daemon *d = a->d;
-
 	memset(self, 0, sizeof(*self));
-	self->hostname = d->hostname;
+	self->hostname = a->host.hostname;
 	self->version = NT_VERSION;
 	self->os = a->os;
 	self->arch = a->arch;
-	if (d->ledger) {
-		uint8_t h[NT_LEDGER_HASH_LEN];
-
-		nt_ledger_state_hash(d->ledger, h);
-		nt_hex_encode(a->state_hex, h, sizeof(h));
-		self->ledger_state = a->state_hex;
-	}
-	for (unsigned int i = 0; i < d->n_addresses && i < NT_MAX_ADDRESSES; i++)
-		if (d->addr_conflict[i])
-			a->conflicts[self->n_conflicts++] = d->addresses[i];
-	self->conflicts = a->conflicts;
+	if (s->ledger_state[0])
+		self->ledger_state = s->ledger_state;
+	self->conflicts = s->conflicts;
+	self->n_conflicts = s->n_conflicts;
 }
 
 static enum MHD_Result serve_status_json(struct nt_api *a, struct MHD_Connection *c,
@@ -339,15 +312,15 @@ static enum MHD_Result serve_status_json(struct nt_api *a, struct MHD_Connection
 	struct nt_api_self self;
 	json_t *j = NULL;
 
-	if (nt_daemon_status_fill(a->d, &s) < 0)
+	if (a->host.status(a->host.ctx, &s) < 0)
 		return respond_json(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
-	self_info(a, &self);
+	self_info(a, s, &self);
 	if (route == NT_API_ROUTE_SUMMARY)
-		j = nt_api_json_summary(s, api_ledger(a->d), &self);
+		j = nt_api_json_summary(s, a->host.ledger, &self);
 	else if (route == NT_API_ROUTE_PEERS)
 		j = nt_api_json_peers(s);
 	else
-		j = nt_api_json_machines(s, api_ledger(a->d), &self);
+		j = nt_api_json_machines(s, a->host.ledger, &self);
 	nt_status_free(s);
 	return respond_json(a, c, MHD_HTTP_OK, j);
 }
@@ -355,13 +328,13 @@ static enum MHD_Result serve_status_json(struct nt_api *a, struct MHD_Connection
 static enum MHD_Result serve_metrics(struct nt_api *a, struct MHD_Connection *c)
 {
 	struct nt_api_metrics_extra x = { .version = NT_VERSION };
-	struct nt_ledger *l = api_ledger(a->d);
-	struct nt_dht *dht = api_dht(a->d);
+	struct nt_ledger *l = a->host.ledger;
+	struct nt_dht *dht = a->host.dht;
 	struct nt_status *s;
 	char *text;
 	size_t len;
 
-	if (nt_daemon_status_fill(a->d, &s) < 0)
+	if (a->host.status(a->host.ctx, &s) < 0)
 		return respond_json(a, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
 	if (l) {
 		struct nt_ledger_stats st;
@@ -393,7 +366,6 @@ static enum MHD_Result serve_metrics(struct nt_api *a, struct MHD_Connection *c)
 static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 				  const struct nt_api_path *p)
 {
-	struct nt_daemon *d = a->d;
 	json_t *j;
 
 	switch (p->route) {
@@ -401,7 +373,7 @@ static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 		return respond(a, c, MHD_HTTP_OK, "text/html; charset=utf-8", (void *)dashboard_html,
 			       dashboard_html_len, MHD_RESPMEM_PERSISTENT, a->csp_page);
 	case NT_API_ROUTE_HEALTHZ:
-		if (d->tun_open && d->udp_open && d->tun.fd >= 0 && d->udp.fd >= 0)
+		if (a->host.ready(a->host.ctx))
 			return respond(a, c, MHD_HTTP_OK, "text/plain", "ok\n", 3,
 				       MHD_RESPMEM_PERSISTENT, NULL);
 		return respond(a, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready\n", 10,
@@ -415,17 +387,17 @@ static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 	case NT_API_ROUTE_DHT: {
 		struct nt_dht_stats st;
 
-		if (!api_dht(d))
+		if (!a->host.dht)
 			return respond_json(a, c, MHD_HTTP_OK, nt_api_json_dht(NULL));
-		nt_dht_get_stats(api_dht(d), &st);
+		nt_dht_get_stats(a->host.dht, &st);
 		return respond_json(a, c, MHD_HTTP_OK, nt_api_json_dht(&st));
 	}
 	case NT_API_ROUTE_BLOCKCHAIN:
-		return respond_json(a, c, MHD_HTTP_OK, nt_api_json_blockchain(api_ledger(d)));
+		return respond_json(a, c, MHD_HTTP_OK, nt_api_json_blockchain(a->host.ledger));
 	case NT_API_ROUTE_LEDGER:
 		if (p->depth > 2)
 			break;
-		j = nt_api_json_ledger(api_ledger(d), p->depth ? p->bucket : NULL,
+		j = nt_api_json_ledger(a->host.ledger, p->depth ? p->bucket : NULL,
 				       p->depth > 1 ? p->key : NULL);
 		if (!j && p->depth > 1)
 			return respond_error(a, c, MHD_HTTP_NOT_FOUND, "no such entry");
@@ -455,7 +427,7 @@ static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, b
 				   struct api_req *rq)
 {
 	const struct nt_api_path *p = &rq->path;
-	struct nt_ledger *l = api_ledger(a->d);
+	struct nt_ledger *l = a->host.ledger;
 	const struct nt_ledger_entry *e = NULL;
 	const void *value;
 	size_t len;
@@ -468,7 +440,7 @@ static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, b
 		return respond_error(a, c, MHD_HTTP_FORBIDDEN,
 				     "bucket machines holds the nodes' address claims: read-only here");
 	if (!is_put) {
-		ret = nt_ledger_delete_local(l, a->d->id, p->bucket, p->key, nt_wall_ms());
+		ret = nt_ledger_delete_local(l, a->host.id, p->bucket, p->key, nt_wall_ms());
 		if (ret == -ENOENT)
 			return respond_error(a, c, MHD_HTTP_NOT_FOUND, "no entry of ours to delete");
 		if (ret < 0)
@@ -478,7 +450,7 @@ static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, b
 	/* EdgeVPN's form puts the value in the path; ours takes the body. */
 	value = p->depth == 3 ? (const void *)p->value : (const void *)(rq->body ? rq->body : "");
 	len = p->depth == 3 ? p->value_len : rq->len;
-	ret = nt_ledger_put_local(l, a->d->id, p->bucket, p->key, value, len, ttl_ms(c),
+	ret = nt_ledger_put_local(l, a->host.id, p->bucket, p->key, value, len, ttl_ms(c),
 				  nt_wall_ms(), &e);
 	if (ret == -ENOSPC || ret == -EDQUOT)
 		return respond_error(a, c, MHD_HTTP_INSUFFICIENT_STORAGE,
@@ -689,7 +661,7 @@ static int unix_remove_stale(const char *path)
 static int open_listener(struct nt_api *a, int *out, struct nt_err *err)
 {
 	const struct nt_api_listen *l = &a->listen;
-	const char *where = a->d->opts.api_listen;
+	const char *where = a->host.listen;
 	int fd, one = 1, ret;
 
 	if (l->is_unix) {
@@ -747,7 +719,7 @@ err:
 	return ret;
 }
 
-int nt_api_start(struct nt_daemon *d, struct nt_err *err)
+int nt_api_start(struct nt_api **out, const struct nt_api_host *host, struct nt_err *err)
 {
 	const union MHD_DaemonInfo *info;
 	struct nt_api *a;
@@ -761,23 +733,22 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->d = d;
-	d->api = a;
-	if (!nt_api_listen_parse(d->opts.api_listen, &a->listen)) {
+	a->host = *host;
+	if (!nt_api_listen_parse(host->listen, &a->listen)) {
 		snprintf(err->msg, sizeof(err->msg),
 			 "--api-listen %.64s: expected IP:PORT, [IPv6]:PORT, localhost:PORT or unix:/path",
-			 d->opts.api_listen);
+			 host->listen);
 		ret = -EINVAL;
 		goto err_free;
 	}
-	if (d->opts.api_token_file[0]) {
-		ret = load_token(a, d->opts.api_token_file, err);
+	if (host->token_file && host->token_file[0]) {
+		ret = load_token(a, host->token_file, err);
 		if (ret < 0)
 			goto err_free;
 	} else if (!a->listen.loopback) {
 		snprintf(err->msg, sizeof(err->msg),
 			 "--api-listen %.64s is not loopback: give --api-token-file FILE (mode 0600)",
-			 d->opts.api_listen);
+			 host->listen);
 		ret = -EINVAL;
 		goto err_free;
 	}
@@ -799,7 +770,7 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 				  MHD_OPTION_END);
 	if (!a->mhd) {
 		snprintf(err->msg, sizeof(err->msg), "--api: libmicrohttpd failed to start on %.100s",
-			 d->opts.api_listen);
+			 host->listen);
 		close(fd);
 		ret = -EIO;
 		goto err_free;
@@ -811,8 +782,8 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 		ret = -EIO;
 		goto err_free;
 	}
-	a->ev_epoll = event_new(d->base, info->epoll_fd, EV_READ | EV_PERSIST, on_epoll, a);
-	a->ev_timer = evtimer_new(d->base, on_timer, a);
+	a->ev_epoll = event_new(host->base, info->epoll_fd, EV_READ | EV_PERSIST, on_epoll, a);
+	a->ev_timer = evtimer_new(host->base, on_timer, a);
 	if (!a->ev_epoll || !a->ev_timer || event_add(a->ev_epoll, NULL) < 0) {
 		snprintf(err->msg, sizeof(err->msg), "--api: cannot register with the event loop");
 		ret = -ENOMEM;
@@ -820,7 +791,7 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 	}
 	api_run(a);
 	if (a->listen.is_unix) {
-		log_info("api: listening on %s%s", d->opts.api_listen,
+		log_info("api: listening on %s%s", host->listen,
 			 a->has_token ? " (bearer token required)" : " (read-only, no token)");
 	} else {
 		char where[NT_SOCKADDR_STRLEN];
@@ -830,17 +801,16 @@ int nt_api_start(struct nt_daemon *d, struct nt_err *err)
 		log_info("api: listening on %s%s", nt_sockaddr_format(&sa, where, sizeof(where)),
 			 a->has_token ? " (bearer token required)" : " (read-only, no token)");
 	}
+	*out = a;
 	return 0;
 
 err_free:
-	nt_api_stop(d);
+	nt_api_stop(a);
 	return ret;
 }
 
-void nt_api_stop(struct nt_daemon *d)
+void nt_api_stop(struct nt_api *a)
 {
-	struct nt_api *a = d ? d->api : NULL;
-
 	if (!a)
 		return;
 	if (a->ev_epoll)
@@ -853,5 +823,4 @@ void nt_api_stop(struct nt_daemon *d)
 		unlink(a->listen.path);
 	sodium_memzero(a, sizeof(*a));
 	free(a);
-	d->api = NULL;
 }

@@ -18,7 +18,8 @@
 
 #include <sodium.h>
 
-#include "daemon/daemon.h"
+#include "core/util.h"
+#include "dataplane/drop.h"
 #include "discovery/dht.h"
 #include "ledger/ledger.h"
 

@@ -14,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "core/util.h"
+#include "dataplane/drop.h"
 #include "core/log.h"
 
 enum { METRICS_MAX = 8 << 20 }; /* refuse to grow past this: bounded memory */

@@ -30,30 +30,6 @@
 #include "ledger/ledger.h"
 #include "core/log.h"
 
-static const char *const drop_names[NT_DROP_COUNT] = {
-	[NT_DROP_UNKNOWN_TYPE] = "unknown_type",
-	[NT_DROP_TRUNCATED] = "truncated",
-	[NT_DROP_HANDSHAKE] = "handshake_invalid",
-	[NT_DROP_RATELIMIT] = "ratelimited",
-	[NT_DROP_UNKNOWN_INDEX] = "unknown_index",
-	[NT_DROP_DATA_AUTH] = "data_auth",
-	[NT_DROP_DATA_REPLAY] = "data_replay",
-	[NT_DROP_DATA_OTHER] = "data_malformed",
-	[NT_DROP_NO_ROUTE] = "no_route",
-	[NT_DROP_SPOOFED_SOURCE] = "spoofed_source",
-	[NT_DROP_NOT_IP] = "not_ip",
-	[NT_DROP_TUN_WRITE] = "tun_write",
-	[NT_DROP_UDP_SEND] = "udp_send",
-	[NT_DROP_CONTROL] = "control_invalid",
-	[NT_DROP_RELAY_REFUSED] = "relay_refused",
-	[NT_DROP_TUN_OFFLOAD] = "tun_offload",
-	[NT_DROP_OVERSIZED] = "oversized",
-};
-
-const char *nt_drop_reason_name(enum nt_drop_reason r)
-{
-	return r < NT_DROP_COUNT ? drop_names[r] : "?";
-}
 
 /* A one-line error for the user; always -EINVAL, so callers can return it. */
 #define fail(err, ...) (nt_err_set((err), 0, 0, __VA_ARGS__), -EINVAL)
@@ -268,6 +244,36 @@ static int setup_events(struct nt_daemon *d)
 	return 0;
 }
 
+static int api_status(void *ctx, struct nt_status **out)
+{
+	return nt_daemon_status_fill(ctx, out);
+}
+
+static bool api_ready(void *ctx)
+{
+	struct nt_daemon *d = ctx;
+
+	return d->tun_open && d->udp_open && d->tun.fd >= 0 && d->udp.fd >= 0;
+}
+
+static int start_api(struct nt_daemon *d, struct nt_err *err)
+{
+	struct nt_api_host host = {
+		.base = d->base,
+		.listen = d->opts.api_listen,
+		.token_file = d->opts.api_token_file,
+		.hostname = d->hostname,
+		.id = d->id,
+		.ledger = d->ledger,
+		.dht = d->dht,
+		.status = api_status,
+		.ready = api_ready,
+		.ctx = d,
+	};
+
+	return nt_api_start(&d->api, &host, err);
+}
+
 int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct nt_err *err)
 {
 	struct nt_daemon *d;
@@ -375,7 +381,7 @@ int nt_daemon_new(struct nt_daemon **out, const struct nt_options *opts, struct 
 		goto err_free;
 	}
 	if (opts->api) {
-		ret = nt_api_start(d, err);
+		ret = start_api(d, err);
 		if (ret < 0)
 			goto err_free;
 	}
@@ -546,7 +552,8 @@ void nt_daemon_free(struct nt_daemon *d)
 	for (int i = 0; i < 3; i++)
 		if (d->ev_sig[i])
 			event_free(d->ev_sig[i]);
-	nt_api_stop(d);
+	nt_api_stop(d->api);
+	d->api = NULL;
 	if (d->ev_status)
 		event_free(d->ev_status);
 	if (d->ev_stop)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The API server in-process, with no TUN and no root: a bare struct nt_daemon (event
- * base, identity, network keys) runs its loop in a thread while the test speaks HTTP to
- * it over loopback and a unix socket. Covers the libevent/MHD glue, the status codes of
+ * The API server in-process, with no TUN and no root: a fake node (an event base, an
+ * identity, a ledger, and a snapshot function: struct nt_api_host) runs its loop in a thread
+ * while the test speaks HTTP to it over loopback and a unix socket. Covers the libevent/MHD glue, the status codes of
  * every refusal, the token file rules, unix socket handling and `netron status`.
  */
 #include <setjmp.h>
@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,54 +30,108 @@
 
 #include "api/api.h"
 #include "api/api_parse.h"
-#include "daemon/daemon.h"
+#include "core/util.h"
+#include "netron/options.h"
+#include "netron/keys.h"
+#include "netron/status.h"
 #include "ledger/ledger.h"
 #include "api/status_cmd.h"
 
 static const char token[] = "correct-horse-battery-staple-42";
 
+/* What the API sees of a node. */
+struct node {
+	struct nt_options opts; /* api_listen, api_token_file */
+	struct event_base *base;
+	struct nt_identity *id;
+	struct nt_ledger *ledger;
+	struct nt_api *api;
+	uint64_t started_ms;
+};
+
 struct fixture {
-	struct nt_daemon *d;
+	struct node *d;
 	pthread_t loop;
 	char dir[64];
 };
 
 static void *loop_main(void *arg)
 {
-	struct nt_daemon *d = arg;
+	struct node *d = arg;
 
 	event_base_loop(d->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
-static struct nt_daemon *daemon_new(void)
+/* A node with no peers whose TUN is netron0 and whose TUN and socket are not up. */
+static int node_status(void *ctx, struct nt_status **out)
 {
-	struct nt_daemon *d = calloc(1, sizeof(*d));
-	struct nt_config cfg;
+	struct node *d = ctx;
+	struct nt_status *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->peers = calloc(1, sizeof(*s->peers));
+	if (!s->peers) {
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(s->id, d->id->ed_pk, 32);
+	nt_node_id_short(d->id->ed_pk, s->id_short);
+	snprintf(s->ifname, sizeof(s->ifname), "netron0");
+	s->uptime_ms = nt_now_ms() - d->started_ms;
+	*out = s;
+	return 0;
+}
+
+static bool node_ready(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+static int node_api_start(struct node *d, struct nt_err *err)
+{
+	struct nt_api_host host = {
+		.base = d->base,
+		.listen = d->opts.api_listen,
+		.token_file = d->opts.api_token_file,
+		.hostname = "unit",
+		.id = d->id,
+		.ledger = d->ledger,
+		.status = node_status,
+		.ready = node_ready,
+		.ctx = d,
+	};
+
+	return nt_api_start(&d->api, &host, err);
+}
+
+static void node_api_stop(struct node *d)
+{
+	nt_api_stop(d->api);
+	d->api = NULL;
+}
+
+static struct node *daemon_new(void)
+{
+	struct node *d = calloc(1, sizeof(*d));
 
 	assert_non_null(d);
 	nt_options_init(&d->opts);
-	d->opts.api = true;
 	d->base = event_base_new();
 	assert_non_null(d->base);
 	assert_int_equal(nt_identity_new_ephemeral(&d->id), 0);
-	assert_int_equal(nt_config_generate(&cfg, 360), 0);
-	assert_int_equal(nt_network_keys_new(&d->keys, &cfg), 0);
-	nt_config_wipe(&cfg);
-	strcpy(d->hostname, "unit");
-	strcpy(d->tun.name, "netron0");
-	d->tun.fd = d->udp.fd = -1;
 	d->started_ms = nt_now_ms();
 	return d;
 }
 
-static void daemon_free(struct nt_daemon *d)
+static void daemon_free(struct node *d)
 {
-	nt_api_stop(d);
+	node_api_stop(d);
 	nt_ledger_free(d->ledger);
 	event_base_free(d->base);
 	nt_identity_free(d->id);
-	nt_network_keys_free(d->keys);
 	free(d);
 }
 
@@ -128,7 +184,7 @@ static void start(struct fixture *f, const char *listen, const char *token_text)
 			 f->dir);
 		write_file(f->d->opts.api_token_file, token_text, 0600);
 	}
-	if (nt_api_start(f->d, &err) < 0)
+	if (node_api_start(f->d, &err) < 0)
 		fail_msg("nt_api_start: %s", err.msg);
 	assert_int_equal(pthread_create(&f->loop, NULL, loop_main, f->d), 0);
 }
@@ -422,7 +478,7 @@ static void test_unix_socket(void **state)
 	event_base_loopbreak(f->d->base);
 	pthread_join(f->loop, NULL);
 	f->loop = 0;
-	nt_api_stop(f->d);
+	node_api_stop(f->d);
 	assert_int_equal(stat(path, &st), -1); /* removed at stop */
 }
 
@@ -437,26 +493,26 @@ static void test_start_refusals(void **state)
 	int fd;
 
 	snprintf(f->d->opts.api_listen, sizeof(f->d->opts.api_listen), "nonsense");
-	assert_int_equal(nt_api_start(f->d, &err), -EINVAL);
+	assert_int_equal(node_api_start(f->d, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "--api-listen nonsense"));
 	assert_null(f->d->api);
 
 	snprintf(f->d->opts.api_listen, sizeof(f->d->opts.api_listen), "192.0.2.1:8080");
-	assert_int_equal(nt_api_start(f->d, &err), -EINVAL);
+	assert_int_equal(node_api_start(f->d, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "is not loopback: give --api-token-file"));
 
 	snprintf(f->d->opts.api_listen, sizeof(f->d->opts.api_listen), "127.0.0.1:0");
 	snprintf(f->d->opts.api_token_file, sizeof(f->d->opts.api_token_file), "%s/token", f->dir);
 	write_file(f->d->opts.api_token_file, "correct-horse-battery-staple-42\n", 0640);
-	assert_int_equal(nt_api_start(f->d, &err), -EINVAL);
+	assert_int_equal(node_api_start(f->d, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "chmod 600"));
 	write_file(f->d->opts.api_token_file, "short\n", 0600);
-	assert_int_equal(nt_api_start(f->d, &err), -EINVAL);
+	assert_int_equal(node_api_start(f->d, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "16 to 1024"));
 	write_file(f->d->opts.api_token_file, "has a space in the middle\n", 0600);
-	assert_int_equal(nt_api_start(f->d, &err), -EINVAL);
+	assert_int_equal(node_api_start(f->d, &err), -EINVAL);
 	snprintf(f->d->opts.api_token_file, sizeof(f->d->opts.api_token_file), "%s/missing", f->dir);
-	assert_int_equal(nt_api_start(f->d, &err), -ENOENT);
+	assert_int_equal(node_api_start(f->d, &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "/missing"));
 	f->d->opts.api_token_file[0] = '\0';
 
@@ -468,7 +524,7 @@ static void test_start_refusals(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
 	snprintf(f->d->opts.api_listen, sizeof(f->d->opts.api_listen), "127.0.0.1:%u",
 		 ntohs(sin.sin_port));
-	assert_int_equal(nt_api_start(f->d, &err), -EADDRINUSE);
+	assert_int_equal(node_api_start(f->d, &err), -EADDRINUSE);
 	assert_non_null(strstr(err.msg, "Address already in use"));
 	close(fd);
 
@@ -476,12 +532,12 @@ static void test_start_refusals(void **state)
 	snprintf(path, sizeof(path), "%s/file", f->dir);
 	write_file(path, "x", 0600);
 	snprintf(f->d->opts.api_listen, sizeof(f->d->opts.api_listen), "unix:%s", path);
-	assert_int_equal(nt_api_start(f->d, &err), -EEXIST);
+	assert_int_equal(node_api_start(f->d, &err), -EEXIST);
 	assert_non_null(strstr(err.msg, "not a socket"));
 	assert_int_equal(access(path, F_OK), 0);
 
 	/* Stop without start. */
-	nt_api_stop(f->d);
+	node_api_stop(f->d);
 	nt_api_stop(NULL);
 
 	/* netron status with nothing listening. */
