@@ -27,6 +27,7 @@
 #include "discovery/dht.h"
 #include "core/log.h"
 #include "discovery/mdns.h"
+#include "core/netif.h"
 #include "discovery/mdns_socket.h"
 
 #ifndef NT_MDNS_REJOIN_MS
@@ -83,7 +84,7 @@ static void mdns_refresh_addresses(struct nt_daemon *d)
 	struct in6_addr v6[NT_MDNS_MAX_ADDRS];
 	size_t n4 = NT_MDNS_MAX_ADDRS, n6 = NT_MDNS_MAX_ADDRS;
 
-	if (nt_mdns_socket_addresses(d->tun.name, v4, &n4, v6, &n6) == 0)
+	if (nt_netif_addresses(d->tun.name, v4, &n4, v6, &n6) == 0)
 		nt_mdns_set_addresses(d->mdns, v4, d->mdns_fd[0] >= 0 ? n4 : 0, v6,
 				      d->mdns_fd[1] >= 0 ? n6 : 0);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/netif.h"
 
 struct iface {
 	unsigned int index;
@@ -27,16 +28,6 @@ struct iface {
 static const uint8_t group6[16] = { 0xff, 0x02, [15] = 0xfb }; /* ff02::fb */
 #define GROUP4 "224.0.0.251"
 enum { MDNS_PORT = 5353 };
-
-static bool ifa_eligible(const struct ifaddrs *ifa, const char *exclude)
-{
-	if (!ifa->ifa_addr || !ifa->ifa_name)
-		return false;
-	if (!(ifa->ifa_flags & IFF_UP) || !(ifa->ifa_flags & IFF_MULTICAST) ||
-	    (ifa->ifa_flags & IFF_LOOPBACK))
-		return false;
-	return !exclude || strcmp(ifa->ifa_name, exclude) != 0;
-}
 
 /* Up to max distinct eligible interfaces with an address of family. Returns count or -errno. */
 static int list_ifaces(int family, const char *exclude, struct iface *out, int max)
@@ -50,7 +41,7 @@ static int list_ifaces(int family, const char *exclude, struct iface *out, int m
 		unsigned int index;
 		bool dup = false;
 
-		if (!ifa_eligible(ifa, exclude) || ifa->ifa_addr->sa_family != family)
+		if (!nt_netif_is_lan(ifa, exclude) || ifa->ifa_addr->sa_family != family)
 			continue;
 		index = if_nametoindex(ifa->ifa_name);
 		if (index == 0)
@@ -217,26 +208,4 @@ int nt_mdns_socket_send(int fd, int family, const char *exclude_ifname, const ui
 	if (n > 0 && sent == 0)
 		return -err;
 	return sent;
-}
-
-int nt_mdns_socket_addresses(const char *exclude_ifname, struct in_addr *v4, size_t *n4,
-			     struct in6_addr *v6, size_t *n6)
-{
-	struct ifaddrs *ifap, *ifa;
-	size_t c4 = 0, c6 = 0;
-
-	if (getifaddrs(&ifap) < 0)
-		return -errno;
-	for (ifa = ifap; ifa; ifa = ifa->ifa_next) {
-		if (!ifa_eligible(ifa, exclude_ifname))
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET && c4 < *n4)
-			v4[c4++] = ((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr;
-		else if (ifa->ifa_addr->sa_family == AF_INET6 && c6 < *n6)
-			v6[c6++] = ((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr;
-	}
-	freeifaddrs(ifap);
-	*n4 = c4;
-	*n6 = c6;
-	return 0;
 }

@@ -31,12 +31,6 @@ int nt_mdns_socket_rejoin(int fd, int family, const char *exclude_ifname);
  * of interfaces it went out on (0 when there are none), or -errno if every send failed. */
 int nt_mdns_socket_send(int fd, int family, const char *exclude_ifname, const uint8_t *buf,
 			size_t len);
-/*
- * The addresses to announce, from getifaddrs on the same eligible interfaces: *n4 and *n6
- * give the capacities of v4 and v6 on entry and the counts on return. 0 or -errno.
- */
-int nt_mdns_socket_addresses(const char *exclude_ifname, struct in_addr *v4, size_t *n4,
-			     struct in6_addr *v6, size_t *n6);
 
 #ifdef __cplusplus
 }

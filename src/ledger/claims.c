@@ -31,7 +31,7 @@
 #include "ledger/gossip.h"
 #include "ledger/ledger.h"
 #include "core/log.h"
-#include "discovery/mdns_socket.h"
+#include "core/netif.h"
 
 #ifndef NT_CLAIM_TTL_MS
 #define NT_CLAIM_TTL_MS 120000
@@ -112,7 +112,7 @@ static json_t *host_endpoints(struct nt_daemon *d)
 	json_t *list = json_array();
 	char host[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 10];
 
-	if (!list || nt_mdns_socket_addresses(d->tun.name, v4, &n4, v6, &n6) < 0)
+	if (!list || nt_netif_addresses(d->tun.name, v4, &n4, v6, &n6) < 0)
 		return list;
 	/* At most four: the claim must stay well inside the ledger's value limit. */
 	for (size_t i = 0; i < n4 && json_array_size(list) < 4; i++) {

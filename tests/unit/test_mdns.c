@@ -19,6 +19,7 @@
 
 #include "discovery/dns.h"
 #include "discovery/mdns.h"
+#include "core/netif.h"
 #include "discovery/mdns_socket.h"
 
 #define TAG_A "0123456789abcdef0123456789abcdef"
@@ -805,14 +806,14 @@ static void test_socket_addresses(void **state)
 	size_t n4 = NT_ARRAY_SIZE(v4), n6 = NT_ARRAY_SIZE(v6);
 
 	(void)state;
-	assert_int_equal(nt_mdns_socket_addresses(NULL, v4, &n4, v6, &n6), 0);
+	assert_int_equal(nt_netif_addresses(NULL, v4, &n4, v6, &n6), 0);
 	assert_true(n4 <= 4 && n6 <= 4);
 	for (size_t i = 0; i < n4; i++)
 		assert_int_not_equal(ntohl(v4[i].s_addr) >> 24, 127);
 	for (size_t i = 0; i < n6; i++)
 		assert_false(IN6_IS_ADDR_LOOPBACK(&v6[i]));
 	n4 = n6 = 0;
-	assert_int_equal(nt_mdns_socket_addresses(NULL, v4, &n4, v6, &n6), 0);
+	assert_int_equal(nt_netif_addresses(NULL, v4, &n4, v6, &n6), 0);
 	assert_int_equal(n4 + n6, 0);
 	assert_int_equal(nt_mdns_socket_open(AF_UNIX, NULL), -EAFNOSUPPORT);
 }
