@@ -7,6 +7,7 @@
  *   fake-claims     "machines" claims by throw-away identities naming a victim's endpoints
  *   backdate        a claim on a live member's address with claimed_at 1, or just before it
  *   foreign-claim   a claim outside the VPN prefix, then packets from that address
+ *   claim-many      many free addresses claimed under our own identity (a node has 4 at most)
  *   spoof-digest    gossip DIGESTs sent with a victim's UDP source address
  *   init-replay     a valid INIT sent again once the node's replay cache has cycled
  *   want-edge       entries of its own sized so that the node's answer to a WANT fills
@@ -361,6 +362,63 @@ int attack_backdate(struct harness *h, const struct attack_args *a)
 	attack_pump(h, 2000);
 	attack_report("backdate", "addr=%s claimed_at=%llu holder=%s holder_claimed_at=%llu", key,
 		      (unsigned long long)claimed_at, holder, (unsigned long long)held_since);
+	return 0;
+}
+
+/*
+ * Free addresses, as many as the ledger lets one owner hold, under our own (proven)
+ * identity: an honest node claims the addresses it has, 4 at most (NT_MAX_ADDRESSES).
+ */
+int attack_claim_many(struct harness *h, const struct attack_args *a)
+{
+	static const char *const known[] = { "first", NULL };
+	const char *first = attack_opt(a, "first");
+	char value[CLAIM_VALUE_MAX];
+	size_t vlen;
+	struct in_addr in;
+	struct push p;
+	uint64_t count, made = 0;
+	uint32_t next;
+	int ret;
+
+	if (!attack_args_check(a, "claim-many", known) || !attack_parse_u64(attack_pos(a, 0), &count) ||
+	    inet_pton(AF_INET, first ? first : "10.1.0.193", &in) != 1) {
+		attack_error("claim-many N [--first IP]");
+		return -EINVAL;
+	}
+	if (attack_member_join(h) < 0)
+		return -ENOTCONN;
+	vlen = machine_value(value, sizeof(value), h->id->ed_pk, NULL, 0, 0);
+	memset(&p, 0, sizeof(p));
+	push_begin(&p);
+	for (next = ntohl(in.s_addr); made < count; next++) {
+		uint8_t entry[ATTACK_GOSSIP_MAX_MSG];
+		struct in_addr x = { .s_addr = htonl(next) };
+		uint64_t now = nt_wall_ms();
+		char key[INET_ADDRSTRLEN];
+		ssize_t n;
+
+		if ((next & 0xff) == 0 || (next & 0xff) == 255)
+			continue;
+		inet_ntop(AF_INET, &x, key, sizeof(key));
+		n = entry_make(machines, key, value, vlen, h->id->ed_pk, h->id->ed_sk, now,
+			       now + 300 * 1000, entry, sizeof(entry));
+		if (n > 0)
+			nt_ledger_insert(h->ledger, entry, (size_t)n, now);
+		if (n < 0 || (ret = push_add(h, &p, entry, (size_t)n)) < 0) {
+			attack_error("claim-many: claim %llu: %s", (unsigned long long)made,
+				     strerror(n < 0 ? (int)-n : -ret));
+			return n < 0 ? (int)n : ret;
+		}
+		made++;
+	}
+	ret = push_flush(h, &p);
+	if (ret < 0)
+		return ret;
+	attack_pump(h, 2000);
+	attack_report("claim-many", "claims=%llu first=%s sent=%u sent_bytes=%llu",
+		      (unsigned long long)made, first ? first : "10.1.0.193", p.sent,
+		      (unsigned long long)p.sent_bytes);
 	return 0;
 }
 
