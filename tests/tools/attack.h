@@ -158,6 +158,7 @@ int attack_dht_flood(struct harness *h, const struct attack_args *a);
 int attack_stun_flood(struct harness *h, const struct attack_args *a);
 int attack_fin_replay(struct harness *h, const struct attack_args *a);
 int attack_claim_many(struct harness *h, const struct attack_args *a);
+int attack_bad_sigs(struct harness *h, const struct attack_args *a);
 int attack_spoof_fin(struct harness *h, const struct attack_args *a);
 int attack_pex(struct harness *h, const struct attack_args *a);
 int attack_mint_peers(struct harness *h, const struct attack_args *a);

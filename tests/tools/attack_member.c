@@ -8,6 +8,8 @@
  *   backdate        a claim on a live member's address with claimed_at 1, or just before it
  *   foreign-claim   a claim outside the VPN prefix, then packets from that address
  *   claim-many      many free addresses claimed under our own identity (a node has 4 at most)
+ *   bad-sigs        gossip PUSHes of entries whose signatures are wrong, each costing the
+ *                   node an Ed25519 verification and us nothing but random bytes
  *   spoof-digest    gossip DIGESTs sent with a victim's UDP source address
  *   init-replay     a valid INIT sent again once the node's replay cache has cycled
  *   want-edge       entries of its own sized so that the node's answer to a WANT fills
@@ -419,6 +421,80 @@ int attack_claim_many(struct harness *h, const struct attack_args *a)
 	attack_report("claim-many", "claims=%llu first=%s sent=%u sent_bytes=%llu",
 		      (unsigned long long)made, first ? first : "10.1.0.193", p.sent,
 		      (unsigned long long)p.sent_bytes);
+	return 0;
+}
+
+/*
+ * bad-sigs: entries of the smallest size under our own key (a valid point, so each
+ * verification runs to the end), each on a key nobody holds, with a random signature.
+ * Every check before the signature passes, so the node verifies each one, refuses it and
+ * remembers nothing: the same costs it again. --type sends the same bytes under another
+ * control type (127: one the node does not know), to compare with what they cost it then.
+ */
+int attack_bad_sigs(struct harness *h, const struct attack_args *a)
+{
+	static const char *const known[] = { "rate", "duration", "type", NULL };
+	uint64_t rate, duration, total, entries = 0, t0, type;
+	struct push p;
+	int ret;
+
+	if (!attack_args_check(a, "bad-sigs", known) || !attack_opt_u64(a, "rate", 200, &rate) ||
+	    !attack_opt_u64(a, "duration", 10, &duration) ||
+	    !attack_opt_u64(a, "type", NT_CTRL_GOSSIP, &type) || rate == 0 || type < 2 || type > 255)
+		return -EINVAL;
+	if (attack_member_join(h) < 0)
+		return -ENOTCONN;
+	memset(&p, 0, sizeof(p));
+	push_begin(&p);
+	t0 = nt_now_ms();
+	total = rate * duration;
+	while (p.sent < total) {
+		static const uint8_t sig[NT_LEDGER_SIG_LEN];
+		uint8_t entry[NT_LEDGER_WIRE_FIXED + 16];
+		uint64_t now = nt_wall_ms(), due = t0 + (uint64_t)p.sent * 1000 / rate;
+		char key[16];
+		struct nt_ledger_entry e = {
+			.bucket = "x",
+			.bucket_len = 1,
+			.key = key,
+			.owner = h->id->ed_pk,
+			.sig = sig,
+			.version = now,
+			.claimed_at = now,
+			.expires_at = now + 60000,
+		};
+		ssize_t n;
+
+		snprintf(key, sizeof(key), "%08x", randombytes_random());
+		e.key_len = (uint8_t)strlen(key);
+		n = nt_ledger_entry_encode(&e, entry, sizeof(entry));
+		if (n < 0)
+			return (int)n;
+		randombytes_buf(entry + n - NT_LEDGER_SIG_LEN, NT_LEDGER_SIG_LEN);
+		/* S below the group order, as in any signature: the check must be computed. */
+		entry[n - 1] &= 0x0f;
+		if (p.len + 2 + (size_t)n > sizeof(p.buf)) {
+			/* Paced, and without push_flush's pause: we want the node's CPU, not its socket. */
+			if (nt_now_ms() < due)
+				attack_pump(h, due - nt_now_ms());
+			nt_put_be16(p.buf + NT_GOSSIP_HDR_LEN, p.n);
+			n = attack_member_send(h, (uint8_t)type, p.buf, p.len);
+			if (n < 0)
+				return (int)n;
+			p.sent++;
+			p.sent_bytes += (uint64_t)n;
+			push_begin(&p);
+			continue;
+		}
+		ret = push_add(h, &p, entry, (size_t)n);
+		if (ret < 0)
+			return ret;
+		entries++;
+	}
+	attack_pump(h, 500);
+	attack_report("bad-sigs", "msgs=%u entries=%llu sent_bytes=%llu seconds=%llu", p.sent,
+		      (unsigned long long)(entries - p.n), (unsigned long long)p.sent_bytes,
+		      (unsigned long long)((nt_now_ms() - t0) / 1000));
 	return 0;
 }
 

@@ -59,6 +59,8 @@ static const char usage[] =
 	"  want-edge [--fill-to N]                 12 entries of ours, then a WANT whose ENTRIES\n"
 	"                                          answer fills to N bytes after two of them\n"
 	"  claim-many N [--first IP]               N free addresses claimed as ourselves\n"
+	"  bad-sigs [--rate MSGS] [--duration S] [--type T]\n"
+	"                                          PUSHes of entries with wrong signatures\n"
 	"  spoof-fin --as IP:PORT [--count N] [--relay 1] [--digests N] [--hold S]\n"
 	"                                          N throw-away identities whose FIN comes from\n"
 	"                                          IP:PORT+i (--relay: INIT, RESP via our session)\n"
@@ -713,6 +715,7 @@ static const struct {
 	{ "stun-flood", attack_stun_flood },
 	{ "fin-replay", attack_fin_replay },
 	{ "claim-many", attack_claim_many },
+	{ "bad-sigs", attack_bad_sigs },
 	{ "spoof-fin", attack_spoof_fin },
 	{ "pex", attack_pex },
 	{ "mint-peers", attack_mint_peers },
