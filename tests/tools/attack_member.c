@@ -6,6 +6,7 @@
  *   oversize-relay  one ~30 KB datagram (IP-fragmented) whose plaintext is a RELAY
  *   fake-claims     "machines" claims by throw-away identities naming a victim's endpoints
  *   backdate        a claim on a live member's address with claimed_at 1, or just before it
+ *                   (optionally as an update of a younger claim of ours)
  *   foreign-claim   a claim outside the VPN prefix, then packets from that address
  *   claim-many      many free addresses claimed under our own identity (a node has 4 at most)
  *   bad-sigs        gossip PUSHes of entries whose signatures are wrong, each costing the
@@ -329,19 +330,25 @@ static const struct nt_ledger_entry *wait_claim(struct harness *h, const char *k
 	return e && memcmp(e->owner, h->id->ed_pk, 32) ? e : NULL;
 }
 
+/*
+ * --update 1: first an honest-looking claim made now (younger than the holder's, so every
+ * node keeps it as a losing claim), then the back-dated one as a new version of it: an
+ * owner's update is not a new owner for the key.
+ */
 int attack_backdate(struct harness *h, const struct attack_args *a)
 {
-	static const char *const known[] = { "claimed-at", NULL };
+	static const char *const known[] = { "claimed-at", "update", NULL };
 	const char *key = attack_pos(a, 0), *mode = attack_opt(a, "claimed-at");
 	const struct nt_ledger_entry *e;
 	struct in_addr in;
 	char holder[NT_NODE_ID_SHORT_LEN + 1];
-	uint64_t claimed_at = 1, held_since;
+	uint64_t claimed_at = 1, held_since, update;
 	int ret;
 
 	if (!attack_args_check(a, "backdate", known) || !key || inet_pton(AF_INET, key, &in) != 1 ||
-	    (mode && strcmp(mode, "1") && strcmp(mode, "before"))) {
-		attack_error("backdate ADDR [--claimed-at 1|before]");
+	    (mode && strcmp(mode, "1") && strcmp(mode, "before")) ||
+	    !attack_opt_u64(a, "update", 0, &update)) {
+		attack_error("backdate ADDR [--claimed-at 1|before] [--update 1]");
 		return -EINVAL;
 	}
 	if (attack_member_join(h) < 0)
@@ -356,14 +363,23 @@ int attack_backdate(struct harness *h, const struct attack_args *a)
 	held_since = e->claimed_at;
 	if (mode && !strcmp(mode, "before"))
 		claimed_at = held_since - 1000;
+	if (update) {
+		ret = claim_as_us(h, key, nt_wall_ms());
+		if (ret < 0) {
+			attack_error("backdate: first claim: %s", strerror(-ret));
+			return ret;
+		}
+		attack_pump(h, 3000); /* past the race window: it is a losing claim everywhere */
+	}
 	ret = claim_as_us(h, key, claimed_at);
 	if (ret < 0) {
 		attack_error("backdate: %s", strerror(-ret));
 		return ret;
 	}
 	attack_pump(h, 2000);
-	attack_report("backdate", "addr=%s claimed_at=%llu holder=%s holder_claimed_at=%llu", key,
-		      (unsigned long long)claimed_at, holder, (unsigned long long)held_since);
+	attack_report("backdate", "addr=%s claimed_at=%llu holder=%s holder_claimed_at=%llu update=%d",
+		      key, (unsigned long long)claimed_at, holder, (unsigned long long)held_since,
+		      update != 0);
 	return 0;
 }
 
