@@ -7,8 +7,8 @@
 # stay within 4x of every byte the attacker sent for it:
 #   1. spoof-fin at a, ports 41000-41007: 8 identities minted by the harness complete handshakes
 #      with a from the harness's socket, except for their last message (FIN), which comes
-#      with the victim's source address (a port each). The harness then keeps their sessions
-#      up for 20 s from its own socket. a takes the FIN's source as the new member's endpoint (unproven)
+#      with the victim's source address (a port each). The harness confirms each session
+#      with one keepalive from its own socket and leaves (a keeps them for 55 s). a takes the FIN's source as the new member's endpoint (unproven)
 #      and tells b and c of it (PEX), who try it for 10 minutes.
 #   2. spoof-fin --relay at a, ports 41020-41021: the same for 2 identities whose INIT and RESP go
 #      through the harness's own session (a RELAYED from it, a RELAY back), so a takes the
@@ -68,7 +68,7 @@ peers_at_victim() {
 }
 
 attack h fin --node 192.0.2.1:51830 --bind 0.0.0.0:40001 \
-	spoof-fin --as 192.0.2.99:41000 --count 8 --hold 20
+	spoof-fin --as 192.0.2.99:41000 --count 8 --hold 0
 attack h relay --node 192.0.2.1:51830 --bind 0.0.0.0:40002 \
 	spoof-fin --as 192.0.2.99:41020 --count 2 --relay 1 --digests 5 --hold 20
 attack_fg h pex --node 192.0.2.2:51830 --bind 0.0.0.0:40003 \
@@ -77,7 +77,7 @@ harness_ok pex pex 1
 pretty "$(attack_line pex pex)"
 t0=$SECONDS
 harness_ok fin spoof-fin $((WATCH_S + 20))
-harness_ok relay spoof-fin 20
+harness_ok relay spoof-fin $((WATCH_S + 20))
 pretty "$(attack_line fin spoof-fin)"
 pretty "$(attack_line relay spoof-fin)"
 [ "$(attack_field fin spoof-fin sessions)" -ge 6 ] ||
