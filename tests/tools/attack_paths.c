@@ -4,11 +4,11 @@
  * token and identities it mints for nothing, can make a node believe of an address, and so
  * send there, or keep in its fixed tables.
  *   spoof-fin   throw-away identities complete handshakes whose last message (FIN) comes
- *               with a victim's source address (port + i for the i-th). With --relay, their INIT and the node's
- *               RESP travel inside our own session (we say we relay for them), so the FIN
- *               seems to end a round trip. Their sessions then send keepalives and gossip
- *               DIGESTs from our own socket, while the node's answers go where it thinks
- *               they live.
+ *               with a victim's source address (port + i for the i-th). With --relay,
+ *               their INIT and the node's RESP travel inside our own session (we say we
+ *               relay for them), so the FIN seems to end a round trip. Their sessions then
+ *               send keepalives and gossip DIGESTs from our own socket, while the node's
+ *               answers go where it thinks they live.
  *   pex         one PEX message naming endpoints at a victim, under random member IDs.
  *   mint-peers  throw-away identities complete real handshakes from our own socket and keep
  *               their sessions alive: each is a peer the node must hold.
@@ -211,7 +211,8 @@ static void mint_on_handshake(struct harness *h, const uint8_t *buf, size_t len)
 	m->last_tx_ms = 0;
 }
 
-static void mint_tap(struct harness *h, const uint8_t *buf, size_t len, const union nt_sockaddr *from)
+static void mint_tap(struct harness *h, const uint8_t *buf, size_t len,
+		     const union nt_sockaddr *from)
 {
 	if (len && (buf[0] == NT_HS_MSG_RESP || buf[0] == NT_HS_MSG_COOKIE_REPLY) &&
 	    nt_sockaddr_equal(from, &h->node))
@@ -229,7 +230,8 @@ static void mint_on_control(struct harness *h, uint8_t type, const uint8_t *body
 }
 
 /* Sends a frame on m's session from our own socket; counted. */
-static int mint_send(struct harness *h, struct mint *m, uint8_t inner, const uint8_t *body, size_t len)
+static int mint_send(struct harness *h, struct mint *m, uint8_t inner, const uint8_t *body,
+		     size_t len)
 {
 	ssize_t n = attack_seal(h, m->kp, inner, body, len);
 	int ret;
