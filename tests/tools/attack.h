@@ -38,6 +38,8 @@ struct harness;
 /* Sees every datagram that arrives, before the session handles it. */
 typedef void attack_tap_fn(struct harness *h, const uint8_t *buf, size_t len,
 			   const union nt_sockaddr *from);
+/* Sees a control message of the node's on our session that the harness itself ignores. */
+typedef void attack_control_fn(struct harness *h, uint8_t type, const uint8_t *body, size_t len);
 
 struct harness {
 	union nt_sockaddr node; /* the node under attack */
@@ -76,6 +78,7 @@ struct harness {
 
 	/* The current action's view of what comes back. */
 	attack_tap_fn *tap;
+	attack_control_fn *on_control;
 	struct in_addr rx_dst; /* the destination address of the datagram being handled */
 	struct attack_counter rx_node; /* datagrams from the node's IP (any port) */
 	struct attack_counter rx_ip; /* IP packets the node sent us in the session */
@@ -126,9 +129,12 @@ union nt_sockaddr attack_v4_add(const union nt_sockaddr *base, uint32_t i);
 /* A session with the node (handshake unless we have a fresh one). 0 or -errno. */
 int attack_member_join(struct harness *h);
 /*
- * Encrypts inner type + body with the current keypair into h->tx; returns the frame length
- * or -errno. The frame is sent by the caller (attack_send or attack_send_as).
+ * Encrypts inner type + body with keypair kp into h->tx; returns the frame length or
+ * -errno. The frame is sent by the caller (attack_send or attack_send_as).
  */
+ssize_t attack_seal(struct harness *h, struct nt_keypair *kp, uint8_t inner, const uint8_t *body,
+		    size_t len);
+/* attack_seal with the member's current keypair. */
 ssize_t attack_member_seal(struct harness *h, uint8_t inner, const uint8_t *body, size_t len);
 /* attack_member_seal, then sent from our own socket. The frame length or -errno. */
 ssize_t attack_member_send(struct harness *h, uint8_t inner, const uint8_t *body, size_t len);
@@ -150,5 +156,11 @@ int attack_hs_junk(struct harness *h, const struct attack_args *a);
 int attack_fin_data(struct harness *h, const struct attack_args *a);
 int attack_dht_flood(struct harness *h, const struct attack_args *a);
 int attack_stun_flood(struct harness *h, const struct attack_args *a);
+int attack_fin_replay(struct harness *h, const struct attack_args *a);
+int attack_claim_many(struct harness *h, const struct attack_args *a);
+int attack_bad_sigs(struct harness *h, const struct attack_args *a);
+int attack_spoof_fin(struct harness *h, const struct attack_args *a);
+int attack_pex(struct harness *h, const struct attack_args *a);
+int attack_mint_peers(struct harness *h, const struct attack_args *a);
 
 #endif

@@ -6,7 +6,11 @@
  *   oversize-relay  one ~30 KB datagram (IP-fragmented) whose plaintext is a RELAY
  *   fake-claims     "machines" claims by throw-away identities naming a victim's endpoints
  *   backdate        a claim on a live member's address with claimed_at 1, or just before it
+ *                   (optionally as an update of a younger claim of ours)
  *   foreign-claim   a claim outside the VPN prefix, then packets from that address
+ *   claim-many      many free addresses claimed under our own identity (a node has 4 at most)
+ *   bad-sigs        gossip PUSHes of entries whose signatures are wrong, each costing the
+ *                   node an Ed25519 verification and us nothing but random bytes
  *   spoof-digest    gossip DIGESTs sent with a victim's UDP source address
  *   init-replay     a valid INIT sent again once the node's replay cache has cycled
  *   want-edge       entries of its own sized so that the node's answer to a WANT fills
@@ -326,19 +330,25 @@ static const struct nt_ledger_entry *wait_claim(struct harness *h, const char *k
 	return e && memcmp(e->owner, h->id->ed_pk, 32) ? e : NULL;
 }
 
+/*
+ * --update 1: first an honest-looking claim made now (younger than the holder's, so every
+ * node keeps it as a losing claim), then the back-dated one as a new version of it: an
+ * owner's update is not a new owner for the key.
+ */
 int attack_backdate(struct harness *h, const struct attack_args *a)
 {
-	static const char *const known[] = { "claimed-at", NULL };
+	static const char *const known[] = { "claimed-at", "update", NULL };
 	const char *key = attack_pos(a, 0), *mode = attack_opt(a, "claimed-at");
 	const struct nt_ledger_entry *e;
 	struct in_addr in;
 	char holder[NT_NODE_ID_SHORT_LEN + 1];
-	uint64_t claimed_at = 1, held_since;
+	uint64_t claimed_at = 1, held_since, update;
 	int ret;
 
 	if (!attack_args_check(a, "backdate", known) || !key || inet_pton(AF_INET, key, &in) != 1 ||
-	    (mode && strcmp(mode, "1") && strcmp(mode, "before"))) {
-		attack_error("backdate ADDR [--claimed-at 1|before]");
+	    (mode && strcmp(mode, "1") && strcmp(mode, "before")) ||
+	    !attack_opt_u64(a, "update", 0, &update)) {
+		attack_error("backdate ADDR [--claimed-at 1|before] [--update 1]");
 		return -EINVAL;
 	}
 	if (attack_member_join(h) < 0)
@@ -353,14 +363,154 @@ int attack_backdate(struct harness *h, const struct attack_args *a)
 	held_since = e->claimed_at;
 	if (mode && !strcmp(mode, "before"))
 		claimed_at = held_since - 1000;
+	if (update) {
+		ret = claim_as_us(h, key, nt_wall_ms());
+		if (ret < 0) {
+			attack_error("backdate: first claim: %s", strerror(-ret));
+			return ret;
+		}
+		attack_pump(h, 3000); /* past the race window: it is a losing claim everywhere */
+	}
 	ret = claim_as_us(h, key, claimed_at);
 	if (ret < 0) {
 		attack_error("backdate: %s", strerror(-ret));
 		return ret;
 	}
 	attack_pump(h, 2000);
-	attack_report("backdate", "addr=%s claimed_at=%llu holder=%s holder_claimed_at=%llu", key,
-		      (unsigned long long)claimed_at, holder, (unsigned long long)held_since);
+	attack_report("backdate", "addr=%s claimed_at=%llu holder=%s holder_claimed_at=%llu update=%d",
+		      key, (unsigned long long)claimed_at, holder, (unsigned long long)held_since,
+		      update != 0);
+	return 0;
+}
+
+/*
+ * Free addresses, as many as the ledger lets one owner hold, under our own (proven)
+ * identity: an honest node claims the addresses it has, 4 at most (NT_MAX_ADDRESSES).
+ */
+int attack_claim_many(struct harness *h, const struct attack_args *a)
+{
+	static const char *const known[] = { "first", NULL };
+	const char *first = attack_opt(a, "first");
+	char value[CLAIM_VALUE_MAX];
+	size_t vlen;
+	struct in_addr in;
+	struct push p;
+	uint64_t count, made = 0;
+	uint32_t next;
+	int ret;
+
+	if (!attack_args_check(a, "claim-many", known) || !attack_parse_u64(attack_pos(a, 0), &count) ||
+	    inet_pton(AF_INET, first ? first : "10.1.0.193", &in) != 1) {
+		attack_error("claim-many N [--first IP]");
+		return -EINVAL;
+	}
+	if (attack_member_join(h) < 0)
+		return -ENOTCONN;
+	vlen = machine_value(value, sizeof(value), h->id->ed_pk, NULL, 0, 0);
+	memset(&p, 0, sizeof(p));
+	push_begin(&p);
+	for (next = ntohl(in.s_addr); made < count; next++) {
+		uint8_t entry[ATTACK_GOSSIP_MAX_MSG];
+		struct in_addr x = { .s_addr = htonl(next) };
+		uint64_t now = nt_wall_ms();
+		char key[INET_ADDRSTRLEN];
+		ssize_t n;
+
+		if ((next & 0xff) == 0 || (next & 0xff) == 255)
+			continue;
+		inet_ntop(AF_INET, &x, key, sizeof(key));
+		n = entry_make(machines, key, value, vlen, h->id->ed_pk, h->id->ed_sk, now,
+			       now + 300 * 1000, entry, sizeof(entry));
+		if (n > 0)
+			nt_ledger_insert(h->ledger, entry, (size_t)n, now);
+		if (n < 0 || (ret = push_add(h, &p, entry, (size_t)n)) < 0) {
+			attack_error("claim-many: claim %llu: %s", (unsigned long long)made,
+				     strerror(n < 0 ? (int)-n : -ret));
+			return n < 0 ? (int)n : ret;
+		}
+		made++;
+	}
+	ret = push_flush(h, &p);
+	if (ret < 0)
+		return ret;
+	attack_pump(h, 2000);
+	attack_report("claim-many", "claims=%llu first=%s sent=%u sent_bytes=%llu",
+		      (unsigned long long)made, first ? first : "10.1.0.193", p.sent,
+		      (unsigned long long)p.sent_bytes);
+	return 0;
+}
+
+/*
+ * bad-sigs: entries of the smallest size under our own key (a valid point, so each
+ * verification runs to the end), each on a key nobody holds, with a random signature.
+ * Every check before the signature passes, so the node verifies each one, refuses it and
+ * remembers nothing: the same costs it again. --type sends the same bytes under another
+ * control type (127: one the node does not know), to compare with what they cost it then.
+ */
+int attack_bad_sigs(struct harness *h, const struct attack_args *a)
+{
+	static const char *const known[] = { "rate", "duration", "type", NULL };
+	uint64_t rate, duration, total, entries = 0, t0, type;
+	struct push p;
+	int ret;
+
+	if (!attack_args_check(a, "bad-sigs", known) || !attack_opt_u64(a, "rate", 200, &rate) ||
+	    !attack_opt_u64(a, "duration", 10, &duration) ||
+	    !attack_opt_u64(a, "type", NT_CTRL_GOSSIP, &type) || rate == 0 || type < 2 || type > 255)
+		return -EINVAL;
+	if (attack_member_join(h) < 0)
+		return -ENOTCONN;
+	memset(&p, 0, sizeof(p));
+	push_begin(&p);
+	t0 = nt_now_ms();
+	total = rate * duration;
+	while (p.sent < total) {
+		static const uint8_t sig[NT_LEDGER_SIG_LEN];
+		uint8_t entry[NT_LEDGER_WIRE_FIXED + 16];
+		uint64_t now = nt_wall_ms(), due = t0 + (uint64_t)p.sent * 1000 / rate;
+		char key[16];
+		struct nt_ledger_entry e = {
+			.bucket = "x",
+			.bucket_len = 1,
+			.key = key,
+			.owner = h->id->ed_pk,
+			.sig = sig,
+			.version = now,
+			.claimed_at = now,
+			.expires_at = now + 60000,
+		};
+		ssize_t n;
+
+		snprintf(key, sizeof(key), "%08x", randombytes_random());
+		e.key_len = (uint8_t)strlen(key);
+		n = nt_ledger_entry_encode(&e, entry, sizeof(entry));
+		if (n < 0)
+			return (int)n;
+		randombytes_buf(entry + n - NT_LEDGER_SIG_LEN, NT_LEDGER_SIG_LEN);
+		/* S below the group order, as in any signature: the check must be computed. */
+		entry[n - 1] &= 0x0f;
+		if (p.len + 2 + (size_t)n > sizeof(p.buf)) {
+			/* Paced, and without push_flush's pause: we want the node's CPU, not its socket. */
+			if (nt_now_ms() < due)
+				attack_pump(h, due - nt_now_ms());
+			nt_put_be16(p.buf + NT_GOSSIP_HDR_LEN, p.n);
+			n = attack_member_send(h, (uint8_t)type, p.buf, p.len);
+			if (n < 0)
+				return (int)n;
+			p.sent++;
+			p.sent_bytes += (uint64_t)n;
+			push_begin(&p);
+			continue;
+		}
+		ret = push_add(h, &p, entry, (size_t)n);
+		if (ret < 0)
+			return ret;
+		entries++;
+	}
+	attack_pump(h, 500);
+	attack_report("bad-sigs", "msgs=%u entries=%llu sent_bytes=%llu seconds=%llu", p.sent,
+		      (unsigned long long)(entries - p.n), (unsigned long long)p.sent_bytes,
+		      (unsigned long long)((nt_now_ms() - t0) / 1000));
 	return 0;
 }
 

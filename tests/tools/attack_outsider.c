@@ -6,6 +6,8 @@
  *   random-index  33-byte 0xE5 frames with random receiver indices from many sources
  *   hs-junk       0xE1 handshake junk (wrong mac1) at a high rate, from a member's address
  *   fin-data      a 0xE3 datagram, then a 0xE5 frame with the same index (workers wait)
+ *   fin-replay    the same with a FIN whose mac1 is right: one of a handshake long over,
+ *                 as anyone on a member's path has seen (the token is used only to make one)
  *   dht-flood     get_peers/find_node/ping after 32 announce_peer from one source (and,
  *                 optionally, "neighbours": pings from other addresses, which then
  *                 answer the node's queries, so its table is as full as in the public DHT)
@@ -208,6 +210,93 @@ int attack_fin_data(struct harness *h, const struct attack_args *a)
 	}
 	attack_pump(h, 1000);
 	attack_report("fin-data", "pairs=%llu sent_bytes=%llu seconds=%llu recv=%llu recv_bytes=%llu",
+		      (unsigned long long)sent, (unsigned long long)(sent * (sizeof(fin) + sizeof(data))),
+		      (unsigned long long)((nt_now_ms() - t0) / 1000), (unsigned long long)h->rx_node.n,
+		      (unsigned long long)h->rx_node.bytes);
+	return 0;
+}
+
+/* fin-replay: the RESP to our INIT, by its receiver index. */
+static uint32_t replay_fin_index;
+static uint8_t replay_resp[NT_HS_RESP_LEN];
+static bool replay_have_resp;
+
+static void fin_replay_tap(struct harness *h, const uint8_t *buf, size_t len,
+			   const union nt_sockaddr *from)
+{
+	if (nt_sockaddr_equal(from, &h->node) && len == NT_HS_RESP_LEN && buf[0] == NT_HS_MSG_RESP &&
+	    nt_get_le32(buf + 8) == replay_fin_index) {
+		memcpy(replay_resp, buf, len);
+		replay_have_resp = true;
+	}
+}
+
+int attack_fin_replay(struct harness *h, const struct attack_args *a)
+{
+	static const char *const known[] = { "rate", "duration", NULL };
+	uint8_t init[NT_HS_INIT_LEN], fin[NT_HS_FIN_LEN], data[NT_DATA_MIN_LEN];
+	struct nt_handshake hs = { 0 };
+	uint64_t rate, duration, sent = 0, t0, total;
+	int ret;
+
+	if (!attack_args_check(a, "fin-replay", known) || !attack_opt_u64(a, "rate", 200, &rate) ||
+	    !attack_opt_u64(a, "duration", 10, &duration) || rate == 0)
+		return -EINVAL;
+	ret = attack_net_load(h);
+	if (ret < 0)
+		return ret;
+	ret = nt_handshake_init(&hs);
+	if (ret < 0)
+		return ret;
+	/* A real handshake up to its last message, which is kept instead of sent. */
+	do
+		replay_fin_index = randombytes_random();
+	while (!replay_fin_index);
+	replay_have_resp = false;
+	h->tap = fin_replay_tap;
+	ret = nt_handshake_create_init(&hs, &h->hs_local, replay_fin_index, nt_wall_ms(), nt_now_ms(),
+				       init);
+	if (ret == 0)
+		ret = attack_send(h, init, sizeof(init), &h->node);
+	for (uint64_t deadline = nt_now_ms() + 3000; ret == 0 && !replay_have_resp &&
+						     nt_now_ms() < deadline;)
+		attack_pump(h, 50);
+	h->tap = NULL;
+	if (ret == 0 && !replay_have_resp)
+		ret = -ETIMEDOUT;
+	if (ret == 0 && nt_handshake_consume_resp(&hs, &h->hs_local, replay_resp, sizeof(replay_resp),
+						  &h->node, nt_now_ms()) != NT_HS_OK)
+		ret = -EPROTO;
+	if (ret == 0)
+		ret = nt_handshake_create_fin(&hs, &h->hs_local, nt_now_ms(), fin);
+	nt_handshake_uninit(&hs);
+	if (ret < 0) {
+		attack_error("fin-replay: no FIN to replay: %s", strerror(-ret));
+		return ret;
+	}
+	/* The node gives up on that handshake (5 s): its FIN now names an index gone by. */
+	attack_pump(h, 6000);
+	h->rx_node = (struct attack_counter){ 0 };
+	t0 = nt_now_ms();
+	total = rate * duration;
+	for (uint64_t i = 0; i < total; i++) {
+		pace(h, t0, i, rate);
+		/* The old FIN, and a data frame for the index it names, at once. */
+		randombytes_buf(data, sizeof(data));
+		memset(data, 0, 4);
+		data[0] = NT_MSG_DATA;
+		memcpy(data + 4, fin + 4, 4);
+		ret = attack_send(h, fin, sizeof(fin), &h->node);
+		if (ret == 0)
+			ret = attack_send(h, data, sizeof(data), &h->node);
+		if (ret < 0) {
+			attack_error("fin-replay: send: %s", strerror(-ret));
+			return ret;
+		}
+		sent++;
+	}
+	attack_pump(h, 1000);
+	attack_report("fin-replay", "pairs=%llu sent_bytes=%llu seconds=%llu recv=%llu recv_bytes=%llu",
 		      (unsigned long long)sent, (unsigned long long)(sent * (sizeof(fin) + sizeof(data))),
 		      (unsigned long long)((nt_now_ms() - t0) / 1000), (unsigned long long)h->rx_node.n,
 		      (unsigned long long)h->rx_node.bytes);

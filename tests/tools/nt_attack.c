@@ -48,8 +48,10 @@ static const char usage[] =
 	"  oversize-relay [--size N] [--target ID] one N-byte datagram (30000): RELAY to member ID\n"
 	"  fake-claims N [--first IP] [--endpoint IP:PORT]... [--ttl S]\n"
 	"                                          N machines claims by N throw-away identities\n"
-	"  backdate ADDR [--claimed-at 1|before]   our claim on ADDR with claimed_at 1, or 1 s\n"
-	"                                          before the holder's claim\n"
+	"  backdate ADDR [--claimed-at 1|before] [--update 1]\n"
+	"                                          our claim on ADDR with claimed_at 1, or 1 s\n"
+	"                                          before the holder's (--update: as a new\n"
+	"                                          version of a claim made now)\n"
 	"  foreign-claim ADDR [--dst IP] [--count N] our claim on ADDR, then N ICMP echoes from it\n"
 	"  spoof-digest --as IP:PORT [--count N] [--interval MS] [--fill N]\n"
 	"                                          gossip DIGESTs with a spoofed UDP source\n"
@@ -58,10 +60,20 @@ static const char usage[] =
 	"                                          first again: are there answers?\n"
 	"  want-edge [--fill-to N]                 12 entries of ours, then a WANT whose ENTRIES\n"
 	"                                          answer fills to N bytes after two of them\n"
+	"  claim-many N [--first IP]               N free addresses claimed as ourselves\n"
+	"  bad-sigs [--rate MSGS] [--duration S] [--type T]\n"
+	"                                          PUSHes of entries with wrong signatures\n"
+	"  spoof-fin --as IP:PORT [--count N] [--relay 1] [--digests N] [--hold S]\n"
+	"                                          N throw-away identities whose FIN comes from\n"
+	"                                          IP:PORT+i (--relay: INIT, RESP via our session)\n"
+	"  pex --endpoint IP:PORT [--count N] [--hold S]\n"
+	"                                          one PEX naming N endpoints from IP:PORT on\n"
+	"  mint-peers N [--rate PER_S] [--hold S]  N throw-away identities keep sessions\n"
 	"Outsider actions (no session):\n"
 	"  random-index [--sources N] [--from IP] [--count N] [--linger S]\n"
 	"  hs-junk [--as IP:PORT] [--rate PPS] [--duration S]\n"
 	"  fin-data [--rate PAIRS] [--duration S]\n"
+	"  fin-replay [--rate PAIRS] [--duration S] (a real FIN, long over: needs the token)\n"
 	"  dht-flood [--count N] [--rate QPS] [--announces N] [--neighbours N] [--from IP]\n"
 	"  stun-flood [--count N] [--rate PPS]\n";
 
@@ -331,23 +343,31 @@ static uint32_t random_index(void)
 	return i;
 }
 
-ssize_t attack_member_seal(struct harness *h, uint8_t inner, const uint8_t *body, size_t len)
+ssize_t attack_seal(struct harness *h, struct nt_keypair *kp, uint8_t inner, const uint8_t *body,
+		    size_t len)
 {
-	uint64_t now = nt_now_ms();
 	int ret;
 
-	if (!h->kp)
+	if (!kp)
 		return -ENOTCONN;
 	if (NT_DATA_HEADER_LEN + 1 + len + NT_DATA_TAG_LEN > sizeof(h->tx))
 		return -EMSGSIZE;
 	h->tx[NT_DATA_HEADER_LEN] = inner;
 	if (len)
-		memcpy(h->tx + NT_DATA_HEADER_LEN + 1, body, len);
-	ret = nt_session_keypair_encrypt(h->kp, h->tx, sizeof(h->tx), len + 1, now);
+		memmove(h->tx + NT_DATA_HEADER_LEN + 1, body, len);
+	ret = nt_session_keypair_encrypt(kp, h->tx, sizeof(h->tx), len + 1, nt_now_ms());
 	if (ret < 0)
 		return ret;
-	h->last_tx_ms = now;
 	return (ssize_t)(len + 1 + NT_DATA_OVERHEAD);
+}
+
+ssize_t attack_member_seal(struct harness *h, uint8_t inner, const uint8_t *body, size_t len)
+{
+	ssize_t n = attack_seal(h, h->kp, inner, body, len);
+
+	if (n >= 0)
+		h->last_tx_ms = nt_now_ms();
+	return n;
 }
 
 ssize_t attack_member_send(struct harness *h, uint8_t inner, const uint8_t *body, size_t len)
@@ -518,7 +538,10 @@ static void member_on_data(struct harness *h, uint8_t *buf, size_t len)
 					nt_wall_ms());
 		break;
 	default:
-		break; /* keepalives, ANNOUNCE, relay traffic: nothing to do */
+		/* keepalives, ANNOUNCE, relay traffic: nothing to do, unless the action asks */
+		if (h->on_control && rx.inner_type >= NT_DATA_INNER_CONTROL)
+			h->on_control(h, rx.inner_type, rx.payload, rx.payload_len);
+		break;
 	}
 }
 
@@ -692,6 +715,12 @@ static const struct {
 	{ "fin-data", attack_fin_data },
 	{ "dht-flood", attack_dht_flood },
 	{ "stun-flood", attack_stun_flood },
+	{ "fin-replay", attack_fin_replay },
+	{ "claim-many", attack_claim_many },
+	{ "bad-sigs", attack_bad_sigs },
+	{ "spoof-fin", attack_spoof_fin },
+	{ "pex", attack_pex },
+	{ "mint-peers", attack_mint_peers },
 };
 
 static int open_socket(struct harness *h)
@@ -791,6 +820,7 @@ int main(int argc, char **argv)
 			end++;
 		if (end > i) {
 			h.tap = NULL;
+			h.on_control = NULL;
 			ret = run_action(&h, end - i, argv + i);
 			if (ret < 0)
 				break;

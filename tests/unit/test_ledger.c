@@ -595,6 +595,71 @@ static void test_room_policy_proven(void **state)
 	nt_ledger_free(l);
 }
 
+/*
+ * Back-dating by an update (review of issue 13's fixes): the race rule must hold for an
+ * owner's new version as for a new owner. ids[1] first claims ids[0]'s address with a
+ * younger claimed_at (kept as the contender), then re-signs that claim "older" than the
+ * holder, well past the race window: refused, and the holder keeps the key.
+ */
+static void test_backdated_update(void **state)
+{
+	struct nt_ledger *l = ledger_new(64, 0);
+	const uint64_t race = NT_LEDGER_DEFAULT_RACE_MS;
+	const uint64_t claimed[] = { T0 - 1000, 1 };
+	uint8_t buf[512];
+	size_t n;
+
+	(void)state;
+	ids_init();
+	n = make_entry(buf, sizeof(buf), &ids[0], NULL, "machines", "10.1.0.1", "a", 1, T0, T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	n = make_entry(buf, sizeof(buf), &ids[1], NULL, "machines", "10.1.0.1", "b", 1, T0 + 5000,
+		       T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 5000), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.1"), ids[0].ed_pk, 32);
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t now = T0 + 5000 + race + 1000 * (i + 1);
+
+		n = make_entry(buf, sizeof(buf), &ids[1], NULL, "machines", "10.1.0.1", "b", 2 + i,
+			       claimed[i], T0 + MIN_MS, 0);
+		assert_int_not_equal(nt_ledger_insert(l, buf, n, now), NT_LEDGER_UPDATED);
+		assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.1"), ids[0].ed_pk, 32);
+	}
+	nt_ledger_free(l);
+}
+
+/*
+ * Room and proof (review of issue 13's fixes): claims of owners nobody proved fill the
+ * reserved bucket on free keys; a proven owner's claim on another free key must still find
+ * room (an unproven claim gives way), or minted identities crowd every member out.
+ */
+static void test_unproven_fill(void **state)
+{
+	struct nt_ledger_cfg cfg = {
+		.capacity = 8, .reserve_bucket = "machines", .reserve_slots = 4,
+		.proven = proven_is_id0,
+	};
+	struct nt_ledger *l;
+	uint8_t buf[512];
+	char key[32];
+	size_t n;
+
+	(void)state;
+	ids_init();
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "10.1.1.%d", i + 1);
+		n = make_entry(buf, sizeof(buf), &ids[1 + i % 5], NULL, "machines", key, "x", 1, T0,
+			       T0 + MIN_MS, 0);
+		assert_int_equal(nt_ledger_insert(l, buf, n, T0), NT_LEDGER_ADDED);
+	}
+	n = make_entry(buf, sizeof(buf), &ids[0], NULL, "machines", "10.1.0.20", "x", 1, T0 + 1000,
+		       T0 + MIN_MS, 0);
+	assert_int_equal(nt_ledger_insert(l, buf, n, T0 + 1000), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.20"), ids[0].ed_pk, 32);
+	nt_ledger_free(l);
+}
+
 static void test_merge_order_independent(void **state)
 {
 	enum { N = 90, ORDERS = 40 };
@@ -768,6 +833,8 @@ int main(void)
 		cmocka_unit_test(test_backdated_claims),
 		cmocka_unit_test(test_claims_per_key),
 		cmocka_unit_test(test_room_policy_proven),
+		cmocka_unit_test(test_backdated_update),
+		cmocka_unit_test(test_unproven_fill),
 		cmocka_unit_test(test_merge_order_independent),
 		cmocka_unit_test(test_state_hash_and_blocks),
 		cmocka_unit_test(test_steady_state_no_alloc),
