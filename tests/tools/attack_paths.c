@@ -24,7 +24,7 @@
 #include <sodium.h>
 
 #include "attack.h"
-#include "control.h"
+#include "proto/control.h"
 
 enum {
 	MINT_KEEPALIVE_MS = 10000, /* as our own session's */
