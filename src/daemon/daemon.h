@@ -24,6 +24,7 @@
 #include "dataplane/offload.h"
 #include "tunnel/peer.h"
 #include "core/ratelimit.h"
+#include "core/srclimit.h"
 #include "core/resolve.h"
 #include "dataplane/route.h"
 #include "discovery/stun.h"
@@ -85,8 +86,13 @@ struct nt_hint {
 	struct nt_peer *told_by; /* the member whose PEX named it: our relay if punching fails */
 	uint64_t created_ms;
 	uint64_t relay_next_ms; /* next relayed handshake attempt */
+	uint32_t budget; /* bytes of INITs it may still draw: NT_HINT_BUDGET_UNLIMITED, or paid by who named it */
 };
+#define NT_HINT_BUDGET_UNLIMITED UINT32_MAX
 
+#ifndef NT_PEERS_PER_SOURCE
+#define NT_PEERS_PER_SOURCE 64 /* members one IPv4 address or IPv6 /64 may bring us */
+#endif
 #ifndef NT_RELAY_AFTER_MS
 #define NT_RELAY_AFTER_MS 3000 /* punching this long without a session: try a relay */
 #endif
@@ -155,6 +161,7 @@ struct nt_daemon {
 	struct nt_handshake init_hs; /* an INIT is checked here before it may take a slot */
 	bool init_hs_ready;
 	struct nt_ratelimit_table ratelimit;
+	struct nt_srclimit init_limit; /* INITs to an address that never answered: 1/s each */
 
 	/* Relaying: the pairs we forward for, and the relay context of the frame being handled. */
 	struct nt_relay_pair relay_pairs[NT_RELAY_PAIRS];
@@ -201,6 +208,7 @@ struct nt_daemon {
 	bool addr_conflict[NT_MAX_ADDRESSES]; /* an earlier claim by another member beats ours */
 	struct nt_dhcp dhcp;
 	bool dhcp_bound;
+	bool dhcp_synced; /* the ledger agreed with a member's once: --dhcp may pick */
 
 	/* NAT (discovery.c): STUN on the one socket, and what we learn of our public address. */
 	struct nt_stun stun;
@@ -314,6 +322,11 @@ void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now);
 
 /* tunnel.c */
+/*
+ * Whether id proved itself a member: it completed a handshake with us, or a member we have
+ * a live session with names it in its PEX (it has a session with it).
+ */
+bool nt_tunnel_knows_member(struct nt_daemon *d, const uint8_t id[32], uint64_t now);
 /* A usable session on which the member was heard within NT_PEER_DEAD_MS. */
 bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now);
 /*
@@ -321,7 +334,8 @@ bool nt_tunnel_peer_is_alive(const struct nt_peer *p, uint64_t now);
  * Call only for an identity that just completed a handshake with us: a peer entry is what
  * makes a member's claims count here.
  */
-struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32]);
+struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32],
+				   const union nt_sockaddr *from);
 int nt_tunnel_start(struct nt_daemon *d);
 void nt_tunnel_stop(struct nt_daemon *d);
 void nt_tunnel_tick(struct nt_daemon *d, uint64_t now);
@@ -337,11 +351,15 @@ void nt_tunnel_want_handshake(struct nt_daemon *d, struct nt_peer *p, uint64_t n
 /* The hint for this endpoint, or NULL. */
 struct nt_hint *nt_tunnel_hint_find(struct nt_daemon *d, const union nt_sockaddr *ep);
 /*
- * Adds or refreshes an endpoint worth a handshake. NULL when refused: not a unicast endpoint
- * (unless configured), or no room among the hints this source may replace.
+ * Adds or refreshes an endpoint worth a handshake. budget: the bytes of INITs its naming
+ * pays for (4 times the naming input's share; at least one INIT, four at most), or
+ * NT_HINT_BUDGET_UNLIMITED for what the operator configured or we remembered. NULL when
+ * refused: not a unicast endpoint (unless configured), or no room among the hints this
+ * source may replace.
  */
 struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
-				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now);
+				   const union nt_sockaddr *ep, const uint8_t *id, uint32_t budget,
+				   uint64_t now);
 /*
  * An authenticated frame of p arrived from `from`. proven: it ends a round trip to there (a
  * handshake we answered or began at that address). A new address is followed (roaming)

@@ -65,6 +65,7 @@ struct nt_snapshot {
 
 enum msg_kind {
 	MSG_FRAME, /* a datagram as received: the loop handles it as its own */
+	MSG_EXPECTED_FIN, /* the same, a FIN the loop waits for: the worker waits until it is handled */
 	MSG_AUTH, /* an authenticated frame on index, from `from`; inner type and control body */
 	MSG_TUN, /* a packet from the TUN the worker could not send */
 	MSG_HANDSHAKE, /* the member whose id is the data wants a handshake (rekey due) */
@@ -157,6 +158,11 @@ struct nt_workers {
 	int wake_fd;
 	struct nt_keypair **retired;
 	unsigned int n_retired, cap_retired;
+	/*
+	 * The session indices of the loop's responder handshakes waiting for their FIN (atomic;
+	 * 0 = none): only such a FIN may make a worker wait, never a replayed one.
+	 */
+	uint32_t expect_fin[NT_MAX_ATTEMPTS];
 };
 
 static int snap_key_cmp(const void *a, const void *b)
@@ -374,9 +380,11 @@ static void handle_msg(struct nt_daemon *d, struct worker *w, struct msg *m, uin
 	switch (m->kind) {
 	case MSG_FRAME:
 		nt_datapath_on_frame(d, m->data, m->len, &m->from, now);
+		return;
+	case MSG_EXPECTED_FIN:
+		nt_datapath_on_frame(d, m->data, m->len, &m->from, now);
 		/* Done with it, session installed and published or not: the worker waits no more. */
-		if (m->len && m->data[0] == NT_HS_MSG_FIN)
-			__atomic_add_fetch(&w->fins_done, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&w->fins_done, 1, __ATOMIC_RELEASE);
 		return;
 	case MSG_AUTH:
 		kp = nt_index_lookup(&d->index, m->index, NT_INDEX_KEYPAIR);
@@ -800,6 +808,20 @@ static void note_auth(struct worker *w, const struct snap_key *k, const struct n
 	ring_push(w, len);
 }
 
+static bool fin_is_expected(const struct nt_workers *wk, uint32_t index)
+{
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS && index; i++)
+		if (__atomic_load_n(&wk->expect_fin[i], __ATOMIC_ACQUIRE) == index)
+			return true;
+	return false;
+}
+
+void nt_workers_expect_fin(struct nt_daemon *d, unsigned int slot, uint32_t index)
+{
+	if (d->wk && slot < NT_MAX_ATTEMPTS)
+		__atomic_store_n(&d->wk->expect_fin[slot], index, __ATOMIC_RELEASE);
+}
+
 static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt_sockaddr *from,
 		    uint64_t now)
 {
@@ -819,12 +841,16 @@ static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt
 			wdrop(w, NT_DROP_HANDSHAKE);
 			return;
 		}
-		if (frame[0] == NT_HS_MSG_FIN) {
+		if (frame[0] == NT_HS_MSG_FIN && fin_is_expected(w->d->wk, nt_get_le32(frame + 4))) {
 			/* The member's first frames on the session follow: see wait_for_session. */
 			w->fin_index = nt_get_le32(frame + 4);
 			w->fins_handed++;
+			hand_over(w, MSG_EXPECTED_FIN, frame, len, from, true);
+			wake_loop(w);
+			return;
 		}
-		hand_over(w, MSG_FRAME, frame, len, from, true);
+		/* A FIN the loop does not wait for (a replay) makes nobody wait. */
+		hand_over(w, MSG_FRAME, frame, len, from, frame[0] != NT_HS_MSG_FIN);
 		wake_loop(w);
 		return;
 	}

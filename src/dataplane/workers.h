@@ -53,6 +53,11 @@ void nt_workers_publish(struct nt_daemon *d);
  * workers' counters into the members and the daemon's totals, frees what was retired.
  */
 void nt_workers_tick(struct nt_daemon *d, uint64_t now);
+/*
+ * The loop's responder handshake in attempt slot `slot` waits for a FIN on session index
+ * `index` (0: no longer): a worker waits for the loop only for such a FIN.
+ */
+void nt_workers_expect_fin(struct nt_daemon *d, unsigned int slot, uint32_t index);
 /* The member is about to be freed: nothing of the loop's may point to it any more. */
 void nt_workers_peer_gone(struct nt_daemon *d, struct nt_peer *p);
 /* Session release hook: frees kp once no worker can hold it. */

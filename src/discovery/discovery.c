@@ -71,7 +71,8 @@ static void mdns_peer(void *ctx, const union nt_sockaddr *endpoint, const char *
 
 	log_debug(NT_DBG_MDNS, "mdns: member %s may be at %s", id_prefix,
 		  nt_sockaddr_format(endpoint, buf, sizeof(buf)));
-	struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_MDNS, endpoint, NULL, nt_now_ms());
+	/* One INIT each time it is announced: the answer was a few hundred bytes at most. */
+	struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_MDNS, endpoint, NULL, 0, nt_now_ms());
 
 	/* The prefix lets a member seen at two addresses (IPv4, IPv6) get one handshake. */
 	if (h && strlen(id_prefix) >= NT_NODE_ID_SHORT_LEN)
@@ -212,7 +213,8 @@ static void dht_on_peers(void *ctx, const uint8_t ih[20], const union nt_sockadd
 	for (size_t i = 0; i < n; i++) {
 		/* Our own announcement comes back too: the handshake would refuse it anyway. */
 		log_debug(NT_DBG_DHT, "dht: a member may be at %s", nt_sockaddr_format(&peers[i], buf, sizeof(buf)));
-		nt_tunnel_add_hint(d, NT_HINT_DHT, &peers[i], NULL, now);
+		/* A value is 6 bytes of an answer we asked for: it pays for one INIT, the least. */
+		nt_tunnel_add_hint(d, NT_HINT_DHT, &peers[i], NULL, 0, now);
 	}
 }
 
@@ -494,7 +496,7 @@ int nt_discovery_start(struct nt_daemon *d)
 	/* Members we reached last time: the quickest way back into the network. */
 	n = remember_read(d, "peers", saved, REMEMBER_MAX);
 	for (size_t i = 0; i < n; i++)
-		nt_tunnel_add_hint(d, NT_HINT_REMEMBERED, &saved[i], NULL, now);
+		nt_tunnel_add_hint(d, NT_HINT_REMEMBERED, &saved[i], NULL, NT_HINT_BUDGET_UNLIMITED, now);
 	if (n)
 		log_info("trying %zu member%s remembered from the last run", n, n == 1 ? "" : "s");
 	d->remember_ms = now + 5000;

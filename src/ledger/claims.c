@@ -179,6 +179,8 @@ static int claim(struct nt_daemon *d, const struct nt_cidr *c, uint64_t now)
  */
 static void add_endpoint_hints(struct nt_daemon *d, struct nt_peer *p, const struct nt_ledger_entry *e)
 {
+	/* 4 times the claim's size, shared by its (at most four) endpoints. */
+	uint32_t budget = (uint32_t)(NT_LEDGER_WIRE_FIXED + e->bucket_len + e->key_len + e->value_len);
 	uint64_t now = nt_now_ms();
 	json_error_t jerr;
 	json_t *v, *eps, *x;
@@ -194,7 +196,7 @@ static void add_endpoint_hints(struct nt_daemon *d, struct nt_peer *p, const str
 		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep) ||
 		    !nt_sockaddr_is_unicast(&ep))
 			continue;
-		nt_tunnel_add_hint(d, NT_HINT_LEDGER, &ep, e->owner, now);
+		nt_tunnel_add_hint(d, NT_HINT_LEDGER, &ep, e->owner, budget, now);
 	}
 	json_decref(v);
 }
@@ -266,15 +268,15 @@ static bool on_held(void *ctx, const struct nt_ledger_entry *e)
 }
 
 /*
- * The ledger's proven(): we completed a handshake with this owner (peer entries exist only
- * for those), or it is us. A claim alone proves nothing: anyone can sign one with a key
- * minted for the purpose.
+ * The ledger's proven(): it is us, we completed a handshake with this owner (peer entries
+ * exist only for those), or a member we have a session with says it has one (PEX). A claim
+ * alone proves nothing: anyone can sign one with a key minted for the purpose.
  */
 static bool owner_is_proven(void *ctx, const uint8_t owner[32])
 {
 	struct nt_daemon *d = ctx;
 
-	return !memcmp(owner, d->id->ed_pk, 32) || nt_peer_lookup(&d->peers, owner) != NULL;
+	return !memcmp(owner, d->id->ed_pk, 32) || nt_tunnel_knows_member(d, owner, nt_now_ms());
 }
 
 /* Rebuilds the route table from the winning claims. */
@@ -438,6 +440,37 @@ static void dhcp_tick(struct nt_daemon *d, uint64_t now)
 	}
 }
 
+#ifndef NT_DHCP_SYNC_WAIT_MS
+#define NT_DHCP_SYNC_WAIT_MS 3000 /* alone this long (or unsynced ten times as long): pick */
+#endif
+
+/*
+ * --dhcp picks only once it knows the claims: when it knows what a member holds (their
+ * digests agree, or a summary came a second ago and what we lacked has been fetched), or
+ * after a while alone (the first member of a network has nobody to ask). A pick made
+ * before would race claims it had not heard of yet.
+ */
+static bool dhcp_may_pick(struct nt_daemon *d, uint64_t mono)
+{
+	uint64_t before = nt_wall_ms() - 1000;
+
+	if (d->dhcp_synced)
+		return true;
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+
+		if (p->in_gossip && nt_gossip_peer_has_summarized(d->gossip, (uint64_t)(uintptr_t)p, before)) {
+			d->dhcp_synced = true;
+			return true;
+		}
+	}
+	if (mono - d->started_ms >= (nt_tunnel_has_session(d, mono) ? 10 : 1) * NT_DHCP_SYNC_WAIT_MS) {
+		d->dhcp_synced = true;
+		log_info("dhcp: no member's ledger to agree with yet: picking from what we know");
+	}
+	return d->dhcp_synced;
+}
+
 static void sync_gossip_peers(struct nt_daemon *d, uint64_t mono)
 {
 	for (unsigned int i = 0; i < d->peers.count; i++) {
@@ -465,7 +498,7 @@ void nt_claims_tick(struct nt_daemon *d, uint64_t mono)
 		d->claims_next_ms = now + NT_CLAIMS_TICK_MS;
 		nt_ledger_expire(d->ledger, now);
 		nt_ledger_refresh_local(d->ledger, d->id, now);
-		if (d->opts.dhcp)
+		if (d->opts.dhcp && dhcp_may_pick(d, mono))
 			dhcp_tick(d, now);
 		check_conflicts(d);
 	}
@@ -487,6 +520,8 @@ int nt_claims_start(struct nt_daemon *d)
 		.capacity = d->opts.ledger_capacity,
 		/* Half the room is kept for address claims: no other bucket can crowd them out. */
 		.reserve_bucket = MACHINES,
+		/* A node holds NT_MAX_ADDRESSES at most (an IPv4 and an IPv6 one, as a rule). */
+		.reserve_per_owner = NT_MAX_ADDRESSES,
 		.reserve_slots = (d->opts.ledger_capacity ? d->opts.ledger_capacity :
 							    NT_LEDGER_DEFAULT_CAPACITY) / 2,
 		.on_change = on_ledger_change,

@@ -93,7 +93,8 @@ static int pick_in_range(const struct nt_ledger *l, const struct nt_dhcp_range *
 	for (uint32_t i = 0; i < r->count; i++) {
 		uint32_t host = r->first + (start + i) % r->count;
 		addr_text(host, text);
-		if (nt_ledger_claim_is_beaten(l, NT_LEDGER_MACHINES, text, node_id))
+		/* Any other live claim, proven here or not: a pick must not race anybody. */
+		if (nt_ledger_is_claimed(l, NT_LEDGER_MACHINES, text, node_id))
 			continue;
 		if (skipped++ < attempt)
 			continue;

@@ -27,8 +27,11 @@ struct peer {
 	uint64_t handle;
 	uint64_t next_digest; /* unix ms; 0: on the next tick */
 	uint64_t digest_sent_at, summary_sent_at; /* 0: never */
+	uint64_t summary_rx_at; /* when its summary (all it holds) last came; 0: never */
 	uint64_t refill_at; /* want budget bookkeeping */
 	uint32_t tokens;
+	uint64_t verify_at; /* signature check budget: refilled every second */
+	uint32_t verify_tokens;
 	bool used, synced;
 };
 
@@ -196,6 +199,7 @@ static void on_digest(struct nt_gossip *g, struct peer *p, const uint8_t *body, 
 static void on_summary(struct nt_gossip *g, struct peer *p, const uint8_t *items, uint16_t n,
 		       uint64_t now)
 {
+	p->summary_rx_at = now;
 	msg_begin(&g->want, NT_GOSSIP_WANT);
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++) {
@@ -266,10 +270,15 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 	size_t off = 0;
 
 	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
+	if (now >= p->verify_at + 1000 || now < p->verify_at) {
+		p->verify_tokens = g->cfg.verify_budget;
+		p->verify_at = now;
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		size_t elen = nt_get_be16(recs + off);
 		const uint8_t *e = recs + off + 2;
-		enum nt_ledger_verdict v = nt_ledger_insert(g->l, e, elen, now);
+		/* A member's entries cost us at most its budget of signature checks a second. */
+		enum nt_ledger_verdict v = nt_ledger_insert_budget(g->l, e, elen, now, &p->verify_tokens);
 
 		off += 2 + elen;
 		g->stats.entries_rx[v]++;
@@ -416,6 +425,13 @@ void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer)
 		p->used = false;
 }
 
+bool nt_gossip_peer_has_summarized(const struct nt_gossip *g, uint64_t peer, uint64_t before)
+{
+	const struct peer *p = peer_find(g, peer);
+
+	return p && (p->synced || (p->summary_rx_at && p->summary_rx_at <= before));
+}
+
 bool nt_gossip_peer_is_synced(const struct nt_gossip *g, uint64_t peer)
 {
 	const struct peer *p = peer_find(g, peer);
@@ -450,6 +466,8 @@ int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_g
 		g->cfg.summary_interval_ms = NT_GOSSIP_DEFAULT_SUMMARY_MS;
 	if (!g->cfg.want_budget)
 		g->cfg.want_budget = NT_GOSSIP_DEFAULT_WANT_BUDGET;
+	if (!g->cfg.verify_budget)
+		g->cfg.verify_budget = NT_GOSSIP_DEFAULT_VERIFY_BUDGET;
 	if (!g->cfg.push_fanout)
 		g->cfg.push_fanout = NT_GOSSIP_DEFAULT_FANOUT;
 	/* The largest entry must fit one ENTRIES message; counts are u16. */

@@ -34,6 +34,9 @@ enum nt_gossip_type {
 #define NT_GOSSIP_DEFAULT_DIGEST_MS 5000
 #define NT_GOSSIP_DEFAULT_SUMMARY_MS 1000
 #define NT_GOSSIP_DEFAULT_WANT_BUDGET 2048 /* entries served to one peer per second */
+/* Ed25519 checks of one member's entries a second (~50 us each): a full sync of a few
+ * thousand entries takes seconds, a flood of bad signatures costs a few percent of a core. */
+#define NT_GOSSIP_DEFAULT_VERIFY_BUDGET 500
 #define NT_GOSSIP_DEFAULT_FANOUT 4
 
 /* Sends one message to a peer; buf is only valid during the call. Must not re-enter. */
@@ -45,6 +48,7 @@ struct nt_gossip_cfg {
 	uint64_t digest_interval_ms; /* periodic digest to each peer */
 	uint64_t summary_interval_ms; /* at most one summary per peer per interval */
 	uint32_t want_budget; /* entries per peer per second answered to wants */
+	uint32_t verify_budget; /* signature checks per peer per second (entries it sends) */
 	uint32_t push_fanout; /* peers a received push is forwarded to */
 	nt_gossip_send_fn *send;
 	void *ctx;
@@ -68,6 +72,11 @@ void nt_gossip_free(struct nt_gossip *g);
 /* A session to a member is up; a digest goes out on the next tick. 0, -EEXIST, -ENOSPC. */
 int nt_gossip_peer_add(struct nt_gossip *g, uint64_t peer);
 void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer);
+/*
+ * Whether we know what the peer holds: its digest matched ours, or its summary came at or
+ * before `before` (unix ms; what we lacked of it has been asked for since).
+ */
+bool nt_gossip_peer_has_summarized(const struct nt_gossip *g, uint64_t peer, uint64_t before);
 /* Whether the peer's last digest matched our state. */
 bool nt_gossip_peer_is_synced(const struct nt_gossip *g, uint64_t peer);
 

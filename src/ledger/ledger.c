@@ -48,6 +48,7 @@ struct slot {
 struct owner_rec {
 	uint8_t pk[32];
 	uint32_t count;
+	uint32_t reserve_live; /* of them live claims (no tombstones) in the reserved bucket */
 	uint32_t next; /* chain, or the free list */
 };
 
@@ -214,6 +215,8 @@ const char *nt_ledger_verdict_str(enum nt_ledger_verdict v)
 		[NT_LEDGER_REJ_OWNER_FULL] = "owner at its entry cap",
 		[NT_LEDGER_REJ_FULL] = "store full",
 		[NT_LEDGER_REJ_HELD] = "key held by another owner",
+		[NT_LEDGER_REJ_BACKDATED] = "claim made older by an update",
+		[NT_LEDGER_REJ_BUSY] = "no signature checks left for its sender",
 		[NT_LEDGER_REJ_POLICY] = "refused by this node's rules",
 	};
 	return (unsigned)v < NT_LEDGER_VERDICT_MAX ? names[v] : "?";
@@ -431,8 +434,11 @@ static void slot_remove(struct nt_ledger *l, uint32_t idx)
 		l->owner_free = s->owner_idx;
 		l->nowners--;
 	}
-	if (in_reserve(l, s->bucket, s->e.bucket_len))
+	if (in_reserve(l, s->bucket, s->e.bucket_len)) {
 		l->reserve_used--;
+		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
+			o->reserve_live--;
+	}
 	/* A holder gone: a claim refused while it held the key may pass now. */
 	nt_ledger_forget_refusals(l);
 	s->used = false;
@@ -507,13 +513,38 @@ static bool signature_is_valid(struct nt_ledger *l, const uint8_t *wire, size_t 
 }
 
 /*
+ * When the store (or the room of in's side of the reserve) is full: the slot a proven
+ * owner's entry takes, that of the unproven owner's entry this node saw last (the newest
+ * hearsay gives way first); NIL when in's owner is unproven or no such entry exists.
+ */
+static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledger_entry *in,
+				bool reserve)
+{
+	uint32_t victim = NIL;
+
+	if (!l->cfg.proven || !owner_is_proven(l, in->owner))
+		return NIL;
+	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+		const struct slot *s = &l->slots[i];
+
+		if (!s->used || s->local_ttl || in_reserve(l, s->bucket, s->e.bucket_len) != reserve ||
+		    owner_is_proven(l, s->owner))
+			continue;
+		if (victim == NIL || s->seen_at > l->slots[victim].seen_at)
+			victim = i;
+	}
+	return victim;
+}
+
+/*
  * The merge. wire is the encoding of in (wlen bytes, within this ledger's limits is
  * checked first). Cheap checks run before the signature, so a flood of stale or
  * duplicate entries costs no Ed25519 verification.
  */
 static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_entry *in,
 				    const uint8_t *wire, size_t wlen, uint64_t now, bool local,
-				    uint64_t local_ttl, const struct nt_ledger_entry **out)
+				    uint64_t local_ttl, uint32_t *verify_budget,
+				    const struct nt_ledger_entry **out)
 {
 	uint8_t hash[NT_LEDGER_HASH_LEN];
 	uint32_t idx, oidx, evict = NIL;
@@ -547,28 +578,64 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 			if (c > 0)
 				return NT_LEDGER_REJ_REPLAY;
 		}
+		/*
+		 * A claim keeps its age while it lives, and a new claim is younger: no new
+		 * version of ours ever makes a claim older, so one that does is back-dating.
+		 */
+		if (!local && in->claimed_at < s->e.claimed_at)
+			return NT_LEDGER_REJ_BACKDATED;
 	}
 	if (idx == NIL && !local) {
 		/* A new owner for this key, from the network: the rules on room and contests. */
+		bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+
 		if (l->cfg.accept && !l->cfg.accept(l->cfg.ctx, in))
 			return NT_LEDGER_REJ_POLICY;
-		if (!in_reserve(l, in->bucket, in->bucket_len) &&
-		    l->used - l->reserve_used >= l->cfg.capacity - l->cfg.reserve_slots)
-			return NT_LEDGER_REJ_FULL;
+		oidx = owner_find(l, in->owner);
+		if (reserve && !(in->flags & NT_LEDGER_F_TOMBSTONE) && oidx != NIL &&
+		    l->owners[oidx].reserve_live >= l->cfg.reserve_per_owner)
+			return NT_LEDGER_REJ_OWNER_FULL;
 		v = check_contest(l, in, now, &evict);
 		if (v != NT_LEDGER_ADDED)
 			return v;
+		if (evict == NIL && (l->free_head == NIL ||
+				     (!reserve && l->used - l->reserve_used >=
+							  l->cfg.capacity - l->cfg.reserve_slots))) {
+			/* Full: a proven owner's entry takes the room of an unproven owner's. */
+			evict = room_for_proven(l, in, reserve);
+			if (evict == NIL)
+				return NT_LEDGER_REJ_FULL;
+		}
+	} else if (idx == NIL && l->free_head == NIL) {
+		/* Our own entry in a full store: ahead of any unproven owner's. */
+		evict = room_for_proven(l, in, in_reserve(l, in->bucket, in->bucket_len));
 	}
-	if (!local && !signature_is_valid(l, wire, wlen, in->owner))
-		return NT_LEDGER_REJ_SIGNATURE;
+	if (!local) {
+		if (verify_budget) {
+			if (!*verify_budget)
+				return NT_LEDGER_REJ_BUSY;
+			(*verify_budget)--;
+		}
+		if (!signature_is_valid(l, wire, wlen, in->owner))
+			return NT_LEDGER_REJ_SIGNATURE;
+	}
 	if (evict != NIL) {
-		log_debug(NT_DBG_LEDGER, "ledger: a claim on %s/%s gives way to an older one",
-			  l->slots[evict].bucket, l->slots[evict].e.key);
+		log_debug(NT_DBG_LEDGER, "ledger: %s/%s gives way", l->slots[evict].bucket,
+			  l->slots[evict].e.key);
 		slot_remove(l, evict);
 	}
 
 	if (idx != NIL) {
-		if ((in->flags & NT_LEDGER_F_TOMBSTONE) && !(s->e.flags & NT_LEDGER_F_TOMBSTONE))
+		bool was_live = !(s->e.flags & NT_LEDGER_F_TOMBSTONE), live = !(in->flags & NT_LEDGER_F_TOMBSTONE);
+		struct owner_rec *o = &l->owners[s->owner_idx];
+
+		if (in_reserve(l, s->bucket, s->e.bucket_len) && live != was_live) {
+			/* A claim taken back after its tombstone counts against its owner again. */
+			if (live && !local && o->reserve_live >= l->cfg.reserve_per_owner)
+				return NT_LEDGER_REJ_OWNER_FULL;
+			o->reserve_live = live ? o->reserve_live + 1 : o->reserve_live - 1;
+		}
+		if (!live && was_live)
 			nt_ledger_forget_refusals(l); /* released: what it held off may pass */
 		slot_store(l, s, in, hash);
 		s->local_ttl = local ? local_ttl : 0;
@@ -590,6 +657,7 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 		l->owner_free = l->owners[oidx].next;
 		memcpy(l->owners[oidx].pk, in->owner, 32);
 		l->owners[oidx].count = 0;
+		l->owners[oidx].reserve_live = 0;
 		l->owners[oidx].next = l->owner_heads[h];
 		l->owner_heads[h] = oidx;
 		l->nowners++;
@@ -604,8 +672,11 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 	s->owner_idx = oidx;
 	s->local_ttl = local ? local_ttl : 0;
 	s->seen_at = now;
-	if (in_reserve(l, s->bucket, s->e.bucket_len))
+	if (in_reserve(l, s->bucket, s->e.bucket_len)) {
 		l->reserve_used++;
+		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
+			l->owners[oidx].reserve_live++;
+	}
 	s->id = compute_id(&s->e);
 	uint32_t h = bk_hash(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len);
 	s->next_bk = l->bk_heads[h];
@@ -621,17 +692,23 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf, size_t len,
 					uint64_t now_ms)
 {
+	return nt_ledger_insert_budget(l, buf, len, now_ms, NULL);
+}
+
+enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_t *buf, size_t len,
+					       uint64_t now_ms, uint32_t *verify_budget)
+{
 	struct nt_ledger_entry e;
 	enum nt_ledger_verdict v;
 
 	if (!nt_ledger_entry_decode(buf, len, &e)) {
 		v = NT_LEDGER_REJ_MALFORMED;
 	} else {
-		v = merge(l, &e, buf, len, now_ms, false, 0, NULL);
+		v = merge(l, &e, buf, len, now_ms, false, 0, verify_budget, NULL);
 		if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
 			l->cfg.on_held(l->cfg.ctx, &e);
 		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
-		    v == NT_LEDGER_REJ_OWNER_FULL) {
+		    v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED) {
 			l->refused[l->refused_next].id = compute_id(&e);
 			l->refused[l->refused_next].version = e.version;
 			l->refused_next = (l->refused_next + 1) % REFUSED_RING;
@@ -693,7 +770,7 @@ static int sign_and_merge(struct nt_ledger *l, const struct nt_identity *id,
 	/* Merge from the signed copy, never from the slot that is about to be overwritten. */
 	if (!nt_ledger_entry_decode(wire, (size_t)n, &view))
 		return -EINVAL;
-	v = merge(l, &view, wire, (size_t)n, now, true, ttl, out);
+	v = merge(l, &view, wire, (size_t)n, now, true, ttl, NULL, out);
 	l->stats.verdicts[v]++;
 	return verdict_errno(v);
 }
@@ -857,6 +934,24 @@ const uint8_t *nt_ledger_machine_owner(const struct nt_ledger *l, const char *ip
 	return e ? e->owner : NULL;
 }
 
+bool nt_ledger_is_claimed(const struct nt_ledger *l, const char *bucket, const char *key,
+			  const uint8_t owner[32])
+{
+	size_t blen = strlen(bucket), klen = strlen(key);
+	uint32_t i;
+
+	if (!bucket_is_valid(bucket, blen) || !key_is_valid(key, klen))
+		return false;
+	for (i = l->bk_heads[bk_hash(l, bucket, blen, key, klen)]; i != NIL; i = l->slots[i].next_bk) {
+		const struct slot *s = &l->slots[i];
+
+		if (same_bk(s, bucket, blen, key, klen) && !(s->e.flags & NT_LEDGER_F_TOMBSTONE) &&
+		    memcmp(s->owner, owner, 32) != 0)
+			return true;
+	}
+	return false;
+}
+
 bool nt_ledger_claim_is_beaten(const struct nt_ledger *l, const char *bucket, const char *key,
 			       const uint8_t owner[32])
 {
@@ -1008,6 +1103,8 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		l->cfg.max_value = NT_LEDGER_DEFAULT_MAX_VALUE;
 	if (!l->cfg.max_per_owner)
 		l->cfg.max_per_owner = NT_LEDGER_DEFAULT_MAX_PER_OWNER;
+	if (!l->cfg.reserve_per_owner)
+		l->cfg.reserve_per_owner = l->cfg.max_per_owner;
 	if (!l->cfg.max_ttl_ms)
 		l->cfg.max_ttl_ms = NT_LEDGER_DEFAULT_MAX_TTL_MS;
 	if (!l->cfg.skew_ms)

@@ -91,6 +91,8 @@ enum nt_ledger_verdict {
 	NT_LEDGER_REJ_OWNER_FULL, /* the owner already holds max_per_owner entries */
 	NT_LEDGER_REJ_FULL, /* refused: the store (or the room left to its bucket) is full */
 	NT_LEDGER_REJ_HELD, /* another owner holds the key: a back-dated claim, or one too many */
+	NT_LEDGER_REJ_BACKDATED, /* an owner's new version says its claim is older than it was */
+	NT_LEDGER_REJ_BUSY, /* it needed a signature check and the caller's budget had none left */
 	NT_LEDGER_REJ_POLICY, /* the integrator's accept() refused it (e.g. outside our prefixes) */
 	NT_LEDGER_VERDICT_MAX
 };
@@ -129,12 +131,14 @@ struct nt_ledger_cfg {
 	 */
 	const char *reserve_bucket;
 	uint32_t reserve_slots;
+	uint32_t reserve_per_owner; /* live claims one owner may hold in that bucket; 0: max_per_owner */
 	nt_ledger_change_fn *on_change;
 	/* Entries from the network that accept() refuses are not stored (NULL: all pass). */
 	nt_ledger_entry_pred *accept;
 	/*
-	 * Owners this node has proven (a session): their claims beat those of owners it has
-	 * not, whatever their age (NULL: every owner counts as proven).
+	 * Owners this node has proven (a session, or a member's word that it has one): their
+	 * claims beat those of owners it has not, whatever their age, and take the room of
+	 * theirs when the store is full (NULL: every owner counts as proven).
 	 */
 	nt_ledger_owner_pred *proven;
 	/* Told of every entry from the network refused as REJ_HELD (NULL: nobody). */
@@ -179,6 +183,13 @@ const char *nt_ledger_verdict_str(enum nt_ledger_verdict v);
 /* Decodes, checks and merges an entry from the network. */
 enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf, size_t len,
 					uint64_t now_ms);
+/*
+ * The same, paying for its Ed25519 check (if the cheap checks leave one to do) with one of
+ * *verify_budget; with none left it is NT_LEDGER_REJ_BUSY (not remembered as refused: it may
+ * come again). What one member sends can then cost no more signature checks than its budget.
+ */
+enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_t *buf, size_t len,
+					       uint64_t now_ms, uint32_t *verify_budget);
 /* Rotates out entries with expires_at <= now. Returns how many. */
 size_t nt_ledger_expire(struct nt_ledger *l, uint64_t now_ms);
 
@@ -227,6 +238,10 @@ void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *c
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version);
 /* Forgets those refusals: call when the rules changed (a newly proven owner). */
 void nt_ledger_forget_refusals(struct nt_ledger *l);
+
+/* Whether any live claim (no tombstone) by an owner other than `owner` is on (bucket, key). */
+bool nt_ledger_is_claimed(const struct nt_ledger *l, const char *bucket, const char *key,
+			  const uint8_t owner[32]);
 
 /* Bucket "machines": the winning owner of the VPN address ip_text, or NULL. */
 const uint8_t *nt_ledger_machine_owner(const struct nt_ledger *l, const char *ip_text);

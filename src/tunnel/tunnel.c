@@ -23,6 +23,7 @@
 #include "proto/control.h"
 #include "ledger/gossip.h"
 #include "core/log.h"
+#include "core/srclimit.h"
 
 #ifndef NT_HS_ATTEMPT_TIMEOUT_MS
 #define NT_HS_ATTEMPT_TIMEOUT_MS NT_REKEY_TIMEOUT_MS
@@ -80,11 +81,14 @@ static unsigned int least_busy_lane(const struct nt_daemon *d, const struct nt_p
 	return best;
 }
 
-struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
+static bool peer_room(struct nt_daemon *d, const union nt_sockaddr *from);
+
+struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32],
+				   const union nt_sockaddr *from)
 {
 	struct nt_peer *p = nt_peer_lookup(&d->peers, id);
 
-	if (!p) {
+	if (!p && peer_room(d, from)) {
 		p = nt_peer_new(&d->peers, id, d->opts.mtu + 64, on_keypair_drop, d);
 		/* With workers, a dropped keypair is freed once none of them can hold it. */
 		if (p && d->wk) {
@@ -101,10 +105,40 @@ struct nt_peer *nt_tunnel_peer_get(struct nt_daemon *d, const uint8_t id[32])
 
 static void attempt_free(struct nt_daemon *d, struct nt_attempt *a);
 
+/* Lets go of p everywhere and frees it (p is in d->peers). */
+static void forget_peer(struct nt_daemon *d, struct nt_peer *p)
+{
+	for (unsigned int k = 0; k < NT_MAX_ATTEMPTS; k++) {
+		struct nt_attempt *a = &d->attempts[k];
+		if (a->used && a->via == p)
+			attempt_free(d, a);
+		else if (a->used && a->peer == p)
+			a->peer = NULL;
+	}
+	for (unsigned int k = 0; k < NT_MAX_HINTS; k++)
+		if (d->hints[k].told_by == p)
+			d->hints[k].told_by = NULL;
+	for (unsigned int k = 0; k < NT_RELAY_PAIRS; k++)
+		if (d->relay_pairs[k].src == p || d->relay_pairs[k].dst == p)
+			memset(&d->relay_pairs[k], 0, sizeof(d->relay_pairs[k]));
+	for (unsigned int k = 0; k < d->peers.count; k++) {
+		struct nt_peer *o = d->peers.peers[k];
+		if (o->via == p) {
+			o->via = NULL;
+			o->path = NT_PATH_NONE;
+		}
+	}
+	if (p->in_gossip && d->gossip)
+		nt_gossip_peer_remove(d->gossip, (uint64_t)(uintptr_t)p);
+	nt_route_remove_owner(&d->route, p);
+	nt_workers_peer_gone(d, p);
+	nt_peer_remove(&d->peers, p);
+}
+
 /*
  * Forgets members that left: no session, no address claimed in the ledger, nothing in
  * flight, and quiet for NT_PEER_IDLE_MS. Without this, churn would fill the peer table for
- * good. Everything that points at a peer lets go of it first.
+ * good.
  */
 static void reap_idle_peers(struct nt_daemon *d, uint64_t now)
 {
@@ -118,34 +152,68 @@ static void reap_idle_peers(struct nt_daemon *d, uint64_t now)
 			i++;
 			continue;
 		}
-		for (unsigned int k = 0; k < NT_MAX_ATTEMPTS; k++) {
-			struct nt_attempt *a = &d->attempts[k];
-			if (a->used && a->via == p)
-				attempt_free(d, a);
-			else if (a->used && a->peer == p)
-				a->peer = NULL;
-		}
-		for (unsigned int k = 0; k < NT_MAX_HINTS; k++)
-			if (d->hints[k].told_by == p)
-				d->hints[k].told_by = NULL;
-		for (unsigned int k = 0; k < NT_RELAY_PAIRS; k++)
-			if (d->relay_pairs[k].src == p || d->relay_pairs[k].dst == p)
-				memset(&d->relay_pairs[k], 0, sizeof(d->relay_pairs[k]));
-		for (unsigned int k = 0; k < d->peers.count; k++) {
-			struct nt_peer *o = d->peers.peers[k];
-			if (o->via == p) {
-				o->via = NULL;
-				o->path = NT_PATH_NONE;
-			}
-		}
-		if (p->in_gossip && d->gossip)
-			nt_gossip_peer_remove(d->gossip, (uint64_t)(uintptr_t)p);
-		nt_route_remove_owner(&d->route, p);
 		log_info("peer %s: gone for %llu min, forgotten", p->id_short,
 			 (unsigned long long)((now - last) / 60000));
-		nt_workers_peer_gone(d, p);
-		nt_peer_remove(&d->peers, p); /* swaps the last peer into slot i */
+		forget_peer(d, p); /* swaps the last peer into slot i */
 	}
+}
+
+/* Whether two endpoints are one source: the same IPv4 address, or the same IPv6 /64. */
+static bool same_source(const union nt_sockaddr *a, const union nt_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+	return a->sa.sa_family == AF_INET6 &&
+	       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr,
+		      IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr) ? 16 : 8) == 0;
+}
+
+/*
+ * Room for a new member that completed a handshake from `from` (NULL: through a relay).
+ * One source address holds NT_PEERS_PER_SOURCE members at most, so identities one member
+ * mints cannot fill the table; a full table gives up the member that routes nothing and
+ * carried the least traffic (nobody's address, keepalives only: minted ones first).
+ */
+static bool peer_room(struct nt_daemon *d, const union nt_sockaddr *from)
+{
+	struct nt_peer *victim = NULL;
+	unsigned int same = 0;
+
+	for (unsigned int i = 0; i < d->peers.count; i++) {
+		struct nt_peer *p = d->peers.peers[i];
+
+		if (from && p->has_endpoint && same_source(&p->endpoint, from))
+			same++;
+		if (p->n_addresses || p->handshake)
+			continue;
+		if (!victim || p->rx_bytes + p->tx_bytes < victim->rx_bytes + victim->tx_bytes)
+			victim = p;
+	}
+	if (same >= NT_PEERS_PER_SOURCE)
+		return false;
+	if (d->peers.count < NT_MAX_PEERS)
+		return true;
+	if (!victim)
+		return false;
+	log_info("peer table full: %s (no address, least traffic) makes room", victim->id_short);
+	forget_peer(d, victim);
+	return true;
+}
+
+bool nt_tunnel_knows_member(struct nt_daemon *d, const uint8_t id[32], uint64_t now)
+{
+	if (nt_peer_lookup(&d->peers, id))
+		return true;
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		const struct nt_hint *h = &d->hints[i];
+
+		if (h->used && h->id_known && h->told_by && !memcmp(h->id, id, 32) &&
+		    nt_tunnel_peer_is_alive(h->told_by, now))
+			return true;
+	}
+	return false;
 }
 
 bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now)
@@ -158,6 +226,8 @@ bool nt_tunnel_has_session(struct nt_daemon *d, uint64_t now)
 
 static void attempt_free(struct nt_daemon *d, struct nt_attempt *a)
 {
+	if (!a->initiator)
+		nt_workers_expect_fin(d, (unsigned int)(a - d->attempts), 0);
 	if (a->local_index)
 		nt_index_remove(&d->index, a->local_index);
 	if (a->peer && a->peer->handshake == a)
@@ -285,7 +355,7 @@ static struct nt_attempt *initiator_attempt_new(struct nt_daemon *d, const struc
  * Starts a handshake to ep (for peer p, when we know who is there); punch: see nt_attempt;
  * open: ep came from an open source (attempt_alloc).
  */
-static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now,
+static bool initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt_peer *p, uint64_t now,
 		     bool punch, bool open)
 {
 	struct nt_attempt *a;
@@ -295,10 +365,10 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++)
 		if (d->attempts[i].used && d->attempts[i].initiator && !d->attempts[i].via &&
 		    nt_sockaddr_equal(&d->attempts[i].endpoint, ep))
-			return;
+			return false;
 	a = initiator_attempt_new(d, p, open, now);
 	if (!a)
-		return;
+		return false;
 	a->endpoint = *ep;
 	a->peer = p;
 	if (p)
@@ -309,7 +379,9 @@ static void initiate(struct nt_daemon *d, const union nt_sockaddr *ep, struct nt
 	if (send_init(d, a, now, punch) < 0) {
 		d->drops[NT_DROP_UDP_SEND]++;
 		attempt_free(d, a);
+		return false;
 	}
+	return true;
 }
 
 /* Starts a handshake with node `id` through the relay member `via`. */
@@ -379,7 +451,8 @@ static int encode_pex(struct nt_daemon *d, struct nt_peer *to, uint8_t *out, siz
 
 	for (unsigned int i = 0; i < d->peers.count && pex.count < NT_PEX_MAX; i++) {
 		struct nt_peer *p = d->peers.peers[i];
-		if (p == to || !p->has_endpoint || !nt_tunnel_peer_is_alive(p, now))
+		/* Only addresses that answered us: a PEX makes others knock there. */
+		if (p == to || !p->has_endpoint || !p->ep_proven || p->via || !nt_tunnel_peer_is_alive(p, now))
 			continue;
 		memcpy(pex.entries[pex.count].id, p->id, 32);
 		pex.entries[pex.count].endpoint = p->endpoint;
@@ -468,7 +541,8 @@ static struct nt_hint *hint_victim(struct nt_daemon *d, enum nt_hint_source src)
 }
 
 struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
-				   const union nt_sockaddr *ep, const uint8_t *id, uint64_t now)
+				   const union nt_sockaddr *ep, const uint8_t *id, uint32_t budget,
+				   uint64_t now)
 {
 	struct nt_hint *h = NULL;
 
@@ -494,6 +568,15 @@ struct nt_hint *nt_tunnel_add_hint(struct nt_daemon *d, enum nt_hint_source src,
 		memcpy(h->id, id, 32);
 		h->id_known = true;
 	}
+	/*
+	 * What naming it again allows us to send there, at least one INIT, at most four: an
+	 * endpoint nobody has seen answer costs what the input that named it paid for.
+	 */
+	if (budget == NT_HINT_BUDGET_UNLIMITED || h->budget == NT_HINT_BUDGET_UNLIMITED)
+		h->budget = NT_HINT_BUDGET_UNLIMITED;
+	else
+		h->budget = NT_MIN(h->budget + NT_MAX(budget, (uint32_t)NT_HS_INIT_LEN),
+				   4u * NT_HS_INIT_LEN);
 	/* Configured endpoints never expire; a discovered one lives on while it is seen. */
 	if (src == NT_HINT_CONFIG) {
 		h->expires_ms = 0;
@@ -585,17 +668,9 @@ void nt_tunnel_peer_seen_at(struct nt_daemon *d, struct nt_peer *p, const union 
 	}
 	/*
 	 * An authentic frame from a new address: the member roamed, or it sent with a spoofed
-	 * source. Nothing moves until the address answers a challenge; a member we have no
-	 * address for at all is sent to there meanwhile, but only what it asks for
-	 * (reply_path_is_proven).
+	 * source. Nothing moves, and nothing but the challenge goes there, until the address
+	 * answers it.
 	 */
-	if (!p->via && !p->has_endpoint) {
-		p->endpoint = *from;
-		p->has_endpoint = true;
-		p->ep_proven = false;
-		p->path = NT_PATH_DIRECT;
-		nt_workers_changed(d);
-	}
 	challenge(d, p, from, now);
 }
 
@@ -695,10 +770,16 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 		attempt_free(d, a);
 		return;
 	}
-	p = nt_tunnel_peer_get(d, res.peer_id);
+	p = nt_tunnel_peer_get(d, res.peer_id, d->rx_via || a->via ? NULL : &a->endpoint);
 	if (!p) {
-		log_warnx("peer table full (%d): handshake from %s ignored", NT_MAX_PEERS,
-			  nt_sockaddr_format(from, buf, sizeof(buf)));
+		static uint64_t warned_ms;
+
+		if (!warned_ms || now - warned_ms >= 60000) {
+			warned_ms = now;
+			log_warnx("no room for a new member at %s (%u members; %u at most from one address)",
+				  nt_sockaddr_format(&a->endpoint, buf, sizeof(buf)), d->peers.count,
+				  NT_PEERS_PER_SOURCE);
+		}
 		goto out_fail;
 	}
 	/* A responder accepts a member's handshakes in the order it made them, never older. */
@@ -725,9 +806,18 @@ static void complete(struct nt_daemon *d, struct nt_attempt *a, const union nt_s
 	nt_workers_publish(d);
 	/*
 	 * The handshake is a round trip to a->endpoint: where we sent INIT (initiator) or RESP
-	 * (responder). Its last message coming from there proves the member receives there.
+	 * (responder to the INIT's source), so the member receives there, whatever address its
+	 * last message says it came from: that one is only challenged. Through a relay, the
+	 * relay is the path; a relayed handshake whose last message came straight from
+	 * somewhere proves nothing of that address either.
 	 */
-	nt_tunnel_peer_seen_at(d, p, from, a->via || nt_sockaddr_equal(from, &a->endpoint));
+	if (d->rx_via || a->via) {
+		nt_tunnel_peer_seen_at(d, p, from, false);
+	} else {
+		nt_tunnel_peer_seen_at(d, p, &a->endpoint, true);
+		if (!nt_sockaddr_equal(from, &a->endpoint))
+			nt_tunnel_peer_seen_at(d, p, from, false);
+	}
 	p->handshakes++;
 	p->last_handshake_wall_ms = nt_wall_ms();
 	p->handshake_due_ms = 0;
@@ -873,6 +963,7 @@ static void on_init(struct nt_daemon *d, const uint8_t *msg, size_t len,
 	a->endpoint = *from;
 	a->last_sent_ms = now;
 	a->last_sent_us = nt_now_us();
+	nt_workers_expect_fin(d, (unsigned int)(a - d->attempts), a->local_index);
 	if (hs_send(d, a, out, NT_HS_RESP_LEN, from, 0) < 0)
 		d->drops[NT_DROP_UDP_SEND]++;
 }
@@ -917,7 +1008,7 @@ void nt_tunnel_on_handshake(struct nt_daemon *d, uint8_t *msg, size_t len,
 		v = nt_handshake_consume_resp(&a->hs, &d->hs_local, msg, len, from, now);
 		if (v == NT_HS_DROP_SELF) {
 			/* A configured or discovered endpoint that is this very node. */
-			nt_tunnel_add_hint(d, NT_HINT_PEX, &a->endpoint, d->id->ed_pk, now);
+			nt_tunnel_add_hint(d, NT_HINT_PEX, &a->endpoint, d->id->ed_pk, 0, now);
 			attempt_free(d, a);
 			return;
 		}
@@ -1093,7 +1184,9 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 		struct nt_pex pex;
 		if (!nt_control_pex_decode(&pex, body, len))
 			break;
-		/* A member may have us try as many endpoints as one PEX names, no more. */
+		/* A member may have us try as many endpoints as one PEX names, no more, and each
+		 * for what its share of the PEX paid (4 times, as any answer). */
+		uint32_t budget = pex.count ? (uint32_t)(4 * (len + 1 + NT_DATA_OVERHEAD) / pex.count) : 0;
 		unsigned int told = 0;
 		for (unsigned int k = 0; k < NT_MAX_HINTS; k++)
 			told += d->hints[k].used && d->hints[k].told_by == p;
@@ -1108,7 +1201,8 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 			h = nt_tunnel_hint_find(d, &pex.entries[i].endpoint);
 			if (!h && told >= NT_PEX_MAX)
 				continue;
-			h = nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint, pex.entries[i].id, now);
+			h = nt_tunnel_add_hint(d, NT_HINT_PEX, &pex.entries[i].endpoint, pex.entries[i].id,
+					       budget, now);
 			if (h && h->told_by != p) {
 				h->told_by = p;
 				told++;
@@ -1124,6 +1218,8 @@ void nt_tunnel_on_control(struct nt_daemon *d, struct nt_peer *p, uint8_t type,
 
 static void send_keepalive(struct nt_daemon *d, struct nt_peer *p)
 {
+	if (!reply_path_is_proven(p))
+		return;
 	d->scratch[PLAIN_OFF] = NT_DATA_INNER_KEEPALIVE;
 	nt_datapath_send_plain(d, p, d->scratch, 1);
 }
@@ -1175,8 +1271,27 @@ static void tick_hints(struct nt_daemon *d, uint64_t now)
 				continue;
 			}
 		}
-		/* Endpoints learnt from other members may sit behind a NAT: punch. */
-		initiate(d, &h->endpoint, NULL, now, h->source == NT_HINT_PEX, source_is_open(h->source));
+		/*
+		 * Endpoints learnt from other members may sit behind a NAT: punch (two INITs).
+		 * Beyond the operator's own, an endpoint that never answered gets what its
+		 * budget pays for, and no address more than one such INIT a second.
+		 */
+		bool punch = h->source == NT_HINT_PEX;
+		uint32_t cost = (punch ? 2 : 1) * NT_HS_INIT_LEN;
+
+		if (h->budget != NT_HINT_BUDGET_UNLIMITED && h->budget < cost && punch) {
+			punch = false;
+			cost = NT_HS_INIT_LEN;
+		}
+		if (h->budget != NT_HINT_BUDGET_UNLIMITED &&
+		    (h->budget < cost || !nt_srclimit_allow(&d->init_limit, &h->endpoint, now))) {
+			relay_if_stuck(d, h, now);
+			h->next_try_ms = now + jitter(h->backoff_ms);
+			continue;
+		}
+		if (initiate(d, &h->endpoint, NULL, now, punch, source_is_open(h->source)) &&
+		    h->budget != NT_HINT_BUDGET_UNLIMITED)
+			h->budget -= cost;
 		relay_if_stuck(d, h, now);
 		h->next_try_ms = now + jitter(h->backoff_ms);
 		h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
@@ -1223,7 +1338,7 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 				p->connected_since_ms = 0;
 			}
 			/* Keep knocking on its last endpoint, ever more slowly. */
-			if (!p->handshake && p->has_endpoint && now >= p->handshake_due_ms) {
+			if (!p->handshake && p->has_endpoint && p->ep_proven && now >= p->handshake_due_ms) {
 				initiate(d, &p->endpoint, p, now, false, false);
 				p->handshake_due_ms = now + jitter(NT_RECONNECT_MAX_MS);
 			}
@@ -1234,6 +1349,7 @@ void nt_tunnel_tick(struct nt_daemon *d, uint64_t now)
 
 int nt_tunnel_start(struct nt_daemon *d)
 {
+	uint8_t key[NT_SRCLIMIT_KEY_LEN];
 	uint64_t now = nt_now_ms();
 	int ret;
 
@@ -1244,6 +1360,10 @@ int nt_tunnel_start(struct nt_daemon *d)
 	d->peer_idle_ms = NT_PEER_IDLE_MS;
 	if (getenv("NETRON_PEER_IDLE_MS"))
 		d->peer_idle_ms = strtoull(getenv("NETRON_PEER_IDLE_MS"), NULL, 10);
+	randombytes_buf(key, sizeof(key));
+	ret = nt_srclimit_init(&d->init_limit, key, 1, 3, 100, 100);
+	if (ret < 0)
+		return ret;
 	ret = nt_ratelimit_table_init(&d->ratelimit, NT_RATELIMIT_DEFAULT_RATE,
 				      NT_RATELIMIT_DEFAULT_BURST, NT_RATELIMIT_DEFAULT_LOAD);
 	if (ret < 0)
@@ -1254,7 +1374,7 @@ int nt_tunnel_start(struct nt_daemon *d)
 		memset(&ep, 0, sizeof(ep));
 		if (!nt_resolve(&d->resolver, d->opts.peers[i], &ep, now))
 			log_info("--peer %s: looking the name up", d->opts.peers[i]);
-		h = nt_tunnel_add_hint(d, NT_HINT_CONFIG, &ep, NULL, now);
+		h = nt_tunnel_add_hint(d, NT_HINT_CONFIG, &ep, NULL, NT_HINT_BUDGET_UNLIMITED, now);
 		/* Remember the name, so an address that did not resolve is tried again. */
 		if (h)
 			snprintf(h->config_name, sizeof(h->config_name), "%s", d->opts.peers[i]);

@@ -318,7 +318,7 @@ static void session_new(unsigned int k, bool initiator)
 	struct fuzz_mirror *slot;
 	uint8_t k1[32], k2[32], in[8];
 	uint32_t remote = 0x10000 + ++session_gen;
-	struct nt_peer *p = nt_tunnel_peer_get(d, fp->key.pk);
+	struct nt_peer *p = nt_tunnel_peer_get(d, fp->key.pk, NULL);
 	bool was_connected;
 
 	if (!p)
@@ -423,7 +423,7 @@ static void claim_refresh(unsigned int k)
 static void world_refresh(void)
 {
 	for (unsigned int k = 0; k < FUZZ_PEERS; k++) {
-		struct nt_peer *p = nt_tunnel_peer_get(d, peers[k].key.pk);
+		struct nt_peer *p = nt_tunnel_peer_get(d, peers[k].key.pk, NULL);
 
 		if (!p)
 			continue;

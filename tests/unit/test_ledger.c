@@ -678,8 +678,9 @@ static void test_merge_order_independent(void **state)
 		int owner = (int)((k + rnd() % NT_LEDGER_CLAIMS_PER_KEY) % 5);
 		char key[16], value[16];
 		uint64_t version = 1 + rnd() % 3;
-		/* Few distinct times, so ties happen; all within the race window of now. */
-		uint64_t claimed = T0 - 400 * (rnd() % 4);
+		/* Few distinct times, so ties happen; all within the race window of now; as an
+		 * honest owner does, a later version never makes the claim older. */
+		uint64_t claimed = T0 - 400 * (3 - version) - 100 * (uint64_t)owner;
 		uint8_t flags = rnd() % 10 == 0 ? NT_LEDGER_F_TOMBSTONE : 0;
 
 		snprintf(key, sizeof(key), "10.1.0.%u", k);
