@@ -82,24 +82,33 @@ static void addr_text(uint32_t host, char out[INET_ADDRSTRLEN])
 	inet_ntop(AF_INET, &in, out, INET_ADDRSTRLEN);
 }
 
+/*
+ * The attempt-th address from our first choice on that nobody else claims at all (proven
+ * here or not: a pick must race nobody); when there is none, the attempt-th whose claims
+ * lose to ours (only owners this node has not proven claim it: squatters, as far as the
+ * ledger's rule goes).
+ */
 static int pick_in_range(const struct nt_ledger *l, const struct nt_dhcp_range *r,
 			 const uint8_t node_id[32], unsigned int attempt, struct in_addr *out)
 {
 	uint32_t start = first_choice(r, node_id);
-	unsigned int skipped = 0;
 	char text[INET_ADDRSTRLEN];
 
-	/* Ends early: at most nt_ledger_count() addresses can be taken. */
-	for (uint32_t i = 0; i < r->count; i++) {
-		uint32_t host = r->first + (start + i) % r->count;
-		addr_text(host, text);
-		/* Any other live claim, proven here or not: a pick must not race anybody. */
-		if (nt_ledger_is_claimed(l, NT_LEDGER_MACHINES, text, node_id))
-			continue;
-		if (skipped++ < attempt)
-			continue;
-		out->s_addr = htonl(host);
-		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned int skipped = 0;
+
+		for (uint32_t i = 0; i < r->count; i++) {
+			uint32_t host = r->first + (start + i) % r->count;
+
+			addr_text(host, text);
+			if (pass == 0 ? nt_ledger_is_claimed(l, NT_LEDGER_MACHINES, text, node_id) :
+					nt_ledger_claim_is_beaten(l, NT_LEDGER_MACHINES, text, node_id))
+				continue;
+			if (skipped++ < attempt)
+				continue;
+			out->s_addr = htonl(host);
+			return 0;
+		}
 	}
 	return -EADDRNOTAVAIL;
 }

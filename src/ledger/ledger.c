@@ -955,11 +955,16 @@ bool nt_ledger_is_claimed(const struct nt_ledger *l, const char *bucket, const c
 bool nt_ledger_claim_is_beaten(const struct nt_ledger *l, const char *bucket, const char *key,
 			       const uint8_t owner[32])
 {
-	const struct nt_ledger_entry *w = nt_ledger_get(l, bucket, key);
+	const struct nt_ledger_entry *w = nt_ledger_get(l, bucket, key), *own;
 
-	/* If our live claim exists and is not the winner, the winner beats it; if we have
-	 * none, any live claim predates the one we would make now. */
-	return w && memcmp(w->owner, owner, 32) != 0;
+	if (!w || memcmp(w->owner, owner, 32) == 0)
+		return false;
+	/* Our live claim exists and is not the winner: the winner beats it. */
+	own = nt_ledger_get_owned(l, bucket, key, owner);
+	if (own && !(own->flags & NT_LEDGER_F_TOMBSTONE))
+		return true;
+	/* One we would make now is younger than any live claim: it wins only by proof. */
+	return owner_is_proven(l, w->owner) || !owner_is_proven(l, owner);
 }
 
 static void sift_down(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t root, size_t n)

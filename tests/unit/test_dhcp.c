@@ -300,6 +300,44 @@ static void test_bound_node_moves(void **state)
 	nt_ledger_free(intruder);
 }
 
+static bool proven_is_node0(void *ctx, const uint8_t owner[32])
+{
+	(void)ctx;
+	return !memcmp(owner, ids[0].ed_pk, 32);
+}
+
+/*
+ * Squatters: owners this node has not proven (identities anyone can mint) claim addresses.
+ * A pick prefers an address nobody claims; when squatters claim all of them, it takes one
+ * of theirs (ours beats theirs by the ledger's rule) rather than finding no address.
+ */
+static void test_pick_around_squatters(void **state)
+{
+	struct nt_ledger_cfg cfg = { .capacity = 64, .proven = proven_is_node0 };
+	struct nt_ledger *l;
+	struct in_addr a;
+	char text[INET_ADDRSTRLEN];
+
+	(void)state;
+	ids_init();
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	/* 10.1.0.0/29: six usable addresses; squatters take five. */
+	for (int i = 1; i <= 5; i++) {
+		snprintf(text, sizeof(text), "10.1.0.%d", i);
+		assert_int_equal(nt_ledger_put_local(l, &ids[i], NT_LEDGER_MACHINES, text, "s", 1, 300000,
+						     T0, NULL), 0);
+	}
+	assert_int_equal(nt_dhcp_pick(l, "10.1.0.0/29", ids[0].ed_pk, 0, &a), 0);
+	assert_int_equal(ntohl(a.s_addr), host("10.1.0.6"));
+	/* ...and the sixth. */
+	assert_int_equal(nt_ledger_put_local(l, &ids[6], NT_LEDGER_MACHINES, "10.1.0.6", "s", 1, 300000,
+					     T0, NULL), 0);
+	assert_int_equal(nt_dhcp_pick(l, "10.1.0.0/29", ids[0].ed_pk, 0, &a), 0);
+	assert_true(ntohl(a.s_addr) >= host("10.1.0.1") && ntohl(a.s_addr) <= host("10.1.0.6"));
+	assert_false(nt_ledger_claim_is_beaten(l, NT_LEDGER_MACHINES, inet_ntoa(a), ids[0].ed_pk));
+	nt_ledger_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_single_node),
 		cmocka_unit_test(test_ten_nodes_at_once),
 		cmocka_unit_test(test_bound_node_moves),
+		cmocka_unit_test(test_pick_around_squatters),
 	};
 
 	if (sodium_init() < 0)
