@@ -285,7 +285,7 @@ static void on_udp_writable(evutil_socket_t fd, short what, void *arg)
 /* ---- receiving ---- */
 
 void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
-			const union nt_sockaddr *from, uint64_t now)
+			const union nt_sockaddr *from, const void *via, uint64_t now)
 {
 	const uint8_t *src, *dst;
 	struct nt_keypair *kp;
@@ -299,7 +299,7 @@ void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
 	if (frame[0] != NT_MSG_DATA ||
 	    nt_session_frame_parse_header(frame, len, &index, &counter) != NT_PKT_OK ||
 	    !(kp = e->ops->key(e->ctx, index, &member))) {
-		e->ops->frame(e->ctx, frame, len, from, now);
+		e->ops->frame(e->ctx, frame, len, from, via, now);
 		return;
 	}
 	v = nt_session_keypair_decrypt(kp, frame, len, now, &rx);
@@ -308,7 +308,7 @@ void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
 				  v == NT_PKT_DROP_REPLAY ? NT_DROP_DATA_REPLAY : NT_DROP_DATA_OTHER);
 		return;
 	}
-	e->ops->authentic(e->ctx, member, kp, &rx, v != NT_PKT_OK, from, now);
+	e->ops->authentic(e->ctx, member, kp, &rx, v != NT_PKT_OK, from, via, now);
 	if (v != NT_PKT_OK || rx.inner_type != NT_DATA_INNER_IP)
 		return;
 	if (!nt_ip_addrs(rx.payload, rx.payload_len, &family, &src, &dst) ||
@@ -370,7 +370,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 			/* A GRO receive: datagrams of seg bytes end to end, the last maybe shorter. */
 			for (size_t off = 0; off < len; off += seg)
 				nt_engine_rx_frame(e, e->rx.buf[i] + off, len - off < seg ? len - off : seg,
-						   &e->rx.addr[i], now);
+						   &e->rx.addr[i], NULL, now);
 		}
 		flush_gro(e);
 		/* Replies queued while receiving (flushed staged packets) go out now. */

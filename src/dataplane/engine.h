@@ -73,17 +73,18 @@ struct nt_engine_ops {
 	struct nt_keypair *(*key)(void *ctx, uint32_t index, void **member);
 	/*
 	 * A frame on kp authenticated and fresh (malformed: its plaintext was not well formed).
-	 * Every such frame comes here; for an IP packet, before its delivery.
+	 * Every such frame comes here; for an IP packet, before its delivery. via: what the
+	 * caller of nt_engine_rx_frame gave (where a relayed frame came from), NULL from the socket.
 	 */
 	void (*authentic)(void *ctx, void *member, struct nt_keypair *kp, const struct nt_data_rx *rx,
-			  bool malformed, const union nt_sockaddr *from, uint64_t now);
+			  bool malformed, const union nt_sockaddr *from, const void *via, uint64_t now);
 	/* Whether member holds addr: a decrypted packet's inner source must be its own. */
 	bool (*holds)(void *ctx, void *member, int family, const uint8_t *addr);
 	/* An IP packet of member's went to the TUN. */
 	void (*delivered)(void *ctx, void *member, size_t bytes, uint64_t now);
-	/* A datagram that is not a data frame of a keypair ops->key knows. */
+	/* A datagram that is not a data frame of a keypair ops->key knows (via: as above). */
 	void (*frame)(void *ctx, uint8_t *frame, size_t len, const union nt_sockaddr *from,
-		      uint64_t now);
+		      const void *via, uint64_t now);
 	/* Optional: around each wake-up (a worker takes and lets go of its snapshot). */
 	void (*enter)(void *ctx);
 	void (*leave)(void *ctx);
@@ -132,9 +133,12 @@ void nt_engine_stop(struct nt_engine *e);
 /* One packet or superpacket from the TUN (vh: its virtio header; zero for a plain packet). */
 void nt_engine_tun_packet(struct nt_engine *e, const struct virtio_net_hdr *vh, const uint8_t *pkt,
 			  size_t len, uint64_t now);
-/* One received datagram (len <= max_frame: the caller checked, as receive does). */
+/*
+ * One received datagram (len <= max_frame: the caller checked, as receive does). via is
+ * passed to the ops untouched: NULL for what came from the socket.
+ */
 void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
-			const union nt_sockaddr *from, uint64_t now);
+			const union nt_sockaddr *from, const void *via, uint64_t now);
 /* Writes coalesced segments to the TUN and sends the queued frames. */
 void nt_engine_flush(struct nt_engine *e);
 /* Counts a drop (the engine's thread only). */

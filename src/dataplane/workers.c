@@ -1,28 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
  * Data-plane workers: see workers.h for the model. The loop thread's side (snapshots, grace
- * periods, the rings it drains, counters it folds) is at the top, a worker's side below.
+ * periods, the rings it drains) is at the top, a worker's side (the engine ops that read a
+ * snapshot and hand over the rest) below. The packet path itself is the engine's (engine.c).
  */
 #include "dataplane/workers.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include <event2/event.h>
+
 #include "core/log.h"
+#include "dataplane/engine.h"
 #include "netron/status.h"
+#include "proto/handshake.h"
 
 /* Relaxed atomics for counters and times: exactness across threads is not needed, tearing is. */
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
 #define TAKE(x) __atomic_exchange_n(&(x), 0, __ATOMIC_RELAXED)
-
-enum { PLAIN_OFF = NT_DATA_HEADER_LEN, PKT_OFF = NT_DATA_HEADER_LEN + 1 };
 
 /* ---- the snapshot ---- */
 
@@ -105,24 +108,19 @@ static inline size_t ring_need(size_t len)
 }
 
 struct worker {
-	struct nt_daemon *d;
+	struct nt_workers *wk;
 	unsigned int id;
 	pthread_t thread;
 	bool running;
 	struct event_base *base;
-	struct event *ev_tun, *ev_udp, *ev_udp_out, *ev_stop;
+	struct event *ev_stop;
 	int stop_fd;
-	struct nt_tun tun; /* our queue of the daemon's interface */
+	struct nt_tun tun; /* our queue of the node's interface */
 	bool tun_open;
 	struct nt_udp udp;
 	bool udp_open;
-	uint8_t *mem;
-	struct nt_udp_batch rx;
-	struct nt_udp_txq txq;
-	bool tx_blocked;
-	uint8_t *tun_buf;
-	size_t tun_buf_size;
-	struct nt_gro gro;
+	struct nt_engine engine;
+	bool engine_ready;
 	struct ring ring;
 	bool pushed; /* something went into the ring during this wake-up */
 
@@ -130,8 +128,9 @@ struct worker {
 	const struct nt_snapshot *snap;
 	uint64_t busy_gen;
 	/*
-	 * A new session's last handshake message (a FIN whose mac1 we checked) went to the loop:
-	 * its index, and how many FINs we handed over and the loop has handled (atomic).
+	 * A new session's last handshake message (a FIN the loop waits for, mac1 checked) went
+	 * to the loop: its index, and how many such FINs we handed over and the loop has
+	 * handled (atomic).
 	 */
 	uint32_t fin_index;
 	uint64_t fins_handed, fins_done;
@@ -139,17 +138,14 @@ struct worker {
 	uint64_t noted_gen;
 	uint32_t noted_index;
 	union nt_sockaddr noted_from;
-
-	/* Counters: the worker writes (atomically), the loop reads; folded_* are the loop's. */
-	uint64_t drops[NT_DROP_COUNT], folded_drops[NT_DROP_COUNT];
-	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
-	uint64_t tx_paused, superpackets, segments, ring_full, waits;
-	uint64_t gso_sends, gso_fallbacks, gro_receives, gro_frames, gro_writes, gro_packets;
-	uint64_t folded[5]; /* of the five totals fold_workers adds up */
+	/* Counters beyond the engine's: the worker writes (atomically), the loop reads. */
+	uint64_t ring_full, waits;
 };
 
 struct nt_workers {
-	struct worker *w[NT_MAX_WORKERS]; /* [1, n_workers) */
+	struct nt_workers_host host;
+	unsigned int n;
+	struct worker *w[NT_MAX_WORKERS]; /* [1, n) */
 	struct nt_snapshot *snap; /* published: workers load it atomically */
 	uint64_t gen; /* of the snapshot published last (atomic: workers read it holding none) */
 	bool dirty;
@@ -181,14 +177,16 @@ static int snap_route_cmp(const void *a, const void *b)
 	return memcmp(x->addr, y->addr, 16);
 }
 
-static struct nt_snapshot *snapshot_build(struct nt_daemon *d, uint64_t gen, uint64_t now)
+static struct nt_snapshot *snapshot_build(struct nt_workers *wk, uint64_t gen, uint64_t now)
 {
-	unsigned int npeers = d->peers.count, nkeys = 0, nroutes = 0;
+	const struct nt_peer_table *peers = wk->host.peers;
+	const struct nt_route *route = wk->host.route;
+	unsigned int npeers = peers->count, nkeys = 0, nroutes = 0;
 	struct nt_snapshot *s;
 	size_t size;
 
 	for (unsigned int i = 0; i < NT_ROUTE_SLOTS; i++)
-		nroutes += d->route.slots[i].family != 0;
+		nroutes += route->slots[i].family != 0;
 	size = sizeof(*s) + npeers * sizeof(struct snap_peer) + 3 * npeers * sizeof(struct snap_key) +
 	       nroutes * sizeof(struct snap_route);
 	s = calloc(1, size);
@@ -199,7 +197,7 @@ static struct nt_snapshot *snapshot_build(struct nt_daemon *d, uint64_t gen, uin
 	s->keys = (struct snap_key *)(s->peers + npeers);
 	s->routes = (struct snap_route *)(s->keys + 3 * npeers);
 	for (unsigned int i = 0; i < npeers; i++) {
-		struct nt_peer *p = d->peers.peers[i];
+		struct nt_peer *p = peers->peers[i];
 		struct snap_peer *e = &s->peers[i];
 		struct nt_keypair *const kps[3] = { p->session.previous, p->session.current,
 						    p->session.next };
@@ -218,7 +216,7 @@ static struct nt_snapshot *snapshot_build(struct nt_daemon *d, uint64_t gen, uin
 	s->npeers = npeers;
 	s->nkeys = nkeys;
 	for (unsigned int i = 0; i < NT_ROUTE_SLOTS; i++) {
-		const struct nt_route_slot *r = &d->route.slots[i];
+		const struct nt_route_slot *r = &route->slots[i];
 		const struct nt_peer *p = r->owner;
 
 		if (!r->family)
@@ -275,9 +273,9 @@ static void snapshot_fold(struct nt_snapshot *s)
 }
 
 /* Waits until no worker still uses a snapshot older than gen (they never wait for us). */
-static void synchronize(struct nt_workers *wk, unsigned int n, uint64_t gen)
+static void synchronize(struct nt_workers *wk, uint64_t gen)
 {
-	for (unsigned int i = 1; i < n; i++) {
+	for (unsigned int i = 1; i < wk->n; i++) {
 		uint64_t g;
 
 		while ((g = __atomic_load_n(&wk->w[i]->busy_gen, __ATOMIC_SEQ_CST)) != 0 && g < gen)
@@ -285,16 +283,15 @@ static void synchronize(struct nt_workers *wk, unsigned int n, uint64_t gen)
 	}
 }
 
-static void publish(struct nt_daemon *d, uint64_t now)
+static void publish(struct nt_workers *wk, uint64_t now)
 {
-	struct nt_workers *wk = d->wk;
-	struct nt_snapshot *s = snapshot_build(d, wk->gen + 1, now), *old;
+	struct nt_snapshot *s = snapshot_build(wk, wk->gen + 1, now), *old;
 
 	if (!s)
 		return; /* out of memory: the old snapshot stays, retired keypairs wait */
 	old = __atomic_exchange_n(&wk->snap, s, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&wk->gen, s->gen, __ATOMIC_RELEASE);
-	synchronize(wk, d->n_workers, s->gen);
+	synchronize(wk, s->gen);
 	/* No worker holds old, nor any keypair released before s was built. */
 	if (old) {
 		snapshot_fold(old);
@@ -309,34 +306,31 @@ static void publish(struct nt_daemon *d, uint64_t now)
 
 static void on_publish(evutil_socket_t fd, short what, void *arg)
 {
-	struct nt_daemon *d = arg;
+	struct nt_workers *wk = arg;
 
 	(void)fd;
 	(void)what;
-	if (d->wk->dirty)
-		publish(d, nt_now_ms());
+	if (wk->dirty)
+		publish(wk, nt_now_ms());
 }
 
-void nt_workers_publish(struct nt_daemon *d)
+void nt_workers_publish(struct nt_workers *wk)
 {
-	if (d->wk)
-		publish(d, nt_now_ms());
+	if (wk)
+		publish(wk, nt_now_ms());
 }
 
-void nt_workers_changed(struct nt_daemon *d)
+void nt_workers_changed(struct nt_workers *wk)
 {
-	if (!d->wk || d->wk->dirty)
+	if (!wk || wk->dirty)
 		return;
-	d->wk->dirty = true;
+	wk->dirty = true;
 	/* After what the loop is doing now: a burst of changes makes one snapshot. */
-	event_active(d->wk->ev_publish, EV_TIMEOUT, 0);
+	event_active(wk->ev_publish, EV_TIMEOUT, 0);
 }
 
-void nt_workers_release_keypair(void *ctx, struct nt_keypair *kp)
+void nt_workers_release_keypair(struct nt_workers *wk, struct nt_keypair *kp)
 {
-	struct nt_daemon *d = ctx;
-	struct nt_workers *wk = d->wk;
-
 	if (!wk) {
 		nt_session_keypair_free(kp);
 		return;
@@ -347,7 +341,7 @@ void nt_workers_release_keypair(void *ctx, struct nt_keypair *kp)
 
 		if (!r) {
 			/* No room to wait in: make sure no worker holds it, now. */
-			publish(d, nt_now_ms());
+			publish(wk, nt_now_ms());
 			nt_session_keypair_free(kp);
 			return;
 		}
@@ -355,58 +349,59 @@ void nt_workers_release_keypair(void *ctx, struct nt_keypair *kp)
 		wk->cap_retired = cap;
 	}
 	wk->retired[wk->n_retired++] = kp;
-	nt_workers_changed(d);
+	nt_workers_changed(wk);
 }
 
-void nt_workers_peer_gone(struct nt_daemon *d, struct nt_peer *p)
+void nt_workers_peer_gone(struct nt_workers *wk, struct nt_peer *p)
 {
 	struct nt_snapshot *s;
 
-	if (!d->wk)
+	if (!wk)
 		return;
-	s = d->wk->snap;
+	s = wk->snap;
 	if (s && p->snap_slot < s->npeers && s->peers[p->snap_slot].peer == p)
 		s->peers[p->snap_slot].peer = NULL;
-	nt_workers_changed(d);
+	nt_workers_changed(wk);
+}
+
+void nt_workers_expect_fin(struct nt_workers *wk, unsigned int slot, uint32_t index)
+{
+	if (wk && slot < NT_MAX_ATTEMPTS)
+		__atomic_store_n(&wk->expect_fin[slot], index, __ATOMIC_RELEASE);
+}
+
+static bool fin_is_expected(const struct nt_workers *wk, uint32_t index)
+{
+	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS && index; i++)
+		if (__atomic_load_n(&wk->expect_fin[i], __ATOMIC_ACQUIRE) == index)
+			return true;
+	return false;
 }
 
 /* ---- the loop drains the rings ---- */
 
-static void handle_msg(struct nt_daemon *d, struct worker *w, struct msg *m, uint64_t now)
+static void handle_msg(struct nt_workers *wk, struct worker *w, struct msg *m, uint64_t now)
 {
-	struct nt_keypair *kp;
-	struct nt_peer *p;
+	const struct nt_workers_host *h = &wk->host;
 
 	switch (m->kind) {
 	case MSG_FRAME:
-		nt_datapath_on_frame(d, m->data, m->len, &m->from, now);
+		h->frame(h->ctx, m->data, m->len, &m->from, now);
 		return;
 	case MSG_EXPECTED_FIN:
-		nt_datapath_on_frame(d, m->data, m->len, &m->from, now);
+		h->frame(h->ctx, m->data, m->len, &m->from, now);
 		/* Done with it, session installed and published or not: the worker waits no more. */
 		__atomic_add_fetch(&w->fins_done, 1, __ATOMIC_RELEASE);
 		return;
 	case MSG_AUTH:
-		kp = nt_index_lookup(&d->index, m->index, NT_INDEX_KEYPAIR);
-		if (!kp)
-			return; /* dropped since: the frame was authentic, nothing more to do */
-		p = kp->owner;
-		nt_datapath_authenticated(d, kp, &m->from, m->inner == NT_DATA_INNER_KEEPALIVE && !m->malformed, now);
-		if (m->malformed)
-			d->drops[NT_DROP_DATA_OTHER]++;
-		else if (m->inner >= NT_DATA_INNER_CONTROL)
-			nt_tunnel_on_control(d, p, m->inner, m->data, m->len, &m->from, now);
+		h->authentic(h->ctx, m->index, m->inner, m->data, m->len, m->malformed, &m->from, now);
 		return;
-	case MSG_TUN: {
-		struct virtio_net_hdr vh = { 0 };
-
-		nt_datapath_tun_packet(d, &vh, m->data, m->len, now);
+	case MSG_TUN:
+		h->packet(h->ctx, m->data, m->len, now);
 		return;
-	}
 	case MSG_HANDSHAKE:
-		p = m->len == 32 ? nt_peer_lookup(&d->peers, m->data) : NULL;
-		if (p)
-			nt_tunnel_want_handshake(d, p, now);
+		if (m->len == 32)
+			h->rekey(h->ctx, m->data, now);
 		return;
 	case MSG_SKIP:
 		return;
@@ -415,14 +410,14 @@ static void handle_msg(struct nt_daemon *d, struct worker *w, struct msg *m, uin
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
-	struct nt_daemon *d = arg;
+	struct nt_workers *wk = arg;
 	uint64_t v, now = nt_now_ms();
 
 	(void)what;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("worker eventfd");
-	for (unsigned int i = 1; i < d->n_workers; i++) {
-		struct ring *r = &d->wk->w[i]->ring;
+	for (unsigned int i = 1; i < wk->n; i++) {
+		struct ring *r = &wk->w[i]->ring;
 		size_t head = r->head, tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 
 		while (head != tail) {
@@ -432,11 +427,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 				head += RING_SIZE - head % RING_SIZE;
 				continue;
 			}
-			handle_msg(d, d->wk->w[i], m, now);
+			handle_msg(wk, wk->w[i], m, now);
 			head += ring_need(m->len);
 		}
 		/* Coalesced segments may point into the ring: written before it is released. */
-		nt_datapath_flush(d);
+		wk->host.flush(wk->host.ctx);
 		__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
 	}
 }
@@ -446,11 +441,6 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 static void wcount(uint64_t *c, uint64_t n)
 {
 	STORE(*c, *c + n);
-}
-
-static void wdrop(struct worker *w, enum nt_drop_reason r)
-{
-	wcount(&w->drops[r], 1);
 }
 
 /*
@@ -488,8 +478,35 @@ static void ring_push(struct worker *w, size_t len)
 	w->pushed = true;
 }
 
-static void wake_loop(struct worker *w);
-static void enter(struct worker *w);
+static void wake_loop(struct worker *w)
+{
+	uint64_t one = 1;
+
+	w->pushed = false;
+	if (write(w->wk->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: wake the loop", w->id);
+}
+
+/* Takes the newest snapshot for this wake-up, so the loop knows which it may free. */
+static void enter(struct worker *w)
+{
+	struct nt_workers *wk = w->wk;
+	const struct nt_snapshot *s;
+
+	do {
+		s = __atomic_load_n(&wk->snap, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&w->busy_gen, s->gen, __ATOMIC_SEQ_CST);
+	} while (__atomic_load_n(&wk->snap, __ATOMIC_SEQ_CST) != s);
+	w->snap = s;
+}
+
+static void leave(struct worker *w)
+{
+	w->snap = NULL;
+	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
+	if (w->pushed)
+		wake_loop(w);
+}
 
 /*
  * A member's handshake message for the loop while the ring is full: rather than lose it,
@@ -517,7 +534,7 @@ static void wait_for_room(struct worker *w, size_t len)
  * checked): anything else a stranger could send is lost when the ring is full (counted),
  * so no outsider can make a worker wait.
  */
-static void hand_over(struct worker *w, enum msg_kind kind, const uint8_t *data, size_t len,
+static bool hand_over(struct worker *w, enum msg_kind kind, const uint8_t *data, size_t len,
 		      const union nt_sockaddr *from, bool may_wait)
 {
 	struct msg *m;
@@ -525,9 +542,8 @@ static void hand_over(struct worker *w, enum msg_kind kind, const uint8_t *data,
 	if (may_wait)
 		wait_for_room(w, len);
 	m = ring_slot(w, len);
-
 	if (!m)
-		return;
+		return false;
 	memset(m, 0, sizeof(*m));
 	m->kind = (uint8_t)kind;
 	m->len = (uint16_t)len;
@@ -535,32 +551,11 @@ static void hand_over(struct worker *w, enum msg_kind kind, const uint8_t *data,
 		m->from = *from;
 	memcpy(m->data, data, len);
 	ring_push(w, len);
-}
-
-/* Takes the newest snapshot for this wake-up, so the loop knows which it may free. */
-static void enter(struct worker *w)
-{
-	struct nt_workers *wk = w->d->wk;
-	const struct nt_snapshot *s;
-
-	do {
-		s = __atomic_load_n(&wk->snap, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&w->busy_gen, s->gen, __ATOMIC_SEQ_CST);
-	} while (__atomic_load_n(&wk->snap, __ATOMIC_SEQ_CST) != s);
-	w->snap = s;
-}
-
-static void wake_loop(struct worker *w)
-{
-	uint64_t one = 1;
-
-	w->pushed = false;
-	if (write(w->d->wk->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("worker %u: wake the loop", w->id);
+	return true;
 }
 
 /*
- * The first frame of a session whose last handshake message (a member's: mac1 checked) we
+ * The first frame of a session whose last handshake message (a FIN the loop waits for) we
  * just handed to the loop: rather than hand the whole burst over too, wait (a few
  * milliseconds at most, holding no snapshot, so the loop never waits for us) until the loop
  * has handled that message, which publishes the session if it is one. True if it did.
@@ -568,7 +563,7 @@ static void wake_loop(struct worker *w)
 static bool wait_for_session(struct worker *w)
 {
 	uint64_t until = nt_now_us() + 5000;
-	bool published = false;
+	bool handled = false;
 
 	w->fin_index = 0;
 	wcount(&w->waits, 1);
@@ -576,91 +571,13 @@ static bool wait_for_session(struct worker *w)
 	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
 	while (nt_now_us() < until) {
 		if (__atomic_load_n(&w->fins_done, __ATOMIC_ACQUIRE) == w->fins_handed) {
-			published = true;
+			handled = true;
 			break;
 		}
 		sched_yield();
 	}
 	enter(w);
-	return published;
-}
-
-static void leave(struct worker *w)
-{
-	w->snap = NULL;
-	__atomic_store_n(&w->busy_gen, 0, __ATOMIC_RELEASE);
-	/* Mirrors of counters kept by the socket and the coalescer, for the loop to read. */
-	STORE(w->gso_sends, w->udp.gso_sends);
-	STORE(w->gso_fallbacks, w->udp.gso_fallbacks);
-	STORE(w->gro_receives, w->udp.gro_receives);
-	STORE(w->gro_frames, w->udp.gro_frames);
-	STORE(w->gro_writes, w->gro.superpackets);
-	STORE(w->gro_packets, w->gro.coalesced_pkts);
-	if (w->pushed)
-		wake_loop(w);
-}
-
-static void w_flush_tx(struct worker *w)
-{
-	int ret = nt_udp_txq_flush(&w->udp, &w->txq);
-
-	if (w->txq.dropped) {
-		wcount(&w->drops[NT_DROP_UDP_SEND], w->txq.dropped);
-		w->txq.dropped = 0;
-	}
-	if (ret == -EAGAIN && !w->tx_blocked) {
-		w->tx_blocked = true;
-		wcount(&w->tx_paused, 1);
-		event_del(w->ev_tun);
-		event_add(w->ev_udp_out, NULL);
-	}
-}
-
-static void w_on_udp_writable(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-
-	(void)fd;
-	(void)what;
-	w_flush_tx(w);
-	if (!nt_udp_txq_empty(&w->txq)) {
-		event_add(w->ev_udp_out, NULL);
-		return;
-	}
-	w->tx_blocked = false;
-	event_add(w->ev_tun, NULL);
-}
-
-static uint8_t *w_tx_tail(struct worker *w, size_t need)
-{
-	uint8_t *f = nt_udp_txq_tail(&w->txq, need);
-
-	if (!f) {
-		w_flush_tx(w);
-		f = nt_udp_txq_tail(&w->txq, need);
-	}
-	return f;
-}
-
-/* The rest of a superpacket the worker cannot send: the loop stages it or answers it. */
-static void hand_over_rest(struct worker *w, struct nt_gso_iter *it)
-{
-	for (;;) {
-		struct msg *m = ring_slot(w, w->ring.max_len);
-		long n;
-
-		if (!m) {
-			wcount(&w->drops[NT_DROP_UDP_SEND], nt_gso_count(it) - it->index);
-			return;
-		}
-		n = nt_gso_next(it, m->data, w->ring.max_len);
-		if (n <= 0)
-			return;
-		memset(m, 0, sizeof(*m));
-		m->kind = MSG_TUN;
-		m->len = (uint16_t)n;
-		ring_push(w, (size_t)n);
-	}
+	return handled;
 }
 
 static void ask_handshake(struct worker *w, struct snap_peer *e)
@@ -677,101 +594,6 @@ static void ask_handshake(struct worker *w, struct snap_peer *e)
 	m->len = 32;
 	memcpy(m->data, e->id, 32);
 	ring_push(w, 32);
-}
-
-static void w_tun_packet(struct worker *w, const struct virtio_net_hdr *vh, size_t len, uint64_t now)
-{
-	const struct nt_snapshot *s = w->snap;
-	const uint8_t *pkt = w->tun_buf, *src, *dst;
-	uint64_t bytes = 0, packets = 0;
-	struct nt_gso_iter it;
-	struct snap_peer *e;
-	size_t need;
-	int family, slot;
-
-	if (!nt_ip_addrs(pkt, len, &family, &src, &dst)) {
-		wdrop(w, NT_DROP_NOT_IP);
-		return;
-	}
-	if (nt_gso_begin(&it, vh, pkt, len) != NT_GSO_OK) {
-		wdrop(w, NT_DROP_TUN_OFFLOAD);
-		return;
-	}
-	slot = snap_find_route(s, family, dst);
-	if (nt_gso_count(&it) > 1) {
-		wcount(&w->superpackets, 1);
-		wcount(&w->segments, nt_gso_count(&it));
-	}
-	e = slot >= 0 ? &s->peers[slot] : NULL;
-	/* No member, no keypair, a relay: the loop answers, stages or wraps. */
-	if (!e || !e->direct || !e->send_kp || !nt_session_keypair_can_send(e->send_kp, now)) {
-		hand_over_rest(w, &it);
-		return;
-	}
-	need = PKT_OFF + (nt_gso_count(&it) > 1 ? it.hdr_len + it.mss : len) + NT_DATA_TAG_LEN;
-	for (;;) {
-		uint8_t *f = w_tx_tail(w, need);
-		long n;
-
-		if (!f) {
-			wcount(&w->drops[NT_DROP_UDP_SEND], nt_gso_count(&it) - it.index);
-			break;
-		}
-		n = nt_gso_next(&it, f + PKT_OFF, need - PKT_OFF - NT_DATA_TAG_LEN);
-		if (n <= 0) {
-			if (n < 0)
-				wdrop(w, NT_DROP_TUN_OFFLOAD);
-			break;
-		}
-		f[PLAIN_OFF] = NT_DATA_INNER_IP;
-		if (nt_session_keypair_encrypt(e->send_kp, f, need, (size_t)n + 1, now) < 0) {
-			/* Expired since the snapshot: this packet and the rest go to the loop. */
-			hand_over(w, MSG_TUN, f + PKT_OFF, (size_t)n, NULL, false);
-			hand_over_rest(w, &it);
-			break;
-		}
-		nt_udp_txq_commit(&w->udp, &w->txq, (size_t)n + 1 + NT_DATA_OVERHEAD, &e->endpoint);
-		bytes += (uint64_t)n;
-		packets++;
-	}
-	if (packets) {
-		ADD(e->tx_bytes, bytes);
-		ADD(e->tx_packets, packets);
-		STORE(e->last_tx_ms, now);
-		wcount(&w->tx_bytes, bytes);
-		wcount(&w->tx_packets, packets);
-		if (nt_session_keypair_needs_rekey(e->send_kp, now))
-			ask_handshake(w, e);
-	}
-}
-
-static void w_on_tun(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	uint64_t now = nt_now_ms();
-
-	(void)fd;
-	(void)what;
-	enter(w);
-	for (unsigned int n = 0; n < NT_UDP_BATCH && !w->tx_blocked; n++) {
-		struct virtio_net_hdr vh;
-		ssize_t len;
-
-		if (!nt_udp_txq_tail(&w->txq, NT_TX_SUPERPACKET_ROOM)) {
-			w_flush_tx(w);
-			if (w->tx_blocked)
-				break;
-		}
-		len = nt_tun_read(&w->tun, &vh, w->tun_buf, w->tun_buf_size);
-		if (len < 0) {
-			if (len != -EAGAIN && len != -EINTR)
-				log_warnx("worker %u: read %s: %s", w->id, w->tun.name, strerror((int)-len));
-			break;
-		}
-		w_tun_packet(w, &vh, (size_t)len, now);
-	}
-	w_flush_tx(w);
-	leave(w);
 }
 
 /*
@@ -808,40 +630,114 @@ static void note_auth(struct worker *w, const struct snap_key *k, const struct n
 	ring_push(w, len);
 }
 
-static bool fin_is_expected(const struct nt_workers *wk, uint32_t index)
-{
-	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS && index; i++)
-		if (__atomic_load_n(&wk->expect_fin[i], __ATOMIC_ACQUIRE) == index)
-			return true;
-	return false;
-}
+/* ---- a worker's engine ops: the snapshot ---- */
 
-void nt_workers_expect_fin(struct nt_daemon *d, unsigned int slot, uint32_t index)
+static enum nt_engine_route w_route(void *ctx, int family, const uint8_t *dst, uint64_t now,
+				    struct nt_engine_dest *dest)
 {
-	if (d->wk && slot < NT_MAX_ATTEMPTS)
-		__atomic_store_n(&d->wk->expect_fin[slot], index, __ATOMIC_RELEASE);
-}
-
-static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt_sockaddr *from,
-		    uint64_t now)
-{
-	const struct nt_snapshot *s = w->snap;
-	const struct snap_key *k;
+	struct worker *w = ctx;
+	int slot = snap_find_route(w->snap, family, dst);
 	struct snap_peer *e;
-	enum nt_pkt_verdict v;
-	struct nt_data_rx rx;
-	const uint8_t *src, *dst;
-	uint32_t index;
-	uint64_t counter;
-	int family;
 
+	/* No member, no keypair, a relay: the loop answers, stages or wraps. */
+	if (slot < 0)
+		return NT_ENGINE_NO_MEMBER;
+	e = &w->snap->peers[slot];
+	if (!e->direct || !e->send_kp || !nt_session_keypair_can_send(e->send_kp, now))
+		return NT_ENGINE_SLOW;
+	dest->kp = e->send_kp;
+	dest->endpoint = &e->endpoint;
+	dest->member = e;
+	return NT_ENGINE_FAST;
+}
+
+static void w_packet(void *ctx, enum nt_engine_route r, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct worker *w = ctx;
+
+	(void)r;
+	(void)now;
+	/* The loop answers, stages or wraps it; with the loop that far behind, it is lost. */
+	if (!hand_over(w, MSG_TUN, pkt, len, NULL, false))
+		wcount(&w->engine.c.drops[NT_DROP_UDP_SEND], 1);
+}
+
+static void w_sent(void *ctx, const struct nt_engine_dest *dest, uint64_t bytes, uint64_t packets,
+		   uint64_t now)
+{
+	struct worker *w = ctx;
+	struct snap_peer *e = dest->member;
+
+	ADD(e->tx_bytes, bytes);
+	ADD(e->tx_packets, packets);
+	STORE(e->last_tx_ms, now);
+	if (nt_session_keypair_needs_rekey(dest->kp, now))
+		ask_handshake(w, e);
+}
+
+static struct nt_keypair *w_key(void *ctx, uint32_t index, void **member)
+{
+	struct worker *w = ctx;
+	const struct snap_key *k = snap_find_key(w->snap, index);
+
+	if (!k && index == w->fin_index && wait_for_session(w))
+		k = snap_find_key(w->snap, index);
+	*member = (void *)k;
+	return k ? k->kp : NULL;
+}
+
+static void w_authentic(void *ctx, void *member, struct nt_keypair *kp, const struct nt_data_rx *rx,
+			bool malformed, const union nt_sockaddr *from, const void *via, uint64_t now)
+{
+	struct worker *w = ctx;
+	const struct snap_key *k = member;
+	struct snap_peer *e = &w->snap->peers[k->peer];
+
+	(void)via;
+	if (malformed || rx->inner_type != NT_DATA_INNER_IP) {
+		note_auth(w, k, rx, malformed, from);
+		return;
+	}
+	if (k->role == ROLE_NEXT || !e->direct || !nt_sockaddr_equal(&e->endpoint, from) ||
+	    (k->role == ROLE_CURRENT && nt_session_keypair_needs_rekey_after_receive(kp, now)))
+		note_auth(w, k, rx, false, from);
+	STORE(e->last_rx_ms, now);
+}
+
+static bool w_holds(void *ctx, void *member, int family, const uint8_t *addr)
+{
+	struct worker *w = ctx;
+	const struct snap_key *k = member;
+
+	return snap_find_route(w->snap, family, addr) == k->peer;
+}
+
+static void w_delivered(void *ctx, void *member, size_t bytes, uint64_t now)
+{
+	struct worker *w = ctx;
+	const struct snap_key *k = member;
+	struct snap_peer *e = &w->snap->peers[k->peer];
+
+	(void)now;
+	ADD(e->rx_bytes, bytes);
+	ADD(e->rx_packets, 1);
+}
+
+/* Handshakes, DHT, STUN, cookie replies, and data for a keypair this snapshot does not know. */
+static void w_frame(void *ctx, uint8_t *frame, size_t len, const union nt_sockaddr *from,
+		    const void *via, uint64_t now)
+{
+	struct worker *w = ctx;
+
+	(void)via;
+	(void)now;
 	if (frame[0] >= NT_HS_MSG_INIT && frame[0] <= NT_HS_MSG_FIN) {
 		/* mac1 here too, so only a member's handshake may wait for room or a session. */
-		if (nt_handshake_check_envelope(&w->d->hs_local, frame, len) != NT_HS_OK) {
-			wdrop(w, NT_DROP_HANDSHAKE);
+		if (nt_handshake_check_mac1(w->wk->host.keys, frame, len) != NT_HS_OK) {
+			wcount(&w->engine.c.drops[NT_DROP_HANDSHAKE], 1);
 			return;
 		}
-		if (frame[0] == NT_HS_MSG_FIN && fin_is_expected(w->d->wk, nt_get_le32(frame + 4))) {
+		if (frame[0] == NT_HS_MSG_FIN && fin_is_expected(w->wk, nt_get_le32(frame + 4))) {
 			/* The member's first frames on the session follow: see wait_for_session. */
 			w->fin_index = nt_get_le32(frame + 4);
 			w->fins_handed++;
@@ -854,109 +750,41 @@ static void w_frame(struct worker *w, uint8_t *frame, size_t len, const union nt
 		wake_loop(w);
 		return;
 	}
-	/* DHT, STUN, cookie replies, and data for a keypair this snapshot does not know. */
-	if (frame[0] != NT_MSG_DATA ||
-	    nt_session_frame_parse_header(frame, len, &index, &counter) != NT_PKT_OK) {
-		hand_over(w, MSG_FRAME, frame, len, from, false);
-		return;
-	}
-	k = snap_find_key(s, index);
-	if (!k && index == w->fin_index && wait_for_session(w)) {
-		s = w->snap;
-		k = snap_find_key(s, index);
-	}
-	if (!k) {
-		hand_over(w, MSG_FRAME, frame, len, from, false);
-		return;
-	}
-	v = nt_session_keypair_decrypt(k->kp, frame, len, now, &rx);
-	if (v != NT_PKT_OK && v != NT_PKT_DROP_INNER) {
-		wdrop(w, v == NT_PKT_DROP_AUTH ? NT_DROP_DATA_AUTH :
-			 v == NT_PKT_DROP_REPLAY ? NT_DROP_DATA_REPLAY : NT_DROP_DATA_OTHER);
-		return;
-	}
-	e = &s->peers[k->peer];
-	if (v != NT_PKT_OK || rx.inner_type != NT_DATA_INNER_IP) {
-		note_auth(w, k, &rx, v != NT_PKT_OK, from);
-		return;
-	}
-	if (k->role == ROLE_NEXT || !e->direct || !nt_sockaddr_equal(&e->endpoint, from) ||
-	    (k->role == ROLE_CURRENT && nt_session_keypair_needs_rekey_after_receive(k->kp, now)))
-		note_auth(w, k, &rx, false, from);
-	STORE(e->last_rx_ms, now);
-	if (!nt_ip_addrs(rx.payload, rx.payload_len, &family, &src, &dst) ||
-	    snap_find_route(s, family, src) != k->peer) {
-		wdrop(w, NT_DROP_SPOOFED_SOURCE);
-		return;
-	}
-	if ((w->tun.vnet ? nt_gro_add(&w->gro, rx.payload, rx.payload_len) :
-			   nt_tun_write(&w->tun, rx.payload, rx.payload_len)) < 0) {
-		wdrop(w, NT_DROP_TUN_WRITE);
-		return;
-	}
-	ADD(e->rx_bytes, rx.payload_len);
-	ADD(e->rx_packets, 1);
-	wcount(&w->rx_bytes, rx.payload_len);
-	wcount(&w->rx_packets, 1);
+	hand_over(w, MSG_FRAME, frame, len, from, false);
 }
 
-static void w_flush_gro(struct worker *w)
+static void w_enter(void *ctx)
 {
-	uint64_t errors = w->gro.write_errors;
-
-	nt_gro_flush(&w->gro);
-	wcount(&w->drops[NT_DROP_TUN_WRITE], w->gro.write_errors - errors);
+	enter(ctx);
 }
 
-static void w_on_udp(evutil_socket_t fd, short what, void *arg)
+static void w_leave(void *ctx)
 {
-	struct worker *w = arg;
-
-	(void)fd;
-	(void)what;
-	enter(w);
-	for (int round = 0; round < 4; round++) {
-		int n = nt_udp_recv_batch(&w->udp, &w->rx);
-		uint64_t now = nt_now_ms();
-
-		if (n <= 0) {
-			if (n < 0 && n != -EINTR)
-				log_warnx("worker %u: udp receive: %s", w->id, strerror(-n));
-			break;
-		}
-		wcount(&w->drops[NT_DROP_OVERSIZED], w->rx.oversized);
-		w->rx.oversized = 0;
-		for (int i = 0; i < n; i++) {
-			size_t len = w->rx.len[i], seg = w->rx.seg[i] ? w->rx.seg[i] : len;
-
-			/* Empty, or dropped by nt_udp_recv_batch as longer than the loop's frames. */
-			if (len == 0)
-				continue;
-			for (size_t off = 0; off < len; off += seg)
-				w_frame(w, w->rx.buf[i] + off, len - off < seg ? len - off : seg,
-					&w->rx.addr[i], now);
-		}
-		w_flush_gro(w);
-		if ((unsigned int)n < w->rx.slots)
-			break;
-	}
-	leave(w);
+	leave(ctx);
 }
+
+static const struct nt_engine_ops worker_ops = {
+	.route = w_route,
+	.packet = w_packet,
+	.sent = w_sent,
+	.key = w_key,
+	.authentic = w_authentic,
+	.holds = w_holds,
+	.delivered = w_delivered,
+	.frame = w_frame,
+	.enter = w_enter,
+	.leave = w_leave,
+};
 
 static void w_on_stop(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t v;
 
-	(void)fd;
 	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: stop eventfd", w->id);
 	event_base_loopbreak(w->base);
-}
-
-static long w_gro_write(void *ctx, const struct iovec *iov, int iovcnt)
-{
-	struct worker *w = ctx;
-
-	return nt_tun_writev(&w->tun, iov, iovcnt);
 }
 
 static void *worker_main(void *arg)
@@ -978,12 +806,8 @@ static void worker_free(struct worker *w)
 			log_warn("worker %u: stop", w->id);
 		pthread_join(w->thread, NULL);
 	}
-	if (w->ev_tun)
-		event_free(w->ev_tun);
-	if (w->ev_udp)
-		event_free(w->ev_udp);
-	if (w->ev_udp_out)
-		event_free(w->ev_udp_out);
+	if (w->engine_ready)
+		nt_engine_uninit(&w->engine);
 	if (w->ev_stop)
 		event_free(w->ev_stop);
 	if (w->base)
@@ -994,93 +818,77 @@ static void worker_free(struct worker *w)
 		nt_tun_close(&w->tun);
 	if (w->udp_open)
 		nt_udp_close(&w->udp);
-	free(w->mem);
 	free(w->ring.mem);
 	free(w);
 }
 
-/* A worker's queue, socket, buffers and loop: like the daemon's own (daemon.c, alloc_buffers). */
-static int worker_new(struct nt_daemon *d, unsigned int id, struct worker **out)
+/* A worker's queue, socket, engine and loop. */
+static int worker_new(struct nt_workers *wk, unsigned int id, struct worker **out)
 {
+	const struct nt_workers_host *h = &wk->host;
 	struct worker *w = calloc(1, sizeof(*w));
-	unsigned int flags = NT_UDP_REUSEPORT | (d->udp.gso ? NT_UDP_OFFLOAD_GSO : 0) |
-			     (d->udp.gro ? NT_UDP_OFFLOAD_GRO : 0);
-	size_t txq_cap = 2 * NT_TX_SUPERPACKET_ROOM;
-	uint8_t *m;
+	unsigned int flags = NT_UDP_REUSEPORT | (h->udp->gso ? NT_UDP_OFFLOAD_GSO : 0) |
+			     (h->udp->gro ? NT_UDP_OFFLOAD_GRO : 0);
 	int ret;
 
 	if (!w)
 		return -ENOMEM;
-	w->d = d;
+	w->wk = wk;
 	w->id = id;
 	w->stop_fd = -1;
 	*out = w;
-	ret = nt_tun_queue_open(&d->tun, &w->tun);
+	ret = nt_tun_queue_open(h->tun, &w->tun);
 	if (ret < 0)
 		return ret;
 	w->tun_open = true;
 	/* The same address and port as the loop's socket, so members see one endpoint. */
-	ret = nt_udp_open(&w->udp, d->opts.listen_host, d->udp.port, flags);
+	ret = nt_udp_open(&w->udp, h->listen_host, h->udp->port, flags);
 	if (ret < 0)
 		return ret;
 	w->udp_open = true;
-	w->rx.cap = d->rx.cap;
-	w->rx.slots = d->rx.slots;
-	w->rx.max_frame = d->rx.max_frame;
-	w->tun_buf_size = d->tun_buf_size;
-	w->ring.max_len = d->buf_size;
-	w->mem = malloc(w->rx.cap * w->rx.slots + txq_cap + w->tun_buf_size);
+	ret = nt_engine_init(&w->engine, &w->tun, &w->udp, h->max_frame, &worker_ops, w);
+	if (ret < 0)
+		return ret;
+	w->engine_ready = true;
+	w->ring.max_len = h->max_frame;
 	w->ring.mem = aligned_alloc(RING_ALIGN, RING_SIZE);
-	if (!w->mem || !w->ring.mem)
-		return -ENOMEM;
-	m = w->mem;
-	for (unsigned int i = 0; i < w->rx.slots; i++, m += w->rx.cap)
-		w->rx.buf[i] = m;
-	w->txq.buf = m;
-	w->txq.cap = txq_cap;
-	m += txq_cap;
-	w->tun_buf = m;
-	m += w->tun_buf_size;
-	nt_gro_init(&w->gro, w_gro_write, w);
-
 	w->base = event_base_new();
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!w->base || w->stop_fd < 0)
+	if (!w->ring.mem || !w->base || w->stop_fd < 0)
 		return -ENOMEM;
-	w->ev_tun = event_new(w->base, w->tun.fd, EV_READ | EV_PERSIST, w_on_tun, w);
-	w->ev_udp = event_new(w->base, w->udp.fd, EV_READ | EV_PERSIST, w_on_udp, w);
-	w->ev_udp_out = event_new(w->base, w->udp.fd, EV_WRITE, w_on_udp_writable, w);
 	w->ev_stop = event_new(w->base, w->stop_fd, EV_READ | EV_PERSIST, w_on_stop, w);
-	if (!w->ev_tun || !w->ev_udp || !w->ev_udp_out || !w->ev_stop ||
-	    event_add(w->ev_tun, NULL) < 0 || event_add(w->ev_udp, NULL) < 0 ||
-	    event_add(w->ev_stop, NULL) < 0)
+	if (!w->ev_stop || event_add(w->ev_stop, NULL) < 0)
 		return -ENOMEM;
-	return 0;
+	return nt_engine_start(&w->engine, w->base);
 }
 
-int nt_workers_start(struct nt_daemon *d)
+int nt_workers_start(struct nt_workers **out, unsigned int n, const struct nt_workers_host *host,
+		     struct event_base *base)
 {
 	struct nt_workers *wk;
 	int ret;
 
-	if (d->n_workers <= 1)
+	*out = NULL;
+	if (n <= 1)
 		return 0;
 	wk = calloc(1, sizeof(*wk));
 	if (!wk)
 		return -ENOMEM;
-	d->wk = wk;
+	*out = wk;
+	wk->host = *host;
+	wk->n = n;
 	wk->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (wk->wake_fd < 0)
 		return -errno;
-	wk->ev_wake = event_new(d->base, wk->wake_fd, EV_READ | EV_PERSIST, on_wake, d);
-	wk->ev_publish = event_new(d->base, -1, 0, on_publish, d);
+	wk->ev_wake = event_new(base, wk->wake_fd, EV_READ | EV_PERSIST, on_wake, wk);
+	wk->ev_publish = event_new(base, -1, 0, on_publish, wk);
 	if (!wk->ev_wake || !wk->ev_publish || event_add(wk->ev_wake, NULL) < 0)
 		return -ENOMEM;
-	wk->snap = snapshot_build(d, ++wk->gen, nt_now_ms());
+	wk->snap = snapshot_build(wk, ++wk->gen, nt_now_ms());
 	if (!wk->snap)
 		return -ENOMEM;
-	for (unsigned int i = 1; i < d->n_workers; i++) {
-		ret = worker_new(d, i, &wk->w[i]);
+	for (unsigned int i = 1; i < n; i++) {
+		ret = worker_new(wk, i, &wk->w[i]);
 		if (ret < 0)
 			return ret;
 	}
@@ -1090,11 +898,11 @@ int nt_workers_start(struct nt_daemon *d)
 	 * (it names the same index there), and that worker hands it to the loop before them,
 	 * so the loop has the keypair when it reads them.
 	 */
-	ret = nt_udp_steer(&d->udp, NT_MSG_DATA, NT_HS_MSG_FIN, 4, d->n_workers);
+	ret = nt_udp_steer(host->udp, NT_MSG_DATA, NT_HS_MSG_FIN, 4, n);
 	if (ret < 0)
 		log_warnx("udp port %u: cannot steer frames to workers by session (%s): spread by address instead",
-			  d->udp.port, strerror(-ret));
-	for (unsigned int i = 1; i < d->n_workers; i++) {
+			  host->udp->port, strerror(-ret));
+	for (unsigned int i = 1; i < n; i++) {
 		ret = pthread_create(&wk->w[i]->thread, NULL, worker_main, wk->w[i]);
 		if (ret)
 			return -ret;
@@ -1103,10 +911,8 @@ int nt_workers_start(struct nt_daemon *d)
 	return 0;
 }
 
-void nt_workers_stop(struct nt_daemon *d)
+void nt_workers_stop(struct nt_workers *wk)
 {
-	struct nt_workers *wk = d->wk;
-
 	if (!wk)
 		return;
 	for (unsigned int i = 1; i < NT_MAX_WORKERS; i++)
@@ -1122,71 +928,47 @@ void nt_workers_stop(struct nt_daemon *d)
 		nt_session_keypair_free(wk->retired[i]);
 	free(wk->retired);
 	free(wk);
-	d->wk = NULL;
 }
 
-/* The workers' counters since the last fold, into the daemon's totals. */
-static void fold_workers(struct nt_daemon *d)
+void nt_workers_tick(struct nt_workers *wk, uint64_t now)
 {
-	for (unsigned int i = 1; i < d->n_workers; i++) {
-		struct worker *w = d->wk->w[i];
-		uint64_t *const dst[] = { &d->rx_bytes, &d->tx_bytes, &d->tx_paused,
-					  &d->tun_superpackets, &d->tun_segments };
-		const uint64_t *const src[] = { &w->rx_bytes, &w->tx_bytes, &w->tx_paused,
-						&w->superpackets, &w->segments };
-		_Static_assert(sizeof(src) / sizeof(src[0]) == sizeof(w->folded) / sizeof(w->folded[0]),
-			       "one folded value per total");
-
-		for (unsigned int r = 0; r < NT_DROP_COUNT; r++) {
-			uint64_t v = LOAD(w->drops[r]);
-
-			d->drops[r] += v - w->folded_drops[r];
-			w->folded_drops[r] = v;
-		}
-		for (size_t k = 0; k < sizeof(src) / sizeof(src[0]); k++) {
-			uint64_t v = __atomic_load_n(src[k], __ATOMIC_RELAXED);
-
-			*dst[k] += v - w->folded[k];
-			w->folded[k] = v;
-		}
-	}
-}
-
-void nt_workers_tick(struct nt_daemon *d, uint64_t now)
-{
-	struct nt_workers *wk = d->wk;
-
 	if (!wk)
 		return;
-	fold_workers(d);
 	/* A fresh snapshot every second at least: a change nobody announced is never stale long. */
 	if (wk->dirty || now - wk->published_ms >= 1000)
-		publish(d, now);
+		publish(wk, now);
 	else
 		snapshot_fold(wk->snap);
 }
 
-void nt_workers_status(struct nt_daemon *d, struct nt_status *st)
+void nt_workers_status(struct nt_workers *wk, struct nt_status *st)
 {
 	struct nt_offload_status *o = &st->offload;
 
-	st->n_workers = d->n_workers ? d->n_workers : 1;
-	st->workers[0].tx_packets = d->tx_packets;
-	st->workers[0].rx_packets = d->rx_packets;
-	if (!d->wk)
+	if (!wk)
 		return;
-	for (unsigned int i = 1; i < d->n_workers; i++) {
-		struct worker *w = d->wk->w[i];
+	st->n_workers = wk->n;
+	for (unsigned int i = 1; i < wk->n; i++) {
+		struct worker *w = wk->w[i];
+		struct nt_engine_counters c;
 
-		st->workers[i].tx_packets = LOAD(w->tx_packets);
-		st->workers[i].rx_packets = LOAD(w->rx_packets);
+		nt_engine_counters_read(&w->engine, &c);
+		st->workers[i].tx_packets = c.tx_packets;
+		st->workers[i].rx_packets = c.rx_packets;
 		st->workers[i].handoffs_lost = LOAD(w->ring_full);
 		st->workers[i].waits = LOAD(w->waits);
-		o->udp_gso_sends += LOAD(w->gso_sends);
-		o->udp_gso_fallbacks += LOAD(w->gso_fallbacks);
-		o->udp_gro_receives += LOAD(w->gro_receives);
-		o->udp_gro_frames += LOAD(w->gro_frames);
-		o->tun_coalesced_writes += LOAD(w->gro_writes);
-		o->tun_coalesced_packets += LOAD(w->gro_packets);
+		st->rx_bytes += c.rx_bytes;
+		st->tx_bytes += c.tx_bytes;
+		for (unsigned int r = 0; r < NT_DROP_COUNT; r++)
+			st->drops[r] += c.drops[r];
+		o->tun_superpackets += c.superpackets;
+		o->tun_segments += c.segments;
+		o->tx_paused += c.tx_paused;
+		o->udp_gso_sends += c.gso_sends;
+		o->udp_gso_fallbacks += c.gso_fallbacks;
+		o->udp_gro_receives += c.gro_receives;
+		o->udp_gro_frames += c.gro_frames;
+		o->tun_coalesced_writes += c.gro_writes;
+		o->tun_coalesced_packets += c.gro_packets;
 	}
 }

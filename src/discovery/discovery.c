@@ -1,20 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Discovery glue: runs the sans-IO discovery engines in the daemon's loop and turns what
- * they find into endpoint hints for tunnel.c. Everything found here is only a hint: a
- * member is a member once its handshake proves it holds the token.
- *
- * mDNS (src/discovery/mdns.c, RFC 6762/6763): sockets on 5353 for IPv4 and IPv6, joined on every
- * multicast interface but our TUN; the engine browses fast while we have no session.
- *
- * DHT (src/discovery/dht.c, BEP 5): a Mainline node on our one UDP socket. It announces the network's
- * rendezvous info-hash for the current epoch (and the next one near a boundary) with
- * implied_port, so the DHT stores exactly the NAT mapping our tunnel uses, and looks up the
- * previous, current and next epochs: fast while we have no session, slowly after. Good DHT
- * nodes and the members we reached are remembered in the state dir and tried first on the
- * next start, so a restart does not depend on the bootstrap nodes.
+ * Discovery in the node's loop (discovery.h): the engines' sockets, timers and callbacks,
+ * and the files that remember members and DHT nodes across runs.
  */
-#include "daemon/daemon.h"
+#include "discovery/discovery.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/resolve.h"
 #include "discovery/dht.h"
 #include "core/log.h"
 #include "discovery/mdns.h"
@@ -54,63 +44,63 @@ static int family_slot(int family)
 
 static void mdns_send(void *ctx, const uint8_t *buf, size_t len, int family)
 {
-	struct nt_daemon *d = ctx;
-	int fd = d->mdns_fd[family_slot(family)];
+	struct nt_discovery *disc = ctx;
+	int fd = disc->mdns_fd[family_slot(family)];
 
 	if (fd >= 0) {
-		int n = nt_mdns_socket_send(fd, family, d->tun.name, buf, len);
+		int n = nt_mdns_socket_send(fd, family, disc->host.dp->tun.name, buf, len);
 		if (n > 0)
-			d->mdns_tx_bytes += (uint64_t)n * len;
+			disc->mdns_tx_bytes += (uint64_t)n * len;
 	}
 }
 
 static void mdns_peer(void *ctx, const union nt_sockaddr *endpoint, const char *id_prefix)
 {
-	struct nt_daemon *d = ctx;
+	struct nt_discovery *disc = ctx;
 	char buf[NT_SOCKADDR_STRLEN];
 
 	log_debug(NT_DBG_MDNS, "mdns: member %s may be at %s", id_prefix,
 		  nt_sockaddr_format(endpoint, buf, sizeof(buf)));
 	/* One INIT each time it is announced: the answer was a few hundred bytes at most. */
-	struct nt_hint *h = nt_tunnel_add_hint(d, NT_HINT_MDNS, endpoint, NULL, 0, nt_now_ms());
+	struct nt_hint *h = nt_tunnel_hint_add(disc->host.tunnel, NT_HINT_MDNS, endpoint, NULL, 0, nt_now_ms());
 
 	/* The prefix lets a member seen at two addresses (IPv4, IPv6) get one handshake. */
 	if (h && strlen(id_prefix) >= NT_NODE_ID_SHORT_LEN)
 		snprintf(h->id_prefix, sizeof(h->id_prefix), "%.*s", NT_NODE_ID_SHORT_LEN, id_prefix);
 }
 
-static void mdns_refresh_addresses(struct nt_daemon *d)
+static void mdns_refresh_addresses(struct nt_discovery *disc)
 {
 	struct in_addr v4[NT_MDNS_MAX_ADDRS];
 	struct in6_addr v6[NT_MDNS_MAX_ADDRS];
 	size_t n4 = NT_MDNS_MAX_ADDRS, n6 = NT_MDNS_MAX_ADDRS;
 
-	if (nt_netif_addresses(d->tun.name, v4, &n4, v6, &n6) == 0)
-		nt_mdns_set_addresses(d->mdns, v4, d->mdns_fd[0] >= 0 ? n4 : 0, v6,
-				      d->mdns_fd[1] >= 0 ? n6 : 0);
+	if (nt_netif_addresses(disc->host.dp->tun.name, v4, &n4, v6, &n6) == 0)
+		nt_mdns_set_addresses(disc->mdns, v4, disc->mdns_fd[0] >= 0 ? n4 : 0, v6,
+				      disc->mdns_fd[1] >= 0 ? n6 : 0);
 }
 
 static void on_mdns_readable(evutil_socket_t fd, short what, void *arg)
 {
-	struct nt_daemon *d = arg;
+	struct nt_discovery *disc = arg;
 
 	(void)what;
 	/* A handful per wake-up: mDNS is a trickle, never worth starving the tunnel for. */
 	for (int i = 0; i < 16; i++) {
 		union nt_sockaddr from;
 		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(fd, d->scratch, d->buf_size, MSG_DONTWAIT, &from.sa, &flen);
+		ssize_t n = recvfrom(fd, disc->host.dp->scratch, disc->host.dp->buf_size, MSG_DONTWAIT, &from.sa, &flen);
 
 		if (n < 0)
 			break;
-		d->mdns_rx_bytes += (uint64_t)n;
-		nt_mdns_input(d->mdns, d->scratch, (size_t)n, &from, nt_now_ms());
+		disc->mdns_rx_bytes += (uint64_t)n;
+		nt_mdns_input(disc->mdns, disc->host.dp->scratch, (size_t)n, &from, nt_now_ms());
 	}
-	d->mdns_next_ms = 0; /* answers may be due: tick at once */
-	nt_discovery_tick(d, nt_now_ms());
+	disc->mdns_next_ms = 0; /* answers may be due: tick at once */
+	nt_discovery_tick(disc, nt_now_ms());
 }
 
-static int mdns_start(struct nt_daemon *d)
+static int mdns_start(struct nt_discovery *disc)
 {
 	char node_hex[2 * 32 + 1];
 	struct nt_mdns_config cfg = { 0 };
@@ -118,94 +108,94 @@ static int mdns_start(struct nt_daemon *d)
 	int ret;
 
 	for (int i = 0; i < 2; i++) {
-		d->mdns_fd[i] = nt_mdns_socket_open(families[i], d->tun.name);
-		if (d->mdns_fd[i] < 0) {
+		disc->mdns_fd[i] = nt_mdns_socket_open(families[i], disc->host.dp->tun.name);
+		if (disc->mdns_fd[i] < 0) {
 			log_debug(NT_DBG_MDNS, "mdns: no %s socket: %s", i ? "IPv6" : "IPv4",
-				  strerror(-d->mdns_fd[i]));
-			d->mdns_fd[i] = -1;
+				  strerror(-disc->mdns_fd[i]));
+			disc->mdns_fd[i] = -1;
 		}
 	}
-	if (d->mdns_fd[0] < 0 && d->mdns_fd[1] < 0) {
+	if (disc->mdns_fd[0] < 0 && disc->mdns_fd[1] < 0) {
 		log_warnx("mdns: cannot open a multicast socket on port 5353; LAN discovery is off");
 		return 0;
 	}
-	nt_hex_encode(node_hex, d->id->ed_pk, 32);
-	cfg.tag = d->keys->mdns_tag;
+	nt_hex_encode(node_hex, disc->host.id->ed_pk, 32);
+	cfg.tag = disc->host.keys->mdns_tag;
 	cfg.node_id = node_hex;
-	cfg.port = d->udp.port;
-	cfg.ipv4 = d->mdns_fd[0] >= 0;
-	cfg.ipv6 = d->mdns_fd[1] >= 0;
+	cfg.port = disc->host.dp->udp.port;
+	cfg.ipv4 = disc->mdns_fd[0] >= 0;
+	cfg.ipv6 = disc->mdns_fd[1] >= 0;
 	cfg.send = mdns_send;
 	cfg.on_peer = mdns_peer;
-	cfg.ctx = d;
-	ret = nt_mdns_new(&d->mdns, &cfg);
+	cfg.ctx = disc;
+	ret = nt_mdns_new(&disc->mdns, &cfg);
 	if (ret < 0)
 		return ret;
-	mdns_refresh_addresses(d);
+	mdns_refresh_addresses(disc);
 	for (int i = 0; i < 2; i++) {
-		if (d->mdns_fd[i] < 0)
+		if (disc->mdns_fd[i] < 0)
 			continue;
-		d->ev_mdns[i] = event_new(d->base, d->mdns_fd[i], EV_READ | EV_PERSIST, on_mdns_readable, d);
-		if (!d->ev_mdns[i] || event_add(d->ev_mdns[i], NULL) < 0)
+		disc->ev_mdns[i] = event_new(disc->host.base, disc->mdns_fd[i], EV_READ | EV_PERSIST, on_mdns_readable, disc);
+		if (!disc->ev_mdns[i] || event_add(disc->ev_mdns[i], NULL) < 0)
 			return -ENOMEM;
 	}
-	d->mdns_fast = true;
-	d->mdns_rejoin_ms = nt_now_ms() + NT_MDNS_REJOIN_MS;
+	disc->mdns_fast = true;
+	disc->mdns_rejoin_ms = nt_now_ms() + NT_MDNS_REJOIN_MS;
 	log_info("mdns: announcing _netron._udp.local on the LAN");
 	return 0;
 }
 
-static void mdns_tick(struct nt_daemon *d, uint64_t now)
+static void mdns_tick(struct nt_discovery *disc, uint64_t now)
 {
-	bool fast = !nt_tunnel_has_session(d, now);
+	bool fast = !nt_tunnel_has_session(disc->host.tunnel, now);
 
-	if (fast != d->mdns_fast) {
-		d->mdns_fast = fast;
-		nt_mdns_set_fast(d->mdns, fast);
-		d->mdns_next_ms = 0;
+	if (fast != disc->mdns_fast) {
+		disc->mdns_fast = fast;
+		nt_mdns_set_fast(disc->mdns, fast);
+		disc->mdns_next_ms = 0;
 	}
-	if (now >= d->mdns_rejoin_ms) {
+	if (now >= disc->mdns_rejoin_ms) {
 		for (int i = 0; i < 2; i++)
-			if (d->mdns_fd[i] >= 0)
-				nt_mdns_socket_rejoin(d->mdns_fd[i], i ? AF_INET6 : AF_INET, d->tun.name);
-		mdns_refresh_addresses(d);
-		d->mdns_rejoin_ms = now + NT_MDNS_REJOIN_MS;
-		d->mdns_next_ms = 0;
+			if (disc->mdns_fd[i] >= 0)
+				nt_mdns_socket_rejoin(disc->mdns_fd[i], i ? AF_INET6 : AF_INET, disc->host.dp->tun.name);
+		mdns_refresh_addresses(disc);
+		disc->mdns_rejoin_ms = now + NT_MDNS_REJOIN_MS;
+		disc->mdns_next_ms = 0;
 	}
-	if (now >= d->mdns_next_ms)
-		d->mdns_next_ms = nt_mdns_tick(d->mdns, now);
+	if (now >= disc->mdns_next_ms)
+		disc->mdns_next_ms = nt_mdns_tick(disc->mdns, now);
 }
 
-static void mdns_stop(struct nt_daemon *d)
+static void mdns_stop(struct nt_discovery *disc)
 {
-	if (d->mdns) {
-		nt_mdns_stop(d->mdns, nt_now_ms());
-		nt_mdns_free(d->mdns);
-		d->mdns = NULL;
+	if (disc->mdns) {
+		nt_mdns_stop(disc->mdns, nt_now_ms());
+		nt_mdns_free(disc->mdns);
+		disc->mdns = NULL;
 	}
 	for (int i = 0; i < 2; i++) {
-		if (d->ev_mdns[i])
-			event_free(d->ev_mdns[i]);
-		d->ev_mdns[i] = NULL;
-		if (d->mdns_fd[i] >= 0)
-			close(d->mdns_fd[i]);
-		d->mdns_fd[i] = -1;
+		if (disc->ev_mdns[i])
+			event_free(disc->ev_mdns[i]);
+		disc->ev_mdns[i] = NULL;
+		if (disc->mdns_fd[i] >= 0)
+			close(disc->mdns_fd[i]);
+		disc->mdns_fd[i] = -1;
 	}
 }
 
 static void dht_send(void *ctx, const void *buf, size_t len, const union nt_sockaddr *to)
 {
-	struct nt_daemon *d = ctx;
+	struct nt_discovery *disc = ctx;
 
-	if (nt_udp_send(&d->udp, buf, len, to, 0) < 0)
-		d->drops[NT_DROP_UDP_SEND]++;
+	if (nt_udp_send(&disc->host.dp->udp, buf, len, to, 0) < 0)
+		nt_dataplane_drop(disc->host.dp, NT_DROP_UDP_SEND);
 	else
-		d->dht_tx_bytes += len;
+		disc->dht_tx_bytes += len;
 }
 
 static void dht_on_peers(void *ctx, const uint8_t ih[20], const union nt_sockaddr *peers, size_t n)
 {
-	struct nt_daemon *d = ctx;
+	struct nt_discovery *disc = ctx;
 	uint64_t now = nt_now_ms();
 	char buf[NT_SOCKADDR_STRLEN];
 
@@ -214,23 +204,23 @@ static void dht_on_peers(void *ctx, const uint8_t ih[20], const union nt_sockadd
 		/* Our own announcement comes back too: the handshake would refuse it anyway. */
 		log_debug(NT_DBG_DHT, "dht: a member may be at %s", nt_sockaddr_format(&peers[i], buf, sizeof(buf)));
 		/* A value is 6 bytes of an answer we asked for: it pays for one INIT, the least. */
-		nt_tunnel_add_hint(d, NT_HINT_DHT, &peers[i], NULL, 0, now);
+		nt_tunnel_hint_add(disc->host.tunnel, NT_HINT_DHT, &peers[i], NULL, 0, now);
 	}
 }
 
 /* state_dir/NAME: one "host:port" per line. */
-static void remember_path(const struct nt_daemon *d, const char *name, char *out, size_t len)
+static void remember_path(const struct nt_discovery *disc, const char *name, char *out, size_t len)
 {
-	snprintf(out, len, "%s/%s", d->opts.state_dir, name);
+	snprintf(out, len, "%s/%s", disc->host.opts->state_dir, name);
 }
 
-static void remember_write(const struct nt_daemon *d, const char *name,
+static void remember_write(const struct nt_discovery *disc, const char *name,
 			   const union nt_sockaddr *list, size_t n)
 {
 	char path[NT_PATH_MAX + 32], tmp[NT_PATH_MAX + 40], buf[NT_SOCKADDR_STRLEN];
 	FILE *f;
 
-	remember_path(d, name, path, sizeof(path));
+	remember_path(disc, name, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (!f)
@@ -247,14 +237,14 @@ static void remember_write(const struct nt_daemon *d, const char *name,
 		unlink(tmp);
 }
 
-static size_t remember_read(const struct nt_daemon *d, const char *name, union nt_sockaddr *out,
+static size_t remember_read(const struct nt_discovery *disc, const char *name, union nt_sockaddr *out,
 			    size_t max)
 {
 	char path[NT_PATH_MAX + 32], line[128];
 	size_t n = 0;
 	FILE *f;
 
-	remember_path(d, name, path, sizeof(path));
+	remember_path(disc, name, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
@@ -268,159 +258,170 @@ static size_t remember_read(const struct nt_daemon *d, const char *name, union n
 }
 
 /* Saves the good DHT nodes and the endpoints of the members we have sessions with. */
-static void remember_save(struct nt_daemon *d, uint64_t now)
+static void remember_save(struct nt_discovery *disc, uint64_t now)
 {
 	union nt_sockaddr list[REMEMBER_MAX];
 	size_t n = 0;
 	int k;
 
-	for (unsigned int i = 0; i < d->peers.count && n < REMEMBER_MAX; i++) {
-		struct nt_peer *p = d->peers.peers[i];
+	for (unsigned int i = 0; i < disc->host.dp->peers.count && n < REMEMBER_MAX; i++) {
+		struct nt_peer *p = disc->host.dp->peers.peers[i];
 		if (p->has_endpoint && nt_session_keypair_for_send(&p->session, now))
 			list[n++] = p->endpoint;
 	}
 	if (n)
-		remember_write(d, "peers", list, n);
-	if (d->dht) {
-		k = nt_dht_export_nodes(d->dht, list, REMEMBER_MAX);
+		remember_write(disc, "peers", list, n);
+	if (disc->dht) {
+		k = nt_dht_export_nodes(disc->dht, list, REMEMBER_MAX);
 		if (k > 0)
-			remember_write(d, "dht-nodes", list, (size_t)k);
+			remember_write(disc, "dht-nodes", list, (size_t)k);
 	}
 }
 
 /* Returns whether a bootstrap name is still being looked up (then call again soon). */
-static bool dht_bootstrap(struct nt_daemon *d, uint64_t now, bool remembered)
+static bool dht_bootstrap(struct nt_discovery *disc, uint64_t now, bool remembered)
 {
 	union nt_sockaddr saved[REMEMBER_MAX];
-	size_t n = remembered ? remember_read(d, "dht-nodes", saved, REMEMBER_MAX) : 0;
+	size_t n = remembered ? remember_read(disc, "dht-nodes", saved, REMEMBER_MAX) : 0;
 	bool waiting = false;
 
 	for (size_t i = 0; i < n; i++)
-		nt_dht_add_node(d->dht, &saved[i], now);
-	for (unsigned int i = 0; i < d->opts.n_bootstrap; i++) {
+		nt_dht_add_node(disc->dht, &saved[i], now);
+	for (unsigned int i = 0; i < disc->host.opts->n_bootstrap; i++) {
 		union nt_sockaddr a;
-		if (nt_resolve(&d->resolver, d->opts.bootstrap[i], &a, now))
-			nt_dht_add_node(d->dht, &a, now);
+		if (nt_resolve(disc->host.resolver, disc->host.opts->bootstrap[i], &a, now))
+			nt_dht_add_node(disc->dht, &a, now);
 		else
 			waiting = true;
 	}
 	return waiting;
 }
 
-static int dht_start(struct nt_daemon *d)
+static int dht_start(struct nt_discovery *disc)
 {
 	struct nt_dht_config cfg = {
 		.ipv4 = true,
-		.ipv6 = d->udp.family == AF_INET6,
-		.port = d->udp.port,
+		.ipv6 = disc->host.dp->udp.family == AF_INET6,
+		.port = disc->host.dp->udp.port,
 		.send = dht_send,
 		.on_peers = dht_on_peers,
-		.ctx = d,
+		.ctx = disc,
 	};
 	uint64_t now = nt_now_ms();
-	int ret = nt_dht_new(&d->dht, &cfg);
+	int ret = nt_dht_new(&disc->dht, &cfg);
 
 	if (ret < 0)
 		return ret;
-	d->dht_bootstrap_ms = now + (dht_bootstrap(d, now, true) ? 1000 : 30000);
-	d->dht_announce_ms = now;
-	d->dht_search_ms = now + 1000;
-	log_info("dht: joining the Mainline DHT through %u bootstrap node%s", d->opts.n_bootstrap,
-		 d->opts.n_bootstrap == 1 ? "" : "s");
+	disc->dht_bootstrap_ms = now + (dht_bootstrap(disc, now, true) ? 1000 : 30000);
+	disc->dht_announce_ms = now;
+	disc->dht_search_ms = now + 1000;
+	log_info("dht: joining the Mainline DHT through %u bootstrap node%s", disc->host.opts->n_bootstrap,
+		 disc->host.opts->n_bootstrap == 1 ? "" : "s");
 	return 0;
 }
 
-void nt_discovery_on_dht(struct nt_daemon *d, const uint8_t *buf, size_t len,
-			 const union nt_sockaddr *from, uint64_t now)
+/* A datagram whose first byte is 'd' (BitTorrent DHT, bencoded KRPC). */
+static bool on_dht(void *ctx, uint8_t *buf, size_t len, const union nt_sockaddr *from,
+		   struct nt_peer *via, const uint8_t *via_id, uint64_t now)
 {
-	if (!d->dht) {
-		d->drops[NT_DROP_UNKNOWN_TYPE]++;
-		return;
-	}
-	d->dht_rx_bytes += len;
-	nt_dht_input(d->dht, buf, len, from, now);
-	d->dht_next_ms = 0; /* an answer may have moved the engine's deadline */
+	struct nt_discovery *disc = ctx;
+
+	(void)via;
+	(void)via_id;
+	if (!disc->dht)
+		return false;
+	disc->dht_rx_bytes += len;
+	nt_dht_input(disc->dht, buf, len, from, now);
+	disc->dht_next_ms = 0; /* an answer may have moved the engine's deadline */
+	return true;
 }
 
-static void dht_tick(struct nt_daemon *d, uint64_t now)
+static void dht_tick(struct nt_discovery *disc, uint64_t now)
 {
 	uint64_t unix_s = nt_wall_ms() / 1000;
-	uint64_t interval = d->net.otp_dht.interval;
-	uint64_t epoch = nt_network_epoch(&d->net, unix_s);
+	uint64_t interval = disc->host.net->otp_dht.interval;
+	uint64_t epoch = nt_network_epoch(disc->host.net, unix_s);
 	uint8_t ih[NT_INFOHASH_LEN];
 	struct nt_dht_stats st;
 
-	if (now >= d->dht_announce_ms) {
-		nt_network_rendezvous(&d->net, epoch, ih);
-		if (nt_dht_announce(d->dht, ih, now) == 0)
-			d->dht_announce_ms = now + NT_DHT_ANNOUNCE_MS;
+	if (now >= disc->dht_announce_ms) {
+		nt_network_rendezvous(disc->host.net, epoch, ih);
+		if (nt_dht_announce(disc->dht, ih, now) == 0)
+			disc->dht_announce_ms = now + NT_DHT_ANNOUNCE_MS;
 		else
-			d->dht_announce_ms = now + 5000;
+			disc->dht_announce_ms = now + 5000;
 		/* Near the end of an epoch, be findable under the next one already. */
 		if (unix_s % interval >= interval - interval / 10) {
-			nt_network_rendezvous(&d->net, epoch + 1, ih);
-			nt_dht_announce(d->dht, ih, now);
+			nt_network_rendezvous(disc->host.net, epoch + 1, ih);
+			nt_dht_announce(disc->dht, ih, now);
 		}
 		/* Announce again right after the epoch turns. */
-		if (d->dht_announce_ms > now + (interval - unix_s % interval) * 1000 + 2000)
-			d->dht_announce_ms = now + (interval - unix_s % interval) * 1000 + 2000;
+		if (disc->dht_announce_ms > now + (interval - unix_s % interval) * 1000 + 2000)
+			disc->dht_announce_ms = now + (interval - unix_s % interval) * 1000 + 2000;
 	}
-	if (now >= d->dht_search_ms) {
+	if (now >= disc->dht_search_ms) {
 		/* Clocks may disagree by up to an interval: look under all three epochs. */
 		for (int delta = -1; delta <= 1; delta++) {
-			nt_network_rendezvous(&d->net, epoch + (uint64_t)(int64_t)delta, ih);
-			nt_dht_search(d->dht, ih, now);
+			nt_network_rendezvous(disc->host.net, epoch + (uint64_t)(int64_t)delta, ih);
+			nt_dht_search(disc->dht, ih, now);
 		}
-		d->dht_search_ms = now + (nt_tunnel_has_session(d, now) ? NT_DHT_SEARCH_SLOW_MS :
+		disc->dht_search_ms = now + (nt_tunnel_has_session(disc->host.tunnel, now) ? NT_DHT_SEARCH_SLOW_MS :
 									  NT_DHT_SEARCH_FAST_MS);
 	}
-	if (now >= d->dht_bootstrap_ms) {
+	if (now >= disc->dht_bootstrap_ms) {
 		bool waiting = false, empty;
 
-		nt_dht_get_stats(d->dht, &st);
+		nt_dht_get_stats(disc->dht, &st);
 		/* Names still being looked up are tried again each second until they answer. */
 		empty = st.good4 + st.dubious4 + st.good6 + st.dubious6 == 0;
 
-		if (empty || d->dht_bootstrap_waiting)
-			waiting = dht_bootstrap(d, now, empty);
-		d->dht_bootstrap_waiting = waiting;
-		d->dht_bootstrap_ms = now + (waiting ? 1000 : 30000);
+		if (empty || disc->dht_bootstrap_waiting)
+			waiting = dht_bootstrap(disc, now, empty);
+		disc->dht_bootstrap_waiting = waiting;
+		disc->dht_bootstrap_ms = now + (waiting ? 1000 : 30000);
 	}
-	if (now >= d->dht_next_ms)
-		d->dht_next_ms = nt_dht_tick(d->dht, now);
+	if (now >= disc->dht_next_ms)
+		disc->dht_next_ms = nt_dht_tick(disc->dht, now);
 }
 
 #ifndef NT_STUN_INTERVAL_MS
 #define NT_STUN_INTERVAL_MS 30000
 #endif
 
-void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
-			  const union nt_sockaddr *from, uint64_t now)
+/* A datagram whose first byte is 0x00 or 0x01: STUN, answered or consumed. */
+static bool on_stun(void *ctx, uint8_t *buf, size_t len, const union nt_sockaddr *from,
+		    struct nt_peer *via, const uint8_t *via_id, uint64_t now)
 {
+	struct nt_discovery *disc = ctx;
 	uint8_t out[NT_STUN_MSG_MAX];
 	union nt_sockaddr refl;
 	char a[NT_SOCKADDR_STRLEN], b[NT_SOCKADDR_STRLEN];
 	ssize_t n;
 
-	if (!d->stun_ready)
-		return;
+	(void)via;
+	(void)via_id;
+	if (!nt_stun_is_stun(buf, len))
+		return false;
+	if (!disc->stun_ready)
+		return true;
 	/*
 	 * Every node answers binding requests: members learn their public address from us.
 	 * Within the limits of nt_stun_answer (per source, in all, 4x the request), since
 	 * the source address is whatever the sender wrote.
 	 */
-	n = nt_stun_answer(&d->stun, buf, len, from, now, out, sizeof(out));
+	n = nt_stun_answer(&disc->stun, buf, len, from, now, out, sizeof(out));
 	if (n > 0)
-		nt_udp_send(&d->udp, out, (size_t)n, from, 0);
+		nt_udp_send(&disc->host.dp->udp, out, (size_t)n, from, 0);
 	if (n != 0)
-		return; /* answered, over a limit (d->stun.limited), or no libnice */
-	if (!nt_stun_consume_response(&d->stun, buf, len, from, &refl))
-		return;
-	if (!d->has_reflexive || !nt_sockaddr_equal(&d->reflexive, &refl))
+		return true; /* answered, over a limit (disc->stun.limited), or no libnice */
+	if (!nt_stun_consume_response(&disc->stun, buf, len, from, &refl))
+		return true;
+	if (!disc->has_reflexive || !nt_sockaddr_equal(&disc->reflexive, &refl))
 		log_info("nat: our public address is %s (told by %s)", nt_sockaddr_format(&refl, a, sizeof(a)),
 			 nt_sockaddr_format(from, b, sizeof(b)));
-	d->reflexive = refl;
-	d->has_reflexive = true;
+	disc->reflexive = refl;
+	disc->has_reflexive = true;
+	return true;
 }
 
 /*
@@ -429,14 +430,14 @@ void nt_discovery_on_stun(struct nt_daemon *d, const uint8_t *buf, size_t len,
  * LAN-only node never loads the STUN library at all). *on_link counts those passed over.
  * Our links are read only once a member could be asked.
  */
-static struct nt_peer *stun_member(struct nt_daemon *d, uint64_t now, unsigned int *on_link)
+static struct nt_peer *stun_member(struct nt_discovery *disc, uint64_t now, unsigned int *on_link)
 {
 	struct ifaddrs *ifa = NULL;
 	struct nt_peer *found = NULL;
 	bool links_read = false;
 
-	for (unsigned int i = 0; i < d->peers.count && !found; i++) {
-		struct nt_peer *p = d->peers.peers[i];
+	for (unsigned int i = 0; i < disc->host.dp->peers.count && !found; i++) {
+		struct nt_peer *p = disc->host.dp->peers.peers[i];
 		if (!p->has_endpoint || p->via || !nt_session_keypair_for_send(&p->session, now))
 			continue;
 		if (!links_read && getifaddrs(&ifa) < 0)
@@ -453,7 +454,7 @@ static struct nt_peer *stun_member(struct nt_daemon *d, uint64_t now, unsigned i
 }
 
 /* Binding requests to the --stun servers, or to a member when none is configured. */
-static void stun_tick(struct nt_daemon *d, uint64_t now)
+static void stun_tick(struct nt_discovery *disc, uint64_t now)
 {
 	uint8_t out[NT_STUN_MSG_MAX];
 	unsigned int on_link = 0;
@@ -461,83 +462,110 @@ static void stun_tick(struct nt_daemon *d, uint64_t now)
 	struct nt_peer *p;
 	ssize_t n;
 
-	if (!d->stun_ready || now < d->stun_next_ms)
+	if (!disc->stun_ready || now < disc->stun_next_ms)
 		return;
-	d->stun_next_ms = now + NT_STUN_INTERVAL_MS;
-	nt_stun_expire(&d->stun, now);
-	for (unsigned int i = 0; i < d->opts.n_stun; i++) {
-		if (!nt_resolve(&d->resolver, d->opts.stun[i], &to, now)) {
-			d->stun_next_ms = now + 1000; /* looked up in the background: soon again */
+	disc->stun_next_ms = now + NT_STUN_INTERVAL_MS;
+	nt_stun_expire(&disc->stun, now);
+	for (unsigned int i = 0; i < disc->host.opts->n_stun; i++) {
+		if (!nt_resolve(disc->host.resolver, disc->host.opts->stun[i], &to, now)) {
+			disc->stun_next_ms = now + 1000; /* looked up in the background: soon again */
 			continue;
 		}
-		n = nt_stun_request(&d->stun, &to, now, out, sizeof(out));
+		n = nt_stun_request(&disc->stun, &to, now, out, sizeof(out));
 		if (n > 0)
-			nt_udp_send(&d->udp, out, (size_t)n, &to, 0);
+			nt_udp_send(&disc->host.dp->udp, out, (size_t)n, &to, 0);
 	}
-	if (d->opts.n_stun)
+	if (disc->host.opts->n_stun)
 		return;
-	p = stun_member(d, now, &on_link);
+	p = stun_member(disc, now, &on_link);
 	if (p) {
-		n = nt_stun_request(&d->stun, &p->endpoint, now, out, sizeof(out));
+		n = nt_stun_request(&disc->stun, &p->endpoint, now, out, sizeof(out));
 		if (n > 0)
-			nt_udp_send(&d->udp, out, (size_t)n, &p->endpoint, 0);
+			nt_udp_send(&disc->host.dp->udp, out, (size_t)n, &p->endpoint, 0);
 	} else if (!on_link) {
-		d->stun_next_ms = now + 2000; /* no member yet: ask again soon */
+		disc->stun_next_ms = now + 2000; /* no member yet: ask again soon */
 	}
 }
 
-int nt_discovery_start(struct nt_daemon *d)
+int nt_discovery_start(struct nt_discovery *disc, const struct nt_discovery_host *host,
+		       struct nt_err *err)
 {
 	union nt_sockaddr saved[REMEMBER_MAX];
 	uint64_t now = nt_now_ms();
 	size_t n;
 	int ret;
 
+	disc->host = *host;
+	disc->mdns_fd[0] = disc->mdns_fd[1] = -1;
 	/* Members we reached last time: the quickest way back into the network. */
-	n = remember_read(d, "peers", saved, REMEMBER_MAX);
+	n = remember_read(disc, "peers", saved, REMEMBER_MAX);
 	for (size_t i = 0; i < n; i++)
-		nt_tunnel_add_hint(d, NT_HINT_REMEMBERED, &saved[i], NULL, NT_HINT_BUDGET_UNLIMITED, now);
+		nt_tunnel_hint_add(host->tunnel, NT_HINT_REMEMBERED, &saved[i], NULL,
+				   NT_HINT_BUDGET_UNLIMITED, now);
 	if (n)
 		log_info("trying %zu member%s remembered from the last run", n, n == 1 ? "" : "s");
-	d->remember_ms = now + 5000;
-	if (nt_stun_init(&d->stun) == 0) {
-		d->stun_ready = true;
-		d->stun_next_ms = now + 500;
+	disc->remember_ms = now + 5000;
+	if (nt_stun_init(&disc->stun) == 0) {
+		disc->stun_ready = true;
+		disc->stun_next_ms = now + 500;
 	}
-	if (d->opts.mdns) {
-		ret = mdns_start(d);
-		if (ret < 0)
-			return ret;
+	nt_dataplane_set_proto(host->dp, NT_DP_STUN, on_stun, disc);
+	if (host->opts->mdns && host->base && (ret = mdns_start(disc)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "discovery: mdns: %s", strerror(-ret));
+		return ret;
 	}
-	if (d->opts.dht) {
-		ret = dht_start(d);
-		if (ret < 0)
+	if (host->opts->dht) {
+		ret = dht_start(disc);
+		if (ret < 0) {
+			snprintf(err->msg, sizeof(err->msg), "discovery: dht: %s", strerror(-ret));
 			return ret;
+		}
+		nt_dataplane_set_proto(host->dp, NT_DP_DHT, on_dht, disc);
 	}
 	return 0;
 }
 
-void nt_discovery_stop(struct nt_daemon *d)
+void nt_discovery_stop(struct nt_discovery *disc)
 {
-	if (d->id && d->peers.count)
-		remember_save(d, nt_now_ms());
-	mdns_stop(d);
-	nt_dht_free(d->dht);
-	d->dht = NULL;
-	if (d->stun_ready)
-		nt_stun_uninit(&d->stun);
-	d->stun_ready = false;
+	if (!disc->host.dp)
+		return;
+	nt_dataplane_set_proto(disc->host.dp, NT_DP_STUN, NULL, NULL);
+	nt_dataplane_set_proto(disc->host.dp, NT_DP_DHT, NULL, NULL);
+	if (disc->host.dp->peers.count)
+		remember_save(disc, nt_now_ms());
+	mdns_stop(disc);
+	nt_dht_free(disc->dht);
+	disc->dht = NULL;
+	if (disc->stun_ready)
+		nt_stun_uninit(&disc->stun);
+	disc->stun_ready = false;
 }
 
-void nt_discovery_tick(struct nt_daemon *d, uint64_t now)
+void nt_discovery_status(struct nt_discovery *disc, struct nt_status *s)
 {
-	if (d->mdns)
-		mdns_tick(d, now);
-	if (d->dht)
-		dht_tick(d, now);
-	stun_tick(d, now);
-	if (now >= d->remember_ms) {
-		remember_save(d, now);
-		d->remember_ms = now + NT_REMEMBER_MS;
+	if (disc->has_reflexive) {
+		nt_sockaddr_format(&disc->reflexive, s->reflexive, sizeof(s->reflexive));
+	} else if (disc->dht) {
+		union nt_sockaddr ext;
+
+		if (nt_dht_get_external_addr(disc->dht, AF_INET, &ext))
+			nt_sockaddr_format(&ext, s->reflexive, sizeof(s->reflexive));
+	}
+	s->dht_tx_bytes = disc->dht_tx_bytes;
+	s->dht_rx_bytes = disc->dht_rx_bytes;
+	s->mdns_tx_bytes = disc->mdns_tx_bytes;
+	s->mdns_rx_bytes = disc->mdns_rx_bytes;
+}
+
+void nt_discovery_tick(struct nt_discovery *disc, uint64_t now)
+{
+	if (disc->mdns)
+		mdns_tick(disc, now);
+	if (disc->dht)
+		dht_tick(disc, now);
+	stun_tick(disc, now);
+	if (now >= disc->remember_ms) {
+		remember_save(disc, now);
+		disc->remember_ms = now + NT_REMEMBER_MS;
 	}
 }

@@ -13,7 +13,7 @@
  *     period, and moves on if an earlier claim shows up; the lease is kept in the state dir.
  * The ledger runs on the wall clock (claims carry Unix times); everything else is monotonic.
  */
-#include "daemon/daemon.h"
+#include "ledger/claims.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,53 +46,75 @@ enum { PLAIN_OFF = NT_DATA_HEADER_LEN };
 
 static void gossip_send(void *ctx, uint64_t handle, const uint8_t *buf, size_t len)
 {
-	struct nt_daemon *d = ctx;
+	struct nt_claims *cl = ctx;
 	struct nt_peer *p = (struct nt_peer *)(uintptr_t)handle;
-	uint8_t *out = d->scratch;
+	uint8_t *out = cl->host.dp->scratch;
 
 	/* Summaries and entries are many times the digest that draws them: only to an address
 	 * that answered us (a spoofed digest must not aim them at somebody else). */
-	if (len + 1 + NT_DATA_OVERHEAD > d->buf_size || (!p->via && !p->ep_proven))
+	if (len + 1 + NT_DATA_OVERHEAD > cl->host.dp->buf_size || (!p->via && !p->ep_proven))
 		return;
 	out[PLAIN_OFF] = NT_CTRL_GOSSIP;
 	memcpy(out + PLAIN_OFF + 1, buf, len);
-	if (nt_datapath_send_plain(d, p, out, len + 1) == 0)
-		d->gossip_tx_bytes += len + 1 + NT_DATA_OVERHEAD;
+	if (nt_dataplane_send_plain(cl->host.dp, p, out, len + 1, NULL) == 0)
+		cl->gossip_tx_bytes += len + 1 + NT_DATA_OVERHEAD;
 }
 
 static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger_change change,
 			     bool local)
 {
-	struct nt_daemon *d = ctx;
+	struct nt_claims *cl = ctx;
 
 	(void)change;
-	if (local && d->gossip)
-		nt_gossip_on_local_change(d->gossip, e, nt_wall_ms());
+	if (local && cl->gossip)
+		nt_gossip_on_local_change(cl->gossip, e, nt_wall_ms());
 	if (e->bucket_len == sizeof(MACHINES) - 1 && !memcmp(e->bucket, MACHINES, e->bucket_len))
-		d->routes_dirty = true;
+		cl->routes_dirty = true;
 }
 
-void nt_claims_on_new_member(struct nt_daemon *d)
+/* Observer: a member completed its first handshake with us; its claims count from now on. */
+static void on_joined(void *ctx, struct nt_peer *p)
 {
-	/* Its claims count now: routes and conflicts again, and what we refused may pass. */
-	d->routes_dirty = true;
-	if (d->ledger)
-		nt_ledger_forget_refusals(d->ledger);
+	struct nt_claims *cl = ctx;
+
+	(void)p;
+	/* Routes and conflicts again, and what we refused may pass. */
+	cl->routes_dirty = true;
+	if (cl->ledger)
+		nt_ledger_forget_refusals(cl->ledger);
 }
 
-void nt_claims_on_gossip(struct nt_daemon *d, struct nt_peer *p, const uint8_t *buf, size_t len)
+/* Observer: member p is about to be freed. */
+static void on_gone(void *ctx, struct nt_peer *p)
 {
-	if (!d->gossip)
+	struct nt_claims *cl = ctx;
+
+	if (p->in_gossip && cl->gossip)
+		nt_gossip_peer_remove(cl->gossip, (uint64_t)(uintptr_t)p);
+	p->in_gossip = false;
+}
+
+/* A gossip message from member p (control type NT_CTRL_GOSSIP). */
+static void on_gossip(void *ctx, struct nt_peer *p, uint8_t type, const uint8_t *buf, size_t len,
+		      const union nt_sockaddr *from, struct nt_peer *via, uint64_t now)
+{
+	struct nt_claims *cl = ctx;
+
+	(void)type;
+	(void)from;
+	(void)via;
+	(void)now;
+	if (!cl->gossip)
 		return;
-	d->gossip_rx_bytes += len + 1 + NT_DATA_OVERHEAD;
+	cl->gossip_rx_bytes += len + 1 + NT_DATA_OVERHEAD;
 	/* It reached us over an authenticated session: it is a gossip peer, even if our tick
 	 * has not registered it yet (dropping this would cost a whole digest interval). */
 	if (!p->in_gossip)
-		p->in_gossip = nt_gossip_peer_add(d->gossip, (uint64_t)(uintptr_t)p) == 0;
+		p->in_gossip = nt_gossip_peer_add(cl->gossip, (uint64_t)(uintptr_t)p) == 0;
 	if (!p->in_gossip)
 		return;
-	if (nt_gossip_input(d->gossip, (uint64_t)(uintptr_t)p, buf, len, nt_wall_ms()) < 0)
-		d->drops[NT_DROP_CONTROL]++;
+	if (nt_gossip_input(cl->gossip, (uint64_t)(uintptr_t)p, buf, len, nt_wall_ms()) < 0)
+		nt_dataplane_drop(cl->host.dp, NT_DROP_CONTROL);
 }
 
 static const char *addr_text(const struct nt_cidr *c, char *buf, size_t len)
@@ -104,7 +126,7 @@ static const char *addr_text(const struct nt_cidr *c, char *buf, size_t len)
  * Where this node can be reached directly: its interface addresses (not the TUN, not
  * loopback, not link-local) with its UDP port. Members behind the same NAT use these.
  */
-static json_t *host_endpoints(struct nt_daemon *d)
+static json_t *host_endpoints(struct nt_claims *cl)
 {
 	struct in_addr v4[8];
 	struct in6_addr v6[8];
@@ -112,26 +134,26 @@ static json_t *host_endpoints(struct nt_daemon *d)
 	json_t *list = json_array();
 	char host[INET6_ADDRSTRLEN], ep[INET6_ADDRSTRLEN + 10];
 
-	if (!list || nt_netif_addresses(d->tun.name, v4, &n4, v6, &n6) < 0)
+	if (!list || nt_netif_addresses(cl->host.dp->tun.name, v4, &n4, v6, &n6) < 0)
 		return list;
 	/* At most four: the claim must stay well inside the ledger's value limit. */
 	for (size_t i = 0; i < n4 && json_array_size(list) < 4; i++) {
 		inet_ntop(AF_INET, &v4[i], host, sizeof(host));
-		snprintf(ep, sizeof(ep), "%s:%u", host, d->udp.port);
+		snprintf(ep, sizeof(ep), "%s:%u", host, cl->host.dp->udp.port);
 		json_array_append_new(list, json_string(ep));
 	}
-	for (size_t i = 0; i < n6 && d->udp.family == AF_INET6 && json_array_size(list) < 4; i++) {
+	for (size_t i = 0; i < n6 && cl->host.dp->udp.family == AF_INET6 && json_array_size(list) < 4; i++) {
 		if (IN6_IS_ADDR_LINKLOCAL(&v6[i]))
 			continue;
 		inet_ntop(AF_INET6, &v6[i], host, sizeof(host));
-		snprintf(ep, sizeof(ep), "[%s]:%u", host, d->udp.port);
+		snprintf(ep, sizeof(ep), "[%s]:%u", host, cl->host.dp->udp.port);
 		json_array_append_new(list, json_string(ep));
 	}
 	return list;
 }
 
 /* Our machine entry's value: what /api/machines shows of us. */
-static size_t machine_value(struct nt_daemon *d, const struct nt_cidr *c, char *out, size_t cap)
+static size_t machine_value(struct nt_claims *cl, const struct nt_cidr *c, char *out, size_t cap)
 {
 	struct utsname u;
 	char id[65];
@@ -141,10 +163,10 @@ static size_t machine_value(struct nt_daemon *d, const struct nt_cidr *c, char *
 
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
-	nt_hex_encode(id, d->id->ed_pk, 32);
-	v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o}", "id", id, "hostname", d->hostname,
-		      "os", u.sysname, "arch", u.machine, "version", NT_VERSION, "port", d->udp.port,
-		      "prefix", c->prefix, "endpoints", host_endpoints(d));
+	nt_hex_encode(id, cl->host.id->ed_pk, 32);
+	v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o}", "id", id, "hostname", cl->host.hostname,
+		      "os", u.sysname, "arch", u.machine, "version", NT_VERSION, "port", cl->host.dp->udp.port,
+		      "prefix", c->prefix, "endpoints", host_endpoints(cl));
 	if (!v)
 		return 0;
 	s = json_dumps(v, JSON_COMPACT);
@@ -157,14 +179,14 @@ static size_t machine_value(struct nt_daemon *d, const struct nt_cidr *c, char *
 	return n;
 }
 
-static int claim(struct nt_daemon *d, const struct nt_cidr *c, uint64_t now)
+static int claim(struct nt_claims *cl, const struct nt_cidr *c, uint64_t now)
 {
 	char key[INET6_ADDRSTRLEN], value[768];
-	size_t len = machine_value(d, c, value, sizeof(value));
+	size_t len = machine_value(cl, c, value, sizeof(value));
 
 	if (!len || !addr_text(c, key, sizeof(key)))
 		return -EINVAL;
-	return nt_ledger_put_local(d->ledger, d->id, MACHINES, key, value, len, d->claim_ttl_ms, now, NULL);
+	return nt_ledger_put_local(cl->ledger, cl->host.id, MACHINES, key, value, len, cl->claim_ttl_ms, now, NULL);
 }
 
 #ifndef NT_LEDGER_HINTS_EVERY_MS
@@ -177,7 +199,7 @@ static int claim(struct nt_daemon *d, const struct nt_cidr *c, uint64_t now)
  * proved itself in a handshake (p), at most four, only unicast addresses, and at most once a
  * minute per member: a claim cannot aim our handshakes at a third party.
  */
-static void add_endpoint_hints(struct nt_daemon *d, struct nt_peer *p, const struct nt_ledger_entry *e)
+static void add_endpoint_hints(struct nt_claims *cl, struct nt_peer *p, const struct nt_ledger_entry *e)
 {
 	/* 4 times the claim's size, shared by its (at most four) endpoints. */
 	uint32_t budget = (uint32_t)(NT_LEDGER_WIRE_FIXED + e->bucket_len + e->key_len + e->value_len);
@@ -196,13 +218,13 @@ static void add_endpoint_hints(struct nt_daemon *d, struct nt_peer *p, const str
 		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep) ||
 		    !nt_sockaddr_is_unicast(&ep))
 			continue;
-		nt_tunnel_add_hint(d, NT_HINT_LEDGER, &ep, e->owner, budget, now);
+		nt_tunnel_hint_add(cl->host.tunnel, NT_HINT_LEDGER, &ep, e->owner, budget, now);
 	}
 	json_decref(v);
 }
 
 /* Whether a machines key is an address inside one of the prefixes this node was given. */
-static bool key_in_our_prefixes(const struct nt_daemon *d, const struct nt_ledger_entry *e,
+static bool key_in_our_prefixes(const struct nt_claims *cl, const struct nt_ledger_entry *e,
 				struct nt_cidr *out)
 {
 	char key[INET6_ADDRSTRLEN + 1];
@@ -223,10 +245,10 @@ static bool key_in_our_prefixes(const struct nt_daemon *d, const struct nt_ledge
 	}
 	if (out)
 		*out = c;
-	for (unsigned int i = 0; i < d->opts.n_addresses; i++)
-		if (nt_cidr_contains(&d->opts.addresses[i], c.family, c.addr))
+	for (unsigned int i = 0; i < cl->host.opts->n_addresses; i++)
+		if (nt_cidr_contains(&cl->host.opts->addresses[i], c.family, c.addr))
 			return true;
-	return d->opts.dhcp && nt_cidr_contains(&d->opts.dhcp_range, c.family, c.addr);
+	return cl->host.opts->dhcp && nt_cidr_contains(&cl->host.opts->dhcp_range, c.family, c.addr);
 }
 
 /* The ledger's accept(): an address claim must name an address in our prefixes. */
@@ -244,22 +266,22 @@ static bool accept_entry(void *ctx, const struct nt_ledger_entry *e)
  */
 static bool on_held(void *ctx, const struct nt_ledger_entry *e)
 {
-	static uint64_t warned_ms; /* a member can send this at will: one line a minute */
-	struct nt_daemon *d = ctx;
+	struct nt_claims *cl = ctx;
 	char key[INET6_ADDRSTRLEN + 1], owner[9];
 	uint64_t now = nt_now_ms();
 	struct nt_cidr c;
 
 	if (e->bucket_len != sizeof(MACHINES) - 1 || memcmp(e->bucket, MACHINES, e->bucket_len) ||
-	    !key_in_our_prefixes(d, e, &c))
+	    !key_in_our_prefixes(cl, e, &c))
 		return true;
-	for (unsigned int i = 0; i < d->n_addresses; i++) {
-		if (d->addresses[i].family != c.family ||
-		    memcmp(d->addresses[i].addr, c.addr, c.family == AF_INET ? 4 : 16) != 0)
+	for (unsigned int i = 0; i < cl->n_addresses; i++) {
+		if (cl->addresses[i].family != c.family ||
+		    memcmp(cl->addresses[i].addr, c.addr, c.family == AF_INET ? 4 : 16) != 0)
 			continue;
-		if (warned_ms && now - warned_ms < 60000)
+		/* A member can send this at will: one line a minute. */
+		if (cl->held_warned_ms && now - cl->held_warned_ms < 60000)
 			break;
-		warned_ms = now;
+		cl->held_warned_ms = now;
 		snprintf(key, sizeof(key), "%.*s", (int)e->key_len, e->key);
 		log_warnx("member %s says it claimed our address %s before us; refused: we hold it",
 			  nt_node_id_short(e->owner, owner), key);
@@ -274,34 +296,34 @@ static bool on_held(void *ctx, const struct nt_ledger_entry *e)
  */
 static bool owner_is_proven(void *ctx, const uint8_t owner[32])
 {
-	struct nt_daemon *d = ctx;
+	struct nt_claims *cl = ctx;
 
-	return !memcmp(owner, d->id->ed_pk, 32) || nt_tunnel_knows_member(d, owner, nt_now_ms());
+	return !memcmp(owner, cl->host.id->ed_pk, 32) || nt_tunnel_knows_member(cl->host.tunnel, owner, nt_now_ms());
 }
 
 /* Rebuilds the route table from the winning claims. */
 struct rebuild_ctx {
-	struct nt_daemon *d;
+	struct nt_claims *cl;
 	unsigned int routes;
 };
 
 static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 {
 	struct rebuild_ctx *rc = arg;
-	struct nt_daemon *d = rc->d;
+	struct nt_claims *cl = rc->cl;
 	struct nt_cidr c;
 	struct nt_peer *p;
 
-	if (e->flags || !memcmp(e->owner, d->id->ed_pk, 32))
+	if (e->flags || !memcmp(e->owner, cl->host.id->ed_pk, 32))
 		return true;
 	/* An address in our prefixes (anything else routes nowhere), of a proven member. */
-	if (!key_in_our_prefixes(d, e, &c))
+	if (!key_in_our_prefixes(cl, e, &c))
 		return true;
-	p = nt_peer_lookup(&d->peers, e->owner);
+	p = nt_peer_lookup(&cl->host.dp->peers, e->owner);
 	if (!p)
 		return true;
-	add_endpoint_hints(d, p, e);
-	if (nt_route_add(&d->route, c.family, c.addr, p) == 0) {
+	add_endpoint_hints(cl, p, e);
+	if (nt_route_add(&cl->host.dp->route, c.family, c.addr, p) == 0) {
 		rc->routes++;
 		if (p->n_addresses < NT_MAX_ADDRESSES)
 			p->addresses[p->n_addresses++] = c;
@@ -309,65 +331,65 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 	return true;
 }
 
-static void rebuild_routes(struct nt_daemon *d)
+static void rebuild_routes(struct nt_claims *cl)
 {
-	struct rebuild_ctx rc = { .d = d };
+	struct rebuild_ctx rc = { .cl = cl };
 	uint8_t hash[NT_LEDGER_HASH_LEN];
 	char hex[17];
 
-	nt_route_clear(&d->route);
-	nt_workers_changed(d);
-	for (unsigned int i = 0; i < d->peers.count; i++)
-		d->peers.peers[i]->n_addresses = 0;
-	nt_ledger_foreach(d->ledger, MACHINES, add_claim_route, &rc);
-	d->routes_dirty = false;
-	nt_ledger_state_hash(d->ledger, hash);
+	nt_route_clear(&cl->host.dp->route);
+	nt_dataplane_changed(cl->host.dp);
+	for (unsigned int i = 0; i < cl->host.dp->peers.count; i++)
+		cl->host.dp->peers.peers[i]->n_addresses = 0;
+	nt_ledger_foreach(cl->ledger, MACHINES, add_claim_route, &rc);
+	cl->routes_dirty = false;
+	nt_ledger_state_hash(cl->ledger, hash);
 	nt_hex_encode(hex, hash, 8);
 	log_debug(NT_DBG_LEDGER, "ledger: %u routes from the claims, state %s", rc.routes, hex);
 }
 
 /* A static address: give it up while an earlier claim beats ours, take it back after. */
-static void check_conflicts(struct nt_daemon *d)
+static void check_conflicts(struct nt_claims *cl)
 {
-	for (unsigned int i = 0; i < d->n_addresses; i++) {
-		const struct nt_cidr *c = &d->addresses[i];
+	for (unsigned int i = 0; i < cl->n_addresses; i++) {
+		const struct nt_cidr *c = &cl->addresses[i];
 		char key[INET6_ADDRSTRLEN], buf[64], holder[9] = "?";
 		const uint8_t *owner;
 		bool beaten;
 
-		if (d->opts.dhcp && c->family == AF_INET)
+		if (cl->host.opts->dhcp && c->family == AF_INET)
 			continue; /* the DHCP state machine looks after its own address */
 		addr_text(c, key, sizeof(key));
-		beaten = nt_ledger_claim_is_beaten(d->ledger, MACHINES, key, d->id->ed_pk);
-		owner = nt_ledger_machine_owner(d->ledger, key);
+		beaten = nt_ledger_claim_is_beaten(cl->ledger, MACHINES, key, cl->host.id->ed_pk);
+		owner = nt_ledger_machine_owner(cl->ledger, key);
 		if (owner)
 			nt_node_id_short(owner, holder);
-		if (beaten && !d->addr_conflict[i]) {
-			d->addr_conflict[i] = true;
+		if (beaten && !cl->addr_conflict[i]) {
+			cl->addr_conflict[i] = true;
 			log_warnx("address conflict: %s is held by member %s, whose claim is earlier; not using it",
 				  nt_cidr_format(c, buf, sizeof(buf)), holder);
-			if (d->addr_on_tun[i] && nt_tun_del_address(&d->tun, c) == 0)
-				d->addr_on_tun[i] = false;
-		} else if (!beaten && d->addr_conflict[i]) {
-			d->addr_conflict[i] = false;
+			if (cl->addr_on_tun[i] && nt_tun_del_address(&cl->host.dp->tun, c) == 0)
+				cl->addr_on_tun[i] = false;
+		} else if (!beaten && cl->addr_conflict[i]) {
+			cl->addr_conflict[i] = false;
 			log_info("address %s is ours again", nt_cidr_format(c, buf, sizeof(buf)));
-			if (!d->addr_on_tun[i] && nt_tun_add_address(&d->tun, c) == 0)
-				d->addr_on_tun[i] = true;
+			if (!cl->addr_on_tun[i] && nt_tun_add_address(&cl->host.dp->tun, c) == 0)
+				cl->addr_on_tun[i] = true;
 		}
 	}
 }
 
-static void lease_path(const struct nt_daemon *d, char *out, size_t len)
+static void lease_path(const struct nt_claims *cl, char *out, size_t len)
 {
-	snprintf(out, len, "%s/lease", d->opts.state_dir);
+	snprintf(out, len, "%s/lease", cl->host.opts->state_dir);
 }
 
-static void lease_save(struct nt_daemon *d, const char *addr)
+static void lease_save(struct nt_claims *cl, const char *addr)
 {
 	char path[NT_PATH_MAX + 16], tmp[NT_PATH_MAX + 32];
 	int fd;
 
-	lease_path(d, path, sizeof(path));
+	lease_path(cl, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -383,13 +405,13 @@ static void lease_save(struct nt_daemon *d, const char *addr)
 }
 
 /* The address of the last lease, if it is in the range: the first one to try again. */
-static bool lease_load(struct nt_daemon *d, struct in_addr *out)
+static bool lease_load(struct nt_claims *cl, struct in_addr *out)
 {
 	char path[NT_PATH_MAX + 16], line[64] = "";
 	FILE *f;
 	uint32_t a;
 
-	lease_path(d, path, sizeof(path));
+	lease_path(cl, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return false;
@@ -400,43 +422,43 @@ static bool lease_load(struct nt_daemon *d, struct in_addr *out)
 	if (inet_pton(AF_INET, line, out) != 1)
 		return false;
 	a = ntohl(out->s_addr);
-	return a >= d->dhcp.range.first && a - d->dhcp.range.first < d->dhcp.range.count;
+	return a >= cl->dhcp.range.first && a - cl->dhcp.range.first < cl->dhcp.range.count;
 }
 
-static void dhcp_tick(struct nt_daemon *d, uint64_t now)
+static void dhcp_tick(struct nt_claims *cl, uint64_t now)
 {
-	struct nt_cidr c = { .family = AF_INET, .prefix = d->opts.dhcp_range.prefix };
+	struct nt_cidr c = { .family = AF_INET, .prefix = cl->host.opts->dhcp_range.prefix };
 	char value[768], buf[64];
 	size_t len;
 	enum nt_dhcp_state st;
 
-	memcpy(c.addr, &d->dhcp.addr, 4);
-	len = machine_value(d, &c, value, sizeof(value));
-	st = nt_dhcp_step(&d->dhcp, d->ledger, d->id, value, len, now, NULL);
-	if (st == NT_DHCP_BOUND && !d->dhcp_bound) {
-		memcpy(c.addr, &d->dhcp.addr, 4);
-		if (d->n_addresses < NT_MAX_ADDRESSES) {
-			unsigned int i = d->n_addresses++;
-			d->addresses[i] = c;
-			d->addr_on_tun[i] = nt_tun_add_address(&d->tun, &c) == 0;
+	memcpy(c.addr, &cl->dhcp.addr, 4);
+	len = machine_value(cl, &c, value, sizeof(value));
+	st = nt_dhcp_step(&cl->dhcp, cl->ledger, cl->host.id, value, len, now, NULL);
+	if (st == NT_DHCP_BOUND && !cl->dhcp_bound) {
+		memcpy(c.addr, &cl->dhcp.addr, 4);
+		if (cl->n_addresses < NT_MAX_ADDRESSES) {
+			unsigned int i = cl->n_addresses++;
+			cl->addresses[i] = c;
+			cl->addr_on_tun[i] = nt_tun_add_address(&cl->host.dp->tun, &c) == 0;
 		}
-		d->dhcp_bound = true;
-		lease_save(d, d->dhcp.addr_text);
-		log_info("dhcp: %s is ours (interface %s)", nt_cidr_format(&c, buf, sizeof(buf)), d->tun.name);
-	} else if (st != NT_DHCP_BOUND && d->dhcp_bound) {
+		cl->dhcp_bound = true;
+		lease_save(cl, cl->dhcp.addr_text);
+		log_info("dhcp: %s is ours (interface %s)", nt_cidr_format(&c, buf, sizeof(buf)), cl->host.dp->tun.name);
+	} else if (st != NT_DHCP_BOUND && cl->dhcp_bound) {
 		/* An earlier claim showed up: give the address up, pick again. */
-		for (unsigned int i = 0; i < d->n_addresses; i++) {
-			if (d->addresses[i].family != AF_INET)
+		for (unsigned int i = 0; i < cl->n_addresses; i++) {
+			if (cl->addresses[i].family != AF_INET)
 				continue;
 			log_warnx("dhcp: lost %s to an earlier claim; picking another",
-				  nt_cidr_format(&d->addresses[i], buf, sizeof(buf)));
-			if (d->addr_on_tun[i])
-				nt_tun_del_address(&d->tun, &d->addresses[i]);
-			d->addresses[i] = d->addresses[--d->n_addresses];
-			d->addr_on_tun[i] = d->addr_on_tun[d->n_addresses];
+				  nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)));
+			if (cl->addr_on_tun[i])
+				nt_tun_del_address(&cl->host.dp->tun, &cl->addresses[i]);
+			cl->addresses[i] = cl->addresses[--cl->n_addresses];
+			cl->addr_on_tun[i] = cl->addr_on_tun[cl->n_addresses];
 			break;
 		}
-		d->dhcp_bound = false;
+		cl->dhcp_bound = false;
 	}
 }
 
@@ -450,139 +472,220 @@ static void dhcp_tick(struct nt_daemon *d, uint64_t now)
  * after a while alone (the first member of a network has nobody to ask). A pick made
  * before would race claims it had not heard of yet.
  */
-static bool dhcp_may_pick(struct nt_daemon *d, uint64_t mono)
+static bool dhcp_may_pick(struct nt_claims *cl, uint64_t mono)
 {
 	uint64_t before = nt_wall_ms() - 1000;
 
-	if (d->dhcp_synced)
+	if (cl->dhcp_synced)
 		return true;
-	for (unsigned int i = 0; i < d->peers.count; i++) {
-		struct nt_peer *p = d->peers.peers[i];
+	for (unsigned int i = 0; i < cl->host.dp->peers.count; i++) {
+		struct nt_peer *p = cl->host.dp->peers.peers[i];
 
-		if (p->in_gossip && nt_gossip_peer_has_summarized(d->gossip, (uint64_t)(uintptr_t)p, before)) {
-			d->dhcp_synced = true;
+		if (p->in_gossip && nt_gossip_peer_has_summarized(cl->gossip, (uint64_t)(uintptr_t)p, before)) {
+			cl->dhcp_synced = true;
 			return true;
 		}
 	}
-	if (mono - d->started_ms >= (nt_tunnel_has_session(d, mono) ? 10 : 1) * NT_DHCP_SYNC_WAIT_MS) {
-		d->dhcp_synced = true;
+	if (mono - cl->host.started_ms >= (nt_tunnel_has_session(cl->host.tunnel, mono) ? 10 : 1) * NT_DHCP_SYNC_WAIT_MS) {
+		cl->dhcp_synced = true;
 		log_info("dhcp: no member's ledger to agree with yet: picking from what we know");
 	}
-	return d->dhcp_synced;
+	return cl->dhcp_synced;
 }
 
-static void sync_gossip_peers(struct nt_daemon *d, uint64_t mono)
+static void sync_gossip_peers(struct nt_claims *cl, uint64_t mono)
 {
-	for (unsigned int i = 0; i < d->peers.count; i++) {
-		struct nt_peer *p = d->peers.peers[i];
-		bool up = nt_session_keypair_for_send(&p->session, mono) != NULL;
+	for (unsigned int i = 0; i < cl->host.dp->peers.count; i++) {
+		struct nt_peer *p = cl->host.dp->peers.peers[i];
+		bool up = !p->dead && nt_session_keypair_for_send(&p->session, mono) != NULL;
 
 		if (up && !p->in_gossip) {
-			p->in_gossip = nt_gossip_peer_add(d->gossip, (uint64_t)(uintptr_t)p) == 0;
-			d->gossip_next_ms = 0; /* a digest to the new member at once */
+			p->in_gossip = nt_gossip_peer_add(cl->gossip, (uint64_t)(uintptr_t)p) == 0;
+			cl->gossip_next_ms = 0; /* a digest to the new member at once */
 		} else if (!up && p->in_gossip) {
-			nt_gossip_peer_remove(d->gossip, (uint64_t)(uintptr_t)p);
+			nt_gossip_peer_remove(cl->gossip, (uint64_t)(uintptr_t)p);
 			p->in_gossip = false;
 		}
 	}
 }
 
-void nt_claims_tick(struct nt_daemon *d, uint64_t mono)
+void nt_claims_tick(struct nt_claims *cl, uint64_t mono)
 {
 	uint64_t now = nt_wall_ms();
 
-	if (!d->ledger)
+	if (!cl->ledger)
 		return;
-	sync_gossip_peers(d, mono);
-	if (now >= d->claims_next_ms) {
-		d->claims_next_ms = now + NT_CLAIMS_TICK_MS;
-		nt_ledger_expire(d->ledger, now);
-		nt_ledger_refresh_local(d->ledger, d->id, now);
-		if (d->opts.dhcp && dhcp_may_pick(d, mono))
-			dhcp_tick(d, now);
-		check_conflicts(d);
+	sync_gossip_peers(cl, mono);
+	if (now >= cl->claims_next_ms) {
+		cl->claims_next_ms = now + NT_CLAIMS_TICK_MS;
+		nt_ledger_expire(cl->ledger, now);
+		nt_ledger_refresh_local(cl->ledger, cl->host.id, now);
+		if (cl->host.opts->dhcp && dhcp_may_pick(cl, mono))
+			dhcp_tick(cl, now);
+		check_conflicts(cl);
 	}
-	if (now >= d->seal_next_ms) {
-		nt_ledger_seal(d->ledger, now);
-		d->seal_next_ms = now + (uint64_t)d->net.otp_dht.interval * 1000;
+	if (now >= cl->seal_next_ms) {
+		nt_ledger_seal(cl->ledger, now);
+		cl->seal_next_ms = now + cl->host.seal_interval_ms;
 	}
-	if (now >= d->gossip_next_ms)
-		d->gossip_next_ms = nt_gossip_tick(d->gossip, now);
-	if (d->routes_dirty) {
-		rebuild_routes(d);
-		check_conflicts(d);
+	if (now >= cl->gossip_next_ms)
+		cl->gossip_next_ms = nt_gossip_tick(cl->gossip, now);
+	if (cl->routes_dirty) {
+		rebuild_routes(cl);
+		check_conflicts(cl);
 	}
 }
 
-int nt_claims_start(struct nt_daemon *d)
+/* Puts our configured addresses on the TUN (a detached node has none). */
+static int addresses_up(struct nt_claims *cl, struct nt_err *err)
 {
+	struct nt_dataplane *dp = cl->host.dp;
+	char buf[64];
+	int ret;
+
+	for (unsigned int i = 0; i < cl->n_addresses && dp->tun_open; i++) {
+		ret = nt_tun_add_address(&dp->tun, &cl->addresses[i]);
+		if (ret < 0) {
+			snprintf(err->msg, sizeof(err->msg), "cannot add %s to %s: %s",
+				 nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)), dp->tun.name,
+				 strerror(-ret));
+			return ret;
+		}
+		cl->addr_on_tun[i] = true;
+		log_info("interface %s: %s, mtu %u", dp->tun.name, buf, dp->tun.mtu);
+	}
+	if (!cl->n_addresses && dp->tun_open)
+		log_info("interface %s: mtu %u, address to come from --dhcp", dp->tun.name, dp->tun.mtu);
+	return 0;
+}
+
+/* --dhcp: the state machine, and the address of our last lease asked for again. */
+static int dhcp_start(struct nt_claims *cl, uint64_t now)
+{
+	const struct nt_options *o = cl->host.opts;
+	struct in_addr lease;
+	char range[64];
+	int ret;
+
+	nt_cidr_format(&o->dhcp_range, range, sizeof(range));
+	ret = nt_dhcp_init(&cl->dhcp, range, cl->host.id->ed_pk, 0, cl->claim_ttl_ms);
+	if (ret < 0)
+		return ret;
+	if (lease_load(cl, &lease)) {
+		/* Ask for the address we had: claim it and let it settle like any pick. */
+		struct nt_cidr c = { .family = AF_INET, .prefix = o->dhcp_range.prefix };
+
+		memcpy(c.addr, &lease, 4);
+		if (claim(cl, &c, now) == 0) {
+			cl->dhcp.addr = lease;
+			inet_ntop(AF_INET, &lease, cl->dhcp.addr_text, sizeof(cl->dhcp.addr_text));
+			cl->dhcp.state = NT_DHCP_CLAIMED;
+			cl->dhcp.settle_until = now + cl->dhcp.settle_ms;
+			log_info("dhcp: asking again for %s, our last lease", cl->dhcp.addr_text);
+		}
+	}
+	log_info("dhcp: picking an address in %s", range);
+	return 0;
+}
+
+int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, struct nt_err *err)
+{
+	const struct nt_options *o = host->opts;
 	struct nt_ledger_cfg lc = {
-		.capacity = d->opts.ledger_capacity,
+		.capacity = o->ledger_capacity,
 		/* Half the room is kept for address claims: no other bucket can crowd them out. */
 		.reserve_bucket = MACHINES,
 		/* A node holds NT_MAX_ADDRESSES at most (an IPv4 and an IPv6 one, as a rule). */
 		.reserve_per_owner = NT_MAX_ADDRESSES,
-		.reserve_slots = (d->opts.ledger_capacity ? d->opts.ledger_capacity :
-							    NT_LEDGER_DEFAULT_CAPACITY) / 2,
+		.reserve_slots = (o->ledger_capacity ? o->ledger_capacity : NT_LEDGER_DEFAULT_CAPACITY) / 2,
 		.on_change = on_ledger_change,
 		.accept = accept_entry,
 		.proven = owner_is_proven,
 		.on_held = on_held,
-		.ctx = d,
+		.ctx = cl,
 	};
 	struct nt_gossip_cfg gc = {
 		.max_peers = NT_MAX_PEERS,
 		.max_msg = 1200,
 		.send = gossip_send,
-		.ctx = d,
+		.ctx = cl,
 	};
 	uint64_t now = nt_wall_ms();
-	char buf[64], range[64];
+	char buf[64];
 	int ret;
 
-	d->claim_ttl_ms = d->opts.claim_ttl_s ? (uint64_t)d->opts.claim_ttl_s * 1000 : NT_CLAIM_TTL_MS;
-	ret = nt_ledger_new(&d->ledger, &lc);
+	cl->host = *host;
+	for (unsigned int i = 0; i < o->n_addresses && i < NT_MAX_ADDRESSES; i++)
+		cl->addresses[cl->n_addresses++] = o->addresses[i];
+	ret = addresses_up(cl, err);
 	if (ret < 0)
 		return ret;
-	ret = nt_gossip_new(&d->gossip, d->ledger, &gc);
-	if (ret < 0)
+	cl->claim_ttl_ms = o->claim_ttl_s ? (uint64_t)o->claim_ttl_s * 1000 : NT_CLAIM_TTL_MS;
+	ret = nt_ledger_new(&cl->ledger, &lc);
+	if (ret == 0)
+		ret = nt_gossip_new(&cl->gossip, cl->ledger, &gc);
+	if (ret < 0) {
+		snprintf(err->msg, sizeof(err->msg), "ledger: %s", strerror(-ret));
 		return ret;
-	for (unsigned int i = 0; i < d->n_addresses; i++) {
-		ret = claim(d, &d->addresses[i], now);
+	}
+	for (unsigned int i = 0; i < cl->n_addresses; i++) {
+		ret = claim(cl, &cl->addresses[i], now);
 		if (ret < 0) {
-			log_warnx("cannot claim %s: %s", nt_cidr_format(&d->addresses[i], buf, sizeof(buf)),
-				  strerror(-ret));
+			snprintf(err->msg, sizeof(err->msg), "ledger: cannot claim %s: %s",
+				 nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)), strerror(-ret));
 			return ret;
 		}
 	}
-	if (d->opts.dhcp) {
-		struct in_addr lease;
-		nt_cidr_format(&d->opts.dhcp_range, range, sizeof(range));
-		ret = nt_dhcp_init(&d->dhcp, range, d->id->ed_pk, 0, d->claim_ttl_ms);
-		if (ret < 0)
-			return ret;
-		if (lease_load(d, &lease)) {
-			/* Ask for the address we had: claim it and let it settle like any pick. */
-			struct nt_cidr c = { .family = AF_INET, .prefix = d->opts.dhcp_range.prefix };
-			memcpy(c.addr, &lease, 4);
-			if (claim(d, &c, now) == 0) {
-				d->dhcp.addr = lease;
-				inet_ntop(AF_INET, &lease, d->dhcp.addr_text, sizeof(d->dhcp.addr_text));
-				d->dhcp.state = NT_DHCP_CLAIMED;
-				d->dhcp.settle_until = now + d->dhcp.settle_ms;
-				log_info("dhcp: asking again for %s, our last lease", d->dhcp.addr_text);
-			}
-		}
-		log_info("dhcp: picking an address in %s", range);
+	if (o->dhcp && (ret = dhcp_start(cl, now)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "dhcp: %s", strerror(-ret));
+		return ret;
 	}
-	d->routes_dirty = true;
+	nt_dataplane_set_control(host->dp, NT_CTRL_GOSSIP, on_gossip, cl);
+	nt_tunnel_members_observe(host->tunnel, true, on_joined, cl);
+	nt_tunnel_members_observe(host->tunnel, false, on_gone, cl);
+	cl->routes_dirty = true;
 	return 0;
 }
 
-void nt_claims_stop(struct nt_daemon *d)
+void nt_claims_stop(struct nt_claims *cl)
 {
-	nt_gossip_free(d->gossip);
-	d->gossip = NULL;
-	nt_ledger_free(d->ledger);
-	d->ledger = NULL;
+	if (cl->host.dp)
+		nt_dataplane_set_control(cl->host.dp, NT_CTRL_GOSSIP, NULL, NULL);
+	nt_gossip_free(cl->gossip);
+	cl->gossip = NULL;
+	nt_ledger_free(cl->ledger);
+	cl->ledger = NULL;
+}
+
+unsigned int nt_claims_addresses(void *ctx, struct nt_cidr *out, unsigned int max)
+{
+	struct nt_claims *cl = ctx;
+	unsigned int n = 0;
+
+	for (; n < cl->n_addresses && n < max; n++)
+		out[n] = cl->addresses[n];
+	return n;
+}
+
+void nt_claims_status(struct nt_claims *cl, struct nt_status *s)
+{
+	memcpy(s->addresses, cl->addresses, sizeof(s->addresses));
+	s->n_addresses = cl->n_addresses;
+	if (cl->ledger) {
+		struct nt_ledger_stats ls;
+		uint8_t hash[NT_LEDGER_HASH_LEN];
+
+		nt_ledger_state_hash(cl->ledger, hash);
+		nt_hex_encode(s->ledger_state, hash, sizeof(hash));
+		nt_ledger_stats_get(cl->ledger, &ls);
+		s->ledger_entries = ls.entries;
+		s->ledger_capacity = ls.capacity;
+		s->ledger_refused = ls.verdicts[NT_LEDGER_REJ_FULL];
+	}
+	for (unsigned int i = 0; i < cl->n_addresses; i++)
+		if (cl->addr_conflict[i])
+			s->conflicts[s->n_conflicts++] = cl->addresses[i];
+	s->dhcp_pending = cl->host.opts->dhcp && !cl->dhcp_bound;
+	s->gossip_tx_bytes = cl->gossip_tx_bytes;
+	s->gossip_rx_bytes = cl->gossip_rx_bytes;
 }

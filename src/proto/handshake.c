@@ -532,6 +532,12 @@ enum nt_hs_verdict nt_handshake_consume_cookie_reply(struct nt_handshake *hs,
 enum nt_hs_verdict nt_handshake_check_envelope(const struct nt_handshake_local *l,
 					       const uint8_t *msg, size_t len)
 {
+	return nt_handshake_check_mac1(l->keys, msg, len);
+}
+
+enum nt_hs_verdict nt_handshake_check_mac1(const struct nt_network_keys *keys, const uint8_t *msg,
+					   size_t len)
+{
 	uint8_t mac1[NT_COOKIE_MAC_LEN];
 	uint32_t receiver;
 	uint8_t type;
@@ -540,7 +546,7 @@ enum nt_hs_verdict nt_handshake_check_envelope(const struct nt_handshake_local *
 		return NT_HS_DROP_MALFORMED;
 	if (type == NT_HS_MSG_COOKIE_REPLY)
 		return NT_HS_OK;
-	nt_cookie_mac1_compute(l->keys->mac1_key, msg, len, mac1);
+	nt_cookie_mac1_compute(keys->mac1_key, msg, len, mac1);
 	if (sodium_memcmp(mac1, msg + len - NT_COOKIE_MACS_LEN, NT_COOKIE_MAC_LEN) != 0)
 		return NT_HS_DROP_MAC1;
 	return NT_HS_OK;

@@ -159,6 +159,9 @@ int nt_handshake_create_init(struct nt_handshake *hs, struct nt_handshake_local 
  */
 enum nt_hs_verdict nt_handshake_check_envelope(const struct nt_handshake_local *l,
 					       const uint8_t *msg, size_t len);
+/* The same with the network keys alone (thread-safe: they never change). */
+enum nt_hs_verdict nt_handshake_check_mac1(const struct nt_network_keys *keys, const uint8_t *msg,
+					   size_t len);
 
 /* Whether msg (a checked envelope) carries a valid cookie for from: it receives there. */
 bool nt_handshake_has_cookie(struct nt_handshake_local *l, const uint8_t *msg, size_t len,

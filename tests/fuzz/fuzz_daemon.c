@@ -73,6 +73,7 @@
 #include "ledger/ledger.h"
 #include "core/log.h"
 #include "proto/session.h"
+#include "tunnel/path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -293,7 +294,7 @@ static void state_dir_remove(const char *dir)
 
 static struct nt_peer *peer_of(unsigned int k)
 {
-	return nt_peer_lookup(&d->peers, peers[k].key.pk);
+	return nt_peer_lookup(&d->dp.peers, peers[k].key.pk);
 }
 
 /* A mirror slot whose keypair the node's session no longer holds (one always is). */
@@ -318,7 +319,7 @@ static void session_new(unsigned int k, bool initiator)
 	struct fuzz_mirror *slot;
 	uint8_t k1[32], k2[32], in[8];
 	uint32_t remote = 0x10000 + ++session_gen;
-	struct nt_peer *p = nt_tunnel_peer_get(d, fp->key.pk, NULL);
+	struct nt_peer *p = nt_tunnel_member_get(&d->tunnel, fp->key.pk, NULL);
 	bool was_connected;
 
 	if (!p)
@@ -330,12 +331,12 @@ static void session_new(unsigned int k, bool initiator)
 	slot = mirror_slot(k, p);
 	if (!slot || nt_session_keypair_new(&kp, k1, k2, 0, remote, initiator, clock_ms) < 0)
 		return;
-	if (nt_index_add(&d->index, NT_INDEX_KEYPAIR, kp, d->n_workers, 0, &kp->local_index) < 0) {
+	if (nt_index_add(&d->dp.index, NT_INDEX_KEYPAIR, kp, d->dp.n_workers, 0, &kp->local_index) < 0) {
 		nt_session_keypair_free(kp);
 		return;
 	}
 	if (nt_session_keypair_new(&m, k2, k1, remote, kp->local_index, !initiator, clock_ms) < 0) {
-		nt_index_remove(&d->index, kp->local_index);
+		nt_index_remove(&d->dp.index, kp->local_index);
 		nt_session_keypair_free(kp);
 		return;
 	}
@@ -343,11 +344,11 @@ static void session_new(unsigned int k, bool initiator)
 	slot->kp = m;
 	slot->index = kp->local_index;
 	kp->owner = p;
-	was_connected = nt_tunnel_peer_is_alive(p, clock_ms);
+	was_connected = nt_dataplane_peer_is_alive(p, clock_ms);
 	nt_session_keypair_install(&p->session, kp);
-	nt_workers_publish(d);
+	nt_dataplane_publish(&d->dp);
 	if (!p->has_endpoint && !p->via)
-		nt_tunnel_peer_seen_at(d, p, &fp->home, true);
+		nt_tunnel_path_seen(&d->tunnel, p, &fp->home, NULL, true);
 	p->handshakes++;
 	p->handshake_due_ms = 0;
 	p->last_handshake_wall_ms = __wrap_nt_wall_ms();
@@ -398,7 +399,7 @@ static void claim_refresh(unsigned int k)
 	struct nt_ledger_entry e = { 0 };
 	size_t n;
 
-	old = nt_ledger_get_owned(d->ledger, NT_LEDGER_MACHINES, fp->claim, fp->key.pk);
+	old = nt_ledger_get_owned(d->claims.ledger, NT_LEDGER_MACHINES, fp->claim, fp->key.pk);
 	if (old && !old->flags && old->expires_at > wall + 120000)
 		return;
 	nt_hex_encode(id, fp->key.pk, 32);
@@ -416,21 +417,21 @@ static void claim_refresh(unsigned int k)
 	e.expires_at = wall + FUZZ_CLAIM_TTL_S * 1000ULL;
 	n = entry_sign(wire, sizeof(wire), &fp->key, &e);
 	if (n)
-		nt_ledger_insert(d->ledger, wire, n, wall);
+		nt_ledger_insert(d->claims.ledger, wire, n, wall);
 }
 
 /* Before each input: every peer exists, has an endpoint, a keypair and a live claim. */
 static void world_refresh(void)
 {
 	for (unsigned int k = 0; k < FUZZ_PEERS; k++) {
-		struct nt_peer *p = nt_tunnel_peer_get(d, peers[k].key.pk, NULL);
+		struct nt_peer *p = nt_tunnel_member_get(&d->tunnel, peers[k].key.pk, NULL);
 
 		if (!p)
 			continue;
 		if (!nt_session_keypair_for_send(&p->session, clock_ms) && !p->session.next)
 			session_new(k, true);
 		if (!p->has_endpoint && !p->via)
-			nt_tunnel_peer_seen_at(d, p, &peers[k].home, true);
+			nt_tunnel_path_seen(&d->tunnel, p, &peers[k].home, NULL, true);
 		claim_refresh(k);
 	}
 }
@@ -570,8 +571,8 @@ static void deliver(uint8_t *frame, size_t len, const union nt_sockaddr *from)
 {
 	if (!len)
 		return; /* the socket code never hands over an empty datagram */
-	nt_datapath_on_frame(d, frame, len, from, clock_ms);
-	nt_datapath_flush(d);
+	nt_dataplane_on_frame(&d->dp, frame, len, from, NULL, NULL, clock_ms);
+	nt_engine_flush(&d->dp.engine);
 }
 
 /* A handshake message gets the network's mac1, as a member's would carry. */
@@ -614,10 +615,10 @@ static void index_handshake(const uint8_t *b, size_t len, const union nt_sockadd
 	uint8_t *buf;
 
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++)
-		n += d->attempts[i].used && d->attempts[i].initiator == initiator;
+		n += d->tunnel.attempts[i].used && d->tunnel.attempts[i].initiator == initiator;
 	for (unsigned int i = 0, j = 0; n && i < NT_MAX_ATTEMPTS && !a; i++)
-		if (d->attempts[i].used && d->attempts[i].initiator == initiator && j++ == b[4] % n)
-			a = &d->attempts[i];
+		if (d->tunnel.attempts[i].used && d->tunnel.attempts[i].initiator == initiator && j++ == b[4] % n)
+			a = &d->tunnel.attempts[i];
 	if (!a || !(buf = malloc(len)))
 		return;
 	memcpy(buf, b, len);
@@ -779,11 +780,11 @@ static void handshake_answer(unsigned int k, unsigned int pick, const union nt_s
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
-		const struct nt_attempt *x = &d->attempts[i];
+		const struct nt_attempt *x = &d->tunnel.attempts[i];
 		n += x->used && x->initiator && !x->via && x->hs.state == NT_HS_STATE_INIT_SENT;
 	}
 	for (unsigned int i = 0, j = 0; n && i < NT_MAX_ATTEMPTS && !a; i++) {
-		struct nt_attempt *x = &d->attempts[i];
+		struct nt_attempt *x = &d->tunnel.attempts[i];
 		if (x->used && x->initiator && !x->via && x->hs.state == NT_HS_STATE_INIT_SENT &&
 		    j++ == pick % n)
 			a = x;
@@ -835,7 +836,7 @@ static void session_record(unsigned int k, const uint8_t *b, size_t len,
 
 	if (p && (flags & 2)) {
 		nt_session_clear(&p->session);
-		nt_workers_changed(d);
+		nt_dataplane_changed(&d->dp);
 	}
 	if (flags & 8)
 		handshake_answer(k, len > 1 ? b[1] : 0, from);
@@ -896,13 +897,13 @@ static void record(uint8_t kind, uint8_t who, const uint8_t *b, size_t len)
 		sends_fail |= who & 1;
 		clock_us_calls = 0;
 		nt_daemon_tick(d, clock_ms);
-		nt_datapath_flush(d);
+		nt_engine_flush(&d->dp.engine);
 		break;
 	case FUZZ_TUN:
 		if (len) {
 			struct virtio_net_hdr vh = { 0 };
-			nt_datapath_tun_packet(d, &vh, b, len, clock_ms);
-			nt_datapath_flush(d);
+			nt_engine_tun_packet(&d->dp.engine, &vh, b, len, clock_ms);
+			nt_engine_flush(&d->dp.engine);
 		}
 		break;
 	case FUZZ_SESSION:
@@ -914,41 +915,43 @@ static void record(uint8_t kind, uint8_t who, const uint8_t *b, size_t len)
 
 static bool peer_is_listed(const struct nt_peer *p)
 {
-	for (unsigned int i = 0; i < d->peers.count; i++)
-		if (d->peers.peers[i] == p)
+	for (unsigned int i = 0; i < d->dp.peers.count; i++)
+		if (d->dp.peers.peers[i] == p)
 			return true;
 	return false;
 }
 
 /*
- * What must hold between two datagrams, whatever came in: no relay context left behind,
+ * What must hold between two datagrams, whatever came in: no member left marked dead,
  * every keypair reachable through its index, and no pointer to a peer that is gone.
  */
 static void check(void)
 {
-	if (d->rx_via || d->peers.count > NT_MAX_PEERS ||
-	    nt_ledger_count(d->ledger) > FUZZ_LEDGER_CAPACITY)
+	if (d->dp.peers.count > NT_MAX_PEERS ||
+	    nt_ledger_count(d->claims.ledger) > FUZZ_LEDGER_CAPACITY)
 		abort();
-	for (unsigned int i = 0; i < d->peers.count; i++) {
-		const struct nt_peer *p = d->peers.peers[i];
+	for (unsigned int i = 0; i < d->dp.peers.count; i++) {
+		const struct nt_peer *p = d->dp.peers.peers[i];
 		const struct nt_keypair *kps[3] = { p->session.previous, p->session.current,
 						    p->session.next };
+		if (p->dead)
+			abort(); /* a member marked dead is freed before its tick or handler returns */
 		for (unsigned int j = 0; j < 3; j++)
 			if (kps[j] && (kps[j]->owner != p ||
-				       nt_index_lookup(&d->index, kps[j]->local_index, NT_INDEX_KEYPAIR) != kps[j]))
+				       nt_index_lookup(&d->dp.index, kps[j]->local_index, NT_INDEX_KEYPAIR) != kps[j]))
 				abort();
 		if (p->via && !peer_is_listed(p->via))
 			abort();
 	}
 	for (unsigned int i = 0; i < NT_MAX_HINTS; i++)
-		if (d->hints[i].used && d->hints[i].told_by && !peer_is_listed(d->hints[i].told_by))
+		if (d->tunnel.hints[i].used && d->tunnel.hints[i].told_by && !peer_is_listed(d->tunnel.hints[i].told_by))
 			abort();
 	for (unsigned int i = 0; i < NT_RELAY_PAIRS; i++)
-		if ((d->relay_pairs[i].src && !peer_is_listed(d->relay_pairs[i].src)) ||
-		    (d->relay_pairs[i].dst && !peer_is_listed(d->relay_pairs[i].dst)))
+		if ((d->tunnel.relay_pairs[i].src && !peer_is_listed(d->tunnel.relay_pairs[i].src)) ||
+		    (d->tunnel.relay_pairs[i].dst && !peer_is_listed(d->tunnel.relay_pairs[i].dst)))
 			abort();
 	for (unsigned int i = 0; i < NT_MAX_ATTEMPTS; i++) {
-		const struct nt_attempt *a = &d->attempts[i];
+		const struct nt_attempt *a = &d->tunnel.attempts[i];
 		if (a->used && ((a->peer && !peer_is_listed(a->peer)) || (a->via && !peer_is_listed(a->via))))
 			abort();
 	}
@@ -959,25 +962,27 @@ static void stats_print(void)
 {
 	struct nt_ledger_stats ls;
 	unsigned int hints = 0, live = 0, conflicts = 0;
+	struct nt_status *st = NULL;
 
 	for (unsigned int i = 0; i < NT_MAX_HINTS; i++)
-		hints += d->hints[i].used;
-	for (unsigned int i = 0; i < d->n_addresses; i++)
-		conflicts += d->addr_conflict[i];
-	for (unsigned int i = 0; i < d->peers.count; i++)
-		live += nt_tunnel_peer_is_alive(d->peers.peers[i], clock_ms);
-	nt_ledger_stats_get(d->ledger, &ls);
+		hints += d->tunnel.hints[i].used;
+	for (unsigned int i = 0; i < d->claims.n_addresses; i++)
+		conflicts += d->claims.addr_conflict[i];
+	for (unsigned int i = 0; i < d->dp.peers.count; i++)
+		live += nt_dataplane_peer_is_alive(d->dp.peers.peers[i], clock_ms);
+	nt_ledger_stats_get(d->claims.ledger, &ls);
 	fprintf(stderr, "fuzz_daemon: t+%llus peers %u (%u alive) hints %u handshakes %llu/%llu "
 		"ledger %u conflicts %u relayed %llu gossip rx %llu tx %llu rx %llu B",
-		(unsigned long long)(clock_ms - FUZZ_MONO_BASE) / 1000, d->peers.count, live, hints,
-		(unsigned long long)d->handshakes_ok, (unsigned long long)d->handshakes_failed,
-		ls.entries, conflicts, (unsigned long long)d->relayed_frames,
-		(unsigned long long)d->gossip_rx_bytes, (unsigned long long)d->gossip_tx_bytes,
-		(unsigned long long)d->rx_bytes);
-	for (unsigned int i = 0; i < NT_DROP_COUNT; i++)
-		if (d->drops[i])
-			fprintf(stderr, " %s=%llu", nt_drop_reason_name(i), (unsigned long long)d->drops[i]);
+		(unsigned long long)(clock_ms - FUZZ_MONO_BASE) / 1000, d->dp.peers.count, live, hints,
+		(unsigned long long)d->tunnel.handshakes_ok, (unsigned long long)d->tunnel.handshakes_failed,
+		ls.entries, conflicts, (unsigned long long)d->tunnel.relayed_frames,
+		(unsigned long long)d->claims.gossip_rx_bytes, (unsigned long long)d->claims.gossip_tx_bytes,
+		(unsigned long long)(nt_daemon_status_fill(d, &st) == 0 ? st->rx_bytes : 0));
+	for (unsigned int i = 0; st && i < NT_DROP_COUNT; i++)
+		if (st->drops[i])
+			fprintf(stderr, " %s=%llu", nt_drop_reason_name(i), (unsigned long long)st->drops[i]);
 	fprintf(stderr, "\n");
+	nt_status_free(st);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

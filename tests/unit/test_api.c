@@ -8,6 +8,7 @@
 /* Tables list only the fields a case needs. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@
 #include "api/api_json.h"
 #include "api/api_metrics.h"
 #include "api/api_parse.h"
-#include "daemon/daemon.h"
+#include "dataplane/drop.h"
 #include "ledger/ledger.h"
 #include "api/status_cmd.h"
 

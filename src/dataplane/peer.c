@@ -4,7 +4,7 @@
  * handshake and control paths) and the session index table (open addressing over a
  * fixed array with backward-shift deletion; found per packet, so O(1)).
  */
-#include "tunnel/peer.h"
+#include "dataplane/peer.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,12 +35,19 @@ struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_
 	return p;
 }
 
-struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[32])
+struct nt_peer *nt_peer_lookup_any(const struct nt_peer_table *t, const uint8_t id[32])
 {
 	for (unsigned int i = 0; i < t->count; i++)
 		if (memcmp(t->peers[i]->id, id, 32) == 0)
 			return t->peers[i];
 	return NULL;
+}
+
+struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[32])
+{
+	struct nt_peer *p = nt_peer_lookup_any(t, id);
+
+	return p && !p->dead ? p : NULL;
 }
 
 static void peer_free(struct nt_peer *p)

@@ -24,6 +24,13 @@
 #ifndef NT_INDEX_SLOTS
 #define NT_INDEX_SLOTS 8192 /* power of two; holds keypairs (3 per peer) and handshakes */
 #endif
+#ifndef NT_MAX_ATTEMPTS
+#define NT_MAX_ATTEMPTS 64 /* handshakes in flight, both roles */
+#endif
+#ifndef NT_PEER_DEAD_MS
+/* Two missed persistent keepalives and a handshake timeout: the member is gone. */
+#define NT_PEER_DEAD_MS (2 * NT_PERSISTENT_KEEPALIVE_MS + NT_REKEY_TIMEOUT_MS)
+#endif
 #ifndef NT_STAGED_MAX
 #define NT_STAGED_MAX 16 /* packets kept per peer while its handshake runs */
 #endif
@@ -56,6 +63,7 @@ struct nt_peer {
 	uint32_t handshakes;
 	uint32_t rtt_us; /* round trip of the latest handshake, 0 = unknown */
 	bool in_gossip; /* registered with the gossip engine */
+	bool dead; /* forgotten: freed at the end of the tick, invisible to nt_peer_lookup */
 	struct nt_peer *via; /* the member relaying our session, NULL on a direct path */
 	uint64_t last_direct_rx_ms; /* monotonic; 0 = never */
 	uint64_t relay_tokens_ms; /* as a relay for this member: token bucket, in ms of credit */
@@ -79,7 +87,10 @@ struct nt_peer_table {
 /* Creates a peer for id (staged slots of slot_size bytes). NULL when full or out of memory. */
 struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
 			    nt_keypair_drop_fn *on_drop, void *drop_ctx);
+/* The live peer of a node ID, or NULL (a dead one too: see nt_peer_lookup_any). */
 struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[32]);
+/* The peer of a node ID, dead or alive, or NULL. */
+struct nt_peer *nt_peer_lookup_any(const struct nt_peer_table *t, const uint8_t id[32]);
 /* Unlinks and frees (session keypairs dropped through on_drop first). */
 void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p);
 void nt_peer_table_clear(struct nt_peer_table *t);

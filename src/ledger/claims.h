@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who owns which VPN address, agreed by all members (docs/ledger.md): this node's address
+ * claims in the ledger, the gossip that spreads them over the members' sessions (control
+ * type GOSSIP), the routes the winning claims make, address conflicts, and --dhcp. It owns
+ * the node's VPN addresses and keeps the TUN's in step with them. Loop thread only.
+ */
+#ifndef NT_CLAIMS_H
+#define NT_CLAIMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ledger/dhcp.h"
+#include "netron/netron.h"
+#include "tunnel/tunnel.h"
+
+struct nt_ledger;
+struct nt_gossip;
+
+/* What the claims need from the node, given at start. Everything must outlive them. */
+struct nt_claims_host {
+	const struct nt_options *opts;
+	const struct nt_identity *id;
+	const char *hostname;
+	uint64_t seal_interval_ms; /* how often the ledger seals its state (the network's) */
+	struct nt_dataplane *dp; /* routes, the TUN's addresses, sending gossip */
+	struct nt_tunnel *tunnel; /* who is a member, endpoint hints */
+	uint64_t started_ms; /* monotonic: --dhcp waits a while for a member's ledger */
+};
+
+struct nt_claims {
+	struct nt_claims_host host;
+	struct nt_ledger *ledger;
+	struct nt_gossip *gossip;
+	struct nt_cidr addresses[NT_MAX_ADDRESSES]; /* ours: --address, then --dhcp's */
+	unsigned int n_addresses;
+	bool addr_on_tun[NT_MAX_ADDRESSES]; /* addresses[i] is configured on the TUN */
+	bool addr_conflict[NT_MAX_ADDRESSES]; /* an earlier claim by another member beats ours */
+	uint64_t claim_ttl_ms;
+	uint64_t gossip_next_ms, claims_next_ms, seal_next_ms; /* wall clock */
+	bool routes_dirty;
+	struct nt_dhcp dhcp;
+	bool dhcp_bound;
+	bool dhcp_synced; /* the ledger agreed with a member's once: --dhcp may pick */
+	uint64_t held_warned_ms; /* "member says it claimed our address": one line a minute */
+	uint64_t gossip_tx_bytes, gossip_rx_bytes;
+};
+
+/*
+ * Starts the ledger and the gossip, puts opts->addresses on the TUN (when there is one) and
+ * claims them, and resumes --dhcp's last lease. 0, or -errno with err->msg set.
+ */
+int nt_claims_start(struct nt_claims *c, const struct nt_claims_host *host, struct nt_err *err);
+void nt_claims_stop(struct nt_claims *c);
+/* Expiry, refreshes, --dhcp, conflicts, sealing, gossip rounds, routes: mono is monotonic. */
+void nt_claims_tick(struct nt_claims *c, uint64_t mono);
+/* Our addresses (struct nt_tunnel_host's addresses()): up to max into out. */
+unsigned int nt_claims_addresses(void *ctx, struct nt_cidr *out, unsigned int max);
+/* The claims' part of a status: our addresses, conflicts, --dhcp, the ledger, gossip bytes. */
+void nt_claims_status(struct nt_claims *c, struct nt_status *s);
+
+#endif
