@@ -16,6 +16,14 @@
 #define NT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NT_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NT_MAX(a, b) ((a) > (b) ? (a) : (b))
+/*
+ * Relaxed atomics, for counters and times one thread writes and another reads: exactness
+ * across threads is not needed, tearing must not happen.
+ */
+#define NT_RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define NT_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define NT_RELAXED_ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+#define NT_RELAXED_TAKE(x) __atomic_exchange_n(&(x), 0, __ATOMIC_RELAXED)
 
 /* An IPv4 or IPv6 UDP endpoint, small enough to embed everywhere. */
 union nt_sockaddr {

@@ -17,8 +17,6 @@
 #include "dataplane/route.h"
 
 /* Counters: one writer, readers on other threads; exactness across threads is not needed. */
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF, PKT_OFF = NT_ENGINE_PKT_OFF };
 
@@ -29,7 +27,7 @@ static struct nt_ratelimit rl_drop, rl_gso;
 
 static void count(uint64_t *c, uint64_t n)
 {
-	STORE(*c, *c + n);
+	NT_RELAXED_STORE(*c, *c + n);
 }
 
 void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r)
@@ -91,31 +89,31 @@ void nt_engine_uninit(struct nt_engine *e)
 /* The socket's and the coalescer's own counters, mirrored for readers on other threads. */
 static void mirror_counters(struct nt_engine *e)
 {
-	STORE(e->c.gso_sends, e->udp->gso_sends);
-	STORE(e->c.gso_fallbacks, e->udp->gso_fallbacks);
-	STORE(e->c.gro_receives, e->udp->gro_receives);
-	STORE(e->c.gro_frames, e->udp->gro_frames);
-	STORE(e->c.gro_writes, e->gro.superpackets);
-	STORE(e->c.gro_packets, e->gro.coalesced_pkts);
+	NT_RELAXED_STORE(e->c.gso_sends, e->udp->gso_sends);
+	NT_RELAXED_STORE(e->c.gso_fallbacks, e->udp->gso_fallbacks);
+	NT_RELAXED_STORE(e->c.gro_receives, e->udp->gro_receives);
+	NT_RELAXED_STORE(e->c.gro_frames, e->udp->gro_frames);
+	NT_RELAXED_STORE(e->c.gro_writes, e->gro.superpackets);
+	NT_RELAXED_STORE(e->c.gro_packets, e->gro.coalesced_pkts);
 }
 
 void nt_engine_counters_read(const struct nt_engine *e, struct nt_engine_counters *out)
 {
 	for (unsigned int r = 0; r < NT_DROP_COUNT; r++)
-		out->drops[r] = LOAD(e->c.drops[r]);
-	out->rx_bytes = LOAD(e->c.rx_bytes);
-	out->tx_bytes = LOAD(e->c.tx_bytes);
-	out->rx_packets = LOAD(e->c.rx_packets);
-	out->tx_packets = LOAD(e->c.tx_packets);
-	out->superpackets = LOAD(e->c.superpackets);
-	out->segments = LOAD(e->c.segments);
-	out->tx_paused = LOAD(e->c.tx_paused);
-	out->gso_sends = LOAD(e->c.gso_sends);
-	out->gso_fallbacks = LOAD(e->c.gso_fallbacks);
-	out->gro_receives = LOAD(e->c.gro_receives);
-	out->gro_frames = LOAD(e->c.gro_frames);
-	out->gro_writes = LOAD(e->c.gro_writes);
-	out->gro_packets = LOAD(e->c.gro_packets);
+		out->drops[r] = NT_RELAXED_LOAD(e->c.drops[r]);
+	out->rx_bytes = NT_RELAXED_LOAD(e->c.rx_bytes);
+	out->tx_bytes = NT_RELAXED_LOAD(e->c.tx_bytes);
+	out->rx_packets = NT_RELAXED_LOAD(e->c.rx_packets);
+	out->tx_packets = NT_RELAXED_LOAD(e->c.tx_packets);
+	out->superpackets = NT_RELAXED_LOAD(e->c.superpackets);
+	out->segments = NT_RELAXED_LOAD(e->c.segments);
+	out->tx_paused = NT_RELAXED_LOAD(e->c.tx_paused);
+	out->gso_sends = NT_RELAXED_LOAD(e->c.gso_sends);
+	out->gso_fallbacks = NT_RELAXED_LOAD(e->c.gso_fallbacks);
+	out->gro_receives = NT_RELAXED_LOAD(e->c.gro_receives);
+	out->gro_frames = NT_RELAXED_LOAD(e->c.gro_frames);
+	out->gro_writes = NT_RELAXED_LOAD(e->c.gro_writes);
+	out->gro_packets = NT_RELAXED_LOAD(e->c.gro_packets);
 }
 
 /* ---- sending ---- */

@@ -18,51 +18,9 @@
 
 #include "core/log.h"
 #include "dataplane/engine.h"
+#include "dataplane/snapshot.h"
 #include "netron/status.h"
 #include "proto/handshake.h"
-
-/* Relaxed atomics for counters and times: exactness across threads is not needed, tearing is. */
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
-#define TAKE(x) __atomic_exchange_n(&(x), 0, __ATOMIC_RELAXED)
-
-/* ---- the snapshot ---- */
-
-enum { ROLE_PREVIOUS, ROLE_CURRENT, ROLE_NEXT };
-
-struct snap_peer {
-	struct nt_peer *peer; /* the loop's, for folding; NULL once forgotten; workers never read it */
-	uint8_t id[32];
-	union nt_sockaddr endpoint;
-	bool direct; /* an endpoint and no relay: workers may send */
-	struct nt_keypair *send_kp; /* the session's current keypair, NULL: hand packets over */
-	/* Written by workers, taken by the loop. */
-	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets;
-	uint64_t last_tx_ms, last_rx_ms;
-	uint8_t handshake_asked; /* one request per snapshot is enough */
-};
-
-struct snap_key {
-	uint32_t index;
-	uint16_t peer;
-	uint8_t role;
-	struct nt_keypair *kp;
-};
-
-struct snap_route {
-	uint8_t family;
-	uint8_t addr[16];
-	uint16_t peer;
-};
-
-struct nt_snapshot {
-	uint64_t gen;
-	unsigned int npeers, nkeys, nroutes;
-	struct snap_peer *peers;
-	struct snap_key *keys; /* by index */
-	struct snap_route *routes; /* by family, then address */
-};
 
 /* ---- what workers hand to the loop ---- */
 
@@ -161,117 +119,6 @@ struct nt_workers {
 	uint32_t expect_fin[NT_MAX_ATTEMPTS];
 };
 
-static int snap_key_cmp(const void *a, const void *b)
-{
-	const struct snap_key *x = a, *y = b;
-
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int snap_route_cmp(const void *a, const void *b)
-{
-	const struct snap_route *x = a, *y = b;
-
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	return memcmp(x->addr, y->addr, 16);
-}
-
-static struct nt_snapshot *snapshot_build(struct nt_workers *wk, uint64_t gen, uint64_t now)
-{
-	const struct nt_peer_table *peers = wk->host.peers;
-	const struct nt_route *route = wk->host.route;
-	unsigned int npeers = peers->count, nkeys = 0, nroutes = 0;
-	struct nt_snapshot *s;
-	size_t size;
-
-	for (unsigned int i = 0; i < NT_ROUTE_SLOTS; i++)
-		nroutes += route->slots[i].family != 0;
-	size = sizeof(*s) + npeers * sizeof(struct snap_peer) + 3 * npeers * sizeof(struct snap_key) +
-	       nroutes * sizeof(struct snap_route);
-	s = calloc(1, size);
-	if (!s)
-		return NULL;
-	s->gen = gen;
-	s->peers = (struct snap_peer *)(s + 1);
-	s->keys = (struct snap_key *)(s->peers + npeers);
-	s->routes = (struct snap_route *)(s->keys + 3 * npeers);
-	for (unsigned int i = 0; i < npeers; i++) {
-		struct nt_peer *p = peers->peers[i];
-		struct snap_peer *e = &s->peers[i];
-		struct nt_keypair *const kps[3] = { p->session.previous, p->session.current,
-						    p->session.next };
-
-		p->snap_slot = i;
-		e->peer = p;
-		memcpy(e->id, p->id, 32);
-		e->endpoint = p->endpoint;
-		e->direct = p->has_endpoint && !p->via;
-		e->send_kp = nt_session_keypair_for_send(&p->session, now);
-		for (unsigned int r = 0; r < 3; r++)
-			if (kps[r])
-				s->keys[nkeys++] = (struct snap_key){ kps[r]->local_index, (uint16_t)i,
-								      (uint8_t)r, kps[r] };
-	}
-	s->npeers = npeers;
-	s->nkeys = nkeys;
-	for (unsigned int i = 0; i < NT_ROUTE_SLOTS; i++) {
-		const struct nt_route_slot *r = &route->slots[i];
-		const struct nt_peer *p = r->owner;
-
-		if (!r->family)
-			continue;
-		s->routes[s->nroutes].family = r->family;
-		memcpy(s->routes[s->nroutes].addr, r->addr, 16);
-		s->routes[s->nroutes].peer = (uint16_t)p->snap_slot;
-		s->nroutes++;
-	}
-	qsort(s->keys, s->nkeys, sizeof(s->keys[0]), snap_key_cmp);
-	qsort(s->routes, s->nroutes, sizeof(s->routes[0]), snap_route_cmp);
-	return s;
-}
-
-static const struct snap_key *snap_find_key(const struct nt_snapshot *s, uint32_t index)
-{
-	struct snap_key k = { .index = index };
-
-	return bsearch(&k, s->keys, s->nkeys, sizeof(k), snap_key_cmp);
-}
-
-/* The member owning an address (an IP packet's source or destination), or -1. */
-static int snap_find_route(const struct nt_snapshot *s, int family, const uint8_t *addr)
-{
-	struct snap_route k = { .family = (uint8_t)family };
-	const struct snap_route *r;
-
-	memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
-	r = bsearch(&k, s->routes, s->nroutes, sizeof(k), snap_route_cmp);
-	return r ? r->peer : -1;
-}
-
-/* What workers counted for the members since the last fold. */
-static void snapshot_fold(struct nt_snapshot *s)
-{
-	for (unsigned int i = 0; i < s->npeers; i++) {
-		struct snap_peer *e = &s->peers[i];
-		struct nt_peer *p = e->peer;
-		uint64_t tx = TAKE(e->tx_bytes), txp = TAKE(e->tx_packets);
-		uint64_t rx = TAKE(e->rx_bytes), rxp = TAKE(e->rx_packets);
-		uint64_t rx_ms = LOAD(e->last_rx_ms), tx_ms = LOAD(e->last_tx_ms);
-
-		if (!p)
-			continue;
-		p->tx_bytes += tx;
-		p->tx_packets += txp;
-		p->rx_bytes += rx;
-		p->rx_packets += rxp;
-		/* Only data frames reach a worker's counters; keepalives go to the loop. */
-		nt_session_note_io(&p->session, rx_ms, rx_ms, tx_ms);
-		if (rx_ms > p->last_direct_rx_ms)
-			p->last_direct_rx_ms = rx_ms;
-	}
-}
-
 /* Waits until no worker still uses a snapshot older than gen (they never wait for us). */
 static void synchronize(struct nt_workers *wk, uint64_t gen)
 {
@@ -285,7 +132,7 @@ static void synchronize(struct nt_workers *wk, uint64_t gen)
 
 static void publish(struct nt_workers *wk, uint64_t now)
 {
-	struct nt_snapshot *s = snapshot_build(wk, wk->gen + 1, now), *old;
+	struct nt_snapshot *s = nt_snapshot_build(wk->host.peers, wk->host.route, wk->gen + 1, now), *old;
 
 	if (!s)
 		return; /* out of memory: the old snapshot stays, retired keypairs wait */
@@ -294,7 +141,7 @@ static void publish(struct nt_workers *wk, uint64_t now)
 	synchronize(wk, s->gen);
 	/* No worker holds old, nor any keypair released before s was built. */
 	if (old) {
-		snapshot_fold(old);
+		nt_snapshot_fold(old);
 		free(old);
 	}
 	for (unsigned int i = 0; i < wk->n_retired; i++)
@@ -440,7 +287,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 static void wcount(uint64_t *c, uint64_t n)
 {
-	STORE(*c, *c + n);
+	NT_RELAXED_STORE(*c, *c + n);
 }
 
 /*
@@ -580,7 +427,7 @@ static bool wait_for_session(struct worker *w)
 	return handled;
 }
 
-static void ask_handshake(struct worker *w, struct snap_peer *e)
+static void ask_handshake(struct worker *w, struct nt_snap_peer *e)
 {
 	struct msg *m;
 
@@ -601,7 +448,7 @@ static void ask_handshake(struct worker *w, struct snap_peer *e)
  * once per snapshot for data that changes something there (a pending keypair confirmed, a
  * new address, a rekey due).
  */
-static void note_auth(struct worker *w, const struct snap_key *k, const struct nt_data_rx *rx,
+static void note_auth(struct worker *w, const struct nt_snap_key *k, const struct nt_data_rx *rx,
 		      bool malformed, const union nt_sockaddr *from)
 {
 	size_t len = !malformed && rx->inner_type >= NT_DATA_INNER_CONTROL ? rx->payload_len : 0;
@@ -636,8 +483,8 @@ static enum nt_engine_route w_route(void *ctx, int family, const uint8_t *dst, u
 				    struct nt_engine_dest *dest)
 {
 	struct worker *w = ctx;
-	int slot = snap_find_route(w->snap, family, dst);
-	struct snap_peer *e;
+	int slot = nt_snapshot_find_route(w->snap, family, dst);
+	struct nt_snap_peer *e;
 
 	/* No member, no keypair, a relay: the loop answers, stages or wraps. */
 	if (slot < 0)
@@ -666,11 +513,11 @@ static void w_sent(void *ctx, const struct nt_engine_dest *dest, uint64_t bytes,
 		   uint64_t now)
 {
 	struct worker *w = ctx;
-	struct snap_peer *e = dest->member;
+	struct nt_snap_peer *e = dest->member;
 
-	ADD(e->tx_bytes, bytes);
-	ADD(e->tx_packets, packets);
-	STORE(e->last_tx_ms, now);
+	NT_RELAXED_ADD(e->tx_bytes, bytes);
+	NT_RELAXED_ADD(e->tx_packets, packets);
+	NT_RELAXED_STORE(e->last_tx_ms, now);
 	if (nt_session_keypair_needs_rekey(dest->kp, now))
 		ask_handshake(w, e);
 }
@@ -678,10 +525,10 @@ static void w_sent(void *ctx, const struct nt_engine_dest *dest, uint64_t bytes,
 static struct nt_keypair *w_key(void *ctx, uint32_t index, void **member)
 {
 	struct worker *w = ctx;
-	const struct snap_key *k = snap_find_key(w->snap, index);
+	const struct nt_snap_key *k = nt_snapshot_find_key(w->snap, index);
 
 	if (!k && index == w->fin_index && wait_for_session(w))
-		k = snap_find_key(w->snap, index);
+		k = nt_snapshot_find_key(w->snap, index);
 	*member = (void *)k;
 	return k ? k->kp : NULL;
 }
@@ -690,37 +537,37 @@ static void w_authentic(void *ctx, void *member, struct nt_keypair *kp, const st
 			bool malformed, const union nt_sockaddr *from, const void *via, uint64_t now)
 {
 	struct worker *w = ctx;
-	const struct snap_key *k = member;
-	struct snap_peer *e = &w->snap->peers[k->peer];
+	const struct nt_snap_key *k = member;
+	struct nt_snap_peer *e = &w->snap->peers[k->peer];
 
 	(void)via;
 	if (malformed || rx->inner_type != NT_DATA_INNER_IP) {
 		note_auth(w, k, rx, malformed, from);
 		return;
 	}
-	if (k->role == ROLE_NEXT || !e->direct || !nt_sockaddr_equal(&e->endpoint, from) ||
-	    (k->role == ROLE_CURRENT && nt_session_keypair_needs_rekey_after_receive(kp, now)))
+	if (k->role == NT_SNAP_NEXT || !e->direct || !nt_sockaddr_equal(&e->endpoint, from) ||
+	    (k->role == NT_SNAP_CURRENT && nt_session_keypair_needs_rekey_after_receive(kp, now)))
 		note_auth(w, k, rx, false, from);
-	STORE(e->last_rx_ms, now);
+	NT_RELAXED_STORE(e->last_rx_ms, now);
 }
 
 static bool w_holds(void *ctx, void *member, int family, const uint8_t *addr)
 {
 	struct worker *w = ctx;
-	const struct snap_key *k = member;
+	const struct nt_snap_key *k = member;
 
-	return snap_find_route(w->snap, family, addr) == k->peer;
+	return nt_snapshot_find_route(w->snap, family, addr) == k->peer;
 }
 
 static void w_delivered(void *ctx, void *member, size_t bytes, uint64_t now)
 {
 	struct worker *w = ctx;
-	const struct snap_key *k = member;
-	struct snap_peer *e = &w->snap->peers[k->peer];
+	const struct nt_snap_key *k = member;
+	struct nt_snap_peer *e = &w->snap->peers[k->peer];
 
 	(void)now;
-	ADD(e->rx_bytes, bytes);
-	ADD(e->rx_packets, 1);
+	NT_RELAXED_ADD(e->rx_bytes, bytes);
+	NT_RELAXED_ADD(e->rx_packets, 1);
 }
 
 /* Handshakes, DHT, STUN, cookie replies, and data for a keypair this snapshot does not know. */
@@ -884,7 +731,7 @@ int nt_workers_start(struct nt_workers **out, unsigned int n, const struct nt_wo
 	wk->ev_publish = event_new(base, -1, 0, on_publish, wk);
 	if (!wk->ev_wake || !wk->ev_publish || event_add(wk->ev_wake, NULL) < 0)
 		return -ENOMEM;
-	wk->snap = snapshot_build(wk, ++wk->gen, nt_now_ms());
+	wk->snap = nt_snapshot_build(wk->host.peers, wk->host.route, ++wk->gen, nt_now_ms());
 	if (!wk->snap)
 		return -ENOMEM;
 	for (unsigned int i = 1; i < n; i++) {
@@ -938,7 +785,7 @@ void nt_workers_tick(struct nt_workers *wk, uint64_t now)
 	if (wk->dirty || now - wk->published_ms >= 1000)
 		publish(wk, now);
 	else
-		snapshot_fold(wk->snap);
+		nt_snapshot_fold(wk->snap);
 }
 
 void nt_workers_status(struct nt_workers *wk, struct nt_status *st)
@@ -955,8 +802,8 @@ void nt_workers_status(struct nt_workers *wk, struct nt_status *st)
 		nt_engine_counters_read(&w->engine, &c);
 		st->workers[i].tx_packets = c.tx_packets;
 		st->workers[i].rx_packets = c.rx_packets;
-		st->workers[i].handoffs_lost = LOAD(w->ring_full);
-		st->workers[i].waits = LOAD(w->waits);
+		st->workers[i].handoffs_lost = NT_RELAXED_LOAD(w->ring_full);
+		st->workers[i].waits = NT_RELAXED_LOAD(w->waits);
 		st->rx_bytes += c.rx_bytes;
 		st->tx_bytes += c.tx_bytes;
 		for (unsigned int r = 0; r < NT_DROP_COUNT; r++)

@@ -52,7 +52,7 @@ struct nt_workers_host {
 	const char *listen_host;
 	const struct nt_network_keys *keys; /* mac1, for the handshake messages a worker sees */
 	size_t max_frame;
-	const struct nt_peer_table *peers; /* read when a snapshot is built */
+	struct nt_peer_table *peers; /* read when a snapshot is built (each peer learns its slot) */
 	const struct nt_route *route;
 	/* A datagram as received, for the loop to handle as its own. */
 	void (*frame)(void *ctx, uint8_t *frame, size_t len, const union nt_sockaddr *from, uint64_t now);
