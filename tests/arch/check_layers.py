@@ -3,7 +3,10 @@
 """The architecture check (issue 14): reads every #include "..." under src/ and fails on
   - an include cycle between modules (a module is x.c with its x.h: one node), and
   - an include against the folder order written in src/README.md, on the line that starts
-    with "Layers, lowest first:" (a folder may include its own folder and those before it).
+    with "Layers, lowest first:" (a folder may include its own folder and those before it),
+  - an include of the daemon's header (daemon/daemon.h) from outside daemon/: the node's
+    composition is nobody's business but its own, and
+  - a .c file over MAX_LINES lines (one concern a file).
 It prints the module graph's figures (files, modules, arrows, arrows against the order,
 cycles, the biggest .c) so a change to the architecture shows in the test log.
 Usage: check_layers.py SRC_DIR"""
@@ -11,6 +14,7 @@ import os
 import re
 import sys
 
+MAX_LINES = 900
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -66,6 +70,8 @@ def main():
                               "no file under src/" if not cand else "several files: %s" % cand))
                 continue
             target = cand[0]
+            if target == os.path.join("daemon", "daemon.h") and f != "daemon":
+                errors.append('%s includes %s: only daemon/ may' % (rel, target))
             a, b = module(rel), module(target)
             if a != b:
                 edges.setdefault(a, set()).add(b)
@@ -109,6 +115,11 @@ def main():
 
     biggest = max(((sum(1 for _ in open(p, encoding="utf-8", errors="replace")), r)
                    for r, p in files.items() if r.endswith(".c")), default=(0, "-"))
+    for r, p in sorted(files.items()):
+        if r.endswith(".c"):
+            n = sum(1 for _ in open(p, encoding="utf-8", errors="replace"))
+            if n > MAX_LINES:
+                errors.append("%s: %d lines, over %d: split it by concern" % (r, n, MAX_LINES))
     narrows = sum(len(v) for v in edges.values())
     print("architecture: %d files, %d modules, %d include arrows, %d against the order, "
           "%d cycles, biggest .c %s (%d lines)" % (len(files), len({module(r) for r in files}),
