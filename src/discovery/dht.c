@@ -12,6 +12,10 @@
  * transaction IDs and are matched on (tid, address); anything else is dropped and
  * counted. It learns its external address from the BEP 42 "ip" votes and derives its ID
  * from it. Every structure is allocated once in nt_dht_new() from the configured limits.
+ *
+ * This file decodes, dispatches, sends our queries and matches their answers, and drives
+ * the lookups and the tables; the answers are written in dht_answer.c, the external
+ * address is kept in dht_extaddr.c, and struct nt_dht is in dht_impl.h.
  */
 #include "discovery/dht.h"
 
@@ -21,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discovery/dht_answer.h"
+#include "discovery/dht_extaddr.h"
+#include "discovery/dht_impl.h"
 #include "discovery/dht_rpc.h"
 #include "discovery/dht_search.h"
 #include "discovery/dht_store.h"
@@ -41,85 +48,21 @@
 #define NT_DHT_SELF_LOOKUP_MS (30 * 1000) /* gap between self lookups while the table is thin */
 #endif
 
-enum {
-	TID_LEN = 4,
-	VOTES = 8, /* external address votes kept per family */
-	VOTES_MIN = 3, /* agreeing votes needed, and a strict majority of those kept */
-	PINGS_PER_ROUND = 2,
-	VALUES4_MAX = 50, /* peers per get_peers answer, so it fits in one datagram */
-	VALUES6_MAX = 25,
-	SENDBUF = 1500,
-};
-
 static const uint8_t version[4] = { 'N', 'T', 0, 1 };
 
-struct pending {
-	bool used;
-	uint8_t method; /* enum nt_krpc_method */
-	uint8_t tid[TID_LEN];
-	union nt_sockaddr to;
-	uint64_t sent_ms;
-	int search; /* index in searches[] (see search_at), -1 for none */
-	uint32_t gen;
-};
-
-struct vote {
-	union nt_sockaddr voter; /* the responder, port ignored */
-	union nt_sockaddr seen; /* what it says our address is */
-	bool used;
-};
-
-struct family {
-	bool enabled;
-	int af;
-	struct nt_dht_table table;
-	struct nt_dht_search self_search; /* find_node of our own ID, to fill the table */
-	uint64_t self_search_ms; /* when the last one started; 0 never */
-	bool has_ext;
-	union nt_sockaddr ext;
-	struct vote votes[VOTES];
-	size_t vote_next;
-};
-
-struct nt_dht {
-	struct nt_dht_config cfg; /* defaults filled in */
-	uint8_t id[NT_DHT_ID_LEN];
-	struct family fam[2]; /* IPv4, IPv6 */
-	struct pending *pending;
-	struct nt_dht_search *searches; /* cfg.max_searches */
-	uint32_t search_gen;
-	struct nt_dht_store store; /* peers announced to us, and the tokens for it */
-	struct nt_srclimit limit; /* answers per source and in all */
-	/*
-	 * While a query is handled: its source, and how many more bytes its size allows us
-	 * to send to that IP (NT_SRCLIMIT_ANSWER_FACTOR times the query).
-	 */
-	bool in_query;
-	union nt_sockaddr in_from;
-	size_t in_budget;
-	uint64_t next_maint_ms;
-	uint64_t now_ms; /* latest time seen */
-	struct nt_dht_stats st;
-	struct nt_krpc_msg in; /* decoded input */
-	struct nt_krpc_msg out; /* message being encoded */
-	uint8_t nodes4[NT_DHT_K * NT_KRPC_NODE4_LEN];
-	uint8_t nodes6[NT_DHT_K * NT_KRPC_NODE6_LEN];
-	uint8_t sendbuf[SENDBUF];
-};
-
-static struct nt_ratelimit rl_malformed, rl_unsolicited, rl_limit, rl_nospace;
+static struct nt_ratelimit rl_malformed, rl_unsolicited, rl_nospace;
 
 static void default_rand(void *ctx, void *buf, size_t len)
 {
 	randombytes_buf(buf, len);
 }
 
-static void rnd(struct nt_dht *dht, void *buf, size_t len)
+void nt_dht_rand_bytes(struct nt_dht *dht, void *buf, size_t len)
 {
 	dht->cfg.rand(dht->cfg.rand_ctx, buf, len);
 }
 
-static struct family *fam_of(struct nt_dht *dht, int af)
+struct family *nt_dht_family_of(struct nt_dht *dht, int af)
 {
 	struct family *f = af == AF_INET ? &dht->fam[0] : af == AF_INET6 ? &dht->fam[1] : NULL;
 
@@ -154,7 +97,7 @@ static size_t ip_bytes(const union nt_sockaddr *a, uint8_t out[16])
 	return 16;
 }
 
-static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
+bool nt_dht_same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
 {
 	uint8_t x[16], y[16];
 	size_t n;
@@ -171,16 +114,17 @@ static bool same_ip(const union nt_sockaddr *a, const union nt_sockaddr *b)
  * budget of the query being handled (when `to` is that query's source IP), or another
  * -errno from the encoder. Counts and logs nothing.
  */
-static ssize_t out_encode(struct nt_dht *dht, const union nt_sockaddr *to)
+ssize_t nt_dht_out_encode(struct nt_dht *dht, const union nt_sockaddr *to)
 {
 	ssize_t n = nt_krpc_encode(&dht->out, dht->sendbuf, sizeof(dht->sendbuf));
 
-	if (n >= 0 && dht->in_query && same_ip(to, &dht->in_from) && (size_t)n > dht->in_budget)
+	if (n >= 0 && dht->in_query && nt_dht_same_ip(to, &dht->in_from) &&
+	    (size_t)n > dht->in_budget)
 		return -ENOBUFS;
 	return n;
 }
 
-/* Counts a message out_encode() refused with err. */
+/* Counts a message nt_dht_out_encode() refused with err. */
 static void count_unsent(struct nt_dht *dht, ssize_t err)
 {
 	if (err == -ENOBUFS && dht->in_query) {
@@ -192,19 +136,19 @@ static void count_unsent(struct nt_dht *dht, ssize_t err)
 			nt_krpc_method_name(dht->out.method), strerror((int)-err));
 }
 
-/* Sends the n bytes out_encode() left in sendbuf, charging the query's budget. */
+/* Sends the n bytes nt_dht_out_encode() left in sendbuf, charging the query's budget. */
 static void out_send(struct nt_dht *dht, const union nt_sockaddr *to, size_t n)
 {
-	if (dht->in_query && same_ip(to, &dht->in_from))
+	if (dht->in_query && nt_dht_same_ip(to, &dht->in_from))
 		dht->in_budget -= n;
 	dht->st.pkts_out++;
 	dht->cfg.send(dht->cfg.ctx, dht->sendbuf, n, to);
 }
 
 /* Encodes and sends dht->out; false when it could not (counted). */
-static bool send_msg(struct nt_dht *dht, const union nt_sockaddr *to)
+bool nt_dht_send_msg(struct nt_dht *dht, const union nt_sockaddr *to)
 {
-	ssize_t n = out_encode(dht, to);
+	ssize_t n = nt_dht_out_encode(dht, to);
 
 	if (n < 0) {
 		count_unsent(dht, n);
@@ -214,7 +158,7 @@ static bool send_msg(struct nt_dht *dht, const union nt_sockaddr *to)
 	return true;
 }
 
-static void out_reset(struct nt_dht *dht, enum nt_krpc_type type)
+void nt_dht_out_reset(struct nt_dht *dht, enum nt_krpc_type type)
 {
 	memset(&dht->out, 0, offsetof(struct nt_krpc_msg, values));
 	dht->out.error_msg = NULL;
@@ -229,12 +173,12 @@ static void out_reset(struct nt_dht *dht, enum nt_krpc_type type)
  * Sends a query and records it as pending. search is the lookup it belongs to (-1 for
  * none). -ENOBUFS when max_pending queries are already in flight.
  */
-static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const union nt_sockaddr *to,
+int nt_dht_send_query(struct nt_dht *dht, enum nt_krpc_method method, const union nt_sockaddr *to,
 		      const uint8_t target[NT_DHT_ID_LEN], int search, const uint8_t *token,
 		      size_t token_len, uint64_t now_ms)
 {
 	struct pending *p = NULL;
-	struct family *f = fam_of(dht, to->sa.sa_family);
+	struct family *f = nt_dht_family_of(dht, to->sa.sa_family);
 	struct nt_dht_search *s = search_at(dht, search);
 	struct nt_dht_node *n;
 	ssize_t len;
@@ -253,13 +197,13 @@ static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const unio
 	}
 	memset(p, 0, sizeof(*p));
 	p->method = (uint8_t)method;
-	rnd(dht, p->tid, TID_LEN);
+	nt_dht_rand_bytes(dht, p->tid, TID_LEN);
 	p->to = *to;
 	p->sent_ms = now_ms;
 	p->search = s ? search : -1;
 	p->gen = s ? s->gen : 0;
 
-	out_reset(dht, NT_KRPC_QUERY);
+	nt_dht_out_reset(dht, NT_KRPC_QUERY);
 	dht->out.method = method;
 	memcpy(dht->out.tid, p->tid, TID_LEN);
 	dht->out.tid_len = TID_LEN;
@@ -274,7 +218,7 @@ static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const unio
 		dht->out.port = dht->cfg.port ? dht->cfg.port : 1;
 	}
 	/* A ping to the source of the query being answered must fit in what its budget left. */
-	len = out_encode(dht, to);
+	len = nt_dht_out_encode(dht, to);
 	if (len < 0) {
 		count_unsent(dht, len);
 		return (int)len;
@@ -285,266 +229,6 @@ static int send_query(struct nt_dht *dht, enum nt_krpc_method method, const unio
 		n->last_sent_ms = now_ms;
 	out_send(dht, to, (size_t)len);
 	return 0;
-}
-
-/* An error answer; its text goes when the whole would not fit in the query's budget. */
-static bool send_error(struct nt_dht *dht, const union nt_sockaddr *to, int code, const char *text)
-{
-	out_reset(dht, NT_KRPC_ERROR);
-	dht->out.has_id = false;
-	memcpy(dht->out.tid, dht->in.tid, dht->in.tid_len);
-	dht->out.tid_len = dht->in.tid_len;
-	dht->out.error_code = code;
-	dht->out.error_msg = (const uint8_t *)text;
-	dht->out.error_msg_len = strlen(text);
-	dht->out.has_ip = true;
-	dht->out.ip = *to;
-	if (out_encode(dht, to) == -ENOBUFS)
-		dht->out.error_msg_len = 0;
-	return send_msg(dht, to);
-}
-
-/* Compact node infos of the K nodes of family f closest to target, into buf. */
-static size_t closest_nodes(struct nt_dht *dht, struct family *f,
-			    const uint8_t target[NT_DHT_ID_LEN], uint8_t *buf, uint64_t now_ms)
-{
-	struct nt_dht_node *near[NT_DHT_K];
-	size_t n = nt_dht_table_closest(&f->table, target, near, NT_DHT_K, now_ms), len = 0;
-
-	for (size_t i = 0; i < n; i++)
-		len += nt_krpc_node_put(buf + len, near[i]->id, &near[i]->addr);
-	return len;
-}
-
-/* How much longer a bencoded string of n bytes is than an empty one ("0:"). */
-static size_t str_growth(size_t n)
-{
-	size_t extra_digits = 0;
-
-	for (size_t v = n; v >= 10; v /= 10)
-		extra_digits++;
-	return extra_digits + n;
-}
-
-/*
- * Keeps the first (closest) of `count` compact node infos of `each` bytes that fit in
- * *room more bytes of answer, in *len.
- */
-static void fit_nodes(size_t *room, size_t *len, size_t count, size_t each)
-{
-	size_t k = count;
-
-	while (k > 0 && str_growth(k * each) > *room)
-		k--;
-	*len = k * each;
-	*room -= str_growth(*len);
-}
-
-/*
- * Trims the answer in dht->out, whose nodes and values are gathered but not yet counted,
- * to the budget of the query: the closest nodes of the requester's family first, then as
- * many values as fit, then the closest nodes of the other family (BEP 32 `want`). An
- * answer whose bare frame is already too big is left for send_msg() to refuse.
- */
-static void fit_answer(struct nt_dht *dht, int af, size_t n4, size_t n6, size_t nv)
-{
-	size_t peer = af == AF_INET6 ? NT_KRPC_PEER6_LEN : NT_KRPC_PEER4_LEN;
-	size_t per_value = 2 + str_growth(peer); /* "6:" + 6 bytes, "18:" + 18 */
-	size_t values_frame = 10; /* "6:values" "l" ... "e" */
-	size_t room, k = 0;
-	ssize_t base;
-
-	dht->out.nodes_len = dht->out.nodes6_len = 0;
-	dht->out.n_values = 0;
-	base = nt_krpc_encode(&dht->out, dht->sendbuf, sizeof(dht->sendbuf));
-	if (base < 0 || (size_t)base > dht->in_budget)
-		return;
-	room = dht->in_budget - (size_t)base;
-	if (af == AF_INET6)
-		fit_nodes(&room, &dht->out.nodes6_len, n6, NT_KRPC_NODE6_LEN);
-	else
-		fit_nodes(&room, &dht->out.nodes_len, n4, NT_KRPC_NODE4_LEN);
-	if (nv && room >= values_frame + per_value)
-		k = NT_MIN(nv, (room - values_frame) / per_value);
-	dht->out.n_values = k;
-	room -= k ? values_frame + k * per_value : 0;
-	if (af == AF_INET6)
-		fit_nodes(&room, &dht->out.nodes_len, n4, NT_KRPC_NODE4_LEN);
-	else
-		fit_nodes(&room, &dht->out.nodes6_len, n6, NT_KRPC_NODE6_LEN);
-}
-
-static void reply_query(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
-{
-	const struct nt_krpc_msg *q = &dht->in;
-	unsigned int want = q->want;
-	uint8_t token[NT_DHT_TOKEN_LEN];
-	size_t n4 = 0, n6 = 0, nv = 0;
-	struct family *f;
-
-	out_reset(dht, NT_KRPC_RESPONSE);
-	memcpy(dht->out.tid, q->tid, q->tid_len);
-	dht->out.tid_len = q->tid_len;
-	dht->out.has_ip = true;
-	dht->out.ip = *from;
-
-	if (q->method == NT_KRPC_FIND_NODE || q->method == NT_KRPC_GET_PEERS) {
-		if (!(want & (NT_KRPC_WANT_N4 | NT_KRPC_WANT_N6)))
-			want = from->sa.sa_family == AF_INET6 ? NT_KRPC_WANT_N6 : NT_KRPC_WANT_N4;
-		if ((want & NT_KRPC_WANT_N4) && (f = fam_of(dht, AF_INET))) {
-			dht->out.nodes = dht->nodes4;
-			n4 = closest_nodes(dht, f, q->target, dht->nodes4, now_ms) /
-			     NT_KRPC_NODE4_LEN;
-		}
-		if ((want & NT_KRPC_WANT_N6) && (f = fam_of(dht, AF_INET6))) {
-			dht->out.nodes6 = dht->nodes6;
-			n6 = closest_nodes(dht, f, q->target, dht->nodes6, now_ms) /
-			     NT_KRPC_NODE6_LEN;
-		}
-	}
-	if (q->method == NT_KRPC_GET_PEERS) {
-		size_t max = from->sa.sa_family == AF_INET6 ? VALUES6_MAX : VALUES4_MAX;
-		uint32_t first;
-		nt_dht_store_token(&dht->store, from, token);
-		dht->out.token = token;
-		dht->out.token_len = NT_DHT_TOKEN_LEN;
-		/* From a random peer on, so that answers too small for all show different ones. */
-		rnd(dht, &first, sizeof(first));
-		nv = nt_dht_store_get(&dht->store, q->target, from->sa.sa_family, dht->out.values,
-				      max, first, now_ms);
-	}
-	if (q->method == NT_KRPC_ANNOUNCE_PEER) {
-		union nt_sockaddr peer = *from;
-		if (!nt_dht_store_token_ok(&dht->store, from, q->token, q->token_len)) {
-			dht->st.bad_tokens++;
-			send_error(dht, from, NT_KRPC_ERR_PROTOCOL, "bad token");
-			return;
-		}
-		/* implied_port: the source port is the one to use, as a NAT mapped it. */
-		if (!q->implied_port) {
-			if (peer.sa.sa_family == AF_INET)
-				peer.in4.sin_port = htons(q->port);
-			else
-				peer.in6.sin6_port = htons(q->port);
-		}
-		if (nt_dht_store_add(&dht->store, q->target, &peer, now_ms))
-			dht->st.announces_stored++;
-		else
-			dht->st.dropped_other++;
-	}
-	fit_answer(dht, from->sa.sa_family, n4, n6, nv);
-	if (send_msg(dht, from))
-		dht->st.queries_answered++;
-}
-
-static void handle_query(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
-{
-	struct family *f = fam_of(dht, from->sa.sa_family);
-	struct nt_dht_node *ping = NULL;
-
-	if (!nt_srclimit_allow(&dht->limit, from, now_ms)) {
-		dht->st.dropped_ratelimit++;
-		log_ratelimited(&rl_limit, NT_DBG_DHT, "dht: rate limit, query not answered");
-		return;
-	}
-	if (memcmp(dht->in.id, dht->id, NT_DHT_ID_LEN) == 0) {
-		dht->st.dropped_other++;
-		return;
-	}
-	if (!dht->in.ro)
-		nt_dht_table_insert(&f->table, dht->in.id, from, NT_DHT_SEEN_QUERY, now_ms, &ping);
-	if (dht->in.method == NT_KRPC_UNKNOWN) {
-		if (send_error(dht, from, NT_KRPC_ERR_METHOD, "method unknown"))
-			dht->st.queries_answered++;
-	} else {
-		reply_query(dht, from, now_ms);
-	}
-	/*
-	 * After the answer: when the node to check is the querier itself (its address came
-	 * back with another ID), the ping is sent only if it fits in what the answer left.
-	 */
-	if (ping)
-		send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
-}
-
-static int ext_family_index(const struct nt_dht *dht)
-{
-	if (dht->fam[0].enabled && dht->fam[0].has_ext)
-		return 0;
-	if (dht->fam[1].enabled && dht->fam[1].has_ext)
-		return 1;
-	return -1;
-}
-
-/* BEP 42: derive our ID from the external IP (IPv4 when known), and re-file the tables. */
-static void regen_id(struct nt_dht *dht)
-{
-	uint8_t r[NT_DHT_ID_LEN];
-	char hex[9];
-	int i = ext_family_index(dht);
-
-	if (i < 0 || nt_dht_id_is_bep42(dht->id, &dht->fam[i].ext))
-		return;
-	rnd(dht, r, sizeof(r));
-	nt_dht_id_bep42(dht->id, &dht->fam[i].ext, r);
-	/* Re-file under the new ID, and introduce it to our new neighbours soon. */
-	for (size_t k = 0; k < 2; k++) {
-		if (!dht->fam[k].enabled)
-			continue;
-		nt_dht_table_set_self(&dht->fam[k].table, dht->id);
-		dht->fam[k].self_search_ms = 0;
-		dht->fam[k].self_search.active = false;
-	}
-	dht->next_maint_ms = 0;
-	nt_hex_encode(hex, dht->id, 4);
-	log_debug(NT_DBG_DHT, "dht: new BEP 42 node id %s...", hex);
-}
-
-static void set_ext(struct nt_dht *dht, struct family *f, const union nt_sockaddr *a)
-{
-	char buf[NT_SOCKADDR_STRLEN];
-	bool ip_changed = !f->has_ext || !same_ip(&f->ext, a);
-
-	if (f->has_ext && nt_sockaddr_equal(&f->ext, a))
-		return;
-	f->ext = *a;
-	f->has_ext = true;
-	if (ip_changed) {
-		log_info("dht: external address %s", nt_sockaddr_format(a, buf, sizeof(buf)));
-		regen_id(dht);
-	}
-}
-
-/*
- * BEP 42 "ip" from a response to our query: one vote per responder IP among the last
- * VOTES; an IP reported by at least VOTES_MIN of them and by a strict majority wins,
- * with the port of its latest vote.
- */
-static void vote_ext(struct nt_dht *dht, struct family *f, const union nt_sockaddr *voter,
-		     const union nt_sockaddr *seen)
-{
-	struct vote *v = NULL;
-	size_t filled = 0;
-
-	if (seen->sa.sa_family != f->af)
-		return;
-	for (size_t i = 0; i < VOTES; i++)
-		if (f->votes[i].used && same_ip(&f->votes[i].voter, voter))
-			v = &f->votes[i];
-	if (!v) {
-		v = &f->votes[f->vote_next];
-		f->vote_next = (f->vote_next + 1) % VOTES;
-	}
-	v->voter = *voter;
-	v->seen = *seen;
-	v->used = true;
-	for (size_t i = 0; i < VOTES; i++)
-		filled += f->votes[i].used;
-	size_t agree = 0;
-	for (size_t i = 0; i < VOTES; i++)
-		agree += f->votes[i].used && same_ip(&f->votes[i].seen, seen);
-	if (agree >= VOTES_MIN && agree * 2 > filled)
-		set_ext(dht, f, seen);
 }
 
 static void search_finish(struct nt_dht *dht, struct nt_dht_search *s, uint64_t now_ms)
@@ -559,8 +243,8 @@ static void search_finish(struct nt_dht *dht, struct nt_dht_search *s, uint64_t 
 		live++;
 		if (c->state != NT_DHT_CAND_REPLIED || !c->token_len)
 			continue;
-		if (send_query(dht, NT_KRPC_ANNOUNCE_PEER, &c->addr, s->target, -1, c->token,
-			       c->token_len, now_ms) == 0)
+		if (nt_dht_send_query(dht, NT_KRPC_ANNOUNCE_PEER, &c->addr, s->target, -1, c->token,
+				      c->token_len, now_ms) == 0)
 			sent++;
 	}
 	log_debug(NT_DBG_DHT, "dht: lookup done (%s, %u queries, %u replies, %zu announces)",
@@ -571,7 +255,7 @@ static void search_finish(struct nt_dht *dht, struct nt_dht_search *s, uint64_t 
 
 static void search_seed(struct nt_dht *dht, struct nt_dht_search *s, uint64_t now_ms)
 {
-	struct family *f = fam_of(dht, s->af);
+	struct family *f = nt_dht_family_of(dht, s->af);
 	struct nt_dht_node *near[NT_DHT_SEARCH_NODES];
 	size_t n;
 
@@ -601,7 +285,7 @@ static void search_step(struct nt_dht *dht, int i, uint64_t now_ms)
 		return; /* wait for the table to get nodes */
 	m = s->kind == NT_DHT_SEARCH_FIND_NODE ? NT_KRPC_FIND_NODE : NT_KRPC_GET_PEERS;
 	while ((c = nt_dht_search_next(s))) {
-		if (send_query(dht, m, &c->addr, s->target, i, NULL, 0, now_ms) < 0) {
+		if (nt_dht_send_query(dht, m, &c->addr, s->target, i, NULL, 0, now_ms) < 0) {
 			c->state = NT_DHT_CAND_NEW; /* retried when a pending slot frees */
 			s->queries--;
 			break;
@@ -614,7 +298,7 @@ static void search_step(struct nt_dht *dht, int i, uint64_t now_ms)
 static void learn_nodes(struct nt_dht *dht, const uint8_t *nodes, size_t len, int af,
 			struct nt_dht_search *s, uint64_t now_ms)
 {
-	struct family *f = fam_of(dht, af);
+	struct family *f = nt_dht_family_of(dht, af);
 	uint8_t id[NT_DHT_ID_LEN];
 	union nt_sockaddr a;
 
@@ -632,7 +316,8 @@ static void learn_nodes(struct nt_dht *dht, const uint8_t *nodes, size_t len, in
 			continue;
 		nt_dht_table_insert(&f->table, id, &a, NT_DHT_SEEN_HEARD, now_ms, &ping);
 		if (ping)
-			send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
+			nt_dht_send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0,
+					  now_ms);
 		if (s && s->af == af)
 			nt_dht_search_add(s, id, &a);
 	}
@@ -641,7 +326,7 @@ static void learn_nodes(struct nt_dht *dht, const uint8_t *nodes, size_t len, in
 static void handle_response(struct nt_dht *dht, const union nt_sockaddr *from, uint64_t now_ms)
 {
 	const struct nt_krpc_msg *r = &dht->in;
-	struct family *f = fam_of(dht, from->sa.sa_family);
+	struct family *f = nt_dht_family_of(dht, from->sa.sa_family);
 	struct pending *p = NULL;
 	struct nt_dht_search *s;
 	struct nt_dht_node *ping;
@@ -677,9 +362,9 @@ static void handle_response(struct nt_dht *dht, const union nt_sockaddr *from, u
 	}
 	nt_dht_table_insert(&f->table, r->id, from, NT_DHT_SEEN_REPLY, now_ms, &ping);
 	if (ping)
-		send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
+		nt_dht_send_query(dht, NT_KRPC_PING, &ping->addr, NULL, -1, NULL, 0, now_ms);
 	if (r->has_ip)
-		vote_ext(dht, f, from, &r->ip);
+		nt_dht_extaddr_vote(dht, f, from, &r->ip);
 	if (r->nodes)
 		learn_nodes(dht, r->nodes, r->nodes_len, AF_INET, s, now_ms);
 	if (r->nodes6)
@@ -713,7 +398,7 @@ void nt_dht_input(struct nt_dht *dht, const uint8_t *buf, size_t len,
 	normalize(&from, from_raw);
 	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
 	dht->st.pkts_in++;
-	if (!fam_of(dht, from.sa.sa_family)) {
+	if (!nt_dht_family_of(dht, from.sa.sa_family)) {
 		dht->st.dropped_other++;
 		return;
 	}
@@ -733,9 +418,10 @@ void nt_dht_input(struct nt_dht *dht, const uint8_t *buf, size_t len,
 		/* A query we could read enough of gets a protocol error, within the limits. */
 		if (dht->in.type == NT_KRPC_QUERY && dht->in.tid_len && ret != NT_KRPC_E_BENCODE &&
 		    nt_srclimit_allow(&dht->limit, &from, now_ms))
-			send_error(dht, &from, NT_KRPC_ERR_PROTOCOL, nt_krpc_strerror(ret));
+			nt_dht_answer_error(dht, &from, NT_KRPC_ERR_PROTOCOL,
+					    nt_krpc_strerror(ret));
 	} else if (dht->in.type == NT_KRPC_QUERY) {
-		handle_query(dht, &from, now_ms);
+		nt_dht_answer_query(dht, &from, now_ms);
 	} else {
 		handle_response(dht, &from, now_ms);
 	}
@@ -752,7 +438,7 @@ static void expire_pending(struct nt_dht *dht, uint64_t now_ms)
 			continue;
 		p->used = false;
 		dht->st.timeouts++;
-		f = fam_of(dht, p->to.sa.sa_family);
+		f = nt_dht_family_of(dht, p->to.sa.sa_family);
 		if (f)
 			nt_dht_table_failed(&f->table, &p->to, now_ms);
 		s = search_at(dht, p->search);
@@ -781,11 +467,11 @@ static void maintain_family(struct nt_dht *dht, size_t fi, uint64_t now_ms)
 		search_step(dht, (int)(dht->cfg.max_searches + fi), now_ms);
 	}
 	for (int k = 0; k < PINGS_PER_ROUND && (n = nt_dht_table_next_ping(&f->table, now_ms)); k++)
-		if (send_query(dht, NT_KRPC_PING, &n->addr, NULL, -1, NULL, 0, now_ms) < 0)
+		if (nt_dht_send_query(dht, NT_KRPC_PING, &n->addr, NULL, -1, NULL, 0, now_ms) < 0)
 			break;
-	rnd(dht, r, sizeof(r));
+	nt_dht_rand_bytes(dht, r, sizeof(r));
 	if (nt_dht_table_next_refresh(&f->table, now_ms, r, target, &n))
-		send_query(dht, NT_KRPC_FIND_NODE, &n->addr, target, -1, NULL, 0, now_ms);
+		nt_dht_send_query(dht, NT_KRPC_FIND_NODE, &n->addr, target, -1, NULL, 0, now_ms);
 }
 
 uint64_t nt_dht_tick(struct nt_dht *dht, uint64_t now_ms)
@@ -796,7 +482,7 @@ uint64_t nt_dht_tick(struct nt_dht *dht, uint64_t now_ms)
 	expire_pending(dht, now_ms);
 	if (now_ms - dht->store.secret_ms >= NT_DHT_SECRET_MS) {
 		uint8_t fresh[NT_DHT_SECRET_LEN];
-		rnd(dht, fresh, sizeof(fresh));
+		nt_dht_rand_bytes(dht, fresh, sizeof(fresh));
 		nt_dht_store_rotate(&dht->store, fresh, now_ms);
 		sodium_memzero(fresh, sizeof(fresh));
 	}
@@ -823,7 +509,7 @@ int nt_dht_add_node(struct nt_dht *dht, const union nt_sockaddr *addr_raw, uint6
 	normalize(&addr, addr_raw);
 	dht->now_ms = NT_MAX(dht->now_ms, now_ms);
 	/* find_node of our own ID: the answer names the node and its neighbours of ours. */
-	return send_query(dht, NT_KRPC_FIND_NODE, &addr, dht->id, -1, NULL, 0, now_ms);
+	return nt_dht_send_query(dht, NT_KRPC_FIND_NODE, &addr, dht->id, -1, NULL, 0, now_ms);
 }
 
 static int start_search(struct nt_dht *dht, const uint8_t ih[NT_DHT_ID_LEN],
@@ -879,9 +565,9 @@ void nt_dht_set_external_addr(struct nt_dht *dht, const union nt_sockaddr *addr_
 	struct family *f;
 
 	normalize(&addr, addr_raw);
-	f = fam_of(dht, addr.sa.sa_family);
+	f = nt_dht_family_of(dht, addr.sa.sa_family);
 	if (f)
-		set_ext(dht, f, &addr);
+		nt_dht_extaddr_set(dht, f, &addr);
 }
 
 bool nt_dht_get_external_addr(const struct nt_dht *dht, int af, union nt_sockaddr *out)
@@ -974,9 +660,9 @@ int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 	if (cfg->id)
 		memcpy(dht->id, cfg->id, NT_DHT_ID_LEN);
 	else
-		rnd(dht, dht->id, NT_DHT_ID_LEN);
+		nt_dht_rand_bytes(dht, dht->id, NT_DHT_ID_LEN);
 	dht->cfg.id = NULL;
-	rnd(dht, key, sizeof(key));
+	nt_dht_rand_bytes(dht, key, sizeof(key));
 	ret = nt_srclimit_init(&dht->limit, key, dht->cfg.rate_per_ip,
 			       NT_MIN(dht->cfg.rate_per_ip, UINT32_MAX / 4) * 4, dht->cfg.rate_total,
 			       NT_MIN(dht->cfg.rate_total, UINT32_MAX / 2) * 2);
@@ -995,7 +681,7 @@ int nt_dht_new(struct nt_dht **out, const struct nt_dht_config *cfg)
 	dht->searches = calloc(dht->cfg.max_searches, sizeof(*dht->searches));
 	if (!dht->pending || !dht->searches)
 		goto err_arrays;
-	rnd(dht, secrets, sizeof(secrets));
+	nt_dht_rand_bytes(dht, secrets, sizeof(secrets));
 	ret = nt_dht_store_init(&dht->store, dht->cfg.max_hashes, dht->cfg.max_peers, secrets);
 	sodium_memzero(secrets, sizeof(secrets));
 	if (ret < 0)

@@ -10,6 +10,9 @@
  * too: the effective entry is the earliest live claim (claimed_at), ties to the lower
  * owner, so nobody but the owner can change what a live key says, and a losing claim
  * can be reported. Expiry rotates entries out; a full store refuses and counts.
+ *
+ * This file holds the slots and their indexes, the merge and its refusals, and allocation;
+ * struct nt_ledger is in ledger_impl.h, and ledger.h lists the ledger's other files.
  */
 #include "ledger/ledger.h"
 
@@ -21,209 +24,13 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "ledger/ledger_impl.h"
 
-#define NIL UINT32_MAX
-#define REFUSED_RING 256
-
-static const char sign_context[16] = "netron ledger v1";
+const char nt_ledger_sign_context[16] = "netron ledger v1";
 static const char id_context[16] = "netron ledger id";
-static const char state_context[] = "netron ledger state v1";
-static const char block_context[] = "netron ledger block v1";
 
-struct slot {
-	struct nt_ledger_entry e; /* first: a stored entry pointer is its slot's address */
-	uint8_t owner[32];
-	uint8_t sig[NT_LEDGER_SIG_LEN];
-	char bucket[NT_LEDGER_BUCKET_MAX + 1];
-	uint8_t hash[NT_LEDGER_HASH_LEN]; /* BLAKE2b-256 of the encoding */
-	uint64_t id;
-	uint64_t local_ttl; /* ms, for entries signed by this process; 0 otherwise */
-	uint64_t seen_at; /* unix ms: when this node first stored this (bucket, key, owner) */
-	uint32_t next_bk; /* (bucket, key) chain, or the free list */
-	uint32_t next_id;
-	uint32_t owner_idx;
-	bool used;
-};
-
-struct owner_rec {
-	uint8_t pk[32];
-	uint32_t count;
-	uint32_t reserve_live; /* of them live claims (no tombstones) in the reserved bucket */
-	uint32_t next; /* chain, or the free list */
-};
-
-struct nt_ledger {
-	struct nt_ledger_cfg cfg; /* defaults resolved */
-	struct slot *slots;
-	uint8_t *slab; /* per slot: key (max_key + 1) then value (max_value) */
-	size_t slab_stride;
-	uint32_t *bk_heads, *id_heads, *owner_heads;
-	uint32_t hmask;
-	struct owner_rec *owners;
-	uint32_t owner_free, nowners;
-	uint32_t free_head, used;
-	uint8_t (*hashes)[NT_LEDGER_HASH_LEN]; /* scratch for the state hash */
-	uint8_t *scratch; /* sign_context + one encoded entry */
-	size_t scratch_len;
-	uint8_t shkey[crypto_shorthash_KEYBYTES]; /* table hashing only */
-	uint8_t state_hash[NT_LEDGER_HASH_LEN];
-	bool state_dirty;
-	uint64_t min_expires;
-	struct nt_ledger_block blocks[NT_LEDGER_BLOCKS];
-	uint64_t nblocks;
-	struct nt_ledger_stats stats;
-	size_t mem;
-	char reserve_bucket[NT_LEDGER_BUCKET_MAX + 1]; /* "" when none */
-	uint32_t reserve_used; /* slots holding entries of that bucket */
-	/* Entries refused by rule, so gossip does not fetch them again and again. */
-	struct {
-		uint64_t id, version;
-	} refused[REFUSED_RING];
-	uint32_t refused_next;
-};
-
-
-
-
-
-static bool bucket_is_valid(const char *b, size_t len)
-{
-	if (len == 0 || len > NT_LEDGER_BUCKET_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = b[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Keys are printable ASCII without space, so they are C strings, JSON-safe and URL paths. */
-static bool key_is_valid(const char *k, size_t len)
-{
-	if (len == 0 || len > NT_LEDGER_KEY_LIMIT)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
-			return false;
-	return true;
-}
-
-/*
- * format(1) flags(1) bucket_len(1) bucket key_len(1) key value_len(2) value owner(32)
- * version(8) claimed_at(8) expires_at(8) signature(64), integers big-endian; the
- * signature covers sign_context followed by every byte before it.
- */
-bool nt_ledger_entry_decode(const uint8_t *buf, size_t len, struct nt_ledger_entry *out)
-{
-	size_t off = 2, vlen;
-
-	if (len < NT_LEDGER_WIRE_FIXED || buf[0] != NT_LEDGER_FORMAT ||
-	    (buf[1] & ~NT_LEDGER_F_TOMBSTONE))
-		return false;
-	out->flags = buf[1];
-	out->bucket_len = buf[off++];
-	if (len - off < out->bucket_len || !bucket_is_valid((const char *)buf + off, out->bucket_len))
-		return false;
-	out->bucket = (const char *)buf + off;
-	off += out->bucket_len;
-	if (len - off < 1)
-		return false;
-	out->key_len = buf[off++];
-	if (len - off < out->key_len || !key_is_valid((const char *)buf + off, out->key_len))
-		return false;
-	out->key = (const char *)buf + off;
-	off += out->key_len;
-	if (len - off < 2)
-		return false;
-	vlen = (size_t)buf[off] << 8 | buf[off + 1];
-	off += 2;
-	if (len - off < vlen)
-		return false;
-	out->value_len = (uint16_t)vlen;
-	out->value = buf + off;
-	off += vlen;
-	if (len - off != 32 + 8 + 8 + 8 + NT_LEDGER_SIG_LEN)
-		return false;
-	out->owner = buf + off;
-	out->version = nt_get_be64(buf + off + 32);
-	out->claimed_at = nt_get_be64(buf + off + 40);
-	out->expires_at = nt_get_be64(buf + off + 48);
-	out->sig = buf + off + 56;
-	if (out->version == 0 || out->claimed_at > out->expires_at)
-		return false;
-	if ((out->flags & NT_LEDGER_F_TOMBSTONE) && out->value_len != 0)
-		return false;
-	return true;
-}
-
-static size_t wire_len(const struct nt_ledger_entry *e)
-{
-	return NT_LEDGER_WIRE_FIXED + e->bucket_len + e->key_len + e->value_len;
-}
-
-ssize_t nt_ledger_entry_encode(const struct nt_ledger_entry *e, uint8_t *buf, size_t len)
-{
-	size_t need = wire_len(e), off = 0;
-
-	if (!bucket_is_valid(e->bucket, e->bucket_len) || !key_is_valid(e->key, e->key_len) ||
-	    (e->flags & ~NT_LEDGER_F_TOMBSTONE) ||
-	    ((e->flags & NT_LEDGER_F_TOMBSTONE) && e->value_len))
-		return -EINVAL;
-	if (len < need)
-		return -ENOSPC;
-	buf[off++] = NT_LEDGER_FORMAT;
-	buf[off++] = e->flags;
-	buf[off++] = e->bucket_len;
-	memcpy(buf + off, e->bucket, e->bucket_len);
-	off += e->bucket_len;
-	buf[off++] = e->key_len;
-	memcpy(buf + off, e->key, e->key_len);
-	off += e->key_len;
-	nt_put_be16(buf + off, e->value_len);
-	off += 2;
-	if (e->value_len)
-		memcpy(buf + off, e->value, e->value_len);
-	off += e->value_len;
-	memcpy(buf + off, e->owner, 32);
-	nt_put_be64(buf + off + 32, e->version);
-	nt_put_be64(buf + off + 40, e->claimed_at);
-	nt_put_be64(buf + off + 48, e->expires_at);
-	memcpy(buf + off + 56, e->sig, NT_LEDGER_SIG_LEN);
-	return (ssize_t)need;
-}
-
-bool nt_ledger_verdict_is_ok(enum nt_ledger_verdict v)
-{
-	return v == NT_LEDGER_ADDED || v == NT_LEDGER_UPDATED || v == NT_LEDGER_DUPLICATE;
-}
-
-const char *nt_ledger_verdict_str(enum nt_ledger_verdict v)
-{
-	static const char *const names[NT_LEDGER_VERDICT_MAX] = {
-		[NT_LEDGER_ADDED] = "added",
-		[NT_LEDGER_UPDATED] = "updated",
-		[NT_LEDGER_DUPLICATE] = "duplicate",
-		[NT_LEDGER_REJ_MALFORMED] = "malformed",
-		[NT_LEDGER_REJ_TOO_LARGE] = "too large",
-		[NT_LEDGER_REJ_SIGNATURE] = "bad signature",
-		[NT_LEDGER_REJ_EXPIRED] = "expired",
-		[NT_LEDGER_REJ_TTL] = "expiry too far ahead",
-		[NT_LEDGER_REJ_FUTURE_CLAIM] = "claimed in the future",
-		[NT_LEDGER_REJ_REPLAY] = "replayed version",
-		[NT_LEDGER_REJ_OWNER_FULL] = "owner at its entry cap",
-		[NT_LEDGER_REJ_FULL] = "store full",
-		[NT_LEDGER_REJ_HELD] = "key held by another owner",
-		[NT_LEDGER_REJ_BACKDATED] = "claim made older by an update",
-		[NT_LEDGER_REJ_BUSY] = "no signature checks left for its sender",
-		[NT_LEDGER_REJ_POLICY] = "refused by this node's rules",
-	};
-	return (unsigned)v < NT_LEDGER_VERDICT_MAX ? names[v] : "?";
-}
-
-static uint32_t bk_hash(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
-			size_t klen)
+uint32_t nt_ledger_bk_hash(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
+			   size_t klen)
 {
 	uint8_t tmp[2 + NT_LEDGER_BUCKET_MAX + NT_LEDGER_KEY_LIMIT], out[8];
 
@@ -287,19 +94,21 @@ const uint8_t *nt_ledger_entry_hash(const struct nt_ledger *l, const struct nt_l
 	return s ? s->hash : NULL;
 }
 
-static bool same_bk(const struct slot *s, const char *b, size_t blen, const char *k, size_t klen)
+bool nt_ledger_same_bk(const struct slot *s, const char *b, size_t blen, const char *k,
+		       size_t klen)
 {
 	return s->e.bucket_len == blen && s->e.key_len == klen && memcmp(s->bucket, b, blen) == 0 &&
 	       memcmp(s->e.key, k, klen) == 0;
 }
 
-static uint32_t find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
-			   size_t klen, const uint8_t owner[32])
+uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
+			      size_t klen, const uint8_t owner[32])
 {
-	uint32_t i = l->bk_heads[bk_hash(l, b, blen, k, klen)];
+	uint32_t i = l->bk_heads[nt_ledger_bk_hash(l, b, blen, k, klen)];
 
 	for (; i != NIL; i = l->slots[i].next_bk)
-		if (same_bk(&l->slots[i], b, blen, k, klen) && memcmp(l->slots[i].owner, owner, 32) == 0)
+		if (nt_ledger_same_bk(&l->slots[i], b, blen, k, klen) &&
+		    memcmp(l->slots[i].owner, owner, 32) == 0)
 			return i;
 	return NIL;
 }
@@ -312,36 +121,21 @@ static bool claim_is_older(const struct nt_ledger_entry *a, const struct nt_ledg
 	return memcmp(a->owner, b->owner, 32) < 0;
 }
 
-static bool owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32])
+bool nt_ledger_owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32])
 {
 	return !l->cfg.proven || l->cfg.proven(l->cfg.ctx, owner);
 }
 
 /* Whether claim a beats claim b: a proven owner's beats an unproven one's, then the older. */
-static bool claim_beats(const struct nt_ledger *l, const struct nt_ledger_entry *a,
-			const struct nt_ledger_entry *b)
+bool nt_ledger_claim_beats(const struct nt_ledger *l, const struct nt_ledger_entry *a,
+			   const struct nt_ledger_entry *b)
 {
-	bool pa = owner_is_proven(l, a->owner), pb = owner_is_proven(l, b->owner);
+	bool pa = nt_ledger_owner_is_proven(l, a->owner),
+	     pb = nt_ledger_owner_is_proven(l, b->owner);
 
 	if (pa != pb)
 		return pa;
 	return claim_is_older(a, b);
-}
-
-static const struct slot *winner(const struct nt_ledger *l, const char *b, size_t blen,
-				 const char *k, size_t klen)
-{
-	const struct slot *best = NULL;
-	uint32_t i = l->bk_heads[bk_hash(l, b, blen, k, klen)];
-
-	for (; i != NIL; i = l->slots[i].next_bk) {
-		const struct slot *s = &l->slots[i];
-		if (!same_bk(s, b, blen, k, klen) || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
-			continue;
-		if (!best || claim_beats(l, &s->e, &best->e))
-			best = s;
-	}
-	return best;
 }
 
 static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
@@ -362,7 +156,8 @@ static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
 static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const struct nt_ledger_entry *in,
 					    uint64_t now, uint32_t *evict)
 {
-	uint32_t i = l->bk_heads[bk_hash(l, in->bucket, in->bucket_len, in->key, in->key_len)];
+	uint32_t i = l->bk_heads[nt_ledger_bk_hash(l, in->bucket, in->bucket_len, in->key,
+						   in->key_len)];
 	const struct slot *holder = NULL;
 	uint32_t n = 0, worst = NIL;
 
@@ -370,21 +165,23 @@ static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const str
 	for (; i != NIL; i = l->slots[i].next_bk) {
 		const struct slot *s = &l->slots[i];
 
-		if (!same_bk(s, in->bucket, in->bucket_len, in->key, in->key_len))
+		if (!nt_ledger_same_bk(s, in->bucket, in->bucket_len, in->key, in->key_len))
 			continue;
 		n++;
-		if (worst == NIL || claim_beats(l, &l->slots[worst].e, &s->e))
+		if (worst == NIL || nt_ledger_claim_beats(l, &l->slots[worst].e, &s->e))
 			worst = i;
-		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE) && (!holder || claim_beats(l, &s->e, &holder->e)))
+		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE) &&
+		    (!holder || nt_ledger_claim_beats(l, &s->e, &holder->e)))
 			holder = s;
 	}
-	if (holder && owner_is_proven(l, in->owner) == owner_is_proven(l, holder->owner) &&
+	if (holder && nt_ledger_owner_is_proven(l, in->owner) ==
+			      nt_ledger_owner_is_proven(l, holder->owner) &&
 	    claim_is_older(in, &holder->e) &&
 	    (in->claimed_at + l->cfg.race_ms < now || holder->seen_at + l->cfg.race_ms < now))
 		return NT_LEDGER_REJ_HELD;
 	if (n < NT_LEDGER_CLAIMS_PER_KEY)
 		return NT_LEDGER_ADDED;
-	if (!claim_beats(l, in, &l->slots[worst].e))
+	if (!nt_ledger_claim_beats(l, in, &l->slots[worst].e))
 		return NT_LEDGER_REJ_HELD;
 	*evict = worst;
 	return NT_LEDGER_ADDED;
@@ -416,13 +213,14 @@ static void unlink_u32(uint32_t *head, uint32_t idx, struct slot *slots, size_t 
 		*pp = *(uint32_t *)((uint8_t *)&slots[idx] + field_off);
 }
 
-static void slot_remove(struct nt_ledger *l, uint32_t idx)
+void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 {
 	struct slot *s = &l->slots[idx];
 	struct owner_rec *o = &l->owners[s->owner_idx];
 
 	notify(l, s, NT_LEDGER_CHANGE_REMOVED, false);
-	unlink_u32(&l->bk_heads[bk_hash(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len)],
+	unlink_u32(&l->bk_heads[nt_ledger_bk_hash(l, s->bucket, s->e.bucket_len, s->e.key,
+						  s->e.key_len)],
 		   idx, l->slots, offsetof(struct slot, next_bk));
 	unlink_u32(&l->id_heads[s->id & l->hmask], idx, l->slots, offsetof(struct slot, next_id));
 	if (--o->count == 0) {
@@ -446,31 +244,6 @@ static void slot_remove(struct nt_ledger *l, uint32_t idx)
 	l->free_head = idx;
 	l->used--;
 	l->state_dirty = true;
-}
-
-size_t nt_ledger_expire(struct nt_ledger *l, uint64_t now_ms)
-{
-	uint64_t next = UINT64_MAX;
-	size_t n = 0;
-
-	if (now_ms < l->min_expires)
-		return 0;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
-		struct slot *s = &l->slots[i];
-		if (!s->used)
-			continue;
-		if (s->e.expires_at <= now_ms) {
-			slot_remove(l, i);
-			n++;
-		} else if (s->e.expires_at < next) {
-			next = s->e.expires_at;
-		}
-	}
-	l->min_expires = next;
-	l->stats.expired += n;
-	if (n)
-		log_debug(NT_DBG_LEDGER, "ledger: %zu entries expired, %u left", n, l->used);
-	return n;
 }
 
 /* Copies an entry into a slot; in may point into the slot's own storage. */
@@ -506,10 +279,10 @@ static bool signature_is_valid(struct nt_ledger *l, const uint8_t *wire, size_t 
 	size_t body = wlen - NT_LEDGER_SIG_LEN;
 
 	/* Ed25519 has no streaming verify: lay context and body out in the scratch buffer. */
-	memcpy(l->scratch, sign_context, sizeof(sign_context));
-	memcpy(l->scratch + sizeof(sign_context), wire, body);
-	return crypto_sign_verify_detached(wire + body, l->scratch, sizeof(sign_context) + body,
-					   owner) == 0;
+	memcpy(l->scratch, nt_ledger_sign_context, sizeof(nt_ledger_sign_context));
+	memcpy(l->scratch + sizeof(nt_ledger_sign_context), wire, body);
+	return crypto_sign_verify_detached(wire + body, l->scratch,
+					   sizeof(nt_ledger_sign_context) + body, owner) == 0;
 }
 
 /*
@@ -522,13 +295,13 @@ static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledge
 {
 	uint32_t victim = NIL;
 
-	if (!l->cfg.proven || !owner_is_proven(l, in->owner))
+	if (!l->cfg.proven || !nt_ledger_owner_is_proven(l, in->owner))
 		return NIL;
 	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
 		const struct slot *s = &l->slots[i];
 
 		if (!s->used || s->local_ttl || in_reserve(l, s->bucket, s->e.bucket_len) != reserve ||
-		    owner_is_proven(l, s->owner))
+		    nt_ledger_owner_is_proven(l, s->owner))
 			continue;
 		if (victim == NIL || s->seen_at > l->slots[victim].seen_at)
 			victim = i;
@@ -541,10 +314,10 @@ static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledge
  * checked first). Cheap checks run before the signature, so a flood of stale or
  * duplicate entries costs no Ed25519 verification.
  */
-static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_entry *in,
-				    const uint8_t *wire, size_t wlen, uint64_t now, bool local,
-				    uint64_t local_ttl, uint32_t *verify_budget,
-				    const struct nt_ledger_entry **out)
+enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledger_entry *in,
+				       const uint8_t *wire, size_t wlen, uint64_t now, bool local,
+				       uint64_t local_ttl, uint32_t *verify_budget,
+				       const struct nt_ledger_entry **out)
 {
 	uint8_t hash[NT_LEDGER_HASH_LEN];
 	uint32_t idx, oidx, evict = NIL;
@@ -562,7 +335,7 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 	nt_ledger_expire(l, now);
 
 	crypto_generichash(hash, sizeof(hash), wire, wlen, NULL, 0);
-	idx = find_owned(l, in->bucket, in->bucket_len, in->key, in->key_len, in->owner);
+	idx = nt_ledger_find_owned(l, in->bucket, in->bucket_len, in->key, in->key_len, in->owner);
 	if (idx != NIL) {
 		s = &l->slots[idx];
 		if (in->version < s->e.version)
@@ -622,7 +395,7 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 	if (evict != NIL) {
 		log_debug(NT_DBG_LEDGER, "ledger: %s/%s gives way", l->slots[evict].bucket,
 			  l->slots[evict].e.key);
-		slot_remove(l, evict);
+		nt_ledger_slot_remove(l, evict);
 	}
 
 	if (idx != NIL) {
@@ -678,7 +451,7 @@ static enum nt_ledger_verdict merge(struct nt_ledger *l, const struct nt_ledger_
 			l->owners[oidx].reserve_live++;
 	}
 	s->id = compute_id(&s->e);
-	uint32_t h = bk_hash(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len);
+	uint32_t h = nt_ledger_bk_hash(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len);
 	s->next_bk = l->bk_heads[h];
 	l->bk_heads[h] = idx;
 	s->next_id = l->id_heads[s->id & l->hmask];
@@ -704,7 +477,7 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 	if (!nt_ledger_entry_decode(buf, len, &e)) {
 		v = NT_LEDGER_REJ_MALFORMED;
 	} else {
-		v = merge(l, &e, buf, len, now_ms, false, 0, verify_budget, NULL);
+		v = nt_ledger_merge(l, &e, buf, len, now_ms, false, 0, verify_budget, NULL);
 		if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
 			l->cfg.on_held(l->cfg.ctx, &e);
 		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
@@ -731,337 +504,9 @@ bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t vers
 	return false;
 }
 
-static int verdict_errno(enum nt_ledger_verdict v)
-{
-	switch (v) {
-	case NT_LEDGER_ADDED:
-	case NT_LEDGER_UPDATED:
-	case NT_LEDGER_DUPLICATE:
-		return 0;
-	case NT_LEDGER_REJ_FULL:
-		return -ENOSPC;
-	case NT_LEDGER_REJ_OWNER_FULL:
-		return -EDQUOT;
-	case NT_LEDGER_REJ_REPLAY:
-		return -ESTALE;
-	default:
-		return -EINVAL;
-	}
-}
-
-/* Encodes, signs and merges one of our entries; tmp may point into the ledger. */
-static int sign_and_merge(struct nt_ledger *l, const struct nt_identity *id,
-			  const struct nt_ledger_entry *tmp, uint64_t now, uint64_t ttl,
-			  const struct nt_ledger_entry **out)
-{
-	uint8_t *wire = l->scratch + sizeof(sign_context);
-	uint8_t zero_sig[NT_LEDGER_SIG_LEN] = { 0 };
-	struct nt_ledger_entry t = *tmp, view;
-	enum nt_ledger_verdict v;
-	ssize_t n;
-
-	t.sig = zero_sig;
-	n = nt_ledger_entry_encode(&t, wire, l->scratch_len - sizeof(sign_context));
-	if (n < 0)
-		return (int)n;
-	memcpy(l->scratch, sign_context, sizeof(sign_context));
-	crypto_sign_detached(wire + n - NT_LEDGER_SIG_LEN, NULL, l->scratch,
-			     sizeof(sign_context) + (size_t)n - NT_LEDGER_SIG_LEN, id->ed_sk);
-	/* Merge from the signed copy, never from the slot that is about to be overwritten. */
-	if (!nt_ledger_entry_decode(wire, (size_t)n, &view))
-		return -EINVAL;
-	v = merge(l, &view, wire, (size_t)n, now, true, ttl, NULL, out);
-	l->stats.verdicts[v]++;
-	return verdict_errno(v);
-}
-
-static uint64_t next_version(const struct slot *s, uint64_t now)
-{
-	uint64_t v = s ? s->e.version + 1 : 1;
-
-	/* Wall-clock versions survive a restart that forgot the previous counter. */
-	return v < now ? now : v;
-}
-
-int nt_ledger_put_local(struct nt_ledger *l, const struct nt_identity *id, const char *bucket,
-			const char *key, const void *value, size_t len, uint64_t ttl_ms,
-			uint64_t now_ms, const struct nt_ledger_entry **out)
-{
-	size_t blen = strlen(bucket), klen = strlen(key);
-	const struct slot *s = NULL;
-	struct nt_ledger_entry t;
-	uint32_t idx;
-
-	if (!bucket_is_valid(bucket, blen) || !key_is_valid(key, klen) || klen > l->cfg.max_key ||
-	    len > l->cfg.max_value || ttl_ms == 0 || ttl_ms > l->cfg.max_ttl_ms)
-		return -EINVAL;
-	idx = find_owned(l, bucket, blen, key, klen, id->ed_pk);
-	if (idx != NIL)
-		s = &l->slots[idx];
-	t = (struct nt_ledger_entry){
-		.bucket = bucket,
-		.key = key,
-		.value = value,
-		.owner = id->ed_pk,
-		.version = next_version(s, now_ms),
-		.claimed_at = now_ms,
-		.expires_at = now_ms + ttl_ms,
-		.value_len = (uint16_t)len,
-		.bucket_len = (uint8_t)blen,
-		.key_len = (uint8_t)klen,
-	};
-	/* A live claim keeps its age, which is what wins address conflicts. */
-	if (s && !(s->e.flags & NT_LEDGER_F_TOMBSTONE) && s->e.expires_at > now_ms &&
-	    s->e.claimed_at <= now_ms)
-		t.claimed_at = s->e.claimed_at;
-	return sign_and_merge(l, id, &t, now_ms, ttl_ms, out);
-}
-
-/*
- * Deletion is a signed tombstone: a newer version with an empty value that replaces
- * the entry everywhere at once, and lives at least as long as the entry it replaces,
- * so no replica can bring the old version back once the tombstone has rotated out.
- */
-int nt_ledger_delete_local(struct nt_ledger *l, const struct nt_identity *id, const char *bucket,
-			   const char *key, uint64_t now_ms)
-{
-	size_t blen = strlen(bucket), klen = strlen(key);
-	struct nt_ledger_entry t;
-	const struct slot *s;
-	uint32_t idx;
-
-	if (!bucket_is_valid(bucket, blen) || !key_is_valid(key, klen) || klen > l->cfg.max_key)
-		return -EINVAL;
-	nt_ledger_expire(l, now_ms);
-	idx = find_owned(l, bucket, blen, key, klen, id->ed_pk);
-	if (idx == NIL || (l->slots[idx].e.flags & NT_LEDGER_F_TOMBSTONE))
-		return -ENOENT;
-	s = &l->slots[idx];
-	t = s->e;
-	t.flags = NT_LEDGER_F_TOMBSTONE;
-	t.value_len = 0;
-	t.version = next_version(s, now_ms);
-	t.expires_at = NT_MAX(now_ms + l->cfg.tombstone_ttl_ms, s->e.expires_at);
-	if (t.claimed_at > t.expires_at)
-		t.claimed_at = now_ms;
-	return sign_and_merge(l, id, &t, now_ms, 0, NULL);
-}
-
-int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, uint64_t now_ms)
-{
-	int n = 0, ret;
-
-	nt_ledger_expire(l, now_ms);
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
-		struct slot *s = &l->slots[i];
-		struct nt_ledger_entry t;
-
-		if (!s->used || !s->local_ttl || (s->e.flags & NT_LEDGER_F_TOMBSTONE) ||
-		    memcmp(s->owner, id->ed_pk, 32) != 0 || s->e.expires_at - now_ms > s->local_ttl / 3)
-			continue;
-		t = s->e;
-		t.version = next_version(s, now_ms);
-		t.expires_at = now_ms + s->local_ttl;
-		ret = sign_and_merge(l, id, &t, now_ms, s->local_ttl, NULL);
-		if (ret < 0)
-			return ret;
-		n++;
-	}
-	return n;
-}
-
-const struct nt_ledger_entry *nt_ledger_get(const struct nt_ledger *l, const char *bucket,
-					    const char *key)
-{
-	size_t blen = strlen(bucket), klen = strlen(key);
-	const struct slot *s;
-
-	if (!bucket_is_valid(bucket, blen) || !key_is_valid(key, klen))
-		return NULL;
-	s = winner(l, bucket, blen, key, klen);
-	return s ? &s->e : NULL;
-}
-
-const struct nt_ledger_entry *nt_ledger_get_owned(const struct nt_ledger *l, const char *bucket,
-						  const char *key, const uint8_t owner[32])
-{
-	size_t blen = strlen(bucket), klen = strlen(key);
-	uint32_t idx;
-
-	if (!bucket_is_valid(bucket, blen) || !key_is_valid(key, klen))
-		return NULL;
-	idx = find_owned(l, bucket, blen, key, klen, owner);
-	return idx == NIL ? NULL : &l->slots[idx].e;
-}
-
-const struct nt_ledger_entry *nt_ledger_get_by_id(const struct nt_ledger *l, uint64_t id)
-{
-	for (uint32_t i = l->id_heads[id & l->hmask]; i != NIL; i = l->slots[i].next_id)
-		if (l->slots[i].id == id)
-			return &l->slots[i].e;
-	return NULL;
-}
-
-void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_foreach_fn *cb,
-		       void *ctx)
-{
-	size_t blen = bucket ? strlen(bucket) : 0;
-
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
-		const struct slot *s = &l->slots[i];
-		if (!s->used || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
-			continue;
-		if (bucket && (s->e.bucket_len != blen || memcmp(s->bucket, bucket, blen) != 0))
-			continue;
-		if (winner(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len) != s)
-			continue;
-		if (!cb(ctx, &s->e))
-			return;
-	}
-}
-
-void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *cb, void *ctx)
-{
-	for (uint32_t i = 0; i < l->cfg.capacity; i++)
-		if (l->slots[i].used && !cb(ctx, &l->slots[i].e))
-			return;
-}
-
-const uint8_t *nt_ledger_machine_owner(const struct nt_ledger *l, const char *ip_text)
-{
-	const struct nt_ledger_entry *e = nt_ledger_get(l, NT_LEDGER_MACHINES, ip_text);
-
-	return e ? e->owner : NULL;
-}
-
-bool nt_ledger_is_claimed(const struct nt_ledger *l, const char *bucket, const char *key,
-			  const uint8_t owner[32])
-{
-	size_t blen = strlen(bucket), klen = strlen(key);
-	uint32_t i;
-
-	if (!bucket_is_valid(bucket, blen) || !key_is_valid(key, klen))
-		return false;
-	for (i = l->bk_heads[bk_hash(l, bucket, blen, key, klen)]; i != NIL; i = l->slots[i].next_bk) {
-		const struct slot *s = &l->slots[i];
-
-		if (same_bk(s, bucket, blen, key, klen) && !(s->e.flags & NT_LEDGER_F_TOMBSTONE) &&
-		    memcmp(s->owner, owner, 32) != 0)
-			return true;
-	}
-	return false;
-}
-
-bool nt_ledger_claim_is_beaten(const struct nt_ledger *l, const char *bucket, const char *key,
-			       const uint8_t owner[32])
-{
-	const struct nt_ledger_entry *w = nt_ledger_get(l, bucket, key), *own;
-
-	if (!w || memcmp(w->owner, owner, 32) == 0)
-		return false;
-	/* Our live claim exists and is not the winner: the winner beats it. */
-	own = nt_ledger_get_owned(l, bucket, key, owner);
-	if (own && !(own->flags & NT_LEDGER_F_TOMBSTONE))
-		return true;
-	/* One we would make now is younger than any live claim: it wins only by proof. */
-	return owner_is_proven(l, w->owner) || !owner_is_proven(l, owner);
-}
-
-static void sift_down(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t root, size_t n)
-{
-	uint8_t tmp[NT_LEDGER_HASH_LEN];
-
-	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && memcmp(h[child], h[child + 1], NT_LEDGER_HASH_LEN) < 0)
-			child++;
-		if (memcmp(h[root], h[child], NT_LEDGER_HASH_LEN) >= 0)
-			return;
-		memcpy(tmp, h[root], sizeof(tmp));
-		memcpy(h[root], h[child], sizeof(tmp));
-		memcpy(h[child], tmp, sizeof(tmp));
-	}
-}
-
-/* Heapsort: glibc's qsort may malloc a merge buffer, and steady state must not allocate. */
-static void sort_hashes(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t n)
-{
-	uint8_t tmp[NT_LEDGER_HASH_LEN];
-
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(h, i, n);
-	for (size_t end = n; end-- > 1;) {
-		memcpy(tmp, h[0], sizeof(tmp));
-		memcpy(h[0], h[end], sizeof(tmp));
-		memcpy(h[end], tmp, sizeof(tmp));
-		sift_down(h, 0, end);
-	}
-}
-
-/* BLAKE2b-256(state_context || u32 count || entry hashes in ascending order). */
-void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
-{
-	crypto_generichash_state st;
-	uint8_t cnt[4];
-	uint32_t n = 0;
-
-	if (l->state_dirty) {
-		for (uint32_t i = 0; i < l->cfg.capacity; i++)
-			if (l->slots[i].used)
-				memcpy(l->hashes[n++], l->slots[i].hash, NT_LEDGER_HASH_LEN);
-		sort_hashes(l->hashes, n);
-		nt_put_be32(cnt, n);
-		crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
-		crypto_generichash_update(&st, (const uint8_t *)state_context, sizeof(state_context) - 1);
-		crypto_generichash_update(&st, cnt, sizeof(cnt));
-		crypto_generichash_update(&st, (const uint8_t *)l->hashes, (size_t)n * NT_LEDGER_HASH_LEN);
-		crypto_generichash_final(&st, l->state_hash, NT_LEDGER_HASH_LEN);
-		l->state_dirty = false;
-	}
-	memcpy(out, l->state_hash, NT_LEDGER_HASH_LEN);
-}
-
 uint32_t nt_ledger_count(const struct nt_ledger *l)
 {
 	return l->used;
-}
-
-/* hash = BLAKE2b-256(block_context || index || timestamp || entries || state || prev). */
-const struct nt_ledger_block *nt_ledger_seal(struct nt_ledger *l, uint64_t now_ms)
-{
-	struct nt_ledger_block *b = &l->blocks[l->nblocks % NT_LEDGER_BLOCKS];
-	const struct nt_ledger_block *prev = nt_ledger_block_get(l, 0);
-	uint8_t hdr[8 + 8 + 4];
-	crypto_generichash_state st;
-
-	nt_ledger_expire(l, now_ms);
-	b->index = l->nblocks;
-	b->timestamp = now_ms;
-	b->entries = l->used;
-	if (prev)
-		memcpy(b->prev_hash, prev->hash, NT_LEDGER_HASH_LEN);
-	else
-		memset(b->prev_hash, 0, NT_LEDGER_HASH_LEN);
-	nt_ledger_state_hash(l, b->state_hash);
-	nt_put_be64(hdr, b->index);
-	nt_put_be64(hdr + 8, b->timestamp);
-	nt_put_be32(hdr + 16, b->entries);
-	crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)block_context, sizeof(block_context) - 1);
-	crypto_generichash_update(&st, hdr, sizeof(hdr));
-	crypto_generichash_update(&st, b->state_hash, NT_LEDGER_HASH_LEN);
-	crypto_generichash_update(&st, b->prev_hash, NT_LEDGER_HASH_LEN);
-	crypto_generichash_final(&st, b->hash, NT_LEDGER_HASH_LEN);
-	l->nblocks++;
-	return b;
-}
-
-const struct nt_ledger_block *nt_ledger_block_get(const struct nt_ledger *l, size_t i)
-{
-	uint64_t kept = NT_MIN(l->nblocks, (uint64_t)NT_LEDGER_BLOCKS);
-
-	if (i >= kept)
-		return NULL;
-	return &l->blocks[(l->nblocks - 1 - i) % NT_LEDGER_BLOCKS];
 }
 
 void nt_ledger_stats_get(const struct nt_ledger *l, struct nt_ledger_stats *out)
@@ -1120,7 +565,8 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		l->cfg.race_ms = NT_LEDGER_DEFAULT_RACE_MS;
 	if (l->cfg.reserve_bucket) {
 		size_t n = strlen(l->cfg.reserve_bucket);
-		if (!bucket_is_valid(l->cfg.reserve_bucket, n) || l->cfg.reserve_slots > l->cfg.capacity) {
+		if (!nt_ledger_bucket_is_valid(l->cfg.reserve_bucket, n) ||
+		    l->cfg.reserve_slots > l->cfg.capacity) {
 			free(l);
 			return -EINVAL;
 		}
@@ -1139,7 +585,7 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		hsize <<= 1;
 	l->hmask = hsize - 1;
 	l->slab_stride = l->cfg.max_key + 1 + l->cfg.max_value;
-	l->scratch_len = sizeof(sign_context) + nt_ledger_entry_max_wire(l);
+	l->scratch_len = sizeof(nt_ledger_sign_context) + nt_ledger_entry_max_wire(l);
 	l->slots = alloc_counted(l, l->cfg.capacity, sizeof(*l->slots));
 	l->slab = alloc_counted(l, l->cfg.capacity, l->slab_stride);
 	l->bk_heads = alloc_counted(l, hsize, sizeof(uint32_t));

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/ledger/: struct nt_ledger (a fixed array of slots and its indexes), and
+ * the functions of ledger.c that the ledger's other files (ledger_state.c, ledger_query.c,
+ * ledger_local.c) share with it. No file outside src/ledger/ includes it: to every other
+ * module struct nt_ledger is the opaque type of ledger.h.
+ */
+#ifndef NT_LEDGER_IMPL_H
+#define NT_LEDGER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "ledger/ledger_types.h"
+
+#define NIL UINT32_MAX
+#define REFUSED_RING 256
+
+/* "netron ledger v1": an entry's signature covers it, then every byte of the entry before. */
+extern const char nt_ledger_sign_context[16];
+
+struct slot {
+	struct nt_ledger_entry e; /* first: a stored entry pointer is its slot's address */
+	uint8_t owner[32];
+	uint8_t sig[NT_LEDGER_SIG_LEN];
+	char bucket[NT_LEDGER_BUCKET_MAX + 1];
+	uint8_t hash[NT_LEDGER_HASH_LEN]; /* BLAKE2b-256 of the encoding */
+	uint64_t id;
+	uint64_t local_ttl; /* ms, for entries signed by this process; 0 otherwise */
+	uint64_t seen_at; /* unix ms: when this node first stored this (bucket, key, owner) */
+	uint32_t next_bk; /* (bucket, key) chain, or the free list */
+	uint32_t next_id;
+	uint32_t owner_idx;
+	bool used;
+};
+
+struct owner_rec {
+	uint8_t pk[32];
+	uint32_t count;
+	uint32_t reserve_live; /* of them live claims (no tombstones) in the reserved bucket */
+	uint32_t next; /* chain, or the free list */
+};
+
+struct nt_ledger {
+	struct nt_ledger_cfg cfg; /* defaults resolved */
+	struct slot *slots;
+	uint8_t *slab; /* per slot: key (max_key + 1) then value (max_value) */
+	size_t slab_stride;
+	uint32_t *bk_heads, *id_heads, *owner_heads;
+	uint32_t hmask;
+	struct owner_rec *owners;
+	uint32_t owner_free, nowners;
+	uint32_t free_head, used;
+	uint8_t (*hashes)[NT_LEDGER_HASH_LEN]; /* scratch for the state hash */
+	uint8_t *scratch; /* nt_ledger_sign_context + one encoded entry */
+	size_t scratch_len;
+	uint8_t shkey[crypto_shorthash_KEYBYTES]; /* table hashing only */
+	uint8_t state_hash[NT_LEDGER_HASH_LEN];
+	bool state_dirty;
+	uint64_t min_expires;
+	struct nt_ledger_block blocks[NT_LEDGER_BLOCKS];
+	uint64_t nblocks;
+	struct nt_ledger_stats stats;
+	size_t mem;
+	char reserve_bucket[NT_LEDGER_BUCKET_MAX + 1]; /* "" when none */
+	uint32_t reserve_used; /* slots holding entries of that bucket */
+	/* Entries refused by rule, so gossip does not fetch them again and again. */
+	struct {
+		uint64_t id, version;
+	} refused[REFUSED_RING];
+	uint32_t refused_next;
+};
+
+/* The (bucket, key) chain of a key: an index into bk_heads. */
+uint32_t nt_ledger_bk_hash(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
+			   size_t klen);
+bool nt_ledger_same_bk(const struct slot *s, const char *b, size_t blen, const char *k,
+		       size_t klen);
+/* The slot of owner's entry on (bucket, key), tombstones included, or NIL. */
+uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
+			      size_t klen, const uint8_t owner[32]);
+bool nt_ledger_owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32]);
+bool nt_ledger_claim_beats(const struct nt_ledger *l, const struct nt_ledger_entry *a,
+			   const struct nt_ledger_entry *b);
+/* Frees slot idx (tells on_change first) and unlinks it from every index. */
+void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx);
+/*
+ * Merges entry in, whose encoding is wire (wlen bytes); local: one this process signed,
+ * which skips the checks only an entry from the network needs. *out (may be NULL) gets
+ * the stored entry.
+ */
+enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledger_entry *in,
+				       const uint8_t *wire, size_t wlen, uint64_t now, bool local,
+				       uint64_t local_ttl, uint32_t *verify_budget,
+				       const struct nt_ledger_entry **out);
+
+#endif

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the store holds as time passes: expiry rotates entries out; the state hash
+ * summarises what is left (docs/ledger.md), so two replicas compare their stores in 32
+ * bytes; seal snapshots it into the next block of a ring, each block chained to the one
+ * before by its hash. The state hash is cached until the next change (state_dirty) and
+ * computed without allocating.
+ */
+#include "ledger/ledger_state.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "ledger/ledger_impl.h"
+
+static const char state_context[] = "netron ledger state v1";
+static const char block_context[] = "netron ledger block v1";
+
+size_t nt_ledger_expire(struct nt_ledger *l, uint64_t now_ms)
+{
+	uint64_t next = UINT64_MAX;
+	size_t n = 0;
+
+	if (now_ms < l->min_expires)
+		return 0;
+	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+		struct slot *s = &l->slots[i];
+		if (!s->used)
+			continue;
+		if (s->e.expires_at <= now_ms) {
+			nt_ledger_slot_remove(l, i);
+			n++;
+		} else if (s->e.expires_at < next) {
+			next = s->e.expires_at;
+		}
+	}
+	l->min_expires = next;
+	l->stats.expired += n;
+	if (n)
+		log_debug(NT_DBG_LEDGER, "ledger: %zu entries expired, %u left", n, l->used);
+	return n;
+}
+
+static void sift_down(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t root, size_t n)
+{
+	uint8_t tmp[NT_LEDGER_HASH_LEN];
+
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && memcmp(h[child], h[child + 1], NT_LEDGER_HASH_LEN) < 0)
+			child++;
+		if (memcmp(h[root], h[child], NT_LEDGER_HASH_LEN) >= 0)
+			return;
+		memcpy(tmp, h[root], sizeof(tmp));
+		memcpy(h[root], h[child], sizeof(tmp));
+		memcpy(h[child], tmp, sizeof(tmp));
+	}
+}
+
+/* Heapsort: glibc's qsort may malloc a merge buffer, and steady state must not allocate. */
+static void sort_hashes(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t n)
+{
+	uint8_t tmp[NT_LEDGER_HASH_LEN];
+
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(h, i, n);
+	for (size_t end = n; end-- > 1;) {
+		memcpy(tmp, h[0], sizeof(tmp));
+		memcpy(h[0], h[end], sizeof(tmp));
+		memcpy(h[end], tmp, sizeof(tmp));
+		sift_down(h, 0, end);
+	}
+}
+
+/* BLAKE2b-256(state_context || u32 count || entry hashes in ascending order). */
+void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
+{
+	crypto_generichash_state st;
+	uint8_t cnt[4];
+	uint32_t n = 0;
+
+	if (l->state_dirty) {
+		for (uint32_t i = 0; i < l->cfg.capacity; i++)
+			if (l->slots[i].used)
+				memcpy(l->hashes[n++], l->slots[i].hash, NT_LEDGER_HASH_LEN);
+		sort_hashes(l->hashes, n);
+		nt_put_be32(cnt, n);
+		crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
+		crypto_generichash_update(&st, (const uint8_t *)state_context, sizeof(state_context) - 1);
+		crypto_generichash_update(&st, cnt, sizeof(cnt));
+		crypto_generichash_update(&st, (const uint8_t *)l->hashes, (size_t)n * NT_LEDGER_HASH_LEN);
+		crypto_generichash_final(&st, l->state_hash, NT_LEDGER_HASH_LEN);
+		l->state_dirty = false;
+	}
+	memcpy(out, l->state_hash, NT_LEDGER_HASH_LEN);
+}
+
+/* hash = BLAKE2b-256(block_context || index || timestamp || entries || state || prev). */
+const struct nt_ledger_block *nt_ledger_seal(struct nt_ledger *l, uint64_t now_ms)
+{
+	struct nt_ledger_block *b = &l->blocks[l->nblocks % NT_LEDGER_BLOCKS];
+	const struct nt_ledger_block *prev = nt_ledger_block_get(l, 0);
+	uint8_t hdr[8 + 8 + 4];
+	crypto_generichash_state st;
+
+	nt_ledger_expire(l, now_ms);
+	b->index = l->nblocks;
+	b->timestamp = now_ms;
+	b->entries = l->used;
+	if (prev)
+		memcpy(b->prev_hash, prev->hash, NT_LEDGER_HASH_LEN);
+	else
+		memset(b->prev_hash, 0, NT_LEDGER_HASH_LEN);
+	nt_ledger_state_hash(l, b->state_hash);
+	nt_put_be64(hdr, b->index);
+	nt_put_be64(hdr + 8, b->timestamp);
+	nt_put_be32(hdr + 16, b->entries);
+	crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)block_context, sizeof(block_context) - 1);
+	crypto_generichash_update(&st, hdr, sizeof(hdr));
+	crypto_generichash_update(&st, b->state_hash, NT_LEDGER_HASH_LEN);
+	crypto_generichash_update(&st, b->prev_hash, NT_LEDGER_HASH_LEN);
+	crypto_generichash_final(&st, b->hash, NT_LEDGER_HASH_LEN);
+	l->nblocks++;
+	return b;
+}
+
+const struct nt_ledger_block *nt_ledger_block_get(const struct nt_ledger *l, size_t i)
+{
+	uint64_t kept = NT_MIN(l->nblocks, (uint64_t)NT_LEDGER_BLOCKS);
+
+	if (i >= kept)
+		return NULL;
+	return &l->blocks[(l->nblocks - 1 - i) % NT_LEDGER_BLOCKS];
+}
