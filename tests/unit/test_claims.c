@@ -171,11 +171,14 @@ static void test_route_needs_a_member(void **state)
 {
 	uint64_t wall = nt_wall_ms();
 	enum nt_ledger_verdict v;
-	struct nt_peer *p;
-	struct key k;
+	struct nt_peer *p, *other;
+	struct key k, o;
 
 	(void)state;
 	key_new(&k);
+	key_new(&o);
+	other = nt_tunnel_member_get(&n.d->tunnel, o.pk, NULL); /* a member, of no address */
+	assert_non_null(other);
 	/* A claim from an owner that never completed a handshake with us: stored, no route. */
 	v = claim_insert(&k, "10.1.0.20", wall - 5000, wall, false);
 	assert_true(nt_ledger_verdict_is_ok(v));
@@ -195,6 +198,7 @@ static void test_route_needs_a_member(void **state)
 	assert_int_equal(p->addresses[0].prefix, 32);
 	assert_null(route_to("10.1.0.21"));
 	assert_null(route_to("10.1.0.1")); /* ours: no route to a member */
+	assert_int_equal(other->n_addresses, 0);
 	/* The member leaves: its route goes with it. */
 	nt_tunnel_member_kill(&n.d->tunnel, p);
 	tick();
