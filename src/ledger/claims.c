@@ -640,9 +640,12 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 		snprintf(err->msg, sizeof(err->msg), "dhcp: %s", strerror(-ret));
 		return ret;
 	}
+	if (nt_tunnel_members_observe(host->tunnel, true, on_joined, cl) < 0 ||
+	    nt_tunnel_members_observe(host->tunnel, false, on_gone, cl) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "ledger: no room for another member observer");
+		return -ENOSPC;
+	}
 	nt_dataplane_set_control(host->dp, NT_CTRL_GOSSIP, on_gossip, cl);
-	nt_tunnel_members_observe(host->tunnel, true, on_joined, cl);
-	nt_tunnel_members_observe(host->tunnel, false, on_gone, cl);
 	cl->routes_dirty = true;
 	return 0;
 }

@@ -82,7 +82,7 @@ uint64_t nt_ledger_entry_id(const struct nt_ledger *l, const struct nt_ledger_en
 const uint8_t *nt_ledger_entry_hash(const struct nt_ledger *l, const struct nt_ledger_entry *e);
 
 /*
- * Whether an entry with this id and version was refused here (REJ_HELD, REJ_POLICY,
+ * Whether an entry with this id and version was refused here (REJ_HELD, REJ_POLICY, REJ_BACKDATED,
  * REJ_FULL, REJ_OWNER_FULL) recently: gossip does not ask for it again.
  */
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version);

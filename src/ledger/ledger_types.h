@@ -46,7 +46,7 @@ struct nt_ledger_cfg {
 	uint64_t max_ttl_ms; /* 0: default (10 min) */
 	uint64_t skew_ms; /* tolerated clock skew; 0: default (60 s) */
 	uint64_t tombstone_ttl_ms; /* 0: default (60 s) */
-	uint64_t race_ms; /* 0: default (30 s) */
+	uint64_t race_ms; /* 0: NT_LEDGER_DEFAULT_RACE_MS (2 s) */
 	/*
 	 * Room kept for one bucket (NULL: none): entries of every other bucket together may
 	 * use at most capacity - reserve_slots, so they can never crowd it out.

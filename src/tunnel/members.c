@@ -5,16 +5,17 @@
  */
 #include "tunnel/members.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "core/log.h"
 
-void nt_tunnel_members_observe(struct nt_tunnel *t, bool joined, nt_tunnel_member_fn *fn, void *ctx)
+int nt_tunnel_members_observe(struct nt_tunnel *t, bool joined, nt_tunnel_member_fn *fn, void *ctx)
 {
 	unsigned int *n = joined ? &t->n_joined : &t->n_gone;
 
 	if (*n >= NT_TUNNEL_OBSERVERS)
-		return;
+		return -ENOSPC;
 	if (joined) {
 		t->joined[*n].fn = fn;
 		t->joined[*n].ctx = ctx;
@@ -23,6 +24,7 @@ void nt_tunnel_members_observe(struct nt_tunnel *t, bool joined, nt_tunnel_membe
 		t->gone[*n].ctx = ctx;
 	}
 	(*n)++;
+	return 0;
 }
 
 struct nt_peer *nt_tunnel_member_at(struct nt_tunnel *t, const union nt_sockaddr *ep)

@@ -23,8 +23,12 @@ void nt_tunnel_member_kill(struct nt_tunnel *t, struct nt_peer *p);
 void nt_tunnel_members_reap_dead(struct nt_tunnel *t);
 /* Kills members gone long enough (no session, no address, nothing in flight). */
 void nt_tunnel_members_reap_idle(struct nt_tunnel *t, uint64_t now);
-/* Registers an observer of new members (joined) or of members about to be freed (gone). */
-void nt_tunnel_members_observe(struct nt_tunnel *t, bool joined, nt_tunnel_member_fn *fn, void *ctx);
+/*
+ * Registers an observer of new members (joined) or of members about to be freed (gone).
+ * 0, or -ENOSPC past NT_TUNNEL_OBSERVERS: an observer that is not told would keep a
+ * pointer to a freed member, so the caller must not go on.
+ */
+int nt_tunnel_members_observe(struct nt_tunnel *t, bool joined, nt_tunnel_member_fn *fn, void *ctx);
 /* The member whose proven endpoint is ep, or NULL. */
 struct nt_peer *nt_tunnel_member_at(struct nt_tunnel *t, const union nt_sockaddr *ep);
 

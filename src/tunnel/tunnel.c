@@ -189,9 +189,10 @@ int nt_tunnel_start(struct nt_tunnel *t, const struct nt_tunnel_host *host)
 	nt_dataplane_set_control(dp, NT_CTRL_PATH_CHALLENGE, nt_tunnel_path_on_control, t);
 	nt_dataplane_set_control(dp, NT_CTRL_PATH_RESPONSE, nt_tunnel_path_on_control, t);
 	/* What points at a member lets go of it before it is freed. */
-	nt_tunnel_members_observe(t, false, nt_tunnel_handshakes_on_gone, t);
-	nt_tunnel_members_observe(t, false, nt_tunnel_hints_on_gone, t);
-	nt_tunnel_members_observe(t, false, nt_tunnel_relay_on_gone, t);
+	if (nt_tunnel_members_observe(t, false, nt_tunnel_handshakes_on_gone, t) < 0 ||
+	    nt_tunnel_members_observe(t, false, nt_tunnel_hints_on_gone, t) < 0 ||
+	    nt_tunnel_members_observe(t, false, nt_tunnel_relay_on_gone, t) < 0)
+		return -ENOSPC;
 	for (unsigned int i = 0; i < host->opts->n_peers; i++) {
 		const char *name = host->opts->peers[i];
 		union nt_sockaddr ep;

@@ -137,7 +137,7 @@ struct nt_tunnel_host {
 	void *ctx;
 };
 
-#define NT_TUNNEL_OBSERVERS 4
+#define NT_TUNNEL_OBSERVERS 8 /* of each kind; a node registers 4 "gone" and 1 "joined" */
 
 struct nt_tunnel {
 	struct nt_tunnel_host host;

@@ -478,7 +478,7 @@ static void test_idle_member_reaped(void **state)
 
 	(void)state;
 	memset(&spy, 0, sizeof(spy));
-	nt_tunnel_members_observe(&rig.t, false, spy_gone, &rig);
+	assert_int_equal(nt_tunnel_members_observe(&rig.t, false, spy_gone, &rig), 0);
 	rig.t.peer_idle_ms = 60000;
 	member_bare(&rig, &x, t);
 	memcpy(xid, x.pk, 32);
@@ -541,7 +541,7 @@ static void test_two_phase_removal(void **state)
 
 	(void)state;
 	memset(&spy, 0, sizeof(spy));
-	nt_tunnel_members_observe(&rig.t, false, spy_gone, &rig);
+	assert_int_equal(nt_tunnel_members_observe(&rig.t, false, spy_gone, &rig), 0);
 	member_new(&rig, &a, NULL, t);
 	member_bare(&rig, &b, t);
 	memcpy(aid, a.pk, 32);
