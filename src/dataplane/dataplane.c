@@ -25,6 +25,16 @@ enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF, PKT_OFF = NT_ENGINE_PKT_OFF };
 
 static struct nt_ratelimit rl_drop, rl_icmp_log;
 
+/* A drop of what came from `from` (NULL: the TUN), logged with its source as the engine's are. */
+static void drop_from(struct nt_dataplane *dp, enum nt_drop_reason r, const union nt_sockaddr *from)
+{
+	char buf[NT_SOCKADDR_STRLEN];
+
+	dp->drops[r]++;
+	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s from %s", nt_drop_reason_name(r),
+			from ? nt_sockaddr_format(from, buf, sizeof(buf)) : "tun");
+}
+
 void nt_dataplane_drop(struct nt_dataplane *dp, enum nt_drop_reason r)
 {
 	dp->drops[r]++;
@@ -214,7 +224,7 @@ static void loop_packet(void *ctx, enum nt_engine_route r, const uint8_t *pkt, s
 		return;
 	p = r == NT_ENGINE_NO_MEMBER ? NULL : nt_route_lookup(&dp->route, family, dst);
 	if (!p) {
-		nt_dataplane_drop(dp, NT_DROP_NO_ROUTE);
+		drop_from(dp, NT_DROP_NO_ROUTE, NULL);
 		reply_unreachable(dp, pkt, len, now);
 		return;
 	}
@@ -262,13 +272,13 @@ static void authentic(struct nt_dataplane *dp, struct nt_peer *p, struct nt_keyp
 	if (nt_session_needs_rekey_after_receive(&p->session, now) && dp->hooks.want_handshake)
 		dp->hooks.want_handshake(dp->hooks.ctx, p, now);
 	if (malformed) {
-		nt_dataplane_drop(dp, NT_DROP_DATA_OTHER);
+		drop_from(dp, NT_DROP_DATA_OTHER, from);
 		return;
 	}
 	if (inner < NT_DATA_INNER_CONTROL || inner >= NT_ARRAY_SIZE(dp->control))
 		return;
 	if (!dp->control[inner].fn) {
-		nt_dataplane_drop(dp, NT_DROP_CONTROL);
+		drop_from(dp, NT_DROP_CONTROL, from);
 		return;
 	}
 	dp->control[inner].fn(dp->control[inner].ctx, p, inner, body, len, from,
@@ -320,10 +330,10 @@ static void loop_frame(void *ctx, uint8_t *buf, size_t len, const union nt_socka
 	switch (buf[0]) {
 	case NT_MSG_DATA:
 		if (len < NT_DATA_MIN_LEN) {
-			nt_dataplane_drop(dp, NT_DROP_TRUNCATED);
+			drop_from(dp, NT_DROP_TRUNCATED, from);
 			return;
 		}
-		nt_dataplane_drop(dp, NT_DROP_UNKNOWN_INDEX);
+		drop_from(dp, NT_DROP_UNKNOWN_INDEX, from);
 		if (!via && dp->hooks.unknown_index)
 			dp->hooks.unknown_index(dp->hooks.ctx, from, now);
 		return;
@@ -339,13 +349,13 @@ static void loop_frame(void *ctx, uint8_t *buf, size_t len, const union nt_socka
 	case 0xE1: case 0xE2: case 0xE3: case 0xE4:
 		taken = dispatch(dp, NT_DP_HANDSHAKE, buf, len, from, via, now);
 		if (!taken)
-			nt_dataplane_drop(dp, NT_DROP_HANDSHAKE);
+			drop_from(dp, NT_DROP_HANDSHAKE, from);
 		return;
 	default:
 		break;
 	}
 	if (!taken)
-		nt_dataplane_drop(dp, NT_DROP_UNKNOWN_TYPE);
+		drop_from(dp, NT_DROP_UNKNOWN_TYPE, from);
 }
 
 static const struct nt_engine_ops loop_ops = {
@@ -370,7 +380,7 @@ void nt_dataplane_on_frame(struct nt_dataplane *dp, uint8_t *buf, size_t len,
 	 * delivery, a fuzzer's), and nothing past this point copies more than buf_size.
 	 */
 	if (len == 0 || len > dp->buf_size) {
-		nt_dataplane_drop(dp, len ? NT_DROP_OVERSIZED : NT_DROP_TRUNCATED);
+		drop_from(dp, len ? NT_DROP_OVERSIZED : NT_DROP_TRUNCATED, from);
 		return;
 	}
 	nt_engine_rx_frame(&dp->engine, buf, len, from, via ? &v : NULL, now);

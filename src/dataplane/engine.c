@@ -30,10 +30,13 @@ static void count(uint64_t *c, uint64_t n)
 	NT_RELAXED_STORE(*c, *c + n);
 }
 
-void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r)
+void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r, const union nt_sockaddr *from)
 {
+	char buf[NT_SOCKADDR_STRLEN];
+
 	count(&e->c.drops[r], 1);
-	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s", nt_drop_reason_name(r));
+	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s from %s", nt_drop_reason_name(r),
+			from ? nt_sockaddr_format(from, buf, sizeof(buf)) : "tun");
 }
 
 static long gro_write(void *ctx, const struct iovec *iov, int iovcnt)
@@ -156,7 +159,7 @@ static void slow_rest(struct nt_engine *e, enum nt_engine_route r, struct nt_gso
 
 		if (n <= 0) {
 			if (n < 0)
-				nt_engine_drop(e, NT_DROP_TUN_OFFLOAD);
+				nt_engine_drop(e, NT_DROP_TUN_OFFLOAD, NULL);
 			return;
 		}
 		e->ops->packet(e->ctx, r, e->cut, (size_t)n, now);
@@ -176,12 +179,12 @@ void nt_engine_tun_packet(struct nt_engine *e, const struct virtio_net_hdr *vh, 
 	int family;
 
 	if (!nt_ip_addrs(pkt, len, &family, &src, &dst)) {
-		nt_engine_drop(e, NT_DROP_NOT_IP);
+		nt_engine_drop(e, NT_DROP_NOT_IP, NULL);
 		return;
 	}
 	ge = nt_gso_begin(&it, vh, pkt, len);
 	if (ge != NT_GSO_OK) {
-		nt_engine_drop(e, NT_DROP_TUN_OFFLOAD);
+		nt_engine_drop(e, NT_DROP_TUN_OFFLOAD, NULL);
 		log_ratelimited(&rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
 				nt_gso_error_name(ge), vh->gso_type, vh->gso_size);
 		return;
@@ -208,7 +211,7 @@ void nt_engine_tun_packet(struct nt_engine *e, const struct virtio_net_hdr *vh, 
 		n = nt_gso_next(&it, f + PKT_OFF, need - PKT_OFF - NT_DATA_TAG_LEN);
 		if (n <= 0) {
 			if (n < 0)
-				nt_engine_drop(e, NT_DROP_TUN_OFFLOAD);
+				nt_engine_drop(e, NT_DROP_TUN_OFFLOAD, NULL);
 			break;
 		}
 		f[PLAIN_OFF] = NT_DATA_INNER_IP;
@@ -303,7 +306,7 @@ void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
 	v = nt_session_keypair_decrypt(kp, frame, len, now, &rx);
 	if (v != NT_PKT_OK && v != NT_PKT_DROP_INNER) {
 		nt_engine_drop(e, v == NT_PKT_DROP_AUTH ? NT_DROP_DATA_AUTH :
-				  v == NT_PKT_DROP_REPLAY ? NT_DROP_DATA_REPLAY : NT_DROP_DATA_OTHER);
+				  v == NT_PKT_DROP_REPLAY ? NT_DROP_DATA_REPLAY : NT_DROP_DATA_OTHER, from);
 		return;
 	}
 	e->ops->authentic(e->ctx, member, kp, &rx, v != NT_PKT_OK, from, via, now);
@@ -311,12 +314,12 @@ void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
 		return;
 	if (!nt_ip_addrs(rx.payload, rx.payload_len, &family, &src, &dst) ||
 	    !e->ops->holds(e->ctx, member, family, src)) {
-		nt_engine_drop(e, NT_DROP_SPOOFED_SOURCE);
+		nt_engine_drop(e, NT_DROP_SPOOFED_SOURCE, from);
 		return;
 	}
 	if ((e->tun->vnet ? nt_gro_add(&e->gro, rx.payload, rx.payload_len) :
 			    nt_tun_write(e->tun, rx.payload, rx.payload_len)) < 0) {
-		nt_engine_drop(e, NT_DROP_TUN_WRITE);
+		nt_engine_drop(e, NT_DROP_TUN_WRITE, from);
 		return;
 	}
 	count(&e->c.rx_bytes, rx.payload_len);

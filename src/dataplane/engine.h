@@ -141,8 +141,8 @@ void nt_engine_rx_frame(struct nt_engine *e, uint8_t *frame, size_t len,
 			const union nt_sockaddr *from, const void *via, uint64_t now);
 /* Writes coalesced segments to the TUN and sends the queued frames. */
 void nt_engine_flush(struct nt_engine *e);
-/* Counts a drop (the engine's thread only). */
-void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r);
+/* Counts a drop of what came from `from` (NULL: the TUN), the engine's thread only. */
+void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r, const union nt_sockaddr *from);
 /* A copy of the counters, from any thread. */
 void nt_engine_counters_read(const struct nt_engine *e, struct nt_engine_counters *out);
 
