@@ -227,9 +227,9 @@ static void loop_sent(void *ctx, const struct nt_engine_dest *dest, uint64_t byt
 	struct nt_dataplane *dp = ctx;
 	struct nt_peer *p = dest->member;
 
+	/* The node's totals are the engine's own counters: only the member's are ours. */
 	p->tx_bytes += bytes;
 	p->tx_packets += packets;
-	dp->tx_bytes += bytes;
 	nt_session_sent(&p->session, now);
 	if (nt_session_needs_rekey(&p->session, now) && dp->hooks.want_handshake)
 		dp->hooks.want_handshake(dp->hooks.ctx, p, now);
@@ -265,9 +265,10 @@ static void authentic(struct nt_dataplane *dp, struct nt_peer *p, struct nt_keyp
 		nt_dataplane_drop(dp, NT_DROP_DATA_OTHER);
 		return;
 	}
-	if (inner < NT_DATA_INNER_CONTROL || inner >= NT_ARRAY_SIZE(dp->control))
+	if (inner < NT_DATA_INNER_CONTROL)
 		return;
-	if (!dp->control[inner].fn) {
+	/* Every authentic control message nobody takes is counted, whatever its type. */
+	if (inner >= NT_ARRAY_SIZE(dp->control) || !dp->control[inner].fn) {
 		nt_dataplane_drop(dp, NT_DROP_CONTROL);
 		return;
 	}
@@ -291,13 +292,13 @@ static bool loop_holds(void *ctx, void *member, int family, const uint8_t *addr)
 
 static void loop_delivered(void *ctx, void *member, size_t bytes, uint64_t now)
 {
-	struct nt_dataplane *dp = ctx;
 	struct nt_peer *p = member;
 
+	(void)ctx;
 	(void)now;
+	/* The engine counted it in the node's totals already. */
 	p->rx_bytes += bytes;
 	p->rx_packets++;
-	dp->rx_bytes += bytes;
 }
 
 static bool dispatch(struct nt_dataplane *dp, enum nt_dp_proto proto, uint8_t *buf, size_t len,
@@ -319,7 +320,8 @@ static void loop_frame(void *ctx, uint8_t *buf, size_t len, const union nt_socka
 
 	switch (buf[0]) {
 	case NT_MSG_DATA:
-		if (len < NT_DATA_MIN_LEN) {
+		/* No header of ours (too short, reserved bytes set): not a session's frame at all. */
+		if (nt_session_frame_parse_header(buf, len, NULL, NULL) != NT_PKT_OK) {
 			nt_dataplane_drop(dp, NT_DROP_TRUNCATED);
 			return;
 		}
@@ -726,7 +728,7 @@ void nt_dataplane_status(struct nt_dataplane *dp, struct nt_status *s)
 	nt_engine_counters_read(&dp->engine, &c);
 	snprintf(s->ifname, sizeof(s->ifname), "%s", dp->tun.name);
 	s->listen_port = dp->udp.port;
-	s->rx_bytes = dp->rx_bytes + c.rx_bytes;
+	s->rx_bytes = c.rx_bytes;
 	s->tx_bytes = dp->tx_bytes + c.tx_bytes;
 	_Static_assert(NT_DROP_COUNT <= NT_ARRAY_SIZE(s->drops), "struct nt_status drops[] too small");
 	for (unsigned int i = 0; i < NT_DROP_COUNT; i++)
