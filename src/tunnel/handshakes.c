@@ -267,7 +267,8 @@ static void complete(struct nt_tunnel *t, struct nt_attempt *a, const union nt_s
 		attempt_free(t, a);
 		return;
 	}
-	p = nt_tunnel_member_get(t, res.peer_id, via || a->via ? NULL : &a->endpoint);
+	p = nt_tunnel_member_get(t, res.peer_id, via || a->via ? NULL : &a->endpoint,
+				 (struct nt_peer *const[2]){ via, a->via });
 	if (!p) {
 		no_room(t, a, now);
 		goto out_fail;
