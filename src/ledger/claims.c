@@ -544,11 +544,11 @@ static int addresses_up(struct nt_claims *cl, struct nt_err *err)
 	int ret;
 
 	for (unsigned int i = 0; i < cl->n_addresses && dp->tun_open; i++) {
+		nt_cidr_format(&cl->addresses[i], buf, sizeof(buf));
 		ret = nt_tun_add_address(&dp->tun, &cl->addresses[i]);
 		if (ret < 0) {
-			snprintf(err->msg, sizeof(err->msg), "cannot add %s to %s: %s",
-				 nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)), dp->tun.name,
-				 strerror(-ret));
+			snprintf(err->msg, sizeof(err->msg), "cannot add %s to %s: %s", buf,
+				 dp->tun.name, strerror(-ret));
 			return ret;
 		}
 		cl->addr_on_tun[i] = true;
