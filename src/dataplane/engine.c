@@ -23,8 +23,6 @@ enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF, PKT_OFF = NT_ENGINE_PKT_OFF };
 /* Receive bundles of this many GRO buffers per system call (each holds up to 64 KB). */
 #define GRO_RX_SLOTS 8
 
-static struct nt_ratelimit rl_drop, rl_gso;
-
 static void count(uint64_t *c, uint64_t n)
 {
 	NT_RELAXED_STORE(*c, *c + n);
@@ -33,7 +31,7 @@ static void count(uint64_t *c, uint64_t n)
 void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r)
 {
 	count(&e->c.drops[r], 1);
-	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s", nt_drop_reason_name(r));
+	log_ratelimited(&e->rl_drop, NT_DBG_PACKET, "drop %s", nt_drop_reason_name(r));
 }
 
 static long gro_write(void *ctx, const struct iovec *iov, int iovcnt)
@@ -182,7 +180,7 @@ void nt_engine_tun_packet(struct nt_engine *e, const struct virtio_net_hdr *vh, 
 	ge = nt_gso_begin(&it, vh, pkt, len);
 	if (ge != NT_GSO_OK) {
 		nt_engine_drop(e, NT_DROP_TUN_OFFLOAD);
-		log_ratelimited(&rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
+		log_ratelimited(&e->rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
 				nt_gso_error_name(ge), vh->gso_type, vh->gso_size);
 		return;
 	}
