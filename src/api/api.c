@@ -56,6 +56,7 @@ struct nt_api {
 	char csp_page[512];
 	char os[32], arch[32];
 	uint64_t requests, refused;
+	struct nt_ratelimit rl_mhd; /* log throttle (log.h) */
 };
 
 /* One request in progress (only PUTs, which have a body, live past the first call). */
@@ -136,11 +137,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	static struct nt_ratelimit rl;
+	struct nt_api *a = cls;
 	char msg[256];
 	size_t n;
 
-	(void)cls;
 	if (!nt_log_is_debug(NT_DBG_API))
 		return;
 #pragma GCC diagnostic push
@@ -151,7 +151,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
 	/* Remote clients can trigger these (limits reached, bad requests): rate-limited. */
-	log_ratelimited(&rl, NT_DBG_API, "api: %s", msg);
+	log_ratelimited(&a->rl_mhd, NT_DBG_API, "api: %s", msg);
 }
 
 /* ---- responses ---- */

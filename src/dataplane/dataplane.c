@@ -23,22 +23,20 @@
 
 enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF, PKT_OFF = NT_ENGINE_PKT_OFF };
 
-static struct nt_ratelimit rl_drop, rl_icmp_log;
-
 /* A drop of what came from `from` (NULL: the TUN), logged with its source as the engine's are. */
 static void drop_from(struct nt_dataplane *dp, enum nt_drop_reason r, const union nt_sockaddr *from)
 {
 	char buf[NT_SOCKADDR_STRLEN];
 
 	dp->drops[r]++;
-	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s from %s", nt_drop_reason_name(r),
+	log_ratelimited(&dp->rl_drop, NT_DBG_PACKET, "drop %s from %s", nt_drop_reason_name(r),
 			from ? nt_sockaddr_format(from, buf, sizeof(buf)) : "tun");
 }
 
 void nt_dataplane_drop(struct nt_dataplane *dp, enum nt_drop_reason r)
 {
 	dp->drops[r]++;
-	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s", nt_drop_reason_name(r));
+	log_ratelimited(&dp->rl_drop, NT_DBG_PACKET, "drop %s", nt_drop_reason_name(r));
 }
 
 bool nt_dataplane_peer_is_alive(const struct nt_peer *p, uint64_t now)
@@ -182,7 +180,7 @@ static void reply_unreachable(struct nt_dataplane *dp, const uint8_t *pkt, size_
 	n = nt_icmp_unreachable(pkt, len, dp->scratch, dp->buf_size);
 	if (n && nt_tun_write(&dp->tun, dp->scratch, n) > 0) {
 		dp->icmp_in_window++;
-		log_ratelimited(&rl_icmp_log, NT_DBG_PACKET, "no member owns the destination: ICMP unreachable sent");
+		log_ratelimited(&dp->rl_icmp_log, NT_DBG_PACKET, "no member owns the destination: ICMP unreachable sent");
 	}
 }
 
@@ -237,9 +235,9 @@ static void loop_sent(void *ctx, const struct nt_engine_dest *dest, uint64_t byt
 	struct nt_dataplane *dp = ctx;
 	struct nt_peer *p = dest->member;
 
+	/* The node's totals are the engine's own counters: only the member's are ours. */
 	p->tx_bytes += bytes;
 	p->tx_packets += packets;
-	dp->tx_bytes += bytes;
 	nt_session_sent(&p->session, now);
 	if (nt_session_needs_rekey(&p->session, now) && dp->hooks.want_handshake)
 		dp->hooks.want_handshake(dp->hooks.ctx, p, now);
@@ -275,9 +273,10 @@ static void authentic(struct nt_dataplane *dp, struct nt_peer *p, struct nt_keyp
 		drop_from(dp, NT_DROP_DATA_OTHER, from);
 		return;
 	}
-	if (inner < NT_DATA_INNER_CONTROL || inner >= NT_ARRAY_SIZE(dp->control))
+	if (inner < NT_DATA_INNER_CONTROL)
 		return;
-	if (!dp->control[inner].fn) {
+	/* Every authentic control message nobody takes is counted, whatever its type. */
+	if (inner >= NT_ARRAY_SIZE(dp->control) || !dp->control[inner].fn) {
 		drop_from(dp, NT_DROP_CONTROL, from);
 		return;
 	}
@@ -301,13 +300,13 @@ static bool loop_holds(void *ctx, void *member, int family, const uint8_t *addr)
 
 static void loop_delivered(void *ctx, void *member, size_t bytes, uint64_t now)
 {
-	struct nt_dataplane *dp = ctx;
 	struct nt_peer *p = member;
 
+	(void)ctx;
 	(void)now;
+	/* The engine counted it in the node's totals already. */
 	p->rx_bytes += bytes;
 	p->rx_packets++;
-	dp->rx_bytes += bytes;
 }
 
 static bool dispatch(struct nt_dataplane *dp, enum nt_dp_proto proto, uint8_t *buf, size_t len,
@@ -329,7 +328,8 @@ static void loop_frame(void *ctx, uint8_t *buf, size_t len, const union nt_socka
 
 	switch (buf[0]) {
 	case NT_MSG_DATA:
-		if (len < NT_DATA_MIN_LEN) {
+		/* No header of ours (too short, reserved bytes set): not a session's frame at all. */
+		if (nt_session_frame_parse_header(buf, len, NULL, NULL) != NT_PKT_OK) {
 			drop_from(dp, NT_DROP_TRUNCATED, from);
 			return;
 		}
@@ -736,7 +736,7 @@ void nt_dataplane_status(struct nt_dataplane *dp, struct nt_status *s)
 	nt_engine_counters_read(&dp->engine, &c);
 	snprintf(s->ifname, sizeof(s->ifname), "%s", dp->tun.name);
 	s->listen_port = dp->udp.port;
-	s->rx_bytes = dp->rx_bytes + c.rx_bytes;
+	s->rx_bytes = c.rx_bytes;
 	s->tx_bytes = dp->tx_bytes + c.tx_bytes;
 	_Static_assert(NT_DROP_COUNT <= NT_ARRAY_SIZE(s->drops), "struct nt_status drops[] too small");
 	for (unsigned int i = 0; i < NT_DROP_COUNT; i++)

@@ -90,7 +90,7 @@ struct nt_dataplane {
 	struct nt_index_table index;
 	struct nt_route route;
 	uint64_t drops[NT_DROP_COUNT]; /* the loop's own, beyond its engine's */
-	uint64_t rx_bytes, tx_bytes; /* TUN side, every worker's folded in */
+	uint64_t tx_bytes; /* what the loop sends beyond its engine (relayed, staged): TUN side */
 	uint64_t icmp_window_ms; /* ICMP unreachable replies: start of this second... */
 	unsigned int icmp_in_window; /* ...and how many went out in it */
 	struct {
@@ -102,6 +102,7 @@ struct nt_dataplane {
 		void *ctx;
 	} control[16]; /* by inner type: NT_DATA_INNER_CONTROL (2) .. 15 */
 	struct nt_dataplane_hooks hooks;
+	struct nt_ratelimit rl_drop, rl_icmp_log; /* log throttles, per node (log.h) */
 };
 
 /*

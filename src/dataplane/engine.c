@@ -23,8 +23,6 @@ enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF, PKT_OFF = NT_ENGINE_PKT_OFF };
 /* Receive bundles of this many GRO buffers per system call (each holds up to 64 KB). */
 #define GRO_RX_SLOTS 8
 
-static struct nt_ratelimit rl_drop, rl_gso;
-
 static void count(uint64_t *c, uint64_t n)
 {
 	NT_RELAXED_STORE(*c, *c + n);
@@ -35,7 +33,7 @@ void nt_engine_drop(struct nt_engine *e, enum nt_drop_reason r, const union nt_s
 	char buf[NT_SOCKADDR_STRLEN];
 
 	count(&e->c.drops[r], 1);
-	log_ratelimited(&rl_drop, NT_DBG_PACKET, "drop %s from %s", nt_drop_reason_name(r),
+	log_ratelimited(&e->rl_drop, NT_DBG_PACKET, "drop %s from %s", nt_drop_reason_name(r),
 			from ? nt_sockaddr_format(from, buf, sizeof(buf)) : "tun");
 }
 
@@ -185,7 +183,7 @@ void nt_engine_tun_packet(struct nt_engine *e, const struct virtio_net_hdr *vh, 
 	ge = nt_gso_begin(&it, vh, pkt, len);
 	if (ge != NT_GSO_OK) {
 		nt_engine_drop(e, NT_DROP_TUN_OFFLOAD, NULL);
-		log_ratelimited(&rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
+		log_ratelimited(&e->rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
 				nt_gso_error_name(ge), vh->gso_type, vh->gso_size);
 		return;
 	}

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "dataplane/drop.h"
 #include "dataplane/offload.h"
 #include "dataplane/tun.h"
@@ -116,6 +117,8 @@ struct nt_engine {
 	size_t cut_size;
 	struct nt_gro gro; /* received TCP segments coalesced before the TUN write */
 	struct nt_engine_counters c;
+	/* Debug lines about drops, one a second: per engine, as engines run on their own threads. */
+	struct nt_ratelimit rl_drop, rl_gso;
 };
 
 /*

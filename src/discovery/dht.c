@@ -50,7 +50,6 @@
 
 static const uint8_t version[4] = { 'N', 'T', 0, 1 };
 
-static struct nt_ratelimit rl_malformed, rl_unsolicited, rl_nospace;
 
 static void default_rand(void *ctx, void *buf, size_t len)
 {
@@ -132,7 +131,7 @@ static void count_unsent(struct nt_dht *dht, ssize_t err)
 		return;
 	}
 	dht->st.dropped_other++;
-	log_ratelimited(&rl_nospace, NT_DBG_DHT, "dht: cannot encode %s: %s",
+	log_ratelimited(&dht->rl_nospace, NT_DBG_DHT, "dht: cannot encode %s: %s",
 			nt_krpc_method_name(dht->out.method), strerror((int)-err));
 }
 
@@ -340,7 +339,7 @@ static void handle_response(struct nt_dht *dht, const union nt_sockaddr *from, u
 	}
 	if (!p) {
 		dht->st.dropped_unsolicited++;
-		log_ratelimited(&rl_unsolicited, NT_DBG_DHT, "dht: unsolicited response dropped");
+		log_ratelimited(&dht->rl_unsolicited, NT_DBG_DHT, "dht: unsolicited response dropped");
 		return;
 	}
 	p->used = false;
@@ -412,7 +411,7 @@ void nt_dht_input(struct nt_dht *dht, const uint8_t *buf, size_t len,
 	dht->in_budget = NT_SRCLIMIT_ANSWER_FACTOR * len;
 	if (ret < 0) {
 		dht->st.dropped_malformed++;
-		log_ratelimited(&rl_malformed, NT_DBG_DHT, "dht: malformed message: %s%s%s",
+		log_ratelimited(&dht->rl_malformed, NT_DBG_DHT, "dht: malformed message: %s%s%s",
 				nt_krpc_strerror(ret), ret == NT_KRPC_E_BENCODE ? ": " : "",
 				ret == NT_KRPC_E_BENCODE ? nt_bencode_strerror(dht->in.bencode_err) : "");
 		/* A query we could read enough of gets a protocol error, within the limits. */

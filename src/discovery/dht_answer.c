@@ -16,7 +16,6 @@
 #include "core/srclimit.h"
 #include "discovery/dht_impl.h"
 
-static struct nt_ratelimit rl_limit;
 
 /* An error answer; its text goes when the whole would not fit in the query's budget. */
 bool nt_dht_answer_error(struct nt_dht *dht, const union nt_sockaddr *to, int code,
@@ -176,7 +175,7 @@ void nt_dht_answer_query(struct nt_dht *dht, const union nt_sockaddr *from, uint
 
 	if (!nt_srclimit_allow(&dht->limit, from, now_ms)) {
 		dht->st.dropped_ratelimit++;
-		log_ratelimited(&rl_limit, NT_DBG_DHT, "dht: rate limit, query not answered");
+		log_ratelimited(&dht->rl_limit, NT_DBG_DHT, "dht: rate limit, query not answered");
 		return;
 	}
 	if (memcmp(dht->in.id, dht->id, NT_DHT_ID_LEN) == 0) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/log.h"
 #include "core/srclimit.h"
 #include "core/util.h"
 #include "discovery/dht_rpc.h"
@@ -84,6 +85,7 @@ struct nt_dht {
 	uint8_t nodes4[NT_DHT_K * NT_KRPC_NODE4_LEN];
 	uint8_t nodes6[NT_DHT_K * NT_KRPC_NODE6_LEN];
 	uint8_t sendbuf[SENDBUF];
+	struct nt_ratelimit rl_malformed, rl_unsolicited, rl_nospace, rl_limit; /* log throttles */
 };
 
 /* cfg.rand: len random bytes into buf. */

@@ -50,9 +50,9 @@ struct nt_gossip {
 	struct msg sum, want, ent, fwd;
 	uint32_t fanout_next;
 	struct nt_gossip_stats stats;
+	struct nt_ratelimit rl_bad; /* log throttle (log.h) */
 };
 
-static struct nt_ratelimit rl_bad;
 
 
 
@@ -283,7 +283,7 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 		off += 2 + elen;
 		g->stats.entries_rx[v]++;
 		if (!nt_ledger_verdict_is_ok(v))
-			log_ratelimited(&rl_bad, NT_DBG_GOSSIP, "gossip: entry from peer %llu: %s",
+			log_ratelimited(&g->rl_bad, NT_DBG_GOSSIP, "gossip: entry from peer %llu: %s",
 					(unsigned long long)p->handle, nt_ledger_verdict_str(v));
 		/* Only what taught us something travels on, so a flood dies out. */
 		if (!push || (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED))
@@ -362,7 +362,7 @@ int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size
 	}
 bad:
 	g->stats.rx_bad++;
-	log_ratelimited(&rl_bad, NT_DBG_GOSSIP, "gossip: malformed message (%zu bytes) from peer %llu",
+	log_ratelimited(&g->rl_bad, NT_DBG_GOSSIP, "gossip: malformed message (%zu bytes) from peer %llu",
 			len, (unsigned long long)peer);
 	return -EBADMSG;
 }

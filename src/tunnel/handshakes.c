@@ -15,8 +15,6 @@
 #include "tunnel/members.h"
 #include "tunnel/path.h"
 
-static struct nt_ratelimit rl_hs;
-
 static void attempt_free(struct nt_tunnel *t, struct nt_attempt *a)
 {
 	if (!a->initiator)
@@ -238,12 +236,11 @@ static void cancel_other_attempts(struct nt_tunnel *t, const struct nt_attempt *
 /* Refused for want of room: said once a minute at most (a member can cause it at will). */
 static void no_room(struct nt_tunnel *t, const struct nt_attempt *a, uint64_t now)
 {
-	static uint64_t warned_ms;
 	char buf[NT_SOCKADDR_STRLEN];
 
-	if (warned_ms && now - warned_ms < 60000)
+	if (t->room_warned_ms && now - t->room_warned_ms < 60000)
 		return;
-	warned_ms = now;
+	t->room_warned_ms = now;
 	log_warnx("no room for a new member at %s (%u members; %u at most from one address)",
 		  nt_sockaddr_format(&a->endpoint, buf, sizeof(buf)), t->dp->peers.count,
 		  NT_PEERS_PER_SOURCE);
@@ -267,7 +264,8 @@ static void complete(struct nt_tunnel *t, struct nt_attempt *a, const union nt_s
 		attempt_free(t, a);
 		return;
 	}
-	p = nt_tunnel_member_get(t, res.peer_id, via || a->via ? NULL : &a->endpoint);
+	p = nt_tunnel_member_get(t, res.peer_id, via || a->via ? NULL : &a->endpoint,
+				 (struct nt_peer *const[2]){ via, a->via });
 	if (!p) {
 		no_room(t, a, now);
 		goto out_fail;
@@ -278,7 +276,7 @@ static void complete(struct nt_tunnel *t, struct nt_attempt *a, const union nt_s
 
 		if (memcmp(p->last_timestamp, zero, sizeof(zero)) != 0 &&
 		    nt_handshake_tai64n_compare(res.tai64n, p->last_timestamp) <= 0) {
-			log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "peer %s: replayed or stale handshake dropped",
+			log_ratelimited(&t->rl_hs, NT_DBG_HANDSHAKE, "peer %s: replayed or stale handshake dropped",
 					p->id_short);
 			nt_dataplane_drop(t->dp, NT_DROP_HANDSHAKE);
 			goto out_fail;
@@ -426,7 +424,7 @@ static void on_init(struct nt_tunnel *t, const uint8_t *msg, size_t len, const u
 		return;
 	}
 	if (v != NT_HS_OK) {
-		log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "initiation from %s dropped: %s",
+		log_ratelimited(&t->rl_hs, NT_DBG_HANDSHAKE, "initiation from %s dropped: %s",
 				nt_sockaddr_format(from, buf, sizeof(buf)), nt_handshake_verdict_str(v));
 		nt_dataplane_drop(t->dp, NT_DROP_HANDSHAKE);
 		return;
@@ -530,7 +528,7 @@ bool nt_tunnel_on_handshake(void *ctx, uint8_t *msg, size_t len, const union nt_
 	nt_dataplane_drop(t->dp, NT_DROP_HANDSHAKE);
 	return true;
 drop:
-	log_ratelimited(&rl_hs, NT_DBG_HANDSHAKE, "handshake message from %s dropped: %s",
+	log_ratelimited(&t->rl_hs, NT_DBG_HANDSHAKE, "handshake message from %s dropped: %s",
 			nt_sockaddr_format(from, buf, sizeof(buf)), nt_handshake_verdict_str(v));
 	nt_dataplane_drop(t->dp, NT_DROP_HANDSHAKE);
 	t->handshakes_failed++;

@@ -111,9 +111,11 @@ static bool same_source(const union nt_sockaddr *a, const union nt_sockaddr *b)
  * One source address holds NT_PEERS_PER_SOURCE members at most, so identities one member
  * mints cannot fill the table; a full table gives up the member that routes nothing and
  * carried the least traffic (nobody's address, keepalives only: minted ones first), freed
- * at once: nothing can hold it between here and the end of this handler.
+ * at once. The handshake's relays (via) are not given up: the frame being handled came
+ * through one (the data plane and the handshake still use it), and the attempt being
+ * completed runs through the other (its observer would free the attempt).
  */
-static bool room(struct nt_tunnel *t, const union nt_sockaddr *from)
+static bool room(struct nt_tunnel *t, const union nt_sockaddr *from, struct nt_peer *const via[2])
 {
 	struct nt_peer_table *peers = &t->dp->peers;
 	struct nt_peer *victim = NULL;
@@ -124,7 +126,7 @@ static bool room(struct nt_tunnel *t, const union nt_sockaddr *from)
 
 		if (from && p->has_endpoint && same_source(&p->endpoint, from))
 			same++;
-		if (p->dead || p->n_addresses || p->handshake)
+		if (p->dead || p->n_addresses || p->handshake || (via && (p == via[0] || p == via[1])))
 			continue;
 		if (!victim || p->rx_bytes + p->tx_bytes < victim->rx_bytes + victim->tx_bytes)
 			victim = p;
@@ -142,13 +144,13 @@ static bool room(struct nt_tunnel *t, const union nt_sockaddr *from)
 }
 
 struct nt_peer *nt_tunnel_member_get(struct nt_tunnel *t, const uint8_t id[32],
-				     const union nt_sockaddr *from)
+				     const union nt_sockaddr *from, struct nt_peer *const via[2])
 {
 	struct nt_peer *p = nt_peer_lookup(&t->dp->peers, id);
 
 	if (p && !p->dead)
 		return p;
-	if (p || !room(t, from))
+	if (p || !room(t, from, via))
 		return NULL; /* a dead one is freed at the end of the tick; it may come back after */
 	p = nt_dataplane_peer_new(t->dp, id);
 	if (!p)

@@ -13,10 +13,12 @@
 
 /*
  * The member for a node ID that just completed a handshake from `from` (NULL: through a
- * relay), made if new (observers told); NULL when there is no room for it.
+ * relay), made if new (observers told); NULL when there is no room for it. via: NULL, or the
+ * relays the handshake came through (its last message's and its attempt's, either NULL):
+ * the caller still uses them, so neither is given up to make room.
  */
 struct nt_peer *nt_tunnel_member_get(struct nt_tunnel *t, const uint8_t id[32],
-				     const union nt_sockaddr *from);
+				     const union nt_sockaddr *from, struct nt_peer *const via[2]);
 /* Marks p dead: freed at the end of the tick (nt_tunnel_members_reap_dead). */
 void nt_tunnel_member_kill(struct nt_tunnel *t, struct nt_peer *p);
 /* Tells the observers of the dead members, then frees them. */

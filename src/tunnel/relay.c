@@ -12,8 +12,6 @@
 
 enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF };
 
-static struct nt_ratelimit rl_relay;
-
 /* A relay pair slot for src -> dst: found, free, or the longest idle past a minute. */
 static struct nt_relay_pair *pair_for(struct nt_tunnel *t, struct nt_peer *src, struct nt_peer *dst,
 				      uint64_t now)
@@ -51,7 +49,7 @@ static bool forward(struct nt_tunnel *t, struct nt_peer *src, const uint8_t *bod
 	if (!nt_control_relay_decode(body, len, &id, &frame, &flen))
 		return false;
 	if (!t->host.opts->relay) {
-		log_ratelimited(&rl_relay, NT_DBG_NAT, "relay request from %s refused: --relay off",
+		log_ratelimited(&t->rl_relay, NT_DBG_NAT, "relay request from %s refused: --relay off",
 				src->id_short);
 		nt_dataplane_drop(dp, NT_DROP_RELAY_REFUSED);
 		return true;
@@ -71,7 +69,7 @@ static bool forward(struct nt_tunnel *t, struct nt_peer *src, const uint8_t *bod
 		src->relay_tokens_ms = (uint64_t)NT_RELAY_PPS * 1000;
 	src->relay_refill_ms = now;
 	if (src->relay_tokens_ms < 1000 || !(pair = pair_for(t, src, dst, now))) {
-		log_ratelimited(&rl_relay, NT_DBG_NAT, "relay for %s to %s refused: limit",
+		log_ratelimited(&t->rl_relay, NT_DBG_NAT, "relay for %s to %s refused: limit",
 				src->id_short, dst->id_short);
 		nt_dataplane_drop(dp, NT_DROP_RELAY_REFUSED);
 		return true;

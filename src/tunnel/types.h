@@ -159,6 +159,8 @@ struct nt_tunnel {
 		void *ctx;
 	} joined[NT_TUNNEL_OBSERVERS], gone[NT_TUNNEL_OBSERVERS];
 	unsigned int n_joined, n_gone;
+	struct nt_ratelimit rl_hs, rl_relay; /* log throttles, per node (log.h) */
+	uint64_t room_warned_ms; /* "no room for a new member": once a minute */
 };
 
 static inline uint64_t nt_tunnel_jitter(uint64_t ms)

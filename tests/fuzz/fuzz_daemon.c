@@ -319,7 +319,7 @@ static void session_new(unsigned int k, bool initiator)
 	struct fuzz_mirror *slot;
 	uint8_t k1[32], k2[32], in[8];
 	uint32_t remote = 0x10000 + ++session_gen;
-	struct nt_peer *p = nt_tunnel_member_get(&d->tunnel, fp->key.pk, NULL);
+	struct nt_peer *p = nt_tunnel_member_get(&d->tunnel, fp->key.pk, NULL, NULL);
 	bool was_connected;
 
 	if (!p)
@@ -424,7 +424,7 @@ static void claim_refresh(unsigned int k)
 static void world_refresh(void)
 {
 	for (unsigned int k = 0; k < FUZZ_PEERS; k++) {
-		struct nt_peer *p = nt_tunnel_member_get(&d->tunnel, peers[k].key.pk, NULL);
+		struct nt_peer *p = nt_tunnel_member_get(&d->tunnel, peers[k].key.pk, NULL, NULL);
 
 		if (!p)
 			continue;

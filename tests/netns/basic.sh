@@ -9,7 +9,8 @@
 # What a user checks: ping over IPv4 and IPv6 both ways, a 50 MB TCP transfer arrives
 # intact (SHA-256 on both ends), the interface byte counters of the two ends agree (to
 # within the headers of the superpackets the kernel counts), an
-# address no member owns gets an ICMP unreachable at once, and SIGTERM removes netron0.
+# address no member owns gets an ICMP unreachable at once, SIGTERM removes netron0, and the
+# log names the addresses it put on netron0.
 NT_TEST_NAME=basic
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -22,6 +23,12 @@ start_node a a --address 10.1.0.1/24 --address fd00:6e74::1/64 --peer 192.0.2.2:
 start_node b b --address 10.1.0.2/24 --address fd00:6e74::2/64 --peer 192.0.2.1:51830 --dht off --mdns off
 waitiface a netron0
 waitiface b netron0
+# The start-up log names each address as it goes on the interface.
+for addr in 10.1.0.1/24 fd00:6e74::1/64; do
+	wait_until 5 grep -qF "interface netron0: $addr, mtu " "$NT_TMP/a.log" ||
+		fail "a's log does not say $addr went on netron0: $(grep 'interface netron0' "$NT_TMP/a.log")"
+done
+pretty "the log names the addresses put on netron0"
 
 wait_until 10 pings a 10.1.0.2 || fail "a cannot ping b over IPv4"
 pretty "a -> b IPv4 ping"

@@ -177,7 +177,7 @@ static void test_route_needs_a_member(void **state)
 	(void)state;
 	key_new(&k);
 	key_new(&o);
-	other = nt_tunnel_member_get(&n.d->tunnel, o.pk, NULL); /* a member, of no address */
+	other = nt_tunnel_member_get(&n.d->tunnel, o.pk, NULL, NULL); /* a member, of no address */
 	assert_non_null(other);
 	/* A claim from an owner that never completed a handshake with us: stored, no route. */
 	v = claim_insert(&k, "10.1.0.20", wall - 5000, wall, false);
@@ -188,7 +188,7 @@ static void test_route_needs_a_member(void **state)
 	/* Outside our prefixes it is not even stored. */
 	assert_int_equal(claim_insert(&k, "10.2.0.20", wall - 5000, wall, false), NT_LEDGER_REJ_POLICY);
 	/* The owner completes a handshake: a member now, and its claim routes to it. */
-	p = nt_tunnel_member_get(&n.d->tunnel, k.pk, NULL);
+	p = nt_tunnel_member_get(&n.d->tunnel, k.pk, NULL, NULL);
 	assert_non_null(p);
 	assert_null(route_to("10.1.0.20")); /* at the next tick, not before */
 	tick();
@@ -232,7 +232,7 @@ static void test_conflict(void **state)
 	assert_null(route_to("10.1.0.1"));
 	/* A member's claim a second older than ours, in the same window: it wins, we yield. */
 	key_new(&m);
-	p = nt_tunnel_member_get(&n.d->tunnel, m.pk, NULL);
+	p = nt_tunnel_member_get(&n.d->tunnel, m.pk, NULL, NULL);
 	assert_non_null(p);
 	assert_true(nt_ledger_verdict_is_ok(claim_insert(&m, "10.1.0.1", w - 1000, w + 20, false)));
 	tick();
@@ -267,7 +267,7 @@ static void test_backdated_after_race(void **state)
 	assert_non_null(ours);
 	w = ours->claimed_at;
 	key_new(&m);
-	assert_non_null(nt_tunnel_member_get(&n.d->tunnel, m.pk, NULL));
+	assert_non_null(nt_tunnel_member_get(&n.d->tunnel, m.pk, NULL, NULL));
 	assert_int_equal(claim_insert(&m, "10.1.0.1", w - 1000, w + NT_LEDGER_DEFAULT_RACE_MS + 1000, false),
 			 NT_LEDGER_REJ_HELD);
 	tick();

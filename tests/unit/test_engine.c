@@ -12,6 +12,7 @@
  * untouched.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "core/log.h"
 #include "dataplane/engine.h"
 #include "proto/handshake.h"
 
@@ -702,6 +704,67 @@ static void test_rx_frame_op(void **state)
 	assert_ptr_equal(r->f.authentic_via, &relay_tag);
 }
 
+/*
+ * Two engines on two threads, as the loop and a worker run them, with packet debugging on:
+ * each counts its own drops, and they share nothing else (run under ThreadSanitizer, the
+ * way scripts/test runs every unit test, a shared rate limit of their drop log would show).
+ */
+struct drop_thread {
+	struct rig *r;
+	uint8_t frame[512];
+	size_t flen;
+};
+
+enum { THREAD_DROPS = 3000 };
+
+static void *drop_forged(void *arg)
+{
+	struct drop_thread *t = arg;
+	uint8_t buf[512];
+
+	for (unsigned int i = 0; i < THREAD_DROPS; i++) {
+		memcpy(buf, t->frame, t->flen);
+		nt_engine_rx_frame(&t->r->e, buf, t->flen, &t->r->from, NULL, NOW);
+	}
+	return NULL;
+}
+
+static void log_discard(void *ctx, enum nt_log_level level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	(void)msg;
+}
+
+static void test_engines_share_nothing(void **state)
+{
+	struct drop_thread t[2] = { { .r = *state } };
+	void *second = NULL;
+	uint8_t pkt[256];
+	size_t len = ipv4_packet(pkt, 2, 1, 64);
+	pthread_t th[2];
+
+	assert_int_equal(rig_setup(&second), 0);
+	t[1].r = second;
+	nt_log_set_callback(log_discard, NULL);
+	nt_log_set_level(NT_LOG_DEBUG, NT_DBG_PACKET);
+	for (unsigned int i = 0; i < 2; i++) {
+		t[i].flen = seal(t[i].r, t[i].frame, sizeof(t[i].frame), NT_DATA_INNER_IP, pkt, len);
+		t[i].frame[NT_DATA_HEADER_LEN + 5] ^= 0x01;
+	}
+	for (unsigned int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, drop_forged, &t[i]), 0);
+	for (unsigned int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	nt_log_set_level(NT_LOG_INFO, 0);
+	nt_log_set_callback(NULL, NULL);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(drops(&t[i].r->e, NT_DROP_DATA_AUTH), THREAD_DROPS);
+		assert_int_equal(total_drops(&t[i].r->e), THREAD_DROPS);
+	}
+	rig_teardown(&second);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, rig_setup, rig_teardown)
 
 int main(void)
@@ -710,7 +773,7 @@ int main(void)
 		T(test_fast_path),	    T(test_slow_and_no_member), T(test_fast_keypair_spent),
 		T(test_superpacket),	    T(test_rx_delivered),	T(test_rx_spoofed_source),
 		T(test_rx_forged_and_replayed), T(test_rx_not_ip),	T(test_rx_tun_write_fails),
-		T(test_rx_frame_op),
+		T(test_rx_frame_op),	    T(test_engines_share_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

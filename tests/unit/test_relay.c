@@ -9,7 +9,8 @@
  * relayed member or back to the sender; --relay off refuses (NT_DROP_RELAY_REFUSED); one
  * token bucket per member (NT_RELAY_PPS, one second of burst); at most NT_RELAY_PAIRS pairs,
  * a pair idle past a minute giving way; a frame that came through a relay is never relayed
- * again; and a member that leaves takes its pairs with it.
+ * again; a member that leaves takes its pairs with it; and a handshake that completes through
+ * a relay on a full peer table never makes room by giving up that relay.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -405,6 +406,78 @@ static void test_gone_forgets_pairs(void **state)
 	member_free(&c);
 }
 
+/* Fills the peer table up to NT_MAX_PEERS with members that hold an address: never given up. */
+static void fill_table(uint64_t now)
+{
+	struct member m;
+
+	while (rig.dp.peers.count < NT_MAX_PEERS) {
+		member_bare(&rig, &m, now);
+		m.p->n_addresses = 1;
+	}
+}
+
+/*
+ * A node we have no session with (x) reaches us through member a's relay while the peer
+ * table is full. The handshake completes inside a's RELAYED frame, so the member that
+ * makes room must not be a: a is the path the handshake came by and the path the newcomer
+ * is reached by. Here a carried no traffic and holds no address (the first to go by
+ * room()'s rule); b carried a little: b makes room, a stays and relays x.
+ */
+static void test_relayed_handshake_full_table(void **state)
+{
+	uint64_t now = rig.t0 + 10;
+	union nt_sockaddr a_ep, anywhere = rig_addr("192.0.2.99:51820");
+	struct nt_handshake_local xl = { 0 };
+	struct nt_handshake xhs = { 0 };
+	struct nt_identity *x;
+	struct member a, b;
+	uint8_t init[NT_HS_INIT_LEN], resp[NT_HS_RESP_LEN], fin[NT_HS_FIN_LEN];
+	uint8_t body[256], got[1024];
+	struct nt_peer *xp;
+	struct nt_data_rx rx;
+	int a_fd = member_local(&a, &a_ep, rig.t0);
+	ssize_t n;
+
+	(void)state;
+	member_bare(&rig, &b, rig.t0);
+	b.p->rx_bytes = 1;
+	fill_table(rig.t0);
+	assert_int_equal(nt_identity_new_ephemeral(&x), 0);
+	assert_int_equal(nt_handshake_local_init(&xl, x, rig.keys, now), 0);
+	assert_int_equal(nt_handshake_init(&xhs), 0);
+	/* x's INIT, delivered by a; our RESP goes back through a. */
+	assert_int_equal(nt_handshake_create_init(&xhs, &xl, 0x7777, nt_wall_ms(), now, init), 0);
+	member_says(&a, &a_ep, NT_CTRL_RELAYED, body, relay_body(body, x->ed_pk, init, sizeof(init)),
+		    now);
+	n = recv(a_fd, got, sizeof(got), MSG_DONTWAIT);
+	assert_int_equal(n, (ssize_t)(1 + NT_CTRL_RELAY_HDR + NT_HS_RESP_LEN + NT_DATA_OVERHEAD));
+	assert_int_equal(nt_session_keypair_decrypt(a.mirror, got, (size_t)n, now, &rx), NT_PKT_OK);
+	assert_int_equal(rx.inner_type, NT_CTRL_RELAY);
+	assert_memory_equal(rx.payload + 1, x->ed_pk, 32);
+	memcpy(resp, rx.payload + NT_CTRL_RELAY_HDR, sizeof(resp));
+	assert_int_equal(nt_handshake_consume_resp(&xhs, &xl, resp, sizeof(resp), &anywhere, now),
+			 NT_HS_OK);
+	assert_int_equal(nt_handshake_create_fin(&xhs, &xl, now, fin), 0);
+	/* x's FIN, delivered by a: the handshake completes on a full table. */
+	assert_int_equal(rig.dp.peers.count, NT_MAX_PEERS);
+	member_says(&a, &a_ep, NT_CTRL_RELAYED, body, relay_body(body, x->ed_pk, fin, sizeof(fin)),
+		    now);
+	assert_int_equal(rig.t.handshakes_ok, 1);
+	xp = nt_peer_lookup(&rig.dp.peers, x->ed_pk);
+	assert_non_null(xp);
+	assert_ptr_equal(nt_peer_lookup(&rig.dp.peers, a.pk), a.p);
+	assert_null(nt_peer_lookup_any(&rig.dp.peers, b.pk));
+	assert_ptr_equal(xp->via, a.p);
+	assert_int_equal(xp->path, NT_PATH_RELAYED);
+	assert_int_equal(rig.dp.peers.count, NT_MAX_PEERS);
+	nt_handshake_uninit(&xhs);
+	nt_handshake_local_uninit(&xl);
+	nt_identity_free(x);
+	close(a_fd);
+	member_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pairs_bounded, setup_detached, teardown),
 		cmocka_unit_test_setup_teardown(test_relayed_not_relayed_again, setup_socket, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_forgets_pairs, setup_detached, teardown),
+		cmocka_unit_test_setup_teardown(test_relayed_handshake_full_table, setup_socket, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -551,7 +551,7 @@ static void test_two_phase_removal(void **state)
 	assert_null(nt_peer_lookup(&rig.dp.peers, aid));
 	assert_ptr_equal(nt_peer_lookup_any(&rig.dp.peers, aid), a.p);
 	/* Its identity cannot come back before it is freed... */
-	assert_null(nt_tunnel_member_get(&rig.t, aid, NULL));
+	assert_null(nt_tunnel_member_get(&rig.t, aid, NULL, NULL));
 	assert_false(nt_tunnel_knows_member(&rig.t, aid, t));
 	/* ...and it is freed only at the end of the tick. */
 	assert_int_equal(rig.dp.peers.count, 2);
@@ -563,7 +563,7 @@ static void test_two_phase_removal(void **state)
 	/* Its keypair's index went with it. */
 	assert_null(nt_index_lookup(&rig.dp.index, a.index, NT_INDEX_KEYPAIR));
 	/* Now it may come back, as a new member. */
-	again = nt_tunnel_member_get(&rig.t, aid, NULL);
+	again = nt_tunnel_member_get(&rig.t, aid, NULL, NULL);
 	assert_non_null(again);
 	assert_false(again->dead);
 	assert_int_equal(rig.dp.peers.count, 2);

@@ -120,7 +120,7 @@ static inline void member_bare(struct rig *r, struct member *m, uint64_t now)
 	memset(m, 0, sizeof(*m));
 	crypto_sign_keypair(m->pk, sk);
 	sodium_memzero(sk, sizeof(sk));
-	m->p = nt_tunnel_member_get(&r->t, m->pk, NULL);
+	m->p = nt_tunnel_member_get(&r->t, m->pk, NULL, NULL);
 	assert_non_null(m->p);
 	m->p->created_ms = now; /* as if made on the fake clock */
 }
