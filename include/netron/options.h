@@ -73,7 +73,7 @@ struct nt_options {
 
 	char state_dir[NT_PATH_MAX];
 	unsigned int ledger_capacity;
-	unsigned int claim_ttl_s; /* lifetime of our signed claims; 0 = default (120 s) */
+	unsigned int claim_ttl_s; /* lifetime of our address claims (a lease); 0 = default (6 h) */
 	enum nt_log_level log_level;
 	unsigned int log_debug_mask;
 	/*
@@ -82,9 +82,14 @@ struct nt_options {
 	 * 0 = one per CPU core the process may use, at most NT_MAX_WORKERS.
 	 */
 	unsigned int workers;
+	/* Members whose sessions are kept alive with no traffic; 0 = default (4). */
+	unsigned int neighbors;
+	/* Members this node can hold sessions with (memory is reserved at start); 0 = default. */
+	unsigned int max_peers;
 };
 
 #define NT_MAX_WORKERS 16
+#define NT_NEIGHBORS_MAX_OPT 16 /* --neighbors at most (NT_NEIGHBORS_MAX) */
 
 /* Fills in every default (no network, no address, DHT and mDNS on, public bootstrap). */
 void nt_options_init(struct nt_options *o);

@@ -3,7 +3,7 @@
  * Prometheus text exposition format 0.0.4 for /metrics: one "# HELP" and one "# TYPE"
  * line per family, then its samples; counters end in _total, label values are escaped
  * (backslash, double quote, newline) as the format requires. Peer labels are the short
- * node ID, so the cardinality is bounded by the peer table (NT_MAX_PEERS).
+ * node ID, so the cardinality is bounded by the peer table (--max-peers).
  */
 #include "api/api_metrics.h"
 

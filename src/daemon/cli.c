@@ -40,6 +40,8 @@ enum {
 	OPT_STATE_DIR,
 	OPT_LEDGER_CAPACITY,
 	OPT_CLAIM_TTL,
+	OPT_NEIGHBORS,
+	OPT_MAX_PEERS,
 	OPT_LOG_LEVEL,
 	OPT_DRY_RUN,
 };
@@ -68,6 +70,8 @@ static const struct option long_options[] = {
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "ledger-capacity", required_argument, NULL, OPT_LEDGER_CAPACITY },
 	{ "claim-ttl", required_argument, NULL, OPT_CLAIM_TTL },
+	{ "neighbors", required_argument, NULL, OPT_NEIGHBORS },
+	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
@@ -96,7 +100,11 @@ static const char usage_text[] =
 	"  --state-dir DIR        identity key, leases, known peers (default " NT_DEFAULT_STATE_DIR ")\n"
 	"                                                             [NETRONSTATEDIR]\n"
 	"  --ledger-capacity N    ledger entries kept in memory (default 4096)\n"
-	"  --claim-ttl SECONDS    lifetime of this node's signed claims (default 120)\n"
+	"  --claim-ttl SECONDS    lifetime of this node's address claims, renewed at half\n"
+	"                         (default 21600: a lease of 6 h; a clean exit releases it)\n"
+	"  --neighbors N          members whose sessions stay up with no traffic (default 4);\n"
+	"                         others open on the first packet and close when idle\n"
+	"  --max-peers N          members this node can hold sessions with (default 16384)\n"
 	"\n"
 	"Discovery and NAT traversal:\n"
 	"  --peer HOST:PORT       member to contact directly, repeatable or comma list [NETRONPEERS]\n"
@@ -317,6 +325,16 @@ static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what,
 			return -EINVAL;
 		o->mtu = (unsigned int)v;
 		return 0;
+	case OPT_NEIGHBORS:
+		if (parse_uint(what, arg, 1, NT_NEIGHBORS_MAX_OPT, &v, err) < 0)
+			return -EINVAL;
+		o->neighbors = (unsigned int)v;
+		return 0;
+	case OPT_MAX_PEERS:
+		if (parse_uint(what, arg, 16, 1u << 20, &v, err) < 0)
+			return -EINVAL;
+		o->max_peers = (unsigned int)v;
+		return 0;
 	case OPT_WORKERS:
 		if (!strcmp(arg, "auto")) {
 			o->workers = 0;
@@ -360,7 +378,7 @@ static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what,
 		o->ledger_capacity = (unsigned int)v;
 		return 0;
 	case OPT_CLAIM_TTL:
-		if (parse_uint(what, arg, 10, 600, &v, err) < 0)
+		if (parse_uint(what, arg, 10, 86400, &v, err) < 0)
 			return -EINVAL;
 		o->claim_ttl_s = (unsigned int)v;
 		return 0;

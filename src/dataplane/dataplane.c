@@ -164,6 +164,11 @@ void nt_dataplane_flush_staged(struct nt_dataplane *dp, struct nt_peer *p)
 		p->staged_head = (p->staged_head + 1) % NT_STAGED_MAX;
 		p->staged_count--;
 	}
+	if (!p->staged_count && p->staged) {
+		free(p->staged); /* back to no memory until a packet waits again */
+		p->staged = NULL;
+		p->staged_head = 0;
+	}
 }
 
 /* An address nobody holds: "unreachable" back to the TUN at once, 20 a second at most. */
@@ -221,6 +226,8 @@ static void loop_packet(void *ctx, enum nt_engine_route r, const uint8_t *pkt, s
 	if (!nt_ip_addrs(pkt, len, &family, &src, &dst))
 		return;
 	p = r == NT_ENGINE_NO_MEMBER ? NULL : nt_route_lookup(&dp->route, family, dst);
+	if (!p && dp->no_route.fn && dp->no_route.fn(dp->no_route.ctx, family, dst, pkt, len, now))
+		return;
 	if (!p) {
 		drop_from(dp, NT_DROP_NO_ROUTE, NULL);
 		reply_unreachable(dp, pkt, len, now);
@@ -575,6 +582,9 @@ int nt_dataplane_open_detached(struct nt_dataplane *dp, const struct nt_options 
 	int ret;
 
 	memset(dp, 0, sizeof(*dp));
+	ret = nt_peer_table_init(&dp->peers, opts->max_peers);
+	if (ret < 0)
+		return ret;
 	dp->opts = opts;
 	dp->keys = keys;
 	dp->n_workers = 1;
@@ -600,6 +610,9 @@ int nt_dataplane_open(struct nt_dataplane *dp, const struct nt_options *opts,
 	int ret;
 
 	memset(dp, 0, sizeof(*dp));
+	ret = nt_peer_table_init(&dp->peers, opts->max_peers);
+	if (ret < 0)
+		return ret;
 	dp->opts = opts;
 	dp->keys = keys;
 	dp->tun.fd = dp->udp.fd = -1;
@@ -677,7 +690,7 @@ void nt_dataplane_close(struct nt_dataplane *dp)
 	if (dp->engine_ready)
 		nt_engine_uninit(&dp->engine);
 	dp->engine_ready = false;
-	nt_peer_table_clear(&dp->peers);
+	nt_peer_table_free(&dp->peers);
 	if (dp->tun_open)
 		nt_tun_close(&dp->tun);
 	if (dp->udp_open)
@@ -690,6 +703,12 @@ void nt_dataplane_close(struct nt_dataplane *dp)
 void nt_dataplane_set_hooks(struct nt_dataplane *dp, const struct nt_dataplane_hooks *hooks)
 {
 	dp->hooks = *hooks;
+}
+
+void nt_dataplane_set_no_route(struct nt_dataplane *dp, nt_dp_no_route_fn *fn, void *ctx)
+{
+	dp->no_route.fn = fn;
+	dp->no_route.ctx = ctx;
 }
 
 void nt_dataplane_set_proto(struct nt_dataplane *dp, enum nt_dp_proto proto, nt_dp_frame_fn *fn,

@@ -54,6 +54,13 @@ typedef void nt_dp_control_fn(void *ctx, struct nt_peer *p, uint8_t type, const 
 			      size_t len, const union nt_sockaddr *from, struct nt_peer *via,
 			      uint64_t now);
 
+/*
+ * A packet from the TUN for an address no member we know holds (dst: 4 or 16 bytes of family):
+ * true when the handler took it (it dials the owner); false answers ICMP unreachable.
+ */
+typedef bool nt_dp_no_route_fn(void *ctx, int family, const uint8_t *dst, const uint8_t *pkt,
+			       size_t len, uint64_t now);
+
 /* The control plane's side: what the data plane tells it (loop thread). */
 struct nt_dataplane_hooks {
 	/* An authenticated, fresh frame of p came from `from` (via: through that relay). */
@@ -102,6 +109,10 @@ struct nt_dataplane {
 		void *ctx;
 	} control[16]; /* by inner type: NT_DATA_INNER_CONTROL (2) .. 15 */
 	struct nt_dataplane_hooks hooks;
+	struct {
+		nt_dp_no_route_fn *fn;
+		void *ctx;
+	} no_route;
 	struct nt_ratelimit rl_drop, rl_icmp_log; /* log throttles, per node (log.h) */
 };
 
@@ -127,6 +138,8 @@ void nt_dataplane_set_proto(struct nt_dataplane *dp, enum nt_dp_proto proto, nt_
 /* type: a control type, NT_DATA_INNER_CONTROL .. 15. */
 void nt_dataplane_set_control(struct nt_dataplane *dp, uint8_t type, nt_dp_control_fn *fn, void *ctx);
 
+/* The handler of packets for addresses with no route (NULL: ICMP unreachable for all). */
+void nt_dataplane_set_no_route(struct nt_dataplane *dp, nt_dp_no_route_fn *fn, void *ctx);
 /* Counts a drop of the loop's. */
 void nt_dataplane_drop(struct nt_dataplane *dp, enum nt_drop_reason r);
 

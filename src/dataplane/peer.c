@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The peer table (a fixed array of pointers; peers are few and found by node ID only on
- * handshake and control paths) and the session index table (open addressing over a
+ * The peer table (an array sized at start, and a keyed hash by node ID) and the session
+ * index table (open addressing over a
  * fixed array with backward-shift deletion; found per packet, so O(1)).
  */
 #include "dataplane/peer.h"
@@ -12,34 +12,64 @@
 
 #include <sodium.h>
 
+int nt_peer_table_init(struct nt_peer_table *t, unsigned int cap)
+{
+	uint32_t slots = 16;
+
+	memset(t, 0, sizeof(*t));
+	t->cap = cap ? cap : NT_MAX_PEERS;
+	while (slots < 2 * t->cap)
+		slots *= 2;
+	t->peers = calloc(t->cap, sizeof(*t->peers));
+	t->by_id = calloc(slots, sizeof(*t->by_id));
+	if (!t->peers || !t->by_id) {
+		nt_peer_table_free(t);
+		return -ENOMEM;
+	}
+	t->mask = slots - 1;
+	randombytes_buf(t->key, sizeof(t->key));
+	return 0;
+}
+
+static uint32_t home_of(const struct nt_peer_table *t, const uint8_t id[32])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint32_t v;
+
+	crypto_shorthash(h, id, 32, t->key);
+	memcpy(&v, h, sizeof(v));
+	return v & t->mask;
+}
+
 struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
 			    nt_keypair_drop_fn *on_drop, void *drop_ctx)
 {
 	struct nt_peer *p;
+	uint32_t i;
 
-	if (t->count >= NT_MAX_PEERS)
+	if (t->count >= t->cap)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->staged = malloc(slot_size * NT_STAGED_MAX);
-	if (!p->staged) {
-		free(p);
-		return NULL;
-	}
 	p->staged_cap = slot_size;
 	memcpy(p->id, id, 32);
 	nt_hex_encode(p->id_short, id, NT_NODE_ID_SHORT_LEN / 2);
 	nt_session_init(&p->session, on_drop, drop_ctx);
 	t->peers[t->count++] = p;
+	for (i = home_of(t, id); t->by_id[i]; i = (i + 1) & t->mask)
+		;
+	t->by_id[i] = p;
 	return p;
 }
 
 struct nt_peer *nt_peer_lookup_any(const struct nt_peer_table *t, const uint8_t id[32])
 {
-	for (unsigned int i = 0; i < t->count; i++)
-		if (memcmp(t->peers[i]->id, id, 32) == 0)
-			return t->peers[i];
+	if (!t->by_id)
+		return NULL;
+	for (uint32_t i = home_of(t, id); t->by_id[i]; i = (i + 1) & t->mask)
+		if (memcmp(t->by_id[i]->id, id, 32) == 0)
+			return t->by_id[i];
 	return NULL;
 }
 
@@ -57,6 +87,27 @@ static void peer_free(struct nt_peer *p)
 	free(p);
 }
 
+/* Takes p out of the hash, shifting back the entries after it (no tombstones). */
+static void unhash(struct nt_peer_table *t, const struct nt_peer *p)
+{
+	uint32_t i = home_of(t, p->id), j;
+
+	while (t->by_id[i] && t->by_id[i] != p)
+		i = (i + 1) & t->mask;
+	if (!t->by_id[i])
+		return;
+	t->by_id[i] = NULL;
+	for (j = (i + 1) & t->mask; t->by_id[j]; j = (j + 1) & t->mask) {
+		uint32_t home = home_of(t, t->by_id[j]->id);
+
+		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+			t->by_id[i] = t->by_id[j];
+			t->by_id[j] = NULL;
+			i = j;
+		}
+	}
+}
+
 void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p)
 {
 	for (unsigned int i = 0; i < t->count; i++) {
@@ -66,13 +117,16 @@ void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p)
 			break;
 		}
 	}
+	unhash(t, p);
 	peer_free(p);
 }
 
-void nt_peer_table_clear(struct nt_peer_table *t)
+void nt_peer_table_free(struct nt_peer_table *t)
 {
-	for (unsigned int i = 0; i < t->count; i++)
+	for (unsigned int i = 0; t->peers && i < t->count; i++)
 		peer_free(t->peers[i]);
+	free(t->peers);
+	free(t->by_id);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -81,6 +135,9 @@ void nt_peer_stage(struct nt_peer *p, const uint8_t *pkt, size_t len)
 	unsigned int slot;
 
 	if (len > p->staged_cap)
+		return;
+	/* Most members never need it: the queue costs memory only once a packet waits. */
+	if (!p->staged && !(p->staged = malloc(p->staged_cap * NT_STAGED_MAX)))
 		return;
 	if (p->staged_count == NT_STAGED_MAX) {
 		p->staged_head = (p->staged_head + 1) % NT_STAGED_MAX;

@@ -19,7 +19,7 @@
 #include "core/util.h"
 
 #ifndef NT_MAX_PEERS
-#define NT_MAX_PEERS 1024
+#define NT_MAX_PEERS 16384 /* default size of the peer table (--max-peers) */
 #endif
 #ifndef NT_INDEX_SLOTS
 #define NT_INDEX_SLOTS 8192 /* power of two; holds keypairs (3 per peer) and handshakes */
@@ -64,13 +64,16 @@ struct nt_peer {
 	uint32_t rtt_us; /* round trip of the latest handshake, 0 = unknown */
 	bool in_gossip; /* registered with the gossip engine */
 	bool dead; /* forgotten: freed at the end of the tick, invisible to nt_peer_lookup */
+	bool neighbor; /* its session is kept alive with no traffic (tunnel/neighbors.h) */
+	uint64_t last_data_ms; /* monotonic: an IP packet went either way (0 = never) */
+	uint64_t data_mark; /* rx_packets + tx_packets when last_data_ms was set */
 	struct nt_peer *via; /* the member relaying our session, NULL on a direct path */
 	uint64_t last_direct_rx_ms; /* monotonic; 0 = never */
 	uint64_t relay_tokens_ms; /* as a relay for this member: token bucket, in ms of credit */
 	uint64_t relay_refill_ms;
 	char name[64]; /* its hostname, from ANNOUNCE */
 	uint64_t ledger_hints_ms; /* monotonic: when its claimed endpoints were last read */
-	/* Packets read from the TUN before a keypair existed (fixed ring, allocated with the peer). */
+	/* Packets read from the TUN before a keypair existed (a ring, allocated on first use). */
 	uint8_t *staged;
 	size_t staged_cap; /* bytes per slot */
 	uint16_t staged_len[NT_STAGED_MAX];
@@ -79,10 +82,22 @@ struct nt_peer {
 	unsigned int lane; /* the worker its frames are steered to, every session alike */
 };
 
+/*
+ * The members, in no order (peers[0..count)), and a hash of them by node ID (keyed, so that
+ * IDs ground to collide cannot make lookups slow). Sized at start; nothing grows after.
+ */
 struct nt_peer_table {
-	struct nt_peer *peers[NT_MAX_PEERS];
-	unsigned int count;
+	struct nt_peer **peers;
+	unsigned int count, cap;
+	struct nt_peer **by_id; /* open addressing, mask + 1 slots */
+	uint32_t mask;
+	uint8_t key[16];
 };
+
+/* A table for cap members (0: NT_MAX_PEERS). 0 or -ENOMEM. */
+int nt_peer_table_init(struct nt_peer_table *t, unsigned int cap);
+/* Frees every peer and the table. */
+void nt_peer_table_free(struct nt_peer_table *t);
 
 /* Creates a peer for id (staged slots of slot_size bytes). NULL when full or out of memory. */
 struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
@@ -93,7 +108,6 @@ struct nt_peer *nt_peer_lookup(const struct nt_peer_table *t, const uint8_t id[3
 struct nt_peer *nt_peer_lookup_any(const struct nt_peer_table *t, const uint8_t id[32]);
 /* Unlinks and frees (session keypairs dropped through on_drop first). */
 void nt_peer_remove(struct nt_peer_table *t, struct nt_peer *p);
-void nt_peer_table_clear(struct nt_peer_table *t);
 
 /* Queues a copy of an IP packet; the oldest is dropped when full. */
 void nt_peer_stage(struct nt_peer *p, const uint8_t *pkt, size_t len);

@@ -34,7 +34,10 @@
 #include "core/netif.h"
 
 #ifndef NT_CLAIM_TTL_MS
-#define NT_CLAIM_TTL_MS 120000
+#define NT_CLAIM_TTL_MS (6 * 3600 * 1000ULL) /* a lease, renewed at half-life */
+#endif
+#ifndef NT_CLAIM_MAX_TTL_MS
+#define NT_CLAIM_MAX_TTL_MS (24 * 3600 * 1000ULL) /* the longest lease a member may sign */
 #endif
 #ifndef NT_CLAIMS_TICK_MS
 #define NT_CLAIMS_TICK_MS 1000
@@ -72,16 +75,21 @@ static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt
 		cl->routes_dirty = true;
 }
 
+static void rebuild_routes(struct nt_claims *cl);
+static void check_conflicts(struct nt_claims *cl);
+
 /* Observer: a member completed its first handshake with us; its claims count from now on. */
 static void on_joined(void *ctx, struct nt_peer *p)
 {
 	struct nt_claims *cl = ctx;
 
 	(void)p;
-	/* Routes and conflicts again, and what we refused may pass. */
-	cl->routes_dirty = true;
-	if (cl->ledger)
-		nt_ledger_forget_refusals(cl->ledger);
+	/* What we refused may pass now; its routes at once, so its first packets are let in. */
+	if (!cl->ledger)
+		return;
+	nt_ledger_forget_refusals(cl->ledger);
+	rebuild_routes(cl);
+	check_conflicts(cl);
 }
 
 /* Observer: member p is about to be freed. */
@@ -189,6 +197,28 @@ static int claim(struct nt_claims *cl, const struct nt_cidr *c, uint64_t now)
 	return nt_ledger_put_local(cl->ledger, cl->host.id, MACHINES, key, value, len, cl->claim_ttl_ms, now, NULL);
 }
 
+/* Who owns a machine claim and where it says it is reached: at most four unicast endpoints. */
+static void claim_contact(const struct nt_ledger_entry *e, struct nt_contact *c)
+{
+	json_error_t jerr;
+	json_t *v, *eps, *x;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->id, e->owner, 32);
+	v = json_loadb((const char *)e->value, e->value_len, 0, &jerr);
+	eps = v ? json_object_get(v, "endpoints") : NULL;
+	json_array_foreach(eps, i, x) {
+		if (c->n_eps >= NT_CONTACT_EPS)
+			break;
+		if (!json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &c->eps[c->n_eps]) ||
+		    !nt_sockaddr_is_unicast(&c->eps[c->n_eps]))
+			continue;
+		c->n_eps++;
+	}
+	json_decref(v);
+}
+
 #ifndef NT_LEDGER_HINTS_EVERY_MS
 #define NT_LEDGER_HINTS_EVERY_MS 60000 /* one owner's claimed endpoints, read at most this often */
 #endif
@@ -204,23 +234,14 @@ static void add_endpoint_hints(struct nt_claims *cl, struct nt_peer *p, const st
 	/* 4 times the claim's size, shared by its (at most four) endpoints. */
 	uint32_t budget = (uint32_t)(NT_LEDGER_WIRE_FIXED + e->bucket_len + e->key_len + e->value_len);
 	uint64_t now = nt_now_ms();
-	json_error_t jerr;
-	json_t *v, *eps, *x;
-	size_t i;
+	struct nt_contact c;
 
 	if (p->ledger_hints_ms && now - p->ledger_hints_ms < NT_LEDGER_HINTS_EVERY_MS)
 		return;
 	p->ledger_hints_ms = now;
-	v = json_loadb((const char *)e->value, e->value_len, 0, &jerr);
-	eps = v ? json_object_get(v, "endpoints") : NULL;
-	json_array_foreach(eps, i, x) {
-		union nt_sockaddr ep;
-		if (i >= 4 || !json_is_string(x) || !nt_sockaddr_parse(json_string_value(x), &ep) ||
-		    !nt_sockaddr_is_unicast(&ep))
-			continue;
-		nt_tunnel_hint_add(cl->host.tunnel, NT_HINT_LEDGER, &ep, e->owner, budget, now);
-	}
-	json_decref(v);
+	claim_contact(e, &c);
+	for (unsigned int i = 0; i < c.n_eps; i++)
+		nt_tunnel_hint_add(cl->host.tunnel, NT_HINT_LEDGER, &c.eps[i], e->owner, budget, now);
 }
 
 /* Whether a machines key is an address inside one of the prefixes this node was given. */
@@ -305,7 +326,31 @@ static bool owner_is_proven(void *ctx, const uint8_t owner[32])
 struct rebuild_ctx {
 	struct nt_claims *cl;
 	unsigned int routes;
+	/* The members that hold an address: the neighbors are chosen among them. */
+	uint8_t (*ids)[32];
+	const struct nt_ledger_entry **entries;
+	size_t n, cap;
 };
+
+static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
+{
+	if (rc->n == rc->cap) {
+		size_t cap = rc->cap ? 2 * rc->cap : 64;
+		uint8_t (*ids)[32] = realloc(rc->ids, cap * 32);
+		const struct nt_ledger_entry **entries;
+
+		if (!ids)
+			return;
+		rc->ids = ids;
+		entries = realloc(rc->entries, cap * sizeof(*entries));
+		if (!entries)
+			return;
+		rc->entries = entries;
+		rc->cap = cap;
+	}
+	memcpy(rc->ids[rc->n], e->owner, 32);
+	rc->entries[rc->n++] = e;
+}
 
 static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 {
@@ -319,6 +364,7 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 	/* An address in our prefixes (anything else routes nowhere), of a proven member. */
 	if (!key_in_our_prefixes(cl, e, &c))
 		return true;
+	note_owner(rc, e);
 	p = nt_peer_lookup(&cl->host.dp->peers, e->owner);
 	if (!p)
 		return true;
@@ -329,6 +375,23 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 			p->addresses[p->n_addresses++] = c;
 	}
 	return true;
+}
+
+/*
+ * The members we keep sessions with (tunnel/neighbors.h), chosen among those that hold an
+ * address. With fewer than that many others, the choice is not complete: every session stays.
+ */
+static void choose_neighbors(struct nt_claims *cl, struct rebuild_ctx *rc)
+{
+	struct nt_tunnel *t = cl->host.tunnel;
+	struct nt_contact c[NT_NEIGHBORS_MAX];
+	size_t out[NT_NEIGHBORS_MAX];
+	unsigned int m;
+
+	m = nt_neighbors_pick(cl->host.id->ed_pk, (const uint8_t(*)[32])rc->ids, rc->n, t->k_neighbors, out);
+	for (unsigned int i = 0; i < m; i++)
+		claim_contact(rc->entries[out[i]], &c[i]);
+	nt_tunnel_set_neighbors(t, c, m, m >= t->k_neighbors, nt_now_ms());
 }
 
 static void rebuild_routes(struct nt_claims *cl)
@@ -343,6 +406,9 @@ static void rebuild_routes(struct nt_claims *cl)
 		cl->host.dp->peers.peers[i]->n_addresses = 0;
 	nt_ledger_foreach(cl->ledger, MACHINES, add_claim_route, &rc);
 	cl->routes_dirty = false;
+	choose_neighbors(cl, &rc);
+	free(rc.ids);
+	free(rc.entries);
 	nt_ledger_state_hash(cl->ledger, hash);
 	nt_hex_encode(hex, hash, 8);
 	log_debug(NT_DBG_LEDGER, "ledger: %u routes from the claims, state %s", rc.routes, hex);
@@ -536,6 +602,53 @@ void nt_claims_tick(struct nt_claims *cl, uint64_t mono)
 	}
 }
 
+/*
+ * A packet for an address whose holder we have no session with (sessions on demand): kept
+ * while the holder is dialled at the endpoints its claim lists. False when nobody (or we)
+ * holds the address: the data plane answers unreachable.
+ */
+static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t *pkt, size_t len,
+			uint64_t now)
+{
+	struct nt_claims *cl = ctx;
+	char key[INET6_ADDRSTRLEN];
+	const struct nt_ledger_entry *e;
+	struct nt_contact c;
+	bool fresh;
+
+	if (!cl->ledger || !inet_ntop(family, dst, key, sizeof(key)))
+		return false;
+	e = nt_ledger_get(cl->ledger, MACHINES, key);
+	if (!e || e->flags || !memcmp(e->owner, cl->host.id->ed_pk, 32))
+		return false;
+	if (!nt_tunnel_pend(cl->host.tunnel, e->owner, pkt, len, now, &fresh)) {
+		nt_dataplane_drop(cl->host.dp, NT_DROP_NO_ROUTE); /* a dial is on; the sender retries */
+		return true;
+	}
+	if (fresh) {
+		claim_contact(e, &c);
+		nt_tunnel_dial(cl->host.tunnel, &c, now);
+	}
+	return true;
+}
+
+/*
+ * A clean exit gives our addresses back at once (a tombstone pushed to the members we have
+ * sessions with), instead of leaving them held until the lease runs out.
+ */
+static void release(struct nt_claims *cl)
+{
+	uint64_t now = nt_wall_ms();
+	char key[INET6_ADDRSTRLEN], buf[64];
+
+	for (unsigned int i = 0; i < cl->n_addresses; i++) {
+		if (!addr_text(&cl->addresses[i], key, sizeof(key)) ||
+		    nt_ledger_delete_local(cl->ledger, cl->host.id, MACHINES, key, now) < 0)
+			continue;
+		log_info("released %s", nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)));
+	}
+}
+
 /* Puts our configured addresses on the TUN (a detached node has none). */
 static int addresses_up(struct nt_claims *cl, struct nt_err *err)
 {
@@ -598,6 +711,7 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 		/* A node holds NT_MAX_ADDRESSES at most (an IPv4 and an IPv6 one, as a rule). */
 		.reserve_per_owner = NT_MAX_ADDRESSES,
 		.reserve_slots = (o->ledger_capacity ? o->ledger_capacity : NT_LEDGER_DEFAULT_CAPACITY) / 2,
+		.max_ttl_ms = NT_CLAIM_MAX_TTL_MS,
 		.on_change = on_ledger_change,
 		.accept = accept_entry,
 		.proven = owner_is_proven,
@@ -605,7 +719,7 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 		.ctx = cl,
 	};
 	struct nt_gossip_cfg gc = {
-		.max_peers = NT_MAX_PEERS,
+		.max_peers = host->dp->peers.cap,
 		.max_msg = 1200,
 		.send = gossip_send,
 		.ctx = cl,
@@ -646,14 +760,19 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 		return -ENOSPC;
 	}
 	nt_dataplane_set_control(host->dp, NT_CTRL_GOSSIP, on_gossip, cl);
+	nt_dataplane_set_no_route(host->dp, on_no_route, cl);
 	cl->routes_dirty = true;
 	return 0;
 }
 
 void nt_claims_stop(struct nt_claims *cl)
 {
-	if (cl->host.dp)
+	if (cl->host.dp) {
 		nt_dataplane_set_control(cl->host.dp, NT_CTRL_GOSSIP, NULL, NULL);
+		nt_dataplane_set_no_route(cl->host.dp, NULL, NULL);
+	}
+	if (cl->ledger && cl->gossip)
+		release(cl);
 	nt_gossip_free(cl->gossip);
 	cl->gossip = NULL;
 	nt_ledger_free(cl->ledger);

@@ -133,7 +133,7 @@ static bool room(struct nt_tunnel *t, const union nt_sockaddr *from, struct nt_p
 	}
 	if (same >= NT_PEERS_PER_SOURCE)
 		return false;
-	if (peers->count < NT_MAX_PEERS)
+	if (peers->count < peers->cap)
 		return true;
 	if (!victim)
 		return false;

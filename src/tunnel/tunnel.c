@@ -15,6 +15,7 @@
 #include "core/resolve.h"
 #include "proto/control.h"
 #include "tunnel/announce.h"
+#include "tunnel/demand.h"
 #include "tunnel/handshakes.h"
 #include "tunnel/path.h"
 #include "tunnel/relay.h"
@@ -49,35 +50,6 @@ bool nt_tunnel_has_session(struct nt_tunnel *t, uint64_t now)
 	return false;
 }
 
-/*
- * One hint's turn: endpoints learnt from other members may sit behind a NAT (punch: two
- * INITs). Beyond the operator's own, an endpoint that never answered gets what its budget
- * pays for, and no address more than one such INIT a second.
- */
-static void try_hint(struct nt_tunnel *t, struct nt_hint *h, uint64_t now)
-{
-	bool punch = h->source == NT_HINT_PEX;
-	uint32_t cost = (punch ? 2 : 1) * NT_HS_INIT_LEN;
-	bool metered = h->budget != NT_HINT_BUDGET_UNLIMITED;
-
-	if (metered && h->budget < cost && punch) {
-		punch = false;
-		cost = NT_HS_INIT_LEN;
-	}
-	if (metered && (h->budget < cost || !nt_srclimit_allow(&t->init_limit, &h->endpoint, now))) {
-		nt_tunnel_relay_if_stuck(t, h, now);
-		h->next_try_ms = now + nt_tunnel_jitter(h->backoff_ms);
-		return;
-	}
-	if (nt_tunnel_initiate(t, &h->endpoint, NULL, now, punch,
-			       nt_tunnel_hint_source_is_open(h->source)) && metered)
-		h->budget -= cost;
-	nt_tunnel_relay_if_stuck(t, h, now);
-	h->next_try_ms = now + nt_tunnel_jitter(h->backoff_ms);
-	h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
-								     h->backoff_ms * 2;
-}
-
 static void tick_hints(struct nt_tunnel *t, uint64_t now)
 {
 	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
@@ -103,36 +75,58 @@ static void tick_hints(struct nt_tunnel *t, uint64_t now)
 			h->next_try_ms = now + 500;
 			continue;
 		}
-		try_hint(t, h, now);
+		if (nt_tunnel_hint_wanted(t, h, now))
+			nt_tunnel_hint_try(t, h, now);
 	}
 }
 
-/* The session timers of every member: keepalives, announcements, rekeys, reconnects. */
+/*
+ * The session timers of every member: keepalives (the session's own), and for the sessions
+ * worth keeping (demand.h) announcements, rekeys and, for neighbors, reconnects. Any other
+ * session is left to WireGuard's timers: it ends when nobody has used it for a while.
+ */
 static void tick_sessions(struct nt_tunnel *t, uint64_t now)
 {
 	for (unsigned int i = 0; i < t->dp->peers.count; i++) {
 		struct nt_peer *p = t->dp->peers.peers[i];
 		uint64_t next;
 		unsigned int due;
+		bool wanted;
 
 		if (p->dead)
 			continue;
 		due = nt_session_tick(&p->session, now, &next);
 		if (due & NT_SESSION_SEND_KEEPALIVE)
 			nt_tunnel_send_keepalive(t, p);
+		wanted = nt_tunnel_wants(t, p, now);
+		/*
+		 * Nobody needs it and nothing came for a while (a neighbor of the other side's
+		 * keeps it with keepalives): close it, its keys and their memory go now.
+		 */
+		if (!wanted && p->connected_since_ms && now - p->connected_since_ms >= t->idle_session_ms &&
+		    now - p->session.last_received_ms >= t->idle_session_ms) {
+			log_debug(NT_DBG_HANDSHAKE, "peer %s: idle session closed", p->id_short);
+			nt_session_clear(&p->session);
+			nt_dataplane_changed(t->dp);
+			p->connected_since_ms = 0;
+			continue;
+		}
 		if (nt_dataplane_peer_is_alive(p, now)) {
-			if (nt_session_keypair_for_send(&p->session, now) && now >= p->announce_due_ms)
+			if (p->neighbor && nt_session_keypair_for_send(&p->session, now) &&
+			    now >= p->announce_due_ms)
 				nt_tunnel_announce_to(t, p, now);
-			if (nt_session_needs_rekey(&p->session, now))
+			if (wanted && nt_session_needs_rekey(&p->session, now))
 				nt_tunnel_want_handshake(t, p, now);
 			continue;
 		}
 		if (p->connected_since_ms) {
-			log_info("peer %s: session lost, reconnecting", p->id_short);
+			if (p->neighbor)
+				log_info("peer %s: session lost, reconnecting", p->id_short);
 			p->connected_since_ms = 0;
 		}
-		/* Keep knocking on its last endpoint, ever more slowly. */
-		if (!p->handshake && p->has_endpoint && p->ep_proven && now >= p->handshake_due_ms) {
+		/* Keep knocking on a neighbor's last endpoint, ever more slowly. */
+		if (p->neighbor && !p->handshake && p->has_endpoint && p->ep_proven &&
+		    now >= p->handshake_due_ms) {
 			nt_tunnel_initiate(t, &p->endpoint, p, now, false, false);
 			p->handshake_due_ms = now + nt_tunnel_jitter(NT_RECONNECT_MAX_MS);
 		}
@@ -146,6 +140,7 @@ void nt_tunnel_tick(struct nt_tunnel *t, uint64_t now)
 		nt_tunnel_members_reap_idle(t, now);
 	}
 	nt_tunnel_handshakes_tick(t, now);
+	nt_tunnel_demand_tick(t, now);
 	tick_sessions(t, now);
 	tick_hints(t, now);
 	nt_tunnel_members_reap_dead(t);
@@ -163,10 +158,13 @@ int nt_tunnel_start(struct nt_tunnel *t, const struct nt_tunnel_host *host)
 	ret = nt_handshake_local_init(&t->hs_local, host->id, host->keys, now);
 	if (ret < 0)
 		return ret;
-	/* The only test knob read from the environment: how long a departed member is kept. */
+	/* Test knobs read from the environment: how long a departed member, an idle session is kept. */
 	t->peer_idle_ms = NT_PEER_IDLE_MS;
 	if (getenv("NETRON_PEER_IDLE_MS"))
 		t->peer_idle_ms = strtoull(getenv("NETRON_PEER_IDLE_MS"), NULL, 10);
+	t->idle_session_ms = NT_IDLE_SESSION_MS;
+	if (getenv("NETRON_IDLE_SESSION_MS"))
+		t->idle_session_ms = strtoull(getenv("NETRON_IDLE_SESSION_MS"), NULL, 10);
 	randombytes_buf(key, sizeof(key));
 	ret = nt_srclimit_init(&t->init_limit, key, 1, 3, 100, 100);
 	if (ret < 0)
@@ -191,8 +189,10 @@ int nt_tunnel_start(struct nt_tunnel *t, const struct nt_tunnel_host *host)
 	/* What points at a member lets go of it before it is freed. */
 	if (nt_tunnel_members_observe(t, false, nt_tunnel_handshakes_on_gone, t) < 0 ||
 	    nt_tunnel_members_observe(t, false, nt_tunnel_hints_on_gone, t) < 0 ||
-	    nt_tunnel_members_observe(t, false, nt_tunnel_relay_on_gone, t) < 0)
+	    nt_tunnel_members_observe(t, false, nt_tunnel_relay_on_gone, t) < 0 ||
+	    nt_tunnel_members_observe(t, true, nt_tunnel_demand_on_joined, t) < 0)
 		return -ENOSPC;
+	t->k_neighbors = host->opts->neighbors ? host->opts->neighbors : NT_NEIGHBORS_DEFAULT;
 	for (unsigned int i = 0; i < host->opts->n_peers; i++) {
 		const char *name = host->opts->peers[i];
 		union nt_sockaddr ep;
@@ -214,6 +214,7 @@ void nt_tunnel_stop(struct nt_tunnel *t)
 	if (!t->dp)
 		return;
 	nt_tunnel_handshakes_clear(t);
+	nt_tunnel_demand_clear(t);
 	if (t->init_hs_ready)
 		nt_handshake_uninit(&t->init_hs);
 	t->init_hs_ready = false;

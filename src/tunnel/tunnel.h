@@ -13,11 +13,14 @@
  *   hints.c       endpoints worth a handshake, and what each may draw
  *   announce.c    ANNOUNCE, PEX, keepalives
  *   relay.c       relaying for members, and through them
+ *   demand.c      sessions on demand: neighbors kept, the rest opened by traffic
+ *   neighbors.c   which members are neighbors
  *   tunnel.c      start, stop, the tick that drives the rest, status
  */
 #ifndef NT_TUNNEL_H
 #define NT_TUNNEL_H
 
+#include "tunnel/demand.h"
 #include "tunnel/hints.h"
 #include "tunnel/members.h"
 #include "tunnel/types.h"

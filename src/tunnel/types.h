@@ -20,6 +20,7 @@
 #include "netron/keys.h"
 #include "netron/options.h"
 #include "proto/handshake.h"
+#include "tunnel/neighbors.h"
 
 struct nt_resolver;
 
@@ -59,6 +60,25 @@ struct nt_resolver;
 #ifndef NT_RECONNECT_MAX_MS
 #define NT_RECONNECT_MAX_MS 30000
 #endif
+#ifndef NT_IDLE_SESSION_MS
+#define NT_IDLE_SESSION_MS (5 * 60 * 1000) /* a session nobody needs is let go after this */
+#endif
+#ifndef NT_MIN_SESSIONS
+#define NT_MIN_SESSIONS 2 /* below this many live sessions, every endpoint we heard of is tried */
+#endif
+#ifndef NT_NEIGHBOR_REDIAL_MS
+#define NT_NEIGHBOR_REDIAL_MS 30000 /* a neighbor with no session is dialled again this often */
+#endif
+#ifndef NT_PENDING
+#define NT_PENDING 16 /* members being dialled for traffic, each with a few packets waiting */
+#endif
+#ifndef NT_PENDING_PKTS
+#define NT_PENDING_PKTS 4
+#endif
+#ifndef NT_PENDING_MS
+#define NT_PENDING_MS 5000 /* a dial that has not answered by then drops its packets */
+#endif
+#define NT_CONTACT_EPS 4
 #ifndef NT_HS_ATTEMPT_TIMEOUT_MS
 #define NT_HS_ATTEMPT_TIMEOUT_MS NT_REKEY_TIMEOUT_MS
 #endif
@@ -121,6 +141,24 @@ struct nt_attempt {
 	struct nt_handshake hs;
 };
 
+/* A member and where its claim says it may be reached: what a dial needs. */
+struct nt_contact {
+	uint8_t id[32];
+	union nt_sockaddr eps[NT_CONTACT_EPS];
+	unsigned int n_eps;
+};
+
+/* Packets for a member we are dialling (sessions on demand). */
+struct nt_pending {
+	bool used;
+	uint8_t id[32];
+	uint64_t expires_ms;
+	unsigned int count;
+	uint16_t len[NT_PENDING_PKTS];
+	uint8_t *buf; /* NT_PENDING_PKTS slots of slot bytes, allocated while used */
+	size_t slot;
+};
+
 /* Told of a member: it completed its first handshake with us, or it is about to be freed. */
 typedef void nt_tunnel_member_fn(void *ctx, struct nt_peer *p);
 
@@ -153,6 +191,7 @@ struct nt_tunnel {
 	uint64_t handshakes_ok, handshakes_failed, relayed_frames;
 	uint64_t reap_ms; /* next look for members to forget */
 	uint64_t peer_idle_ms; /* NT_PEER_IDLE_MS, or NETRON_PEER_IDLE_MS for tests */
+	uint64_t idle_session_ms; /* NT_IDLE_SESSION_MS, or NETRON_IDLE_SESSION_MS for tests */
 	unsigned int n_dead; /* members marked dead, freed at the end of the tick */
 	struct {
 		nt_tunnel_member_fn *fn;
@@ -160,6 +199,13 @@ struct nt_tunnel {
 	} joined[NT_TUNNEL_OBSERVERS], gone[NT_TUNNEL_OBSERVERS];
 	unsigned int n_joined, n_gone;
 	struct nt_ratelimit rl_hs, rl_relay; /* log throttles, per node (log.h) */
+	/* Sessions on demand (demand.c): the neighbors we keep, the members we dial for traffic. */
+	struct nt_contact neighbors[NT_NEIGHBORS_MAX];
+	unsigned int n_neighbors;
+	unsigned int k_neighbors; /* how many we keep: opts, or NT_NEIGHBORS_DEFAULT */
+	bool neighbors_known; /* the members we know (the ledger) allowed a full choice */
+	uint64_t redial_ms; /* next dial of neighbors without a session */
+	struct nt_pending pending[NT_PENDING];
 	uint64_t room_warned_ms; /* "no room for a new member": once a minute */
 };
 

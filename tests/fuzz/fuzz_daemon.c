@@ -927,7 +927,7 @@ static bool peer_is_listed(const struct nt_peer *p)
  */
 static void check(void)
 {
-	if (d->dp.peers.count > NT_MAX_PEERS ||
+	if (d->dp.peers.count > d->dp.peers.cap ||
 	    nt_ledger_count(d->claims.ledger) > FUZZ_LEDGER_CAPACITY)
 		abort();
 	for (unsigned int i = 0; i < d->dp.peers.count; i++) {

@@ -406,12 +406,12 @@ static void test_gone_forgets_pairs(void **state)
 	member_free(&c);
 }
 
-/* Fills the peer table up to NT_MAX_PEERS with members that hold an address: never given up. */
+/* Fills the peer table up to its size with members that hold an address: never given up. */
 static void fill_table(uint64_t now)
 {
 	struct member m;
 
-	while (rig.dp.peers.count < NT_MAX_PEERS) {
+	while (rig.dp.peers.count < rig.dp.peers.cap) {
 		member_bare(&rig, &m, now);
 		m.p->n_addresses = 1;
 	}
@@ -460,7 +460,7 @@ static void test_relayed_handshake_full_table(void **state)
 			 NT_HS_OK);
 	assert_int_equal(nt_handshake_create_fin(&xhs, &xl, now, fin), 0);
 	/* x's FIN, delivered by a: the handshake completes on a full table. */
-	assert_int_equal(rig.dp.peers.count, NT_MAX_PEERS);
+	assert_int_equal(rig.dp.peers.count, rig.dp.peers.cap);
 	member_says(&a, &a_ep, NT_CTRL_RELAYED, body, relay_body(body, x->ed_pk, fin, sizeof(fin)),
 		    now);
 	assert_int_equal(rig.t.handshakes_ok, 1);
@@ -470,7 +470,7 @@ static void test_relayed_handshake_full_table(void **state)
 	assert_null(nt_peer_lookup_any(&rig.dp.peers, b.pk));
 	assert_ptr_equal(xp->via, a.p);
 	assert_int_equal(xp->path, NT_PATH_RELAYED);
-	assert_int_equal(rig.dp.peers.count, NT_MAX_PEERS);
+	assert_int_equal(rig.dp.peers.count, rig.dp.peers.cap);
 	nt_handshake_uninit(&xhs);
 	nt_handshake_local_uninit(&xl);
 	nt_identity_free(x);

@@ -73,6 +73,7 @@ static inline void rig_up(struct rig *r, bool relay)
 	nt_options_init(&r->opts);
 	r->opts.relay = relay;
 	r->opts.n_bootstrap = 0;
+	r->opts.max_peers = 1024; /* tests fill it */
 	assert_int_equal(nt_identity_new_ephemeral(&r->id), 0);
 	r->keys = sodium_malloc(sizeof(*r->keys));
 	assert_non_null(r->keys);

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sessions on demand (demand.h): the neighbor list, the pending packets of members being
+ * dialled, and the per-member decision of which sessions are kept alive.
+ */
+#include "tunnel/demand.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "tunnel/handshakes.h"
+#include "tunnel/hints.h"
+#include "tunnel/relay.h"
+
+static bool is_neighbor_id(const struct nt_tunnel *t, const uint8_t id[32])
+{
+	for (unsigned int i = 0; i < t->n_neighbors; i++)
+		if (!memcmp(t->neighbors[i].id, id, 32))
+			return true;
+	return false;
+}
+
+/* A member the operator named with --peer (the hint at its address has learnt who is there). */
+static bool is_pinned(const struct nt_tunnel *t, const uint8_t id[32])
+{
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		const struct nt_hint *h = &t->hints[i];
+
+		if (h->used && h->source == NT_HINT_CONFIG && h->id_known && !memcmp(h->id, id, 32))
+			return true;
+	}
+	return false;
+}
+
+static struct nt_pending *pending_of(struct nt_tunnel *t, const uint8_t id[32])
+{
+	for (unsigned int i = 0; i < NT_PENDING; i++)
+		if (t->pending[i].used && !memcmp(t->pending[i].id, id, 32))
+			return &t->pending[i];
+	return NULL;
+}
+
+static void pending_free(struct nt_pending *q)
+{
+	free(q->buf);
+	memset(q, 0, sizeof(*q));
+}
+
+static unsigned int live_sessions(struct nt_tunnel *t, uint64_t now)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < t->dp->peers.count; i++)
+		n += nt_dataplane_peer_is_alive(t->dp->peers.peers[i], now);
+	return n;
+}
+
+/*
+ * One hint's turn: endpoints learnt from other members may sit behind a NAT (punch: two
+ * INITs). Beyond the operator's own, an endpoint that never answered gets what its budget
+ * pays for, and no address more than one such INIT a second.
+ */
+void nt_tunnel_hint_try(struct nt_tunnel *t, struct nt_hint *h, uint64_t now)
+{
+	bool punch = h->source == NT_HINT_PEX;
+	uint32_t cost = (punch ? 2 : 1) * NT_HS_INIT_LEN;
+	bool metered = h->budget != NT_HINT_BUDGET_UNLIMITED;
+
+	if (metered && h->budget < cost && punch) {
+		punch = false;
+		cost = NT_HS_INIT_LEN;
+	}
+	if (metered && (h->budget < cost || !nt_srclimit_allow(&t->init_limit, &h->endpoint, now))) {
+		nt_tunnel_relay_if_stuck(t, h, now);
+		h->next_try_ms = now + nt_tunnel_jitter(h->backoff_ms);
+		return;
+	}
+	if (nt_tunnel_initiate(t, &h->endpoint, NULL, now, punch,
+			       nt_tunnel_hint_source_is_open(h->source)) && metered)
+		h->budget -= cost;
+	nt_tunnel_relay_if_stuck(t, h, now);
+	h->next_try_ms = now + nt_tunnel_jitter(h->backoff_ms);
+	h->backoff_ms = h->backoff_ms * 2 > NT_HINT_BACKOFF_MAX_MS ? NT_HINT_BACKOFF_MAX_MS :
+								     h->backoff_ms * 2;
+}
+
+bool nt_tunnel_wants(struct nt_tunnel *t, struct nt_peer *p, uint64_t now)
+{
+	return p->neighbor || (p->last_data_ms && now - p->last_data_ms < t->idle_session_ms) ||
+	       p->staged_count || pending_of(t, p->id);
+}
+
+bool nt_tunnel_hint_wanted(struct nt_tunnel *t, const struct nt_hint *h, uint64_t now)
+{
+	unsigned int live;
+
+	if (h->source == NT_HINT_CONFIG)
+		return true;
+	if (h->id_known && (is_neighbor_id(t, h->id) || pending_of(t, h->id)))
+		return true;
+	/* Too few sessions to learn the members from: every endpoint we heard of may help. */
+	live = live_sessions(t, now);
+	return live < NT_MIN_SESSIONS || (!t->neighbors_known && live < t->k_neighbors);
+}
+
+void nt_tunnel_dial(struct nt_tunnel *t, const struct nt_contact *c, uint64_t now)
+{
+	struct nt_peer *p = nt_peer_lookup(&t->dp->peers, c->id);
+
+	if (!memcmp(c->id, t->host.id->ed_pk, 32))
+		return;
+	if (p && nt_dataplane_peer_is_alive(p, now))
+		return;
+	/* Where it answered us before, then every endpoint its claim lists (one INIT each now). */
+	if (p && p->has_endpoint && p->ep_proven && !p->handshake)
+		nt_tunnel_initiate(t, &p->endpoint, p, now, false, false);
+	for (unsigned int i = 0; i < c->n_eps && i < NT_CONTACT_EPS; i++) {
+		struct nt_hint *h = nt_tunnel_hint_add(t, NT_HINT_LEDGER, &c->eps[i], c->id,
+						       4 * NT_HS_INIT_LEN, now);
+
+		if (h && !nt_tunnel_hint_is_satisfied(t, h, now))
+			nt_tunnel_hint_try(t, h, now);
+	}
+}
+
+void nt_tunnel_set_neighbors(struct nt_tunnel *t, const struct nt_contact *c, unsigned int n,
+			     bool complete, uint64_t now)
+{
+	if (n > NT_NEIGHBORS_MAX)
+		n = NT_NEIGHBORS_MAX;
+	memcpy(t->neighbors, c, n * sizeof(*c));
+	t->n_neighbors = n;
+	t->neighbors_known = complete;
+	for (unsigned int i = 0; i < t->dp->peers.count; i++) {
+		struct nt_peer *p = t->dp->peers.peers[i];
+
+		p->neighbor = !complete || is_neighbor_id(t, p->id) || is_pinned(t, p->id);
+	}
+	/* Dialled from the next tick: this may run inside a handshake's completion. */
+	(void)now;
+	t->redial_ms = 0;
+}
+
+bool nt_tunnel_pend(struct nt_tunnel *t, const uint8_t id[32], const uint8_t *pkt, size_t len,
+		    uint64_t now, bool *fresh)
+{
+	struct nt_pending *q = pending_of(t, id);
+	size_t slot = (size_t)t->host.opts->mtu + 64;
+
+	*fresh = !q;
+	if (len > slot)
+		return false;
+	for (unsigned int i = 0; !q && i < NT_PENDING; i++) {
+		if (t->pending[i].used)
+			continue;
+		q = &t->pending[i];
+		q->buf = malloc(NT_PENDING_PKTS * slot);
+		if (!q->buf)
+			return false;
+		q->used = true;
+		q->slot = slot;
+		memcpy(q->id, id, 32);
+		q->expires_ms = now + NT_PENDING_MS;
+	}
+	if (!q)
+		return false;
+	if (q->count == NT_PENDING_PKTS)
+		return false; /* the first packets are what a dial needs; later ones are retried */
+	memcpy(q->buf + q->count * q->slot, pkt, len);
+	q->len[q->count++] = (uint16_t)len;
+	return true;
+}
+
+void nt_tunnel_demand_on_joined(void *ctx, struct nt_peer *p)
+{
+	struct nt_tunnel *t = ctx;
+	struct nt_pending *q = pending_of(t, p->id);
+
+	p->neighbor = !t->neighbors_known || is_neighbor_id(t, p->id) || is_pinned(t, p->id);
+	if (!q)
+		return;
+	/* Sent as soon as the session has keys (the initiator's are there when this returns). */
+	for (unsigned int i = 0; i < q->count; i++)
+		nt_peer_stage(p, q->buf + i * q->slot, q->len[i]);
+	p->last_data_ms = nt_now_ms();
+	pending_free(q);
+}
+
+void nt_tunnel_demand_tick(struct nt_tunnel *t, uint64_t now)
+{
+	for (unsigned int i = 0; i < NT_PENDING; i++) {
+		struct nt_pending *q = &t->pending[i];
+
+		if (q->used && now >= q->expires_ms) {
+			for (unsigned int k = 0; k < q->count; k++)
+				nt_dataplane_drop(t->dp, NT_DROP_NO_ROUTE);
+			pending_free(q);
+		}
+	}
+	for (unsigned int i = 0; i < t->dp->peers.count; i++) {
+		struct nt_peer *p = t->dp->peers.peers[i];
+		uint64_t mark = p->rx_packets + p->tx_packets;
+
+		if (mark != p->data_mark) {
+			p->data_mark = mark;
+			p->last_data_ms = now;
+		}
+		/* Only a neighbor's session is kept open with no traffic (its NAT mapping too). */
+		p->session.persistent_keepalive_ms = p->neighbor ? NT_PERSISTENT_KEEPALIVE_MS : 0;
+	}
+	if (now >= t->redial_ms) {
+		t->redial_ms = now + nt_tunnel_jitter(NT_NEIGHBOR_REDIAL_MS);
+		for (unsigned int i = 0; i < t->n_neighbors; i++)
+			nt_tunnel_dial(t, &t->neighbors[i], now);
+	}
+}
+
+void nt_tunnel_demand_clear(struct nt_tunnel *t)
+{
+	for (unsigned int i = 0; i < NT_PENDING; i++)
+		if (t->pending[i].used)
+			pending_free(&t->pending[i]);
+	t->n_neighbors = 0;
+}
