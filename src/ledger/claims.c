@@ -328,7 +328,8 @@ struct rebuild_ctx {
 	unsigned int routes;
 	/* The members that hold an address: the neighbors are chosen among them. */
 	uint8_t (*ids)[32];
-	const struct nt_ledger_entry **entries;
+	const struct nt_ledger_entry **entries; /* valid during the rebuild only */
+	char (*keys)[48];
 	size_t n, cap;
 };
 
@@ -338,6 +339,7 @@ static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
 		size_t cap = rc->cap ? 2 * rc->cap : 64;
 		uint8_t (*ids)[32] = realloc(rc->ids, cap * 32);
 		const struct nt_ledger_entry **entries;
+		char (*keys)[48];
 
 		if (!ids)
 			return;
@@ -346,9 +348,14 @@ static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
 		if (!entries)
 			return;
 		rc->entries = entries;
+		keys = realloc(rc->keys, cap * sizeof(*keys));
+		if (!keys)
+			return;
+		rc->keys = keys;
 		rc->cap = cap;
 	}
 	memcpy(rc->ids[rc->n], e->owner, 32);
+	snprintf(rc->keys[rc->n], sizeof(rc->keys[rc->n]), "%.*s", (int)e->key_len, e->key);
 	rc->entries[rc->n++] = e;
 }
 
@@ -407,8 +414,12 @@ static void rebuild_routes(struct nt_claims *cl)
 	nt_ledger_foreach(cl->ledger, MACHINES, add_claim_route, &rc);
 	cl->routes_dirty = false;
 	choose_neighbors(cl, &rc);
-	free(rc.ids);
 	free(rc.entries);
+	free(cl->owners);
+	free(cl->owner_keys);
+	cl->owners = rc.ids;
+	cl->owner_keys = rc.keys;
+	cl->n_owners = rc.n;
 	nt_ledger_state_hash(cl->ledger, hash);
 	nt_hex_encode(hex, hash, 8);
 	log_debug(NT_DBG_LEDGER, "ledger: %u routes from the claims, state %s", rc.routes, hex);
@@ -626,8 +637,24 @@ static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t
 		return true;
 	}
 	if (fresh) {
+		struct nt_contact via[NT_PENDING_VIA];
+		size_t out[NT_PENDING_VIA];
+		unsigned int m = 0;
+
 		claim_contact(e, &c);
-		nt_tunnel_dial(cl->host.tunnel, &c, now);
+		/* Its own neighbors keep sessions with it: they can relay if we cannot punch through. */
+		if (!cl->routes_dirty)
+			m = nt_neighbors_pick(e->owner, (const uint8_t(*)[32])cl->owners, cl->n_owners,
+					      NT_PENDING_VIA, out);
+		unsigned int k = 0;
+		for (unsigned int i = 0; i < m; i++) {
+			const struct nt_ledger_entry *x =
+				nt_ledger_get(cl->ledger, MACHINES, cl->owner_keys[out[i]]);
+
+			if (x && !x->flags && !memcmp(x->owner, cl->owners[out[i]], 32))
+				claim_contact(x, &via[k++]);
+		}
+		nt_tunnel_dial_for(cl->host.tunnel, &c, via, k, now);
 	}
 	return true;
 }
@@ -767,6 +794,11 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 
 void nt_claims_stop(struct nt_claims *cl)
 {
+	free(cl->owners);
+	free(cl->owner_keys);
+	cl->owners = NULL;
+	cl->owner_keys = NULL;
+	cl->n_owners = 0;
 	if (cl->host.dp) {
 		nt_dataplane_set_control(cl->host.dp, NT_CTRL_GOSSIP, NULL, NULL);
 		nt_dataplane_set_no_route(cl->host.dp, NULL, NULL);

@@ -45,6 +45,10 @@ struct nt_claims {
 	bool dhcp_synced; /* the ledger agreed with a member's once: --dhcp may pick */
 	uint64_t held_warned_ms; /* "member says it claimed our address": one line a minute */
 	uint64_t gossip_tx_bytes, gossip_rx_bytes;
+	/* The members that hold an address, as of the last rebuild: whose neighbors are whom. */
+	uint8_t (*owners)[32];
+	char (*owner_keys)[48]; /* the address each holds (one of them), as the ledger's key */
+	size_t n_owners;
 };
 
 /*

@@ -124,6 +124,46 @@ void nt_tunnel_dial(struct nt_tunnel *t, const struct nt_contact *c, uint64_t no
 	}
 }
 
+void nt_tunnel_dial_for(struct nt_tunnel *t, const struct nt_contact *c, const struct nt_contact *via,
+			unsigned int n_via, uint64_t now)
+{
+	struct nt_pending *q = pending_of(t, c->id);
+
+	if (q) {
+		q->n_via = 0;
+		for (unsigned int i = 0; i < n_via && q->n_via < NT_PENDING_VIA; i++)
+			if (memcmp(via[i].id, t->host.id->ed_pk, 32) && memcmp(via[i].id, c->id, 32))
+				q->via[q->n_via++] = via[i];
+	}
+	nt_tunnel_dial(t, c, now);
+}
+
+/*
+ * A dial that has not answered directly: a relayed handshake through one of the member's
+ * neighbors we have a session with, or a dial of that neighbor first.
+ */
+static void relay_pending(struct nt_tunnel *t, struct nt_pending *q, uint64_t now)
+{
+	struct nt_peer *target = nt_peer_lookup(&t->dp->peers, q->id);
+
+	if (!q->n_via || now - q->started_ms < NT_RELAY_AFTER_MS || now < q->relay_ms ||
+	    (target && nt_dataplane_peer_is_alive(target, now)))
+		return;
+	q->relay_ms = now + 2000;
+	/* Relaying takes a little longer: the packets wait for it, three times as long at most. */
+	q->expires_ms = NT_MAX(q->expires_ms, NT_MIN(now + NT_PENDING_MS, q->started_ms + 3 * NT_PENDING_MS));
+	for (unsigned int i = 0; i < q->n_via; i++) {
+		struct nt_peer *r = nt_peer_lookup(&t->dp->peers, q->via[i].id);
+
+		if (r && !r->via && nt_dataplane_peer_is_alive(r, now)) {
+			nt_tunnel_initiate_via(t, r, q->id, now);
+			return;
+		}
+	}
+	for (unsigned int i = 0; i < q->n_via; i++)
+		nt_tunnel_dial(t, &q->via[i], now);
+}
+
 void nt_tunnel_set_neighbors(struct nt_tunnel *t, const struct nt_contact *c, unsigned int n,
 			     bool complete, uint64_t now)
 {
@@ -161,6 +201,7 @@ bool nt_tunnel_pend(struct nt_tunnel *t, const uint8_t id[32], const uint8_t *pk
 		q->used = true;
 		q->slot = slot;
 		memcpy(q->id, id, 32);
+		q->started_ms = now;
 		q->expires_ms = now + NT_PENDING_MS;
 	}
 	if (!q)
@@ -196,6 +237,8 @@ void nt_tunnel_demand_tick(struct nt_tunnel *t, uint64_t now)
 			for (unsigned int k = 0; k < q->count; k++)
 				nt_dataplane_drop(t->dp, NT_DROP_NO_ROUTE);
 			pending_free(q);
+		} else if (q->used) {
+			relay_pending(t, q, now);
 		}
 	}
 	for (unsigned int i = 0; i < t->dp->peers.count; i++) {

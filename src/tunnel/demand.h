@@ -25,10 +25,17 @@ void nt_tunnel_dial(struct nt_tunnel *t, const struct nt_contact *c, uint64_t no
 /*
  * Keeps an IP packet for member id until a session with it exists (NT_PENDING_MS at most).
  * Returns false when there is no room (the caller drops it); *fresh: no packet was waiting
- * for id before (the caller dials it).
+ * for id before (the caller dials it with nt_tunnel_dial_for).
  */
 bool nt_tunnel_pend(struct nt_tunnel *t, const uint8_t id[32], const uint8_t *pkt, size_t len,
 		    uint64_t now, bool *fresh);
+/*
+ * Dials member c for the packets waiting for it; via: members that keep a session with it
+ * (its neighbors), through which a relayed handshake goes if no direct one has answered after
+ * NT_RELAY_AFTER_MS (both behind NATs that a first packet does not open).
+ */
+void nt_tunnel_dial_for(struct nt_tunnel *t, const struct nt_contact *c, const struct nt_contact *via,
+			unsigned int n_via, uint64_t now);
 /* Whether a session with p is worth keeping now: a neighbor, recent traffic, packets waiting. */
 bool nt_tunnel_wants(struct nt_tunnel *t, struct nt_peer *p, uint64_t now);
 /*

@@ -148,10 +148,16 @@ struct nt_contact {
 	unsigned int n_eps;
 };
 
+#define NT_PENDING_VIA 2
+
 /* Packets for a member we are dialling (sessions on demand). */
 struct nt_pending {
 	bool used;
 	uint8_t id[32];
+	/* Its neighbors (they keep sessions with it): the relays if it cannot be reached directly. */
+	struct nt_contact via[NT_PENDING_VIA];
+	unsigned int n_via;
+	uint64_t started_ms, relay_ms; /* monotonic: the dial began; next relayed attempt */
 	uint64_t expires_ms;
 	unsigned int count;
 	uint16_t len[NT_PENDING_PKTS];
