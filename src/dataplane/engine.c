@@ -100,21 +100,13 @@ static void mirror_counters(struct nt_engine *e)
 
 void nt_engine_counters_read(const struct nt_engine *e, struct nt_engine_counters *out)
 {
-	for (unsigned int r = 0; r < NT_DROP_COUNT; r++)
-		out->drops[r] = NT_RELAXED_LOAD(e->c.drops[r]);
-	out->rx_bytes = NT_RELAXED_LOAD(e->c.rx_bytes);
-	out->tx_bytes = NT_RELAXED_LOAD(e->c.tx_bytes);
-	out->rx_packets = NT_RELAXED_LOAD(e->c.rx_packets);
-	out->tx_packets = NT_RELAXED_LOAD(e->c.tx_packets);
-	out->superpackets = NT_RELAXED_LOAD(e->c.superpackets);
-	out->segments = NT_RELAXED_LOAD(e->c.segments);
-	out->tx_paused = NT_RELAXED_LOAD(e->c.tx_paused);
-	out->gso_sends = NT_RELAXED_LOAD(e->c.gso_sends);
-	out->gso_fallbacks = NT_RELAXED_LOAD(e->c.gso_fallbacks);
-	out->gro_receives = NT_RELAXED_LOAD(e->c.gro_receives);
-	out->gro_frames = NT_RELAXED_LOAD(e->c.gro_frames);
-	out->gro_writes = NT_RELAXED_LOAD(e->c.gro_writes);
-	out->gro_packets = NT_RELAXED_LOAD(e->c.gro_packets);
+	/* Every counter is a uint64_t with one writer: copied one by one, each atomically. */
+	const uint64_t *src = (const uint64_t *)&e->c;
+	uint64_t *dst = (uint64_t *)out;
+
+	_Static_assert(sizeof(*out) % sizeof(uint64_t) == 0, "counters are uint64_t only");
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = NT_RELAXED_LOAD(src[i]);
 }
 
 /* ---- sending ---- */
