@@ -84,13 +84,14 @@ int nt_control_announce_encode(const struct nt_announce *a, uint8_t *out, size_t
 	}
 	put_u8(&w, (uint8_t)name_len);
 	put(&w, a->name, name_len);
+	put_u8(&w, a->keep ? NT_ANNOUNCE_KEEP : 0);
 	return w.overflow ? -EMSGSIZE : (int)(cap - w.left);
 }
 
 bool nt_control_announce_decode(struct nt_announce *a, const uint8_t *in, size_t len)
 {
 	struct cursor c = { in, len };
-	uint8_t version, n, name_len;
+	uint8_t version, n, name_len, flags;
 
 	memset(a, 0, sizeof(*a));
 	if (!take_u8(&c, &version) || version != NT_CTRL_VERSION)
@@ -118,6 +119,10 @@ bool nt_control_announce_decode(struct nt_announce *a, const uint8_t *in, size_t
 	if (!take_u8(&c, &name_len) || name_len > NT_CTRL_NAME_MAX || !take(&c, a->name, name_len))
 		return false;
 	a->name[name_len] = '\0';
+	/* Flags: bits we do not know are for later versions, and ignored. */
+	if (!take_u8(&c, &flags))
+		return false;
+	a->keep = flags & NT_ANNOUNCE_KEEP;
 	/* A name is for display: printable ASCII only, so logs and JSON stay clean. */
 	for (unsigned int i = 0; i < name_len; i++)
 		if (a->name[i] < 0x20 || a->name[i] > 0x7e)

@@ -45,6 +45,7 @@ enum {
 	NT_CTRL_VERSION = 1,
 	NT_CTRL_NAME_MAX = 63,
 	NT_PEX_MAX = 32,
+	NT_ANNOUNCE_KEEP = 0x01, /* ANNOUNCE flag: the sender keeps the session open */
 };
 
 struct nt_announce {
@@ -52,6 +53,7 @@ struct nt_announce {
 	struct nt_cidr addresses[NT_MAX_ADDRESSES];
 	unsigned int n_addresses;
 	char name[NT_CTRL_NAME_MAX + 1];
+	bool keep; /* the sender keeps its session with us open (we are its neighbor) */
 };
 
 struct nt_pex_entry {

@@ -32,7 +32,8 @@ static int encode_announce(struct nt_tunnel *t, struct nt_peer *p, uint8_t *out,
 {
 	struct nt_announce a = { .listen_port = t->dp->udp.port };
 
-	(void)p;
+	a.keep = p->neighbor;
+	p->told_keep = p->neighbor;
 	if (t->host.addresses)
 		a.n_addresses = t->host.addresses(t->host.ctx, a.addresses, NT_MAX_ADDRESSES);
 	snprintf(a.name, sizeof(a.name), "%s", t->host.hostname);
@@ -126,6 +127,8 @@ void nt_tunnel_announce_on_control(void *ctx, struct nt_peer *p, uint8_t type, c
 		 */
 		p->listen_port = an.listen_port;
 		snprintf(p->name, sizeof(p->name), "%s", an.name);
+		/* It keeps our session open: so do we, until it says otherwise or goes quiet. */
+		p->keeps_us_ms = an.keep ? now : 0;
 		return;
 	}
 	if (type == NT_CTRL_PEX && nt_control_pex_decode(&pex, body, len)) {

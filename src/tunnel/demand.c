@@ -87,7 +87,8 @@ void nt_tunnel_hint_try(struct nt_tunnel *t, struct nt_hint *h, uint64_t now)
 
 bool nt_tunnel_wants(struct nt_tunnel *t, struct nt_peer *p, uint64_t now)
 {
-	return p->neighbor || (p->last_data_ms && now - p->last_data_ms < t->idle_session_ms) ||
+	return p->neighbor || (p->keeps_us_ms && now - p->keeps_us_ms < NT_KEPT_FOR_MS) ||
+	       (p->last_data_ms && now - p->last_data_ms < t->idle_session_ms) ||
 	       p->staged_count || pending_of(t, p->id);
 }
 
@@ -176,6 +177,9 @@ void nt_tunnel_set_neighbors(struct nt_tunnel *t, const struct nt_contact *c, un
 		struct nt_peer *p = t->dp->peers.peers[i];
 
 		p->neighbor = !complete || is_neighbor_id(t, p->id) || is_pinned(t, p->id);
+		/* It counts on us to keep the session: tell it we no longer do, at once. */
+		if (!p->neighbor && p->told_keep)
+			p->announce_due_ms = 0;
 	}
 	/* Dialled from the next tick: this may run inside a handshake's completion. */
 	(void)now;

@@ -100,11 +100,12 @@ static void tick_sessions(struct nt_tunnel *t, uint64_t now)
 			nt_tunnel_send_keepalive(t, p);
 		wanted = nt_tunnel_wants(t, p, now);
 		/*
-		 * Nobody needs it and nothing came for a while (a neighbor of the other side's
-		 * keeps it with keepalives): close it, its keys and their memory go now.
+		 * Nobody needs it: no packet went either way for a while, neither side counts it
+		 * among its neighbors (ANNOUNCE's keep flag says so for the other side), and no
+		 * packet waits for it. Close it; its keys and their memory go now. Gossip and
+		 * keepalives do not keep a session open: only traffic or a neighbor does.
 		 */
-		if (!wanted && p->connected_since_ms && now - p->connected_since_ms >= t->idle_session_ms &&
-		    now - p->session.last_received_ms >= t->idle_session_ms) {
+		if (!wanted && p->connected_since_ms && now - p->connected_since_ms >= t->idle_session_ms) {
 			log_debug(NT_DBG_HANDSHAKE, "peer %s: idle session closed", p->id_short);
 			nt_session_clear(&p->session);
 			nt_dataplane_changed(t->dp);
@@ -112,7 +113,7 @@ static void tick_sessions(struct nt_tunnel *t, uint64_t now)
 			continue;
 		}
 		if (nt_dataplane_peer_is_alive(p, now)) {
-			if (p->neighbor && nt_session_keypair_for_send(&p->session, now) &&
+			if ((p->neighbor || p->told_keep) && nt_session_keypair_for_send(&p->session, now) &&
 			    now >= p->announce_due_ms)
 				nt_tunnel_announce_to(t, p, now);
 			if (wanted && nt_session_needs_rekey(&p->session, now))

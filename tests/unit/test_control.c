@@ -21,14 +21,21 @@ static void test_announce_round_trip(void **state)
 	assert_true(nt_cidr_parse("10.1.0.11/24", &a.addresses[0]));
 	assert_true(nt_cidr_parse("fd00:6e74::11/64", &a.addresses[1]));
 	strcpy(a.name, "alpha");
+	a.keep = true;
 	n = nt_control_announce_encode(&a, buf, sizeof(buf));
-	assert_int_equal(n, 1 + 2 + 1 + (2 + 4) + (2 + 16) + 1 + 5);
+	assert_int_equal(n, 1 + 2 + 1 + (2 + 4) + (2 + 16) + 1 + 5 + 1);
 	assert_true(nt_control_announce_decode(&b, buf, (size_t)n));
 	assert_int_equal(b.listen_port, 51830);
 	assert_int_equal(b.n_addresses, 2);
 	assert_memory_equal(&a.addresses[0], &b.addresses[0], sizeof(a.addresses[0]));
 	assert_memory_equal(&a.addresses[1], &b.addresses[1], sizeof(a.addresses[1]));
 	assert_string_equal(b.name, "alpha");
+	assert_true(b.keep);
+	/* Flags it does not know are ignored; the keep flag is read alone. */
+	buf[n - 1] = 0xfe;
+	assert_true(nt_control_announce_decode(&b, buf, (size_t)n));
+	assert_false(b.keep);
+	buf[n - 1] = NT_ANNOUNCE_KEEP;
 	/* Every truncation fails, and so does one byte too many. */
 	for (int i = 0; i < n; i++)
 		assert_false(nt_control_announce_decode(&b, buf, (size_t)i));
