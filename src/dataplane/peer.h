@@ -66,7 +66,8 @@ struct nt_peer {
 	bool dead; /* forgotten: freed at the end of the tick, invisible to nt_peer_lookup */
 	bool neighbor; /* its session is kept alive with no traffic (tunnel/neighbors.h) */
 	bool told_keep; /* our last ANNOUNCE to it said we keep the session (it is our neighbor) */
-	uint64_t keeps_us_ms; /* monotonic: its last ANNOUNCE said it keeps ours (0 = not) */
+	bool keeps_us; /* its last ANNOUNCE in this session said it keeps the session open */
+	uint64_t announce_sum, pex_sum; /* what we last sent it in this session (0 = nothing) */
 	uint64_t last_data_ms; /* monotonic: an IP packet went either way (0 = never) */
 	uint64_t data_mark; /* rx_packets + tx_packets when last_data_ms was set */
 	struct nt_peer *via; /* the member relaying our session, NULL on a direct path */

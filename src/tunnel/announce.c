@@ -13,10 +13,26 @@
 
 enum { PLAIN_OFF = NT_DATA_HEADER_LEN };
 
-static void send_control(struct nt_tunnel *t, struct nt_peer *p, uint8_t type,
+/* A checksum of what we last told a member (not a defence: the member sees it all anyway). */
+static uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	while (n--)
+		h = (h ^ *p++) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/*
+ * Sends a control message unless it says what the last one of its kind in this session said
+ * (*sum remembers a checksum of that): a member hears our port, name, keep flag and the
+ * members we vouch for when they change, not every interval.
+ */
+static void send_control(struct nt_tunnel *t, struct nt_peer *p, uint8_t type, uint64_t *sum,
 			 int (*encode)(struct nt_tunnel *, struct nt_peer *, uint8_t *, size_t))
 {
 	uint8_t *buf = t->dp->scratch;
+	uint64_t h;
 	int n;
 
 	if (!nt_tunnel_path_is_proven(p))
@@ -25,6 +41,10 @@ static void send_control(struct nt_tunnel *t, struct nt_peer *p, uint8_t type,
 	n = encode(t, p, buf + PLAIN_OFF + 1, t->dp->buf_size - PLAIN_OFF - 1 - NT_DATA_TAG_LEN);
 	if (n < 0)
 		return;
+	h = fnv1a64(buf + PLAIN_OFF, (size_t)n + 1) | 1; /* never 0: 0 is "nothing sent" */
+	if (h == *sum)
+		return;
+	*sum = h;
 	nt_dataplane_send_plain(t->dp, p, buf, (size_t)n + 1, NULL);
 }
 
@@ -49,9 +69,13 @@ static int encode_pex(struct nt_tunnel *t, struct nt_peer *to, uint8_t *out, siz
 	for (unsigned int i = 0; i < peers->count && pex.count < NT_PEX_MAX; i++) {
 		struct nt_peer *p = peers->peers[i];
 
-		/* Only addresses that answered us: a PEX makes others knock there. */
+		/*
+		 * Only addresses that answered us (a PEX makes others knock there), and only the
+		 * sessions we keep: a session opened for traffic comes and goes, and would make
+		 * every PEX differ from the last.
+		 */
 		if (p == to || p->dead || !p->has_endpoint || !p->ep_proven || p->via ||
-		    !nt_dataplane_peer_is_alive(p, now))
+		    !(p->neighbor || p->keeps_us) || !nt_dataplane_peer_is_alive(p, now))
 			continue;
 		memcpy(pex.entries[pex.count].id, p->id, 32);
 		pex.entries[pex.count].endpoint = p->endpoint;
@@ -66,9 +90,17 @@ void nt_tunnel_announce_to(struct nt_tunnel *t, struct nt_peer *p, uint64_t now)
 		p->announce_due_ms = now + 1000; /* once its address has answered */
 		return;
 	}
-	send_control(t, p, NT_CTRL_ANNOUNCE, encode_announce);
-	send_control(t, p, NT_CTRL_PEX, encode_pex);
+	send_control(t, p, NT_CTRL_ANNOUNCE, &p->announce_sum, encode_announce);
+	send_control(t, p, NT_CTRL_PEX, &p->pex_sum, encode_pex);
 	p->announce_due_ms = now + nt_tunnel_jitter(NT_ANNOUNCE_INTERVAL_MS);
+}
+
+void nt_tunnel_session_forget(struct nt_peer *p)
+{
+	p->keeps_us = false;
+	p->told_keep = false;
+	p->announce_sum = 0;
+	p->pex_sum = 0;
 }
 
 void nt_tunnel_send_keepalive(struct nt_tunnel *t, struct nt_peer *p)
@@ -127,8 +159,8 @@ void nt_tunnel_announce_on_control(void *ctx, struct nt_peer *p, uint8_t type, c
 		 */
 		p->listen_port = an.listen_port;
 		snprintf(p->name, sizeof(p->name), "%s", an.name);
-		/* It keeps our session open: so do we, until it says otherwise or goes quiet. */
-		p->keeps_us_ms = an.keep ? now : 0;
+		/* It keeps our session open: so do we, until it says otherwise or the session ends. */
+		p->keeps_us = an.keep;
 		return;
 	}
 	if (type == NT_CTRL_PEX && nt_control_pex_decode(&pex, body, len)) {

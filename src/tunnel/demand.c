@@ -87,7 +87,7 @@ void nt_tunnel_hint_try(struct nt_tunnel *t, struct nt_hint *h, uint64_t now)
 
 bool nt_tunnel_wants(struct nt_tunnel *t, struct nt_peer *p, uint64_t now)
 {
-	return p->neighbor || (p->keeps_us_ms && now - p->keeps_us_ms < NT_KEPT_FOR_MS) ||
+	return p->neighbor || p->keeps_us ||
 	       (p->last_data_ms && now - p->last_data_ms < t->idle_session_ms) ||
 	       p->staged_count || pending_of(t, p->id);
 }

@@ -36,7 +36,10 @@ bool nt_tunnel_pend(struct nt_tunnel *t, const uint8_t id[32], const uint8_t *pk
  */
 void nt_tunnel_dial_for(struct nt_tunnel *t, const struct nt_contact *c, const struct nt_contact *via,
 			unsigned int n_via, uint64_t now);
-/* Whether a session with p is worth keeping now: a neighbor, recent traffic, packets waiting. */
+/*
+ * Whether a session with p is worth keeping now: a neighbor of ours, or one that keeps it
+ * (ANNOUNCE keep), recent traffic, packets waiting.
+ */
 bool nt_tunnel_wants(struct nt_tunnel *t, struct nt_peer *p, uint64_t now);
 /*
  * One hint's turn: INITs to its endpoint (a punch for one a member told us of), as far as its

@@ -328,6 +328,7 @@ static void complete(struct nt_tunnel *t, struct nt_attempt *a, const union nt_s
 		for (unsigned int i = 0; i < t->dp->peers.count; i++)
 			if (t->dp->peers.peers[i] != p)
 				t->dp->peers.peers[i]->announce_due_ms = now;
+		nt_tunnel_session_forget(p);
 		p->connected_since_ms = now;
 		log_info("peer %s connected at %s (%s)", p->id_short,
 			 nt_sockaddr_format(from, buf, sizeof(buf)), res.initiator ? "we initiated" : "it initiated");

@@ -110,10 +110,12 @@ static void tick_sessions(struct nt_tunnel *t, uint64_t now)
 			nt_session_clear(&p->session);
 			nt_dataplane_changed(t->dp);
 			p->connected_since_ms = 0;
+			nt_tunnel_session_forget(p);
 			continue;
 		}
 		if (nt_dataplane_peer_is_alive(p, now)) {
-			if ((p->neighbor || p->told_keep) && nt_session_keypair_for_send(&p->session, now) &&
+			if ((p->neighbor || p->told_keep || !p->announce_sum) &&
+			    nt_session_keypair_for_send(&p->session, now) &&
 			    now >= p->announce_due_ms)
 				nt_tunnel_announce_to(t, p, now);
 			if (wanted && nt_session_needs_rekey(&p->session, now))
@@ -124,6 +126,7 @@ static void tick_sessions(struct nt_tunnel *t, uint64_t now)
 			if (p->neighbor)
 				log_info("peer %s: session lost, reconnecting", p->id_short);
 			p->connected_since_ms = 0;
+			nt_tunnel_session_forget(p);
 		}
 		/* Keep knocking on a neighbor's last endpoint, ever more slowly. */
 		if (p->neighbor && !p->handshake && p->has_endpoint && p->ep_proven &&

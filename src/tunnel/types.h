@@ -30,8 +30,6 @@ struct nt_resolver;
 #ifndef NT_ANNOUNCE_INTERVAL_MS
 #define NT_ANNOUNCE_INTERVAL_MS 30000
 #endif
-/* A member that said it keeps our session (ANNOUNCE keep) is trusted to for this long. */
-#define NT_KEPT_FOR_MS (3 * NT_ANNOUNCE_INTERVAL_MS)
 #ifndef NT_HINT_BACKOFF_MAX_MS
 #define NT_HINT_BACKOFF_MAX_MS 16000
 #endif
