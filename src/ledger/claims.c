@@ -36,9 +36,6 @@
 #ifndef NT_CLAIM_TTL_MS
 #define NT_CLAIM_TTL_MS (6 * 3600 * 1000ULL) /* a lease, renewed at half-life */
 #endif
-#ifndef NT_CLAIM_MAX_TTL_MS
-#define NT_CLAIM_MAX_TTL_MS (24 * 3600 * 1000ULL) /* the longest lease a member may sign */
-#endif
 #ifndef NT_CLAIMS_TICK_MS
 #define NT_CLAIMS_TICK_MS 1000
 #endif

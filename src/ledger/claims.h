@@ -15,6 +15,9 @@
 #include "netron/netron.h"
 #include "tunnel/tunnel.h"
 
+/* The longest lease a member may sign: every member's ledger accepts claims this long. */
+#define NT_CLAIM_MAX_TTL_MS (24 * 3600 * 1000ULL)
+
 struct nt_ledger;
 struct nt_gossip;
 

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "attack.h"
+#include "ledger/claims.h"
 #include "proto/control.h"
 #include "netron/token.h"
 
@@ -402,7 +403,8 @@ static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt
 
 static int gossip_start(struct harness *h)
 {
-	struct nt_ledger_cfg lc = { .on_change = on_ledger_change, .ctx = h };
+	/* A member's ledger, as a node sets it up (claims.c): leases up to a day. */
+	struct nt_ledger_cfg lc = { .on_change = on_ledger_change, .ctx = h, .max_ttl_ms = NT_CLAIM_MAX_TTL_MS };
 	struct nt_gossip_cfg gc = {
 		.max_peers = 4,
 		.max_msg = ATTACK_GOSSIP_MAX_MSG,
