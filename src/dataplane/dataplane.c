@@ -46,10 +46,16 @@ bool nt_dataplane_peer_is_alive(const struct nt_peer *p, uint64_t now)
 
 	if (!kp && !(p->session.next && nt_session_keypair_can_receive(p->session.next, now)))
 		return false;
-	/* Live members send at least a keepalive every 25 s: silence past two is death. */
+	/*
+	 * Live members send at least a keepalive every 25 s: silence past two is death. A
+	 * session kept without keepalives (a neighbor on our own link: no NAT to keep open)
+	 * hears from its member at each rekey, every two minutes.
+	 */
 	heard = NT_MAX(p->session.last_received_ms, p->connected_since_ms);
 	if (kp)
 		heard = NT_MAX(heard, kp->created_ms);
+	if ((p->neighbor || p->keeps_us) && !p->session.persistent_keepalive_ms)
+		return now - heard < nt_session_rekey_after_time_ms + NT_PEER_DEAD_MS;
 	return now - heard < NT_PEER_DEAD_MS;
 }
 

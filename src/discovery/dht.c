@@ -459,7 +459,13 @@ static void maintain_family(struct nt_dht *dht, size_t fi, uint64_t now_ms)
 	/* A self lookup at start, after an ID change, and while the table is thin. */
 	if (!f->self_search.active && good + dubious > 0 &&
 	    (!f->self_search_ms ||
-	     (good < NT_DHT_K && now_ms - f->self_search_ms >= NT_DHT_SELF_LOOKUP_MS))) {
+	     (good < NT_DHT_K &&
+	      now_ms - f->self_search_ms >= NT_MAX(f->self_gap_ms, NT_DHT_SELF_LOOKUP_MS)))) {
+		if (!f->self_search_ms || good > f->self_good)
+			f->self_gap_ms = NT_DHT_SELF_LOOKUP_MS;
+		else
+			f->self_gap_ms = NT_MIN(2 * f->self_gap_ms, (uint64_t)NT_DHT_REFRESH_MS);
+		f->self_good = good;
 		nt_dht_search_init(&f->self_search, NT_DHT_SEARCH_FIND_NODE, f->af, dht->id,
 				   ++dht->search_gen, now_ms);
 		f->self_search_ms = now_ms;

@@ -55,6 +55,13 @@ struct family {
 	struct nt_dht_table table;
 	struct nt_dht_search self_search; /* find_node of our own ID, to fill the table */
 	uint64_t self_search_ms; /* when the last one started; 0 never */
+	/*
+	 * While the table is thin: the gap to the next self lookup, doubled by each that ends
+	 * with no more good nodes than the one before (a small network has no more to find),
+	 * back to NT_DHT_SELF_LOOKUP_MS when one finds more.
+	 */
+	uint64_t self_gap_ms;
+	size_t self_good; /* good nodes when the last self lookup started */
 	bool has_ext;
 	union nt_sockaddr ext;
 	struct vote votes[VOTES];

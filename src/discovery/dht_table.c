@@ -290,6 +290,7 @@ struct nt_dht_node *nt_dht_table_insert(struct nt_dht_table *t, const uint8_t id
 			if (!b->nodes[i].used) {
 				node_set(&b->nodes[i], id, addr, how, now_ms);
 				b->last_changed_ms = now_ms;
+				b->empty_gap_ms = 0;
 				return &b->nodes[i];
 			}
 		}
@@ -432,6 +433,7 @@ bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct nt_dht_bucket *b = &t->buckets[i];
 		struct nt_dht_node *pick = NULL;
+		uint64_t gap;
 		size_t bits;
 
 		for (size_t j = 0; j < NT_DHT_K; j++) {
@@ -441,7 +443,9 @@ bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 			if (!pick || nt_dht_node_state(n, now_ms) == NT_DHT_NODE_GOOD)
 				pick = n;
 		}
-		if (now_ms - b->last_changed_ms < (pick ? NT_DHT_REFRESH_MS : NT_DHT_EMPTY_REFRESH_MS))
+		gap = pick ? NT_DHT_REFRESH_MS : b->empty_gap_ms ? b->empty_gap_ms : NT_DHT_EMPTY_REFRESH_MS;
+
+		if (now_ms - b->last_changed_ms < gap)
 			continue;
 		/* Our first i bits, then (except in the last bucket) bit i flipped, then random. */
 		memcpy(target, rnd, NT_DHT_ID_LEN);
@@ -457,6 +461,8 @@ bool nt_dht_table_next_refresh(struct nt_dht_table *t, uint64_t now_ms,
 		if (!pick && !nt_dht_table_closest(t, target, &pick, 1, now_ms))
 			continue;
 		b->last_changed_ms = now_ms;
+		if (!pick)
+			b->empty_gap_ms = (uint32_t)NT_MIN((uint64_t)NT_DHT_REFRESH_MS, 2 * gap);
 		*to = pick;
 		return true;
 	}

@@ -58,6 +58,12 @@ struct nt_dht_node {
 
 struct nt_dht_bucket {
 	uint64_t last_changed_ms; /* a node was added or answered */
+	/*
+	 * How long an empty bucket waits for its next refresh: NT_DHT_EMPTY_REFRESH_MS (0),
+	 * doubled by each refresh that finds nobody, up to NT_DHT_REFRESH_MS. In a small
+	 * network most buckets stay empty; asking again every 30 s would be most of its traffic.
+	 */
+	uint32_t empty_gap_ms;
 	struct nt_dht_node nodes[NT_DHT_K];
 	/* A candidate waiting for a questionable node of this bucket to turn bad. */
 	struct nt_dht_node replacement;

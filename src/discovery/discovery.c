@@ -30,7 +30,11 @@
 #define NT_DHT_SEARCH_FAST_MS 5000 /* while we have no session */
 #endif
 #ifndef NT_DHT_SEARCH_SLOW_MS
-#define NT_DHT_SEARCH_SLOW_MS (5 * 60 * 1000)
+/*
+ * Once connected, members come to know each other through the ledger; the DHT search is
+ * left to heal a network split in two, which a quarter of an hour does.
+ */
+#define NT_DHT_SEARCH_SLOW_MS (15 * 60 * 1000)
 #endif
 #ifndef NT_REMEMBER_MS
 #define NT_REMEMBER_MS 60000

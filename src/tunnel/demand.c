@@ -5,6 +5,7 @@
  */
 #include "tunnel/demand.h"
 
+#include <ifaddrs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,8 +233,27 @@ void nt_tunnel_demand_on_joined(void *ctx, struct nt_peer *p)
 	pending_free(q);
 }
 
+/*
+ * Only a neighbor's session is kept open with no traffic, and keepalives are for the NAT
+ * mappings on its path: a neighbor we reach directly on one of our own links has none
+ * between us, and its session stays up on the rekeys alone.
+ */
+static bool needs_keepalive(const struct nt_tunnel *t, const struct nt_peer *p)
+{
+	if (!p->neighbor)
+		return false;
+	return !t->links || p->via || !p->has_endpoint || !nt_sockaddr_on_link(t->links, &p->endpoint);
+}
+
 void nt_tunnel_demand_tick(struct nt_tunnel *t, uint64_t now)
 {
+	if (now >= t->links_ms) {
+		t->links_ms = now + NT_LINKS_MS;
+		if (t->links)
+			freeifaddrs(t->links);
+		if (getifaddrs(&t->links) < 0)
+			t->links = NULL;
+	}
 	for (unsigned int i = 0; i < NT_PENDING; i++) {
 		struct nt_pending *q = &t->pending[i];
 
@@ -253,8 +273,7 @@ void nt_tunnel_demand_tick(struct nt_tunnel *t, uint64_t now)
 			p->data_mark = mark;
 			p->last_data_ms = now;
 		}
-		/* Only a neighbor's session is kept open with no traffic (its NAT mapping too). */
-		p->session.persistent_keepalive_ms = p->neighbor ? NT_PERSISTENT_KEEPALIVE_MS : 0;
+		p->session.persistent_keepalive_ms = needs_keepalive(t, p) ? NT_PERSISTENT_KEEPALIVE_MS : 0;
 	}
 	if (now >= t->redial_ms) {
 		t->redial_ms = now + nt_tunnel_jitter(NT_NEIGHBOR_REDIAL_MS);
@@ -269,4 +288,7 @@ void nt_tunnel_demand_clear(struct nt_tunnel *t)
 		if (t->pending[i].used)
 			pending_free(&t->pending[i]);
 	t->n_neighbors = 0;
+	if (t->links)
+		freeifaddrs(t->links);
+	t->links = NULL;
 }

@@ -27,6 +27,9 @@ struct nt_resolver;
 #ifndef NT_MAX_HINTS
 #define NT_MAX_HINTS 512 /* endpoints worth trying */
 #endif
+#ifndef NT_LINKS_MS
+#define NT_LINKS_MS 30000 /* our links are read again this often */
+#endif
 #ifndef NT_ANNOUNCE_INTERVAL_MS
 #define NT_ANNOUNCE_INTERVAL_MS 30000
 #endif
@@ -211,6 +214,8 @@ struct nt_tunnel {
 	unsigned int k_neighbors; /* how many we keep: opts, or NT_NEIGHBORS_DEFAULT */
 	bool neighbors_known; /* the members we know (the ledger) allowed a full choice */
 	uint64_t redial_ms; /* next dial of neighbors without a session */
+	struct ifaddrs *links; /* our links (getifaddrs), read every NT_LINKS_MS; may be NULL */
+	uint64_t links_ms; /* next read of links */
 	struct nt_pending pending[NT_PENDING];
 	uint64_t room_warned_ms; /* "no room for a new member": once a minute */
 };
