@@ -323,7 +323,7 @@ static bool owner_is_proven(void *ctx, const uint8_t owner[32])
 struct rebuild_ctx {
 	struct nt_claims *cl;
 	unsigned int routes;
-	/* The members that hold an address: the neighbors are chosen among them. */
+	/* The proven members that hold an address: neighbors and relays are chosen among them. */
 	uint8_t (*ids)[32];
 	const struct nt_ledger_entry **entries; /* valid during the rebuild only */
 	char (*keys)[48];
@@ -365,10 +365,16 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 
 	if (e->flags || !memcmp(e->owner, cl->host.id->ed_pk, 32))
 		return true;
-	/* An address in our prefixes (anything else routes nowhere), of a proven member. */
+	/* An address in our prefixes (anything else routes nowhere). */
 	if (!key_in_our_prefixes(cl, e, &c))
 		return true;
-	note_owner(rc, e);
+	/*
+	 * Neighbors and relays are dialled unasked: only members someone proved (a handshake
+	 * with us, or a PEX from a member we have a session with) may be chosen, or claims
+	 * signed with minted keys would aim our INITs at any address they name.
+	 */
+	if (owner_is_proven(cl, e->owner))
+		note_owner(rc, e);
 	p = nt_peer_lookup(&cl->host.dp->peers, e->owner);
 	if (!p)
 		return true;
@@ -636,14 +642,13 @@ static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t
 	if (fresh) {
 		struct nt_contact via[NT_PENDING_VIA];
 		size_t out[NT_PENDING_VIA];
-		unsigned int m = 0;
+		unsigned int m = 0, k = 0;
 
 		claim_contact(e, &c);
 		/* Its own neighbors keep sessions with it: they can relay if we cannot punch through. */
 		if (!cl->routes_dirty)
 			m = nt_neighbors_pick(e->owner, (const uint8_t(*)[32])cl->owners, cl->n_owners,
 					      NT_PENDING_VIA, out);
-		unsigned int k = 0;
 		for (unsigned int i = 0; i < m; i++) {
 			const struct nt_ledger_entry *x =
 				nt_ledger_get(cl->ledger, MACHINES, cl->owner_keys[out[i]]);
