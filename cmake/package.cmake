@@ -15,11 +15,13 @@ set(CPACK_PACKAGE_NAME netron)
 set(CPACK_PACKAGE_VENDOR "Netron")
 set(CPACK_PACKAGE_CONTACT "Netron developers <netron@example.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "decentralized peer-to-peer VPN")
-set(CPACK_PACKAGE_DESCRIPTION "One token is the whole network: machines that hold it find \
-each other (mDNS, the BitTorrent Mainline DHT, peer exchange) with no server of their own, \
-agree on who holds which VPN address through a signed ledger, and carry the traffic of a TUN \
-interface over Noise-encrypted UDP, through NATs. Includes the embeddable library, its \
-headers and pkg-config file, and a systemd unit (not enabled).")
+# Lines of at most 80 characters, as Debian's policy asks of a Description.
+set(CPACK_PACKAGE_DESCRIPTION "One token is the whole network: machines that hold it find each other\n\
+(mDNS, the BitTorrent Mainline DHT, peer exchange) with no server of their\n\
+own, agree on who holds which VPN address through a signed ledger, and\n\
+carry the traffic of a TUN interface over Noise-encrypted UDP, through NATs.\n\
+Includes the embeddable library with its headers and pkg-config file, and\n\
+a systemd unit (not enabled).")
 # Install with DESTDIR and the real prefix, so that the paths written into netron.service
 # and netron.pc are /usr's and not the staging directory's. With CPACK_SET_DESTDIR, CPack
 # installs to CPACK_INSTALL_PREFIX.
@@ -40,6 +42,15 @@ endif()
 set(CPACK_DEBIAN_PACKAGE_VERSION ${CPACK_PACKAGE_VERSION})
 
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+# CPack asks dpkg for the architecture, which is the build machine's: a cross build names
+# the target's from its multiarch triplet.
+if(CMAKE_CROSSCOMPILING AND CMAKE_LIBRARY_ARCHITECTURE)
+  execute_process(COMMAND dpkg-architecture -t ${CMAKE_LIBRARY_ARCHITECTURE} -qDEB_HOST_ARCH
+    OUTPUT_VARIABLE nt_deb_arch OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(nt_deb_arch)
+    set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${nt_deb_arch})
+  endif()
+endif()
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
@@ -68,8 +79,10 @@ foreach(src ${nt_c_sources})
         "the .deb will not depend on it")
       continue()
     endif()
-    execute_process(COMMAND ${NT_DPKG_QUERY} -W -f=\${Version} ${pkg} OUTPUT_VARIABLE ver
+    # One line per installed architecture of it (multiarch): the first is enough.
+    execute_process(COMMAND ${NT_DPKG_QUERY} -W -f=\${Version}\n ${pkg} OUTPUT_VARIABLE ver
       ERROR_QUIET)
+    string(REGEX MATCH "^[^\n]*" ver "${ver}")
     string(REGEX REPLACE "^[0-9]+:" "" ver "${ver}")
     string(REGEX REPLACE "-[^-]*$" "" ver "${ver}")
     if(ver)

@@ -36,6 +36,8 @@ grep -i 'warning' "$tmp/cpack.log" && bad "cpack warned"
 arch=$(dpkg --print-architecture)
 [ "$(dpkg-deb -f "$deb" Package)" = netron ] && [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ] &&
 	ok "package netron, version $(dpkg-deb -f "$deb" Version), $arch" || bad "control: $(dpkg-deb -f "$deb")"
+long=$(dpkg-deb -f "$deb" Description | awk 'length > 80' | head -1)
+[ -z "$long" ] || bad "a Description line is longer than 80 characters: $long"
 
 # Depends: one runtime package per library, and each a package dpkg knows here.
 depends=$(dpkg-deb -f "$deb" Depends)
