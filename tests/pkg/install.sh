@@ -102,6 +102,7 @@ static_libs=()
 for w in $(pkg-config --static --libs netron); do
 	[ "$w" = -lnetron ] || static_libs+=("$w")
 done
+# shellcheck disable=SC2046 # pkg-config output is a list of words
 if "$CC" "${san_flags[@]}" -o "$tmp/embed-static" "$tmp/embed.c" $(pkg-config --cflags netron) \
 	"$libdir/libnetron.a" "${static_libs[@]}" 2>"$tmp/cc-static.log"; then
 	! readelf -d "$tmp/embed-static" | grep -q 'NEEDED.*libnetron' &&
