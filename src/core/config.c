@@ -308,13 +308,23 @@ static int key_cmp(const void *a, const void *b)
 	return ka->col < kb->col ? -1 : ka->col > kb->col;
 }
 
-/* Appends a key to a path for messages ("otp" + "dht" -> "otp.dht"), truncating safely. */
+/*
+ * Appends a key to a path for messages ("otp" + "dht" -> "otp.dht"). A path longer than the
+ * buffer (a deep or hostile document) is cut and ends in "...", so that a message never
+ * names a cut path as if it were a whole key. outlen is at least 4.
+ */
 static void path_join(char *out, size_t outlen, const char *path, const char *key)
 {
+	int n;
+
 	if (path[0])
-		snprintf(out, outlen, "%s.%s", path, key);
+		n = snprintf(out, outlen, "%s.%s", path, key);
 	else
-		snprintf(out, outlen, "%s", key);
+		n = snprintf(out, outlen, "%s", key);
+	if (n < 0)
+		out[0] = '\0';
+	else if ((size_t)n >= outlen)
+		memcpy(out + outlen - 4, "...", 4);
 }
 
 /* Refuses a key that appears twice in one mapping, anywhere in the document. */
