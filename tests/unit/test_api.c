@@ -390,7 +390,7 @@ static void test_json_summary_peers_machines(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "path")), "none");
 	json_decref(j);
 
-	j = nt_api_json_machines(s, NULL, &self);
+	j = nt_api_json_machines(s, NULL, &self, NULL);
 	assert_int_equal(json_array_size(j), 2); /* ourselves and the connected peer */
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Hostname")), "host1");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Address")), "10.1.0.1");
@@ -480,7 +480,7 @@ static void test_json_ledger(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "OnChainNodes")), 1);
 	json_decref(j);
 
-	j = nt_api_json_machines(s, l, &self);
+	j = nt_api_json_machines(s, l, &self, NULL);
 	assert_int_equal(json_array_size(j), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Hostname")), "alpha");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Arch")), "arm64");
