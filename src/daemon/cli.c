@@ -76,6 +76,7 @@ static const struct option long_options[] = {
 	{ "dns", required_argument, NULL, OPT_DNS },
 	{ "dns-domain", required_argument, NULL, OPT_DNS_DOMAIN },
 	{ "dns-forward", required_argument, NULL, OPT_DNS_FORWARD },
+	{ "dns-forward-server", required_argument, NULL, OPT_DNS_FORWARD }, /* EdgeVPN's name */
 	{ "dns-register", no_argument, NULL, OPT_DNS_REGISTER },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
@@ -120,7 +121,7 @@ static const char usage_text[] =
 	"                                                             [DNSADDRESS]\n"
 	"  --dns-domain NAME      their domain: <hostname>.NAME (default netron) [DNSDOMAIN]\n"
 	"  --dns-forward ADDR[:PORT][,...]  resolvers for other names (default: the\n"
-	"                         nameservers of /etc/resolv.conf)    [DNSFORWARD]\n"
+	"                         nameservers of /etc/resolv.conf) [DNSFORWARDSERVER]\n"
 	"  --dns-register         register the domain with systemd-resolved on the interface\n"
 	"                         (split DNS: `ping host.netron` just works), removed on exit\n"
 	"\n"
@@ -468,7 +469,7 @@ static const struct {
 	{ "API", OPT_API },		    { "APILISTEN", OPT_API_LISTEN },
 	{ "NETRONSTATEDIR", OPT_STATE_DIR }, { "NETRONLOGLEVEL", OPT_LOG_LEVEL },
 	{ "DNSADDRESS", OPT_DNS },	    { "DNSDOMAIN", OPT_DNS_DOMAIN },
-	{ "DNSFORWARD", OPT_DNS_FORWARD },
+	{ "DNSFORWARDSERVER", OPT_DNS_FORWARD },
 };
 
 /* Host addresses only: 10.1.0.0/24 names a network, not a node. */
@@ -519,7 +520,7 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "gbhV", long_options, NULL)) != -1) {
-		char what[64];
+		char what[64] = "";
 		switch (opt) {
 		case 'g':
 			cli->mode = NT_CLI_GENERATE;
@@ -551,7 +552,7 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 		}
 		flag_seen[opt] = true;
 		for (const struct option *lo = long_options; lo->name; lo++)
-			if (lo->val == opt)
+			if (lo->val == opt && !strstr(what, "--"))
 				snprintf(what, sizeof(what), "--%s", lo->name);
 		if (opt == OPT_DHCP || opt == OPT_API || opt == OPT_DNS_REGISTER) {
 			if (apply(cli, opt, "on", what, err) < 0)

@@ -185,10 +185,11 @@ enum nt_fwd_verdict nt_fwd_query(struct nt_fwd *f, const struct nt_dns_question 
 		if (!f->pending[i].used)
 			p = &f->pending[i];
 	memset(p, 0, offsetof(struct nt_fwd_pending, query));
-	p->used = true;
+	/* A fresh random id, unlike any in flight (at most 256 of 65536 are taken). */
 	do
 		randombytes_buf(&p->up_id, sizeof(p->up_id));
-	while (id_in_use(f, p->up_id) && p->up_id++ != 0);
+	while (id_in_use(f, p->up_id));
+	p->used = true;
 	p->client_id = nt_get_be16(buf);
 	p->client = *client;
 	p->conn = conn;

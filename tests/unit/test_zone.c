@@ -394,6 +394,17 @@ static void test_forward(void **state)
 	for (unsigned int i = 0; i < NT_FWD_PENDING; i++)
 		assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 5, now + 400000), NT_FWD_SENT);
 	assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 0, now + 400000), NT_FWD_FULL);
+	/* Their upstream ids are all different (and random: no two queries in a row follow). */
+	for (unsigned int i = 0; i < NT_FWD_PENDING; i++)
+		for (unsigned int j = i + 1; j < NT_FWD_PENDING; j++)
+			assert_int_not_equal(f->pending[i].up_id, f->pending[j].up_id);
+	{
+		unsigned int sequential = 0;
+
+		for (unsigned int i = 1; i < NT_FWD_PENDING; i++)
+			sequential += f->pending[i].up_id == (uint16_t)(f->pending[i - 1].up_id + 1);
+		assert_true(sequential < 4);
+	}
 	nt_fwd_forget_conn(f, 5);
 	assert_int_equal(f->n_pending, 0);
 	nt_fwd_free(f);
