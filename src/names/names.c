@@ -351,6 +351,9 @@ static int listen_open(struct nt_names *n, struct nt_err *err)
 	if (n->udp_fd < 0 || n->tcp_fd < 0)
 		goto err_sys;
 	setsockopt(n->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* The VPN address may still be tentative (IPv6 DAD) when we start: bind it anyway. */
+	setsockopt(n->udp_fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	setsockopt(n->tcp_fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	if (bind(n->udp_fd, &n->listen.sa, nt_sockaddr_len(&n->listen)) < 0 ||
 	    bind(n->tcp_fd, &n->listen.sa, nt_sockaddr_len(&n->listen)) < 0 || listen(n->tcp_fd, 16) < 0)
 		goto err_sys;
