@@ -188,6 +188,29 @@ static json_t *workers_json(const struct nt_status *s)
 	return NULL;
 }
 
+/* The DNS server (--dns), for /api/summary and `netron status`. */
+static json_t *dns_json(const struct nt_dns_status *d)
+{
+	json_t *o = json_object();
+	bool ok = o != NULL;
+
+	if (!ok)
+		return NULL;
+	set(o, "listen", json_string(d->listen), &ok);
+	set(o, "domain", json_string(d->domain), &ok);
+	set(o, "members", json_integer(d->members), &ok);
+	set(o, "records", json_integer(d->records), &ok);
+	set(o, "upstreams", json_integer(d->upstreams), &ok);
+	set(o, "queries", json_integer((json_int_t)(d->queries_udp + d->queries_tcp)), &ok);
+	set(o, "forwarded", json_integer((json_int_t)(d->results[NT_DNS_RESULT_FORWARDED] +
+						       d->results[NT_DNS_RESULT_CACHED])), &ok);
+	set(o, "ratelimited", json_integer((json_int_t)d->results[NT_DNS_RESULT_RATELIMITED]), &ok);
+	if (ok)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
 json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l,
 			    const struct nt_api_self *self)
 {
@@ -236,6 +259,8 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	if (self->ledger_state)
 		set(o, "ledger_state", json_string(self->ledger_state), &ok);
 	set(o, "conflicts", addresses_json(self->conflicts, self->n_conflicts), &ok);
+	if (s->dns.enabled)
+		set(o, "dns", dns_json(&s->dns), &ok);
 	if (ok)
 		return o;
 err:

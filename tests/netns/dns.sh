@@ -201,6 +201,9 @@ for r in nxdomain formerr forwarded cached record; do
 	[ "${v:-0}" -ge 1 ] || fail "/metrics: no $r counted"
 done
 [ "$(q a 53 bravo.netron A)" = 10.1.0.2 ] || fail "a's server does not answer after the flood"
+out=$(n a "$NETRON" status --api-token-file "$NT_TMP/token") || fail "netron status failed"
+echo "$out" | grep -qE "^dns +127\.0\.0\.1:53, \*\.netron: 3 members, 1 records; [0-9]+ queries" ||
+	fail "netron status has no dns line: $out"
 ok "20000 queries: ping $received/40 through the tunnel, $answered answered, $udp counted, $limited rate-limited, still answering"
 
 # 9. --dns-register with no systemd-resolved in the namespace: one line, and on it goes.
