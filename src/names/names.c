@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -312,6 +313,43 @@ static unsigned int resolv_conf(union nt_sockaddr *out, unsigned int max)
 	return k;
 }
 
+static uint16_t port_of(const union nt_sockaddr *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET ? a->in4.sin_port : a->in6.sin6_port);
+}
+
+/*
+ * Whether a resolver is this server: its address, or, when we listen on every address
+ * (0.0.0.0, ::), any address of this host on our port.
+ */
+static bool is_us(const union nt_sockaddr *up, const union nt_sockaddr *listen)
+{
+	static const uint8_t zero[16];
+	struct ifaddrs *ifa, *i;
+	bool ours = false;
+
+	if (nt_sockaddr_equal(up, listen))
+		return true;
+	if (port_of(up) != port_of(listen) ||
+	    (listen->sa.sa_family == AF_INET ? listen->in4.sin_addr.s_addr != 0 :
+					       memcmp(&listen->in6.sin6_addr, zero, 16) != 0))
+		return false;
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !ours; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != up->sa.sa_family)
+			continue;
+		if (up->sa.sa_family == AF_INET)
+			ours = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr ==
+			       up->in4.sin_addr.s_addr;
+		else
+			ours = !memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+				       &up->in6.sin6_addr, 16);
+	}
+	freeifaddrs(ifa);
+	return ours;
+}
+
 static int upstreams_get(struct nt_names *n, union nt_sockaddr *ups, struct nt_err *err)
 {
 	const struct nt_options *o = n->host.opts;
@@ -331,7 +369,7 @@ static int upstreams_get(struct nt_names *n, union nt_sockaddr *ups, struct nt_e
 	}
 	/* Our own address would send every query we cannot answer back to us. */
 	for (unsigned int i = 0; i < m; i++)
-		if (!nt_sockaddr_equal(&all[i], &n->listen))
+		if (!is_us(&all[i], &n->listen))
 			ups[k++] = all[i];
 	return (int)k;
 }
@@ -446,7 +484,7 @@ int nt_names_start(struct nt_names *n, const struct nt_names_host *host, struct 
 
 	n->host = *host;
 	n->udp_fd = n->tcp_fd = n->up_fd[0] = n->up_fd[1] = -1;
-	n->zone = malloc(sizeof(*n->zone));
+	n->zone = calloc(1, sizeof(*n->zone));
 	if (!n->zone)
 		return -ENOMEM;
 	ret = nt_zone_init(n->zone, o->dns_domain[0] ? o->dns_domain : NT_ZONE_DEFAULT_DOMAIN);

@@ -93,7 +93,7 @@ struct nt_zone {
 	struct nt_dns_msg msg; /* the query being answered: too big for a stack */
 };
 
-/* A domain ("netron", "vpn.example") for the zone: 0, or -EINVAL with the reason in err. */
+/* A domain ("netron", "vpn.example") for the zone (z may be uninitialised memory): 0 or -EINVAL. */
 int nt_zone_init(struct nt_zone *z, const char *domain);
 void nt_zone_uninit(struct nt_zone *z);
 /* Rebuilds the zone from the ledger's effective entries (l may be NULL: an empty zone). */
