@@ -173,6 +173,10 @@ enum nt_fwd_verdict nt_fwd_query(struct nt_fwd *f, const struct nt_dns_question 
 	struct nt_fwd_entry *e = cache_find(f, q, hash, now_ms);
 	struct nt_fwd_pending *p = NULL;
 
+	/* An answer cached for a client that took large ones (EDNS) is too big for one that
+	 * did not say so (no additional record: no OPT) over UDP: ask again for this one. */
+	if (e && e->len > 512 && !conn && nt_get_be16(buf + 10) == 0)
+		e = NULL;
 	if (e) {
 		cache_serve(f, e, nt_get_be16(buf), client, conn, now_ms);
 		return NT_FWD_CACHED;
