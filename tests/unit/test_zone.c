@@ -390,6 +390,44 @@ static void test_forward(void **state)
 	assert_int_equal(nt_get_be16(c.replied), 0x2222);
 	assert_int_equal(f->n_pending, 0);
 
+	/* A cached answer over 512 bytes goes to a UDP client only if it spoke EDNS (an OPT
+	 * record: arcount 1), or over TCP; one without EDNS is sent upstream again. */
+	{
+		struct nt_dns_builder b;
+		struct nt_dns_rr rr = { .type = NT_DNS_TYPE_A, .rclass = NT_DNS_CLASS_IN, .ttl = 60 };
+		uint8_t big[1024];
+		ssize_t blen;
+		unsigned int sends;
+
+		qlen = make_msg(q, 0x3333, NT_DNS_FLAG_RD, "big.example.com", 0);
+		assert_int_equal(nt_dns_msg_decode(m, q, qlen), NT_DNS_OK);
+		assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 0, now + 500000), NT_FWD_SENT);
+		nt_dns_builder_init(&b, big, sizeof(big), nt_get_be16(c.sent), NT_DNS_FLAG_QR, true);
+		nt_dns_builder_add_question(&b, &m->q[0].name, NT_DNS_TYPE_A, NT_DNS_CLASS_IN);
+		rr.name = m->q[0].name;
+		rr.type = NT_DNS_TYPE_AAAA; /* 28 bytes each: 20 of them (the most whose TTLs we age
+					     * is NT_FWD_TTLS) pass 512 */
+		for (int i = 0; i < 20; i++) {
+			rr.rd.aaaa[15] = (uint8_t)i;
+			assert_int_equal(nt_dns_builder_add_rr(&b, NT_DNS_SEC_ANSWER, &rr), 0);
+		}
+		blen = nt_dns_builder_finish(&b);
+		assert_true(blen > 512);
+		assert_true(nt_fwd_on_response(f, big, (size_t)blen, &c.to, now + 500000));
+		sends = c.sends;
+		assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 9, now + 500000), NT_FWD_CACHED);
+		assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 0, now + 500000), NT_FWD_SENT);
+		assert_int_equal(c.sends, sends + 1);
+		nt_put_be16(q + 10, 1); /* as if it carried an OPT record */
+		assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 0, now + 500000), NT_FWD_CACHED);
+		/* The query sent upstream again is left unanswered: clear the table for below. */
+		for (unsigned int i = 0; i < NT_FWD_PENDING; i++)
+			f->pending[i].used = false;
+		f->n_pending = 0;
+		qlen = make_msg(q, 0x2222, NT_DNS_FLAG_RD, "www.example.com", 0);
+		assert_int_equal(nt_dns_msg_decode(m, q, qlen), NT_DNS_OK);
+	}
+
 	/* Bounded: past NT_FWD_PENDING in flight, FULL; a TCP client's queries go with it. */
 	for (unsigned int i = 0; i < NT_FWD_PENDING; i++)
 		assert_int_equal(nt_fwd_query(f, &m->q[0], q, qlen, &client, 5, now + 400000), NT_FWD_SENT);
