@@ -29,6 +29,8 @@ enum {
 	NT_MTU_MIN = 1280,
 	NT_MTU_MAX = 9000,
 	NT_DEFAULT_LEDGER_CAPACITY = 4096,
+	NT_MAX_DNS_FORWARD = 4,
+	NT_DNS_DOMAIN_MAX = 128,
 };
 
 #define NT_DEFAULT_IFACE "netron0"
@@ -86,6 +88,13 @@ struct nt_options {
 	unsigned int neighbors;
 	/* Members this node can hold sessions with (memory is reserved at start); 0 = default. */
 	unsigned int max_peers;
+
+	/* The DNS server of members' names (docs/dns.md); off while dns_listen is "". */
+	char dns_listen[NT_HOSTPORT_MAX]; /* "127.0.0.1:53", "[::1]:53" */
+	char dns_domain[NT_DNS_DOMAIN_MAX + 1]; /* default "netron" */
+	char dns_forward[NT_MAX_DNS_FORWARD][NT_HOSTPORT_MAX]; /* "ADDR:PORT"; none: resolv.conf */
+	unsigned int n_dns_forward;
+	bool dns_register; /* systemd-resolved split DNS on the interface */
 };
 
 #define NT_MAX_WORKERS 16

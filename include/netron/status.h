@@ -41,6 +41,31 @@ struct nt_peer_status {
 	uint32_t handshakes; /* completed */
 };
 
+/* What the DNS server (--dns) did with each query: /metrics' netron_dns_answers_total. */
+enum nt_dns_result {
+	NT_DNS_RESULT_ANSWER, /* a member's name, an ID name, a PTR, the SOA */
+	NT_DNS_RESULT_RECORD, /* a record of bucket "dns" (POST /api/dns) */
+	NT_DNS_RESULT_NXDOMAIN,
+	NT_DNS_RESULT_NODATA,
+	NT_DNS_RESULT_FORMERR,
+	NT_DNS_RESULT_NOTIMP,
+	NT_DNS_RESULT_FORWARDED, /* the upstream resolver's answer, passed on */
+	NT_DNS_RESULT_CACHED, /* an upstream answer from the cache */
+	NT_DNS_RESULT_SERVFAIL, /* no upstream answered, or too many queries outstanding */
+	NT_DNS_RESULT_RATELIMITED, /* dropped unanswered: the source was over its rate */
+	NT_DNS_RESULT_MAX
+};
+
+struct nt_dns_status {
+	bool enabled;
+	char listen[NT_HOSTPORT_MAX];
+	char domain[130];
+	uint64_t queries_udp, queries_tcp;
+	uint64_t results[NT_DNS_RESULT_MAX];
+	unsigned int members, records; /* names and "dns" records in the zone */
+	unsigned int upstreams, pending, cached; /* forwarding: resolvers, in flight, cache entries */
+};
+
 struct nt_status {
 	nt_node_id id;
 	char id_short[NT_NODE_ID_SHORT_LEN + 1];
@@ -85,6 +110,7 @@ struct nt_status {
 		uint64_t handoffs_lost; /* work for the loop dropped because it was behind */
 		uint64_t waits; /* times the thread waited for the loop (a member's handshake) */
 	} workers[NT_MAX_WORKERS];
+	struct nt_dns_status dns;
 };
 
 void nt_status_free(struct nt_status *s);

@@ -41,6 +41,7 @@
 #include "core/dynlib.h"
 #include "ledger/ledger.h"
 #include "core/log.h"
+#include "names/zone.h"
 #include "netron/status.h"
 
 struct nt_api {
@@ -320,7 +321,7 @@ static enum MHD_Result serve_status_json(struct nt_api *a, struct MHD_Connection
 	else if (route == NT_API_ROUTE_PEERS)
 		j = nt_api_json_peers(s);
 	else
-		j = nt_api_json_machines(s, a->host.ledger, &self);
+		j = nt_api_json_machines(s, a->host.ledger, &self, a->host.names);
 	nt_status_free(s);
 	return respond_json(a, c, MHD_HTTP_OK, j);
 }
@@ -394,6 +395,9 @@ static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 	}
 	case NT_API_ROUTE_BLOCKCHAIN:
 		return respond_json(a, c, MHD_HTTP_OK, nt_api_json_blockchain(a->host.ledger));
+	case NT_API_ROUTE_DNS:
+		j = nt_api_json_ledger(a->host.ledger, NT_ZONE_BUCKET, NULL);
+		return respond_json(a, c, MHD_HTTP_OK, j ? j : json_object());
 	case NT_API_ROUTE_LEDGER:
 		if (p->depth > 2)
 			break;
@@ -466,6 +470,33 @@ static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, b
 				      (json_int_t)(e ? e->expires_at : 0)));
 }
 
+/* POST /api/dns as EdgeVPN's: {"Regex": "...", "Records": {"A": "..."}} into bucket "dns". */
+static enum MHD_Result serve_dns_post(struct nt_api *a, struct MHD_Connection *c, struct api_req *rq)
+{
+	char value[512], why[160];
+	json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES, NULL);
+	const char *regex = json_string_value(json_object_get(j, "Regex"));
+	ssize_t len = -EINVAL;
+	int ret;
+
+	snprintf(why, sizeof(why), "the body is {\"Regex\": \"...\", \"Records\": {\"A\": \"...\"}}");
+	if (regex)
+		len = nt_zone_record_value(regex, json_object_get(j, "Records"), value, sizeof(value),
+					   why, sizeof(why));
+	if (len < 0) {
+		json_decref(j);
+		return respond_error(a, c, MHD_HTTP_BAD_REQUEST, why);
+	}
+	ret = nt_ledger_put_local(a->host.ledger, a->host.id, NT_ZONE_BUCKET, regex, value, (size_t)len,
+				  ttl_ms(c), nt_wall_ms(), NULL);
+	json_decref(j);
+	if (ret < 0)
+		return respond_error(a, c, ret == -ENOSPC || ret == -EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE :
+									      MHD_HTTP_BAD_REQUEST,
+				     "refused by the ledger (full, or too many entries of ours)");
+	return respond_json(a, c, MHD_HTTP_OK, json_pack("{s:s}", "State", "Announcing"));
+}
+
 static unsigned long long content_length(struct MHD_Connection *c)
 {
 	const char *s = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -515,8 +546,10 @@ static enum MHD_Result on_request_start(struct nt_api *a, struct MHD_Connection 
 					     "missing or wrong bearer token");
 		return serve_read(a, c, &path);
 	}
-	if ((!is_put && !is_delete) || path.route != NT_API_ROUTE_LEDGER || path.depth < 2 ||
-	    (is_delete && path.depth != 2))
+	if (path.route == NT_API_ROUTE_DNS && !strcmp(method, MHD_HTTP_METHOD_POST) && a->host.ledger)
+		is_put = true; /* a body to read; on_request sends it to serve_dns_post */
+	else if ((!is_put && !is_delete) || path.route != NT_API_ROUTE_LEDGER || path.depth < 2 ||
+		 (is_delete && path.depth != 2))
 		return respond_error(a, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				     "writes are PUT or DELETE /api/ledger/{bucket}/{key}");
 	if (!a->has_token)
@@ -567,6 +600,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (rq->too_big)
 		return respond_error(a, c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
+	if (rq->path.route == NT_API_ROUTE_DNS)
+		return serve_dns_post(a, c, rq);
 	return serve_write(a, c, true, rq);
 }
 

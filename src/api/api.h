@@ -22,6 +22,7 @@ struct nt_api;
 struct nt_dht;
 struct nt_identity;
 struct nt_ledger;
+struct nt_names;
 struct nt_status;
 
 /* What the API serves, from its host. Everything must outlive the API. */
@@ -33,6 +34,7 @@ struct nt_api_host {
 	const struct nt_identity *id; /* signs what PUT/DELETE write */
 	struct nt_ledger *ledger; /* NULL: answered as an empty ledger */
 	struct nt_dht *dht; /* NULL: {"enabled": false} */
+	const struct nt_names *names; /* the name each member answers to; NULL: none */
 	/* A snapshot of the node (nt_status_free frees it); 0 or -errno. */
 	int (*status)(void *ctx, struct nt_status **out);
 	/* /healthz: the node carries traffic (its TUN and socket are up). */

@@ -22,6 +22,7 @@
 #include "dataplane/drop.h"
 #include "discovery/dht.h"
 #include "ledger/ledger.h"
+#include "names/names.h"
 
 const char *nt_api_rfc3339(uint64_t unix_ms, char *buf, size_t len)
 {
@@ -187,6 +188,29 @@ static json_t *workers_json(const struct nt_status *s)
 	return NULL;
 }
 
+/* The DNS server (--dns), for /api/summary and `netron status`. */
+static json_t *dns_json(const struct nt_dns_status *d)
+{
+	json_t *o = json_object();
+	bool ok = o != NULL;
+
+	if (!ok)
+		return NULL;
+	set(o, "listen", json_string(d->listen), &ok);
+	set(o, "domain", json_string(d->domain), &ok);
+	set(o, "members", json_integer(d->members), &ok);
+	set(o, "records", json_integer(d->records), &ok);
+	set(o, "upstreams", json_integer(d->upstreams), &ok);
+	set(o, "queries", json_integer((json_int_t)(d->queries_udp + d->queries_tcp)), &ok);
+	set(o, "forwarded", json_integer((json_int_t)(d->results[NT_DNS_RESULT_FORWARDED] +
+						       d->results[NT_DNS_RESULT_CACHED])), &ok);
+	set(o, "ratelimited", json_integer((json_int_t)d->results[NT_DNS_RESULT_RATELIMITED]), &ok);
+	if (ok)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
 json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l,
 			    const struct nt_api_self *self)
 {
@@ -235,6 +259,8 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	if (self->ledger_state)
 		set(o, "ledger_state", json_string(self->ledger_state), &ok);
 	set(o, "conflicts", addresses_json(self->conflicts, self->n_conflicts), &ok);
+	if (s->dns.enabled)
+		set(o, "dns", dns_json(&s->dns), &ok);
 	if (ok)
 		return o;
 err:
@@ -336,6 +362,7 @@ struct machines_ctx {
 	const struct nt_status *s;
 	json_t *arr;
 	bool ok;
+	const struct nt_names *names;
 };
 
 static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
@@ -345,7 +372,8 @@ static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
 	json_t *v = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
 	bool connected = !memcmp(e->owner, s->id, 32);
 	uint64_t seen = connected ? nt_wall_ms() : 0;
-	char hex[65], os[32];
+	char hex[65], os[32], name[256];
+	json_t *o;
 
 	for (unsigned int i = 0; i < s->n_peers; i++) {
 		if (!memcmp(s->peers[i].id, e->owner, 32)) {
@@ -361,17 +389,19 @@ static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
 	for (char *c = os; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	if (json_array_append_new(m->arr, machine_json(hex, e->key, field(v, "Hostname", "hostname"),
-						       os, nt_api_go_arch(field(v, "Arch", "arch")),
-						       field(v, "Version", "version"), seen,
-						       connected, true)) < 0)
+	o = machine_json(hex, e->key, field(v, "Hostname", "hostname"), os,
+			 nt_api_go_arch(field(v, "Arch", "arch")), field(v, "Version", "version"), seen,
+			 connected, true);
+	if (o && nt_names_name_of(m->names, e->owner, name, sizeof(name)))
+		json_object_set_new(o, "dns_name", json_string(name));
+	if (json_array_append_new(m->arr, o) < 0)
 		m->ok = false;
 	json_decref(v);
 	return m->ok;
 }
 
 json_t *nt_api_json_machines(const struct nt_status *s, const struct nt_ledger *l,
-			     const struct nt_api_self *self)
+			     const struct nt_api_self *self, const struct nt_names *names)
 {
 	json_t *arr = json_array();
 	char hex[65], ip[INET6_ADDRSTRLEN];
@@ -379,7 +409,7 @@ json_t *nt_api_json_machines(const struct nt_status *s, const struct nt_ledger *
 	if (!arr)
 		return NULL;
 	if (l) {
-		struct machines_ctx m = { s, arr, true };
+		struct machines_ctx m = { s, arr, true, names };
 
 		nt_ledger_foreach(l, NT_LEDGER_MACHINES, machines_cb, &m);
 		if (!m.ok)

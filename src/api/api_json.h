@@ -16,6 +16,7 @@
 #include "netron/status.h"
 
 struct nt_ledger;
+struct nt_names;
 struct nt_dht_stats;
 
 /* What the node knows about itself beyond the status snapshot. */
@@ -42,8 +43,9 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 json_t *nt_api_json_peers(const struct nt_status *s);
 /* GET /api/machines: from the ledger's "machines" bucket when there is one, else ourselves
  * and the connected peers. */
+/* names (may be NULL) adds each member's "dns_name", the name it answers to over --dns. */
 json_t *nt_api_json_machines(const struct nt_status *s, const struct nt_ledger *l,
-			     const struct nt_api_self *self);
+			     const struct nt_api_self *self, const struct nt_names *names);
 /*
  * GET /api/ledger[/bucket[/key]]: {bucket: {key: value}}, {key: value} or the value.
  * NULL when key is given and there is no such entry.

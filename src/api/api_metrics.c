@@ -178,6 +178,24 @@ char *nt_api_metrics_render(const struct nt_status *s, const struct nt_api_metri
 	family(&b, "netron_api_requests_total", "counter", "HTTP API requests, by outcome.");
 	put(&b, "netron_api_requests_total{outcome=\"answered\"} %" PRIu64 "\n", x->api_requests);
 	put(&b, "netron_api_requests_total{outcome=\"refused\"} %" PRIu64 "\n", x->api_refused);
+	if (s->dns.enabled) {
+		static const char *const results[NT_DNS_RESULT_MAX] = {
+			"answer", "record", "nxdomain", "nodata", "formerr", "notimp",
+			"forwarded", "cached", "servfail", "ratelimited",
+		};
+
+		family(&b, "netron_dns_queries_total", "counter", "DNS queries received (--dns), by transport.");
+		put(&b, "netron_dns_queries_total{proto=\"udp\"} %" PRIu64 "\n", s->dns.queries_udp);
+		put(&b, "netron_dns_queries_total{proto=\"tcp\"} %" PRIu64 "\n", s->dns.queries_tcp);
+		family(&b, "netron_dns_answers_total", "counter",
+		       "DNS queries by what became of them (ratelimited: dropped unanswered).");
+		for (int i = 0; i < NT_DNS_RESULT_MAX; i++)
+			put(&b, "netron_dns_answers_total{result=\"%s\"} %" PRIu64 "\n", results[i],
+			    s->dns.results[i]);
+		family(&b, "netron_dns_names", "gauge", "Names in the zone: members and records of bucket dns.");
+		put(&b, "netron_dns_names{kind=\"member\"} %u\n", s->dns.members);
+		put(&b, "netron_dns_names{kind=\"record\"} %u\n", s->dns.records);
+	}
 	if (b.failed) {
 		free(b.p);
 		return NULL;

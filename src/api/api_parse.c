@@ -153,6 +153,7 @@ static const struct {
 	{ "/api/dht", NT_API_ROUTE_DHT },
 	{ "/api/blockchain", NT_API_ROUTE_BLOCKCHAIN },
 	{ "/api/ledger", NT_API_ROUTE_LEDGER },
+	{ "/api/dns", NT_API_ROUTE_DNS },
 };
 
 void nt_api_path_parse(const char *url, struct nt_api_path *out)

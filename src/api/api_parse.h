@@ -52,6 +52,7 @@ enum nt_api_route {
 	NT_API_ROUTE_DHT,
 	NT_API_ROUTE_BLOCKCHAIN,
 	NT_API_ROUTE_LEDGER, /* depth 0: all, 1: bucket, 2: key, 3: key and value */
+	NT_API_ROUTE_DNS, /* EdgeVPN's records: GET the bucket, POST {"Regex", "Records"} */
 };
 
 struct nt_api_path {

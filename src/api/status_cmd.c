@@ -448,6 +448,12 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 	fprintf(out, "offloads   %s\n", buf);
 	workers_line(json_object_get(summary, "workers"), buf, sizeof(buf));
 	fprintf(out, "workers    %s\n", buf);
+	p = json_object_get(summary, "dns");
+	if (json_is_object(p))
+		fprintf(out, "dns        %s, *.%s: %" PRIu64 " members, %" PRIu64 " records; %" PRIu64
+			" queries, %" PRIu64 " forwarded, %" PRIu64 " rate-limited\n",
+			str(p, "listen", "?"), str(p, "domain", "?"), num(p, "members"), num(p, "records"),
+			num(p, "queries"), num(p, "forwarded"), num(p, "ratelimited"));
 	fprintf(out, "peers      %" PRIu64 " connected of %" PRIu64 "\n",
 		num(summary, "peers_connected"), num(summary, "peers"));
 	if (!n) {

@@ -22,6 +22,7 @@ void nt_options_init(struct nt_options *o)
 	snprintf(o->ifname, sizeof(o->ifname), "%s", NT_DEFAULT_IFACE);
 	o->mtu = NT_DEFAULT_MTU;
 	o->workers = 1;
+	snprintf(o->dns_domain, sizeof(o->dns_domain), "netron");
 	o->listen_port = NT_DEFAULT_PORT;
 	o->dht = true;
 	o->mdns = true;

@@ -43,6 +43,10 @@ enum {
 	OPT_NEIGHBORS,
 	OPT_MAX_PEERS,
 	OPT_LOG_LEVEL,
+	OPT_DNS,
+	OPT_DNS_DOMAIN,
+	OPT_DNS_FORWARD,
+	OPT_DNS_REGISTER,
 	OPT_DRY_RUN,
 };
 
@@ -73,6 +77,11 @@ static const struct option long_options[] = {
 	{ "neighbors", required_argument, NULL, OPT_NEIGHBORS },
 	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "dns-domain", required_argument, NULL, OPT_DNS_DOMAIN },
+	{ "dns-forward", required_argument, NULL, OPT_DNS_FORWARD },
+	{ "dns-forward-server", required_argument, NULL, OPT_DNS_FORWARD }, /* EdgeVPN's name */
+	{ "dns-register", no_argument, NULL, OPT_DNS_REGISTER },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -114,6 +123,15 @@ static const char usage_text[] =
 	"  --mdns on|off          LAN discovery with mDNS (default on) [NETRONMDNS]\n"
 	"  --stun HOST:PORT       public STUN server, repeatable       [NETRONSTUN]\n"
 	"  --relay on|off         relay traffic for other members (default on)\n"
+	"\n"
+	"Names (docs/dns.md):\n"
+	"  --dns ADDR:PORT        serve members' names over DNS, UDP and TCP (default off)\n"
+	"                                                             [DNSADDRESS]\n"
+	"  --dns-domain NAME      their domain: <hostname>.NAME (default netron) [DNSDOMAIN]\n"
+	"  --dns-forward ADDR[:PORT][,...]  resolvers for other names (default: the\n"
+	"                         nameservers of /etc/resolv.conf) [DNSFORWARDSERVER]\n"
+	"  --dns-register         register the domain with systemd-resolved on the interface\n"
+	"                         (split DNS: `ping host.netron` just works), removed on exit\n"
 	"\n"
 	"API:\n"
 	"  --api                  serve the HTTP API                  [API]\n"
@@ -289,6 +307,61 @@ static int copy_string(const char *what, char *dst, size_t cap, const char *s, s
 	return 0;
 }
 
+/* --dns-domain: labels of [A-Za-z0-9-], dots between them, a trailing dot allowed. */
+static int parse_domain(struct nt_options *o, const char *s, const char *what, struct nt_err *err)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len == 0 || len > NT_DNS_DOMAIN_MAX || s[0] == '.')
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0 && i)
+				goto bad;
+			label = 0;
+		} else if (isalnum((unsigned char)s[i]) || s[i] == '-') {
+			if (++label > 63)
+				goto bad;
+		} else {
+			goto bad;
+		}
+	}
+	memcpy(o->dns_domain, s, len + 1);
+	return 0;
+bad:
+	return fail(err, "%s: '%s' is not a domain name (e.g. netron or vpn.example)", what, s);
+}
+
+/* --dns-forward ADDR[:PORT][,...]: IP literals only (who would resolve the resolver?). */
+static int add_forwards(struct nt_options *o, const char *s, const char *what, struct nt_err *err)
+{
+	const char *p = s;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char item[NT_HOSTPORT_MAX], host[NT_HOST_MAX];
+		union nt_sockaddr sa;
+		uint16_t port;
+
+		if (len && len < sizeof(item)) {
+			memcpy(item, p, len);
+			item[len] = '\0';
+			if (!nt_sockaddr_literal(item, 53, &sa) &&
+			    !(nt_hostport_split(item, host, &port) && nt_sockaddr_literal(host, port, &sa)))
+				return fail(err, "%s: '%s' is not ADDR[:PORT] (e.g. 192.0.2.53 or [2001:db8::53]:53)",
+					    what, item);
+			if (o->n_dns_forward >= NT_MAX_DNS_FORWARD)
+				return fail(err, "%s: at most %d resolvers", what, NT_MAX_DNS_FORWARD);
+			memcpy(o->dns_forward[o->n_dns_forward++], item, len + 1);
+		} else if (len) {
+			return fail(err, "%s: entry too long", what);
+		}
+		p = comma ? comma + 1 : p + len;
+	}
+	return 0;
+}
+
 /* One option, from a flag or from the environment; `what` names it in errors. */
 static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what, struct nt_err *err)
 {
@@ -382,6 +455,16 @@ static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what,
 			return -EINVAL;
 		o->claim_ttl_s = (unsigned int)v;
 		return 0;
+	case OPT_DNS:
+		if (!valid_hostport(arg))
+			return fail(err, "%s: '%s' is not ADDR:PORT (e.g. 127.0.0.1:53 or [fd00:6e74::1]:53)", what, arg);
+		return copy_string(what, o->dns_listen, sizeof(o->dns_listen), arg, err);
+	case OPT_DNS_DOMAIN:
+		return parse_domain(o, arg, what, err);
+	case OPT_DNS_FORWARD:
+		return add_forwards(o, arg, what, err);
+	case OPT_DNS_REGISTER:
+		return parse_onoff(what, arg, &o->dns_register, err);
 	case OPT_LOG_LEVEL:
 		if (!nt_log_parse_level(arg, &o->log_level, &o->log_debug_mask))
 			return fail(err, "%s: '%s' is not error, warn, info, debug or debug:CATEGORY,...", what, arg);
@@ -403,6 +486,8 @@ static const struct {
 	{ "NETRONMDNS", OPT_MDNS },	    { "NETRONSTUN", OPT_STUN },
 	{ "API", OPT_API },		    { "APILISTEN", OPT_API_LISTEN },
 	{ "NETRONSTATEDIR", OPT_STATE_DIR }, { "NETRONLOGLEVEL", OPT_LOG_LEVEL },
+	{ "DNSADDRESS", OPT_DNS },	    { "DNSDOMAIN", OPT_DNS_DOMAIN },
+	{ "DNSFORWARDSERVER", OPT_DNS_FORWARD },
 };
 
 /* Host addresses only: 10.1.0.0/24 names a network, not a node. */
@@ -453,7 +538,7 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "gbhV", long_options, NULL)) != -1) {
-		char what[64];
+		char what[64] = "";
 		switch (opt) {
 		case 'g':
 			cli->mode = NT_CLI_GENERATE;
@@ -485,9 +570,9 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 		}
 		flag_seen[opt] = true;
 		for (const struct option *lo = long_options; lo->name; lo++)
-			if (lo->val == opt)
+			if (lo->val == opt && !strstr(what, "--"))
 				snprintf(what, sizeof(what), "--%s", lo->name);
-		if (opt == OPT_DHCP || opt == OPT_API) {
+		if (opt == OPT_DHCP || opt == OPT_API || opt == OPT_DNS_REGISTER) {
 			if (apply(cli, opt, "on", what, err) < 0)
 				return -EINVAL;
 		} else if (apply(cli, opt, optarg, what, err) < 0) {
@@ -543,6 +628,8 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 	}
 	if (check_addresses(&cli->opts, err) < 0)
 		return -EINVAL;
+	if (cli->opts.dns_register && !cli->opts.dns_listen[0])
+		return fail(err, "--dns-register needs --dns ADDR:PORT (the server it registers)");
 	if (cli->opts.api && strncmp(cli->opts.api_listen, "unix:", 5) != 0) {
 		bool loopback = !strncmp(cli->opts.api_listen, "127.", 4) ||
 				!strncmp(cli->opts.api_listen, "[::1]:", 6) ||

@@ -128,6 +128,7 @@ static int start_api(struct nt_daemon *d, struct nt_err *err)
 		.id = d->id,
 		.ledger = d->claims.ledger,
 		.dht = d->discovery.dht,
+		.names = &d->names,
 		.status = api_status,
 		.ready = api_ready,
 		.ctx = d,
@@ -203,7 +204,7 @@ static int start_modules(struct nt_daemon *d, struct nt_err *err)
 	}, err);
 	if (ret < 0)
 		return ret;
-	return nt_discovery_start(&d->discovery, &(struct nt_discovery_host){
+	ret = nt_discovery_start(&d->discovery, &(struct nt_discovery_host){
 		.opts = &d->opts,
 		.net = &d->net,
 		.id = d->id,
@@ -212,6 +213,14 @@ static int start_modules(struct nt_daemon *d, struct nt_err *err)
 		.tunnel = &d->tunnel,
 		.resolver = &d->resolver,
 		.base = d->base,
+	}, err);
+	if (ret < 0)
+		return ret;
+	return nt_names_start(&d->names, &(struct nt_names_host){
+		.opts = &d->opts,
+		.base = d->base,
+		.ledger = d->claims.ledger,
+		.ifname = d->opts.ifname,
 	}, err);
 }
 
@@ -278,6 +287,7 @@ int nt_daemon_new_detached(struct nt_daemon **out, const struct nt_options *opts
 	/* Whatever would open a socket or look a name up stays off. */
 	d->opts.mdns = false;
 	d->opts.api = false;
+	d->opts.dns_listen[0] = '\0';
 	d->opts.n_peers = d->opts.n_bootstrap = d->opts.n_stun = 0;
 	d->opts.workers = 1;
 	snprintf(d->hostname, sizeof(d->hostname), "detached");
@@ -302,6 +312,7 @@ void nt_daemon_tick(struct nt_daemon *d, uint64_t now)
 	nt_tunnel_tick(&d->tunnel, now);
 	nt_claims_tick(&d->claims, now);
 	nt_discovery_tick(&d->discovery, now);
+	nt_names_tick(&d->names, now);
 }
 
 void nt_daemon_handle_signals(struct nt_daemon *d)
@@ -364,6 +375,7 @@ void nt_daemon_free(struct nt_daemon *d)
 		if (d->ev_sig[i])
 			event_free(d->ev_sig[i]);
 	nt_api_stop(d->api);
+	nt_names_stop(&d->names);
 	nt_discovery_stop(&d->discovery);
 	nt_claims_stop(&d->claims);
 	nt_tunnel_stop(&d->tunnel);
@@ -408,6 +420,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	nt_dataplane_status(&d->dp, s);
 	nt_claims_status(&d->claims, s);
 	nt_discovery_status(&d->discovery, s);
+	nt_names_status(&d->names, s);
 	*out = s;
 	return 0;
 }

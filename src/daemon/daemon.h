@@ -7,6 +7,7 @@
  *   tunnel     handshakes, members and their sessions, hints, relays
  *   claims     the ledger, gossip, routes from the claims, --dhcp
  *   discovery  DHT, mDNS, STUN
+ *   names      the members' names: the zone, and the DNS server (--dns)
  *   api        the HTTP API (--api)
  * daemon.c runs the start-up ladder, the tick that drives every module's timers, the stop
  * path that is safe from signal handlers and other threads, the reverse-order teardown, and
@@ -24,6 +25,7 @@
 #include "dataplane/dataplane.h"
 #include "discovery/discovery.h"
 #include "ledger/claims.h"
+#include "names/names.h"
 #include "netron/netron.h"
 #include "tunnel/tunnel.h"
 
@@ -62,6 +64,7 @@ struct nt_daemon {
 	struct nt_tunnel tunnel;
 	struct nt_claims claims;
 	struct nt_discovery discovery;
+	struct nt_names names;
 	struct nt_api *api; /* NULL unless --api */
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * DNS message codec (RFC 1035 §4, with the mDNS class bits of RFC 6762 §10.2 and §5.4).
+ * DNS message codec (RFC 1035 §4, with the mDNS class bits of RFC 6762 §10.2 and §5.4),
+ * shared by mDNS and the DNS server of src/names/.
  * Decoding is strict because every byte comes from whoever is on the LAN:
  *  - each length is checked against the bytes that remain before it is used;
  *  - header counts are checked against a minimum record size before any record is read;
@@ -157,9 +158,24 @@ static int rr_decode(const uint8_t *buf, size_t len, size_t *off, struct nt_dns_
 		memcpy(rr->rd.aaaa, buf + pos, 16);
 		break;
 	case NT_DNS_TYPE_PTR:
+	case NT_DNS_TYPE_CNAME:
 		ret = rdata_name_decode(buf, rdend, &pos, &rr->rd.ptr);
 		if (ret < 0)
 			return ret;
+		break;
+	case NT_DNS_TYPE_SOA:
+		ret = name_decode(buf, rdend, &pos, &rr->rd.soa.mname);
+		if (ret == NT_DNS_OK)
+			ret = name_decode(buf, rdend, &pos, &rr->rd.soa.rname);
+		if (ret == NT_DNS_E_TRUNCATED || (ret == NT_DNS_OK && rdend - pos != 20))
+			return NT_DNS_E_RDLEN;
+		if (ret < 0)
+			return ret;
+		rr->rd.soa.serial = get32(buf + pos);
+		rr->rd.soa.refresh = get32(buf + pos + 4);
+		rr->rd.soa.retry = get32(buf + pos + 8);
+		rr->rd.soa.expire = get32(buf + pos + 12);
+		rr->rd.soa.minimum = get32(buf + pos + 16);
 		break;
 	case NT_DNS_TYPE_SRV:
 		if (rdlen < 6 + 1)
@@ -187,7 +203,8 @@ static int rr_decode(const uint8_t *buf, size_t len, size_t *off, struct nt_dns_
 static bool type_is_kept(uint16_t type)
 {
 	return type == NT_DNS_TYPE_A || type == NT_DNS_TYPE_AAAA || type == NT_DNS_TYPE_PTR ||
-	       type == NT_DNS_TYPE_SRV || type == NT_DNS_TYPE_TXT;
+	       type == NT_DNS_TYPE_SRV || type == NT_DNS_TYPE_TXT || type == NT_DNS_TYPE_CNAME ||
+	       type == NT_DNS_TYPE_SOA;
 }
 
 int nt_dns_msg_decode(struct nt_dns_msg *msg, const uint8_t *buf, size_t len)
@@ -255,6 +272,51 @@ int nt_dns_msg_decode(struct nt_dns_msg *msg, const uint8_t *buf, size_t len)
 	if (off != len)
 		return NT_DNS_E_TRAILING;
 	return NT_DNS_OK;
+}
+
+/* The same walk as the decoder's, keeping only where each record's TTL is. */
+ssize_t nt_dns_msg_ttl_offsets(const uint8_t *buf, size_t len, uint16_t *offs, size_t max)
+{
+	struct nt_dns_name scratch;
+	size_t off = NT_DNS_HEADER_LEN, nrecords, n = 0;
+	uint16_t qdcount;
+	int ret;
+
+	if (len < NT_DNS_HEADER_LEN || len > 0xffff)
+		return NT_DNS_E_TRUNCATED;
+	qdcount = get16(buf + 4);
+	nrecords = (size_t)get16(buf + 6) + get16(buf + 8) + get16(buf + 10);
+	if ((size_t)qdcount * MIN_QUESTION_LEN + nrecords * MIN_RR_LEN > len - off)
+		return NT_DNS_E_COUNT;
+	for (unsigned int i = 0; i < qdcount; i++) {
+		ret = name_decode(buf, len, &off, &scratch);
+		if (ret < 0)
+			return ret;
+		if (len - off < 4)
+			return NT_DNS_E_TRUNCATED;
+		off += 4;
+	}
+	for (size_t i = 0; i < nrecords; i++) {
+		uint16_t rdlen;
+
+		ret = name_decode(buf, len, &off, &scratch);
+		if (ret < 0)
+			return ret;
+		if (len - off < 10)
+			return NT_DNS_E_TRUNCATED;
+		rdlen = get16(buf + off + 8);
+		if (len - off - 10 < rdlen)
+			return NT_DNS_E_TRUNCATED;
+		if (get16(buf + off) != NT_DNS_TYPE_OPT) {
+			if (n < max)
+				offs[n] = (uint16_t)(off + 4);
+			n++;
+		}
+		off += 10 + (size_t)rdlen;
+	}
+	if (off != len)
+		return NT_DNS_E_TRAILING;
+	return (ssize_t)n;
 }
 
 const char *nt_dns_strerror(int verdict)
@@ -574,9 +636,30 @@ static int rdata_encode(struct nt_dns_builder *b, const struct nt_dns_rr *rr)
 		b->len += 16;
 		return 0;
 	case NT_DNS_TYPE_PTR:
+	case NT_DNS_TYPE_CNAME:
 		if (!name_is_valid(&rr->rd.ptr))
 			return -EINVAL;
 		return name_encode(b, &rr->rd.ptr);
+	case NT_DNS_TYPE_SOA: {
+		int ret;
+
+		if (!name_is_valid(&rr->rd.soa.mname) || !name_is_valid(&rr->rd.soa.rname))
+			return -EINVAL;
+		ret = name_encode(b, &rr->rd.soa.mname);
+		if (ret == 0)
+			ret = name_encode(b, &rr->rd.soa.rname);
+		if (ret < 0)
+			return ret;
+		if (b->cap - b->len < 20)
+			return -ENOSPC;
+		put32(b->buf + b->len, rr->rd.soa.serial);
+		put32(b->buf + b->len + 4, rr->rd.soa.refresh);
+		put32(b->buf + b->len + 8, rr->rd.soa.retry);
+		put32(b->buf + b->len + 12, rr->rd.soa.expire);
+		put32(b->buf + b->len + 16, rr->rd.soa.minimum);
+		b->len += 20;
+		return 0;
+	}
 	case NT_DNS_TYPE_SRV:
 		if (!name_is_valid(&rr->rd.srv.target))
 			return -EINVAL;

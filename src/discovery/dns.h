@@ -42,10 +42,13 @@ enum {
 
 enum nt_dns_type {
 	NT_DNS_TYPE_A = 1,
+	NT_DNS_TYPE_CNAME = 5,
+	NT_DNS_TYPE_SOA = 6,
 	NT_DNS_TYPE_PTR = 12,
 	NT_DNS_TYPE_TXT = 16,
 	NT_DNS_TYPE_AAAA = 28,
 	NT_DNS_TYPE_SRV = 33,
+	NT_DNS_TYPE_OPT = 41, /* EDNS(0) pseudo-record: its TTL field holds flags (RFC 6891) */
 	NT_DNS_TYPE_ANY = 255,
 };
 
@@ -60,7 +63,18 @@ enum nt_dns_flag {
 	NT_DNS_FLAG_OPCODE = 0x7800,
 	NT_DNS_FLAG_AA = 0x0400,
 	NT_DNS_FLAG_TC = 0x0200,
+	NT_DNS_FLAG_RD = 0x0100,
+	NT_DNS_FLAG_RA = 0x0080,
 	NT_DNS_FLAG_RCODE = 0x000f,
+};
+
+enum nt_dns_rcode {
+	NT_DNS_RCODE_NOERROR = 0,
+	NT_DNS_RCODE_FORMERR = 1,
+	NT_DNS_RCODE_SERVFAIL = 2,
+	NT_DNS_RCODE_NXDOMAIN = 3,
+	NT_DNS_RCODE_NOTIMP = 4,
+	NT_DNS_RCODE_REFUSED = 5,
 };
 
 enum nt_dns_section {
@@ -110,7 +124,11 @@ struct nt_dns_rr {
 	uint8_t section; /* enum nt_dns_section, filled by the decoder */
 	uint32_t ttl; /* seconds */
 	union {
-		struct nt_dns_name ptr;
+		struct nt_dns_name ptr; /* PTR and CNAME */
+		struct {
+			struct nt_dns_name mname, rname;
+			uint32_t serial, refresh, retry, expire, minimum;
+		} soa;
 		struct {
 			uint16_t priority, weight, port;
 			struct nt_dns_name target;
@@ -122,7 +140,7 @@ struct nt_dns_rr {
 };
 
 /*
- * A decoded message. Only A, AAAA, PTR, SRV and TXT records are kept (others are checked for
+ * A decoded message. Only A, AAAA, CNAME, SOA, PTR, SRV and TXT records are kept (others are checked for
  * length and skipped); past NT_DNS_MAX_QUESTIONS / NT_DNS_MAX_RRS entries are checked and
  * counted in dropped. Large (~17 KiB): embed it in a long-lived object, not on a small stack.
  */
@@ -138,6 +156,12 @@ struct nt_dns_msg {
 
 /* Decodes len bytes into msg; NT_DNS_OK or a negative enum nt_dns_verdict. */
 int nt_dns_msg_decode(struct nt_dns_msg *msg, const uint8_t *buf, size_t len);
+/*
+ * Offsets in buf of the TTL field of every record of a message (answer, authority and
+ * additional; OPT pseudo-records left out), up to max of them, for a cache that ages the
+ * TTLs of a stored answer. The count (which may exceed max), or a negative verdict.
+ */
+ssize_t nt_dns_msg_ttl_offsets(const uint8_t *buf, size_t len, uint16_t *offs, size_t max);
 /* A short constant description of a verdict, for logs. */
 const char *nt_dns_strerror(int verdict);
 
@@ -176,7 +200,7 @@ void nt_dns_builder_init(struct nt_dns_builder *b, uint8_t *buf, size_t cap, uin
 /* qclass may carry NT_DNS_CLASS_TOP (QU). 0, -ENOSPC, or -EINVAL (after an answer). */
 int nt_dns_builder_add_question(struct nt_dns_builder *b, const struct nt_dns_name *name,
 				uint16_t type, uint16_t qclass);
-/* Writes rr (type A, AAAA, PTR, SRV or TXT) into sec. 0, -ENOSPC or -EINVAL. */
+/* Writes rr (type A, AAAA, CNAME, SOA, PTR, SRV or TXT) into sec. 0, -ENOSPC or -EINVAL. */
 int nt_dns_builder_add_rr(struct nt_dns_builder *b, enum nt_dns_section sec,
 			  const struct nt_dns_rr *rr);
 /* Fills in the header counts; returns the message length or -ENOSPC (from init). */

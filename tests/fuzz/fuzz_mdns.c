@@ -60,8 +60,13 @@ static void roundtrip(void)
 		check(x->type == y->type && x->ttl == y->ttl && x->rclass == y->rclass &&
 		      x->cache_flush == y->cache_flush && x->section == y->section &&
 		      nt_dns_name_equal(&x->name, &y->name));
-		if (x->type == NT_DNS_TYPE_PTR)
+		if (x->type == NT_DNS_TYPE_PTR || x->type == NT_DNS_TYPE_CNAME)
 			check(nt_dns_name_equal(&x->rd.ptr, &y->rd.ptr));
+		else if (x->type == NT_DNS_TYPE_SOA)
+			check(nt_dns_name_equal(&x->rd.soa.mname, &y->rd.soa.mname) &&
+			      nt_dns_name_equal(&x->rd.soa.rname, &y->rd.soa.rname) &&
+			      x->rd.soa.serial == y->rd.soa.serial &&
+			      x->rd.soa.minimum == y->rd.soa.minimum);
 		else if (x->type == NT_DNS_TYPE_SRV)
 			check(x->rd.srv.port == y->rd.srv.port &&
 			      nt_dns_name_equal(&x->rd.srv.target, &y->rd.srv.target));

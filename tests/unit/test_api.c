@@ -390,7 +390,7 @@ static void test_json_summary_peers_machines(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "path")), "none");
 	json_decref(j);
 
-	j = nt_api_json_machines(s, NULL, &self);
+	j = nt_api_json_machines(s, NULL, &self, NULL);
 	assert_int_equal(json_array_size(j), 2); /* ourselves and the connected peer */
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Hostname")), "host1");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Address")), "10.1.0.1");
@@ -480,7 +480,7 @@ static void test_json_ledger(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "OnChainNodes")), 1);
 	json_decref(j);
 
-	j = nt_api_json_machines(s, l, &self);
+	j = nt_api_json_machines(s, l, &self, NULL);
 	assert_int_equal(json_array_size(j), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Hostname")), "alpha");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "Arch")), "arm64");
@@ -535,6 +535,30 @@ static void test_metrics(void **state)
 	assert_true(samples > NT_DROP_COUNT);
 	free(text);
 	assert_true(nt_api_metrics_rss() > 0);
+
+	/* The DNS server's counters, only when it runs; in /api/summary too. */
+	s->dns.enabled = true;
+	s->dns.queries_udp = 9;
+	s->dns.results[NT_DNS_RESULT_NXDOMAIN] = 2;
+	s->dns.results[NT_DNS_RESULT_RATELIMITED] = 5;
+	s->dns.members = 3;
+	snprintf(s->dns.listen, sizeof(s->dns.listen), "127.0.0.1:53");
+	snprintf(s->dns.domain, sizeof(s->dns.domain), "netron");
+	text = nt_api_metrics_render(s, &x, &len);
+	assert_non_null(strstr(text, "netron_dns_queries_total{proto=\"udp\"} 9\n"));
+	assert_non_null(strstr(text, "netron_dns_answers_total{result=\"nxdomain\"} 2\n"));
+	assert_non_null(strstr(text, "netron_dns_answers_total{result=\"ratelimited\"} 5\n"));
+	assert_non_null(strstr(text, "netron_dns_names{kind=\"member\"} 3\n"));
+	free(text);
+	{
+		struct nt_api_self me = { .hostname = "h", .version = "1" };
+		json_t *j = nt_api_json_summary(s, NULL, &me), *d = json_object_get(j, "dns");
+
+		assert_string_equal(json_string_value(json_object_get(d, "listen")), "127.0.0.1:53");
+		assert_int_equal(json_integer_value(json_object_get(d, "queries")), 9);
+		assert_int_equal(json_integer_value(json_object_get(d, "ratelimited")), 5);
+		json_decref(j);
+	}
 	nt_status_free(s);
 }
 

@@ -113,6 +113,40 @@ static void test_env_and_precedence(void **state)
 	assert_int_equal(cli.opts.n_addresses, 1);
 }
 
+/* The DNS server's flags (docs/dns.md): EdgeVPN's variables, defaults, lists and errors. */
+static void test_dns(void **state)
+{
+	static const char *const env[] = {
+		"NETRONTOKEN", "t", "ADDRESS", "10.1.0.5/24", "DNSADDRESS", "127.0.0.1:53",
+		"DNSFORWARDSERVER", "192.0.2.53,[2001:db8::53]:5353", "DNSFORWARD", "true", NULL,
+	};
+	struct nt_cli cli;
+	struct nt_err err;
+
+	(void)state;
+	assert_int_equal(parse(&cli, &err, env, NULL), 0);
+	assert_string_equal(cli.opts.dns_listen, "127.0.0.1:53");
+	assert_string_equal(cli.opts.dns_domain, "netron");
+	assert_int_equal(cli.opts.n_dns_forward, 2);
+	assert_string_equal(cli.opts.dns_forward[1], "[2001:db8::53]:5353");
+	assert_false(cli.opts.dns_register);
+	assert_int_equal(parse(&cli, &err, env, "--dns-domain", "vpn.example.", "--dns-register",
+			       "--dns-forward-server", "198.51.100.53:53", NULL), 0);
+	assert_string_equal(cli.opts.dns_domain, "vpn.example.");
+	assert_true(cli.opts.dns_register);
+	assert_int_equal(cli.opts.n_dns_forward, 1);
+	assert_int_equal(parse(&cli, &err, env, "--dns", "1.2.3.4", NULL), -22);
+	assert_non_null(strstr(err.msg, "--dns: '1.2.3.4' is not ADDR:PORT"));
+	assert_int_equal(parse(&cli, &err, env, "--dns-domain", "a..b", NULL), -22);
+	assert_int_equal(parse(&cli, &err, env, "--dns-domain", "bad_name", NULL), -22);
+	assert_int_equal(parse(&cli, &err, env, "--dns-forward", "resolver.example", NULL), -22);
+	assert_non_null(strstr(err.msg, "--dns-forward: 'resolver.example' is not ADDR[:PORT]"));
+	assert_int_equal(parse(&cli, &err, env, "--dns-forward", "192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4,192.0.2.5",
+			       NULL), -22);
+	assert_int_equal(parse(&cli, &err, NULL, "--token", "t", "--address", "10.1.0.5/24", "--dns-register", NULL), -22);
+	assert_non_null(strstr(err.msg, "--dns-register needs --dns"));
+}
+
 static void test_dhcp_range(void **state)
 {
 	struct nt_cli cli;
@@ -211,6 +245,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_flags),
 		cmocka_unit_test(test_env_and_precedence),
+		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_dhcp_range),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_errors),

@@ -562,6 +562,58 @@ static void test_builder_compression_roundtrip(void **state)
 	free(m2);
 }
 
+/* SOA and CNAME (for the server of src/names/) round-trip, and every TTL is found but OPT's. */
+static void test_soa_cname_ttl_offsets(void **state)
+{
+	struct nt_dns_msg *m = calloc(1, sizeof(*m));
+	struct nt_dns_builder b;
+	struct nt_dns_rr rr;
+	uint8_t buf[512];
+	uint16_t offs[4];
+	/* A query with an EDNS OPT record: root name, type 41, class 1232, ttl 0, rdlen 0. */
+	const uint8_t edns[] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 'a', 0, 0, 1, 0, 1,
+				 0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0 };
+	ssize_t len;
+
+	(void)state;
+	nt_dns_builder_init(&b, buf, sizeof(buf), 7, NT_DNS_FLAG_QR, true);
+	memset(&rr, 0, sizeof(rr));
+	assert_true(nt_dns_name_from_str(&rr.name, "www.netron"));
+	rr.type = NT_DNS_TYPE_CNAME;
+	rr.rclass = NT_DNS_CLASS_IN;
+	rr.ttl = 30;
+	assert_true(nt_dns_name_from_str(&rr.rd.ptr, "host.netron"));
+	assert_int_equal(nt_dns_builder_add_rr(&b, NT_DNS_SEC_ANSWER, &rr), 0);
+	memset(&rr, 0, sizeof(rr));
+	assert_true(nt_dns_name_from_str(&rr.name, "netron"));
+	rr.type = NT_DNS_TYPE_SOA;
+	rr.rclass = NT_DNS_CLASS_IN;
+	rr.ttl = 60;
+	assert_true(nt_dns_name_from_str(&rr.rd.soa.mname, "netron"));
+	assert_true(nt_dns_name_from_str(&rr.rd.soa.rname, "hostmaster.netron"));
+	rr.rd.soa.serial = 5;
+	rr.rd.soa.minimum = 30;
+	assert_int_equal(nt_dns_builder_add_rr(&b, NT_DNS_SEC_AUTHORITY, &rr), 0);
+	len = nt_dns_builder_finish(&b);
+	assert_true(len > 0);
+	assert_int_equal(nt_dns_msg_decode(m, buf, (size_t)len), NT_DNS_OK);
+	assert_int_equal(m->nrr, 2);
+	assert_string_equal(str(&m->rr[0].rd.ptr), "host.netron");
+	assert_int_equal(m->rr[1].type, NT_DNS_TYPE_SOA);
+	assert_string_equal(str(&m->rr[1].rd.soa.rname), "hostmaster.netron");
+	assert_int_equal(m->rr[1].rd.soa.serial, 5);
+	assert_int_equal(m->rr[1].rd.soa.minimum, 30);
+	assert_int_equal(nt_dns_msg_ttl_offsets(buf, (size_t)len, offs, 4), 2);
+	assert_int_equal((buf[offs[0] + 3]), 30);
+	assert_int_equal((buf[offs[1] + 3]), 60);
+	/* A SOA whose rdata is one byte short is an rdlength error. */
+	buf[offs[1] + 5]--;
+	assert_int_equal(nt_dns_msg_decode(m, buf, (size_t)len - 1), NT_DNS_E_RDLEN);
+	assert_int_equal(nt_dns_msg_ttl_offsets(edns, sizeof(edns), offs, 4), 0);
+	assert_int_equal(nt_dns_msg_ttl_offsets(edns, sizeof(edns) - 1, offs, 4), NT_DNS_E_TRUNCATED);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_txt),
 		cmocka_unit_test(test_builder_limits),
 		cmocka_unit_test(test_builder_compression_roundtrip),
+		cmocka_unit_test(test_soa_cname_ttl_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
