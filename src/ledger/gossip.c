@@ -207,6 +207,7 @@ static uint32_t items_lower_bound(const struct nt_gossip *g, uint64_t id)
 /* Whether (level, prefix) names a range: level <= 16, prefix of 4 * level bits. */
 static bool range_is_valid(uint8_t level, uint64_t prefix)
 {
+	/* Shifts stay below 64: level 16 is the whole id, level 0 the empty prefix. */
 	if (level > NT_GOSSIP_LEVELS)
 		return false;
 	return level == NT_GOSSIP_LEVELS || prefix >> (4 * level) == 0;
@@ -219,6 +220,8 @@ static uint64_t range_first(uint8_t level, uint64_t prefix)
 
 static uint64_t range_last(uint8_t level, uint64_t prefix)
 {
+	if (level == NT_GOSSIP_LEVELS)
+		return prefix;
 	return level ? range_first(level, prefix) | (UINT64_MAX >> (4 * level)) : UINT64_MAX;
 }
 
