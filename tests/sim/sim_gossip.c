@@ -171,7 +171,7 @@ static size_t claim_value(uint32_t i, char *buf, size_t len)
 static void setup_members(uint32_t m)
 {
 	struct nt_ledger_cfg lc = {
-		.capacity = m + m / 8 + 64,
+		.capacity = m + 64, /* everyone's claim and the trials' */
 		.max_key = 40,
 		.max_value = max_value,
 		.max_ttl_ms = MAX_TTL_MS,
@@ -495,7 +495,7 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("ledger memory per member: %zu bytes (nt_ledger_memory; capacity %u, key 40, value %u)\n",
-	       ledger_mem, m + m / 8 + 64, max_value);
+	       ledger_mem, m + 64, max_value);
 	printf("signature checks: %llu real, %llu memoised; datagrams %llu sent, %llu lost\n",
 	       (unsigned long long)memo_real, (unsigned long long)memo_hits,
 	       (unsigned long long)net.sent, (unsigned long long)net.lost);
