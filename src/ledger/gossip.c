@@ -490,6 +490,15 @@ static void on_want(struct nt_gossip *g, struct peer *p, const uint8_t *ids, uin
 	msg_flush(g, &g->ent, p->handle);
 }
 
+/* Whether an entry's version (its owner's clock when it signed it) is recent news. */
+static bool entry_is_fresh(const struct nt_gossip *g, const uint8_t *e, size_t elen, uint64_t now)
+{
+	struct nt_ledger_entry d;
+
+	return nt_ledger_entry_decode(e, elen, &d) && d.version + g->cfg.fresh_ms >= now &&
+	       d.version <= now + g->cfg.fresh_ms;
+}
+
 /* Sends the pending forward message to up to push_fanout peers other than src. */
 static void forward_flush(struct nt_gossip *g, uint64_t src)
 {
@@ -536,8 +545,8 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 			continue;
 		rounds_hurry(g, now);
 		/* Only what taught us something travels on, so each member forwards a change
-		 * once and a flood dies out. */
-		if (!push)
+		 * once and a flood dies out; what reconciliation taught us, only if it is news. */
+		if (!push && !entry_is_fresh(g, e, elen, now))
 			continue;
 		if (g->fwd.len + 2 + elen > g->cfg.max_msg)
 			forward_flush(g, p->handle);
@@ -770,6 +779,8 @@ static void cfg_defaults(struct nt_gossip_cfg *c)
 		c->range_budget = NT_GOSSIP_DEFAULT_RANGE_BUDGET;
 	if (!c->push_fanout)
 		c->push_fanout = NT_GOSSIP_DEFAULT_FANOUT;
+	if (!c->fresh_ms)
+		c->fresh_ms = NT_GOSSIP_DEFAULT_FRESH_MS;
 }
 
 int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_gossip_cfg *cfg)

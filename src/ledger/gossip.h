@@ -53,6 +53,13 @@ enum nt_gossip_type {
 /* Peers a received push is forwarded to (the others than its sender): all of them when they
  * are only the neighbors (docs/scale.md), a bounded number on a member with many sessions. */
 #define NT_GOSSIP_DEFAULT_FANOUT 16
+/*
+ * An entry learnt through reconciliation rather than a push is forwarded like a push when it
+ * was signed this recently (its version is the owner's wall clock, docs/ledger.md §2): news
+ * that missed us as a push (made before its owner had sessions, or lost) still travels in
+ * hops of one round trip, while the old entries a joining member pulls go no further.
+ */
+#define NT_GOSSIP_DEFAULT_FRESH_MS 30000
 
 /* Sends one message to a peer; buf is only valid during the call. Must not re-enter. */
 typedef void nt_gossip_send_fn(void *ctx, uint64_t peer, const uint8_t *buf, size_t len);
@@ -67,6 +74,7 @@ struct nt_gossip_cfg {
 	uint32_t verify_budget; /* signature checks per peer per second (entries it sends) */
 	uint32_t range_budget; /* range and summary answers per peer per second */
 	uint32_t push_fanout; /* at most this many peers a received push is forwarded to */
+	uint64_t fresh_ms; /* entries signed this recently are forwarded however they came */
 	nt_gossip_send_fn *send;
 	void *ctx;
 };

@@ -728,6 +728,35 @@ static void test_summary_out_of_range(void **state)
 	sim_teardown();
 }
 
+/*
+ * Entries learnt by reconciliation (ENTRIES) travel on like pushes only when they are news
+ * (signed within fresh_ms): a claim made before its owner had sessions still spreads in hops,
+ * while what a joining member pulls goes no further.
+ */
+static void test_fresh_entries_forwarded(void **state)
+{
+	struct nt_gossip_stats st;
+	uint8_t e[512], m[600];
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	sim_now = T0 + 100000;
+	/* Version 5: signed long ago as far as versions tell (they are the owner's clock). */
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[1].id.ed_pk, "10.1.0.2", 5, sim_now);
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 1);
+	assert_int_equal(st.pushes_forwarded, 0);
+	/* Signed a second ago: news, forwarded to node 0's three other peers. */
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 1000, sim_now);
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 2);
+	assert_int_equal(st.pushes_forwarded, 3);
+	sim_teardown();
+}
+
 static void test_cfg(void **state)
 {
 	struct nt_gossip_cfg gc = { .max_msg = 900, .send = net_send };
@@ -768,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_quiet_rounds),
 		cmocka_unit_test(test_reconcile_cost),
 		cmocka_unit_test(test_summary_out_of_range),
+		cmocka_unit_test(test_fresh_entries_forwarded),
 		cmocka_unit_test(test_cfg),
 	};
 
