@@ -11,7 +11,11 @@
  *   - quiet network: gossip bytes each member sends per second (median, max), once the
  *     digest rounds have stretched, as payload and with per-datagram overhead;
  *   - a new claim by a random member: the time until 50 %, 99 % and 100 % of members hold it,
- *     with 0 % and 5 % loss (a few trials each);
+ *     with 0 % and 5 % loss (a few trials each); one other member is away meanwhile (its
+ *     sessions down), and the time it takes to get the claim once they are back is printed;
+ *     100 % counts every member but that one;
+ *   - what lease renewals cost: the bytes one change costs per member, times M changes per
+ *     half-life of a lease;
  *   - ledger memory per member (nt_ledger_memory).
  * With --check it exits 1 unless the targets hold, scaled for its size (the CI run is small).
  *
@@ -66,6 +70,8 @@ struct member {
 };
 
 static struct member *members;
+static uint32_t (*edges)[2]; /* gossip peer pairs, a < b (a pair may repeat) */
+static size_t nedges;
 static uint32_t nmembers;
 static struct simnet net;
 static uint64_t now;
@@ -75,7 +81,7 @@ static char trial_key[64];
 static uint32_t reached;
 static uint32_t max_value = 256; /* the ledger's per-entry value room (--max-value) */
 static uint64_t reached_at_50, reached_at_99, reached_at_all;
-static uint32_t need_50, need_99;
+static uint32_t need_50, need_99, need_all; /* need_all: every member but the one away */
 
 /* The memo of signature checks: 16-byte digests of (sig, pk, message) and their answer. */
 static struct {
@@ -155,7 +161,7 @@ static void on_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger
 		reached_at_50 = now;
 	if (reached == need_99)
 		reached_at_99 = now;
-	if (reached == nmembers)
+	if (reached == need_all)
 		reached_at_all = now;
 }
 
@@ -224,9 +230,10 @@ static void setup_members(uint32_t m)
 static void setup_peers(uint32_t *max_degree, double *mean_degree)
 {
 	uint8_t (*ids)[32] = malloc((size_t)nmembers * 32);
-	uint32_t (*edges)[2] = malloc((size_t)nmembers * NT_NEIGHBORS_DEFAULT * sizeof(*edges));
 	uint32_t *deg = calloc(nmembers, sizeof(*deg));
-	size_t nedges = 0, total = 0;
+	size_t total = 0;
+
+	edges = malloc((size_t)nmembers * NT_NEIGHBORS_DEFAULT * sizeof(*edges));
 
 	if (!ids || !edges || !deg)
 		die("peers", ENOMEM);
@@ -278,8 +285,33 @@ static void setup_peers(uint32_t *max_degree, double *mean_degree)
 		*max_degree = NT_MAX(*max_degree, deg[i]);
 	*mean_degree = (double)total / nmembers;
 	free(ids);
-	free(edges);
 	free(deg);
+}
+
+/*
+ * Member y's sessions go down (up): the daemon then removes (adds) it as a gossip peer on
+ * both ends, and a peer added gets a digest at once.
+ */
+static void sessions_set(uint32_t y, bool up)
+{
+	for (size_t i = 0; i < nedges; i++) {
+		uint32_t a = edges[i][0], b = edges[i][1], o;
+
+		if (a != y && b != y)
+			continue;
+		o = a == y ? b : a;
+		if (up) {
+			if (nt_gossip_peer_add(members[y].g, o) == -EEXIST)
+				continue;
+			if (nt_gossip_peer_add(members[o].g, y) < 0)
+				die("peer_add", EINVAL);
+			members[o].next_tick = NT_MIN(members[o].next_tick, nt_gossip_deadline(members[o].g));
+		} else {
+			nt_gossip_peer_remove(members[y].g, o);
+			nt_gossip_peer_remove(members[o].g, y);
+		}
+	}
+	members[y].next_tick = NT_MIN(members[y].next_tick, nt_gossip_deadline(members[y].g));
 }
 
 /* Advances the clock to until (or until *stop turns true): deliveries, then due ticks. */
@@ -293,7 +325,8 @@ static void run(uint64_t until, const bool *stop)
 			struct member *m = &members[p.to];
 			int ret = nt_gossip_input(m->g, p.from, p.data, p.len, now);
 
-			if (ret < 0)
+			/* -ENOENT: in flight when the session went down, as the daemon drops it. */
+			if (ret < 0 && ret != -ENOENT)
 				die("nt_gossip_input", ret);
 			m->next_tick = NT_MIN(m->next_tick, nt_gossip_deadline(m->g));
 			free(p.data);
@@ -350,13 +383,15 @@ static void rates(uint64_t secs, double out[4])
 struct trial {
 	double t50, t99, tall; /* seconds; < 0: not reached within the limit */
 	double kbytes_per_member; /* gossip bytes sent by all, per member, during the trial */
+	double rejoin; /* s for a member whose sessions were down meanwhile to hold it, once back */
 };
 
 /* A random member claims a new address; runs until every member holds it (or 60 s). */
 static struct trial run_trial(uint32_t n)
 {
-	struct trial t = { -1, -1, -1, 0 };
+	struct trial t = { -1, -1, -1, 0, -1 };
 	uint32_t who = (uint32_t)simnet_rand(&net, nmembers);
+	uint32_t away = (who + 1 + (uint32_t)simnet_rand(&net, nmembers - 1)) % nmembers;
 	uint64_t start, before = 0, after = 0;
 	bool done = false;
 	char value[256];
@@ -373,9 +408,12 @@ static struct trial run_trial(uint32_t n)
 	reached_at_50 = reached_at_99 = reached_at_all = 0;
 	need_50 = (nmembers + 1) / 2;
 	need_99 = (uint32_t)ceil(nmembers * 0.99);
+	need_all = nmembers - 1;
 	signer(who);
 	memcpy(trial_owner, ident.ed_pk, 32);
 	snprintf(trial_key, sizeof(trial_key), "fd00::%x:%x", who, n);
+	/* One other member is away (its sessions down) until everybody else holds the claim. */
+	sessions_set(away, false);
 	start = now;
 	ret = nt_ledger_put_local(members[who].l, &ident, NT_LEDGER_MACHINES, trial_key, value,
 				  claim_value(who, value, sizeof(value)), LEASE_MS, now, NULL);
@@ -383,7 +421,16 @@ static struct trial run_trial(uint32_t n)
 		die("trial claim", ret);
 	while (!done && now - start < 60000) {
 		run(now + STEP_MS, NULL);
-		done = reached == nmembers;
+		done = reached >= need_all;
+	}
+	if (!members[away].reached) {
+		uint64_t back = now;
+
+		sessions_set(away, true);
+		while (!members[away].reached && now - back < 60000)
+			run(now + STEP_MS, NULL);
+		if (members[away].reached)
+			t.rejoin = (double)(now - back) / 1000;
 	}
 	if (reached_at_50)
 		t.t50 = (double)(reached_at_50 - start) / 1000;
@@ -397,6 +444,8 @@ static struct trial run_trial(uint32_t n)
 		nt_gossip_stats_get(members[i].g, &st);
 		after += st.tx_bytes;
 	}
+	if (!members[away].reached)
+		sessions_set(away, true);
 	t.kbytes_per_member = (double)(after - before) / nmembers / 1000;
 	trial_key[0] = 0;
 	return t;
@@ -421,7 +470,7 @@ int main(int argc, char **argv)
 	static const double losses[2] = { 0, 0.05 };
 	uint32_t m = 300, trials = 3, max_degree;
 	uint64_t seed = 1, quiet_secs = 300;
-	double mean_degree, q[4], scale, worst99[2] = { 0 }, worstall[2] = { 0 };
+	double mean_degree, q[4], scale, worst99[2] = { 0 }, worstall[2] = { 0 }, per_change = 0;
 	bool check = false, ok = true;
 	size_t ledger_mem;
 	int c;
@@ -484,8 +533,10 @@ int main(int argc, char **argv)
 			struct trial t = run_trial(k * trials + n);
 
 			printf("new claim, %2.0f %% loss, trial %u: 50 %% in %.2f s, 99 %% in %.2f s,"
-			       " 100 %% in %.2f s; %.2f kB of gossip sent per member\n",
-			       losses[k] * 100, n + 1, t.t50, t.t99, t.tall, t.kbytes_per_member);
+			       " 100 %% in %.2f s; %.2f kB of gossip sent per member;"
+			       " a member away meanwhile has it %.2f s after its sessions are back\n",
+			       losses[k] * 100, n + 1, t.t50, t.t99, t.tall, t.kbytes_per_member, t.rejoin);
+			per_change += t.kbytes_per_member * 1000 / (2 * trials);
 			if (t.t99 < 0 || t.t99 > worst99[k])
 				worst99[k] = t.t99 < 0 ? 1e9 : t.t99;
 			if (t.tall < 0 || t.tall > worstall[k])
@@ -494,6 +545,10 @@ int main(int argc, char **argv)
 			run(now + 20000, NULL);
 		}
 	}
+	printf("lease renewals (each member re-signs its claim at half-life, every %llu s): %.2f B/s"
+	       " per member of payload (%.0f bytes per change per member x %u members / %llu s)\n",
+	       (unsigned long long)(LEASE_MS / 2000), per_change * m / (double)(LEASE_MS / 2000),
+	       per_change, m, (unsigned long long)(LEASE_MS / 2000));
 	printf("ledger memory per member: %zu bytes (nt_ledger_memory; capacity %u, key 40, value %u)\n",
 	       ledger_mem, m + 64, max_value);
 	printf("signature checks: %llu real, %llu memoised; datagrams %llu sent, %llu lost\n",
@@ -530,6 +585,7 @@ int main(int argc, char **argv)
 		nt_ledger_free(members[i].l);
 	}
 	free(members);
+	free(edges);
 	free(memo);
 	sodium_free(ident.ed_sk);
 	simnet_uninit(&net);
