@@ -144,7 +144,8 @@ static void member_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len
 		die("send", ENOMEM);
 }
 
-static void on_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger_change c, bool local)
+static void on_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger_change c,
+		      bool local)
 {
 	struct member *m = ctx;
 
@@ -453,7 +454,8 @@ static struct trial run_trial(uint32_t n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sim_gossip [--members M] [--trials N] [--seed S] [--max-value B] [--check]\n");
+	fprintf(stderr, "usage: sim_gossip [--members M] [--trials N] [--seed S] [--max-value B]"
+			" [--check]\n");
 	exit(2);
 }
 
