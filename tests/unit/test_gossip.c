@@ -757,6 +757,38 @@ static void test_fresh_entries_forwarded(void **state)
 	sim_teardown();
 }
 
+/*
+ * A peer that says every sub-range differs, again and again, gets at most range_budget
+ * answers a second: what it can make us send does not grow with what it sends.
+ */
+static void test_ranges_budget(void **state)
+{
+	uint8_t m[2 + 9 + 16 * 12];
+	struct nt_gossip_stats st0, st;
+
+	(void)state;
+	sim_setup();
+	claim(0, "machines", "10.1.0.1", "endpoint");
+	net_flush();
+	memset(m, 0xee, sizeof(m));
+	m[0] = NT_GOSSIP_VERSION;
+	m[1] = NT_GOSSIP_RANGES;
+	m[2] = 0;
+	memset(m + 3, 0, 8);
+	nt_gossip_stats_get(nodes[0].g, &st0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, sizeof(m), sim_now), 0);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.summaries_sent + st.ranges_sent - st0.summaries_sent - st0.ranges_sent,
+			 NT_GOSSIP_DEFAULT_RANGE_BUDGET);
+	assert_int_equal(st.range_throttled, 100 * 16 - NT_GOSSIP_DEFAULT_RANGE_BUDGET);
+	/* A second later the budget is back. */
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, sizeof(m), sim_now + 1000), 0);
+	nt_gossip_stats_get(nodes[0].g, &st0);
+	assert_int_equal(st0.summaries_sent + st0.ranges_sent - st.summaries_sent - st.ranges_sent, 16);
+	sim_teardown();
+}
+
 static void test_cfg(void **state)
 {
 	struct nt_gossip_cfg gc = { .max_msg = 900, .send = net_send };
@@ -798,6 +830,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_cost),
 		cmocka_unit_test(test_summary_out_of_range),
 		cmocka_unit_test(test_fresh_entries_forwarded),
+		cmocka_unit_test(test_ranges_budget),
 		cmocka_unit_test(test_cfg),
 	};
 
