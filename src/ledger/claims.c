@@ -66,8 +66,10 @@ static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt
 	struct nt_claims *cl = ctx;
 
 	(void)change;
-	if (local && cl->gossip)
+	if (local && cl->gossip) {
 		nt_gossip_on_local_change(cl->gossip, e, nt_wall_ms());
+		cl->gossip_next_ms = NT_MIN(cl->gossip_next_ms, nt_gossip_deadline(cl->gossip));
+	}
 	if (e->bucket_len == sizeof(MACHINES) - 1 && !memcmp(e->bucket, MACHINES, e->bucket_len))
 		cl->routes_dirty = true;
 }
@@ -120,6 +122,8 @@ static void on_gossip(void *ctx, struct nt_peer *p, uint8_t type, const uint8_t 
 		return;
 	if (nt_gossip_input(cl->gossip, (uint64_t)(uintptr_t)p, buf, len, nt_wall_ms()) < 0)
 		nt_dataplane_drop(cl->host.dp, NT_DROP_CONTROL);
+	/* What differed brings the next digest round forward. */
+	cl->gossip_next_ms = NT_MIN(cl->gossip_next_ms, nt_gossip_deadline(cl->gossip));
 }
 
 static const char *addr_text(const struct nt_cidr *c, char *buf, size_t len)

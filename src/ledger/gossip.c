@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * Ledger anti-entropy between members (DESIGN §7), sans-IO.
+ * Ledger anti-entropy between members (DESIGN §7, docs/ledger.md §3), sans-IO. Its cost
+ * follows what changes, not how many members there are:
  *
- *   every digest interval, and at once after a local change:   A -> B  DIGEST(hash, count)
- *   B's hash differs:                      B -> A  SUMMARY(id, version, hash prefix)...
- *                                          B -> A  DIGEST   (so A summarises for B too)
- *   A lacks an item or holds an older one: A -> B  WANT(id...)
- *                                          B -> A  ENTRIES(entry...)
- *   A holds a newer one:                   A -> B  ENTRIES(entry...)
- *   a local change:                        A -> *  PUSH(entry), forwarded by each
- *                                          receiver that learnt something to a few peers
+ *   a round (5 s, doubling to 60 s while nothing differs): A -> one partner B  DIGEST
+ *   B's state differs:              B -> A  RANGES(root): count + hash of 16 sub-ranges
+ *   for each sub-range that differs, the side that sees it answers with the 16
+ *   sub-ranges of that one (RANGES), or, once it holds at most NT_GOSSIP_LEAF entries
+ *   there, with the list of them (SUMMARY); so k differences cost O(k log N) bytes
+ *   on a SUMMARY, the receiver:     WANT(what it lacks)  +  ENTRIES(what the sender lacks)
+ *   a local change:                 A -> every peer  PUSH(entry), and every receiver that
+ *                                   learnt something forwards it once to its other peers
  *
- * Every message fits the caller's max_msg; summaries and entries are chunked. Nothing
- * is allocated after nt_gossip_new: four message buffers and the peer table.
+ * Ranges cut the 64-bit short ids (docs/ledger.md §1.1) by hex digits: a range of level L is
+ * the ids whose first L digits are its prefix. Their hashes are computed from a copy of
+ * (id, version, entry hash) sorted by id, rebuilt when the ledger's state hash changes.
+ * Every message fits the caller's max_msg; entries are chunked. Nothing is allocated after
+ * nt_gossip_new: four message buffers, the peer table and the sorted copy.
  */
 #include "ledger/gossip.h"
 
@@ -20,19 +24,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
 #include "core/util.h"
 
+enum {
+	ITEM_LEN = 24, /* id(8) version(8) entry hash prefix(8), big-endian: sorts by memcmp */
+	RANGE_HASH_LEN = 8,
+	RANGES_LEN = NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM,
+};
+
 struct peer {
 	uint64_t handle;
-	uint64_t next_digest; /* unix ms; 0: on the next tick */
-	uint64_t digest_sent_at, summary_sent_at; /* 0: never */
-	uint64_t summary_rx_at; /* when its summary (all it holds) last came; 0: never */
+	uint64_t answered_at; /* last answer to a differing digest; 0: never */
+	uint64_t summary_rx_at; /* when its root ranges (all it holds, hashed) last came; 0: never */
 	uint64_t refill_at; /* want budget bookkeeping */
 	uint32_t tokens;
 	uint64_t verify_at; /* signature check budget: refilled every second */
 	uint32_t verify_tokens;
-	bool used, synced;
+	uint64_t range_at; /* range answer budget: refilled every second */
+	uint32_t range_tokens;
+	bool synced, hello; /* hello: owed a first digest */
 };
 
 /* A message being built: header, u16 item count, items. */
@@ -46,24 +59,28 @@ struct msg {
 struct nt_gossip {
 	struct nt_gossip_cfg cfg;
 	struct nt_ledger *l;
-	struct peer *peers;
-	struct msg sum, want, ent, fwd;
+	struct peer *peers; /* npeers used, packed */
+	uint32_t npeers;
+	uint32_t rr; /* next digest partner */
 	uint32_t fanout_next;
+	struct msg want, ent, fwd;
+	uint8_t *out; /* a RANGES or SUMMARY message */
+	uint8_t (*items)[ITEM_LEN]; /* stored entries sorted by id; capacity of the ledger */
+	uint32_t nitems, cap_items;
+	uint8_t items_state[NT_LEDGER_HASH_LEN]; /* the state hash they were built for */
+	bool items_valid;
+	uint32_t leaf; /* NT_GOSSIP_LEAF, or fewer if max_msg is small */
+	uint64_t interval; /* ms until the round after the next */
+	uint64_t next_round; /* unix ms; 0: on the next tick */
+	bool hello_due; /* a peer is owed its first digest */
 	struct nt_gossip_stats stats;
 	struct nt_ratelimit rl_bad; /* log throttle (log.h) */
 };
 
-
-
-
-
-
-
-
 static struct peer *peer_find(const struct nt_gossip *g, uint64_t handle)
 {
-	for (uint32_t i = 0; i < g->cfg.max_peers; i++)
-		if (g->peers[i].used && g->peers[i].handle == handle)
+	for (uint32_t i = 0; i < g->npeers; i++)
+		if (g->peers[i].handle == handle)
 			return &g->peers[i];
 	return NULL;
 }
@@ -93,7 +110,15 @@ static void msg_flush(struct nt_gossip *g, struct msg *m, uint64_t peer)
 	msg_begin(m, m->type);
 }
 
-static void send_digest(struct nt_gossip *g, struct peer *p, uint64_t now)
+/* Something differs or changed: rounds fall back to the shortest interval. */
+static void rounds_hurry(struct nt_gossip *g, uint64_t now)
+{
+	g->interval = g->cfg.digest_interval_ms;
+	if (g->next_round > now + g->cfg.digest_interval_ms)
+		g->next_round = now + g->cfg.digest_interval_ms;
+}
+
+static void send_digest(struct nt_gossip *g, struct peer *p)
 {
 	uint8_t buf[NT_GOSSIP_HDR_LEN + NT_LEDGER_HASH_LEN + 4];
 
@@ -102,39 +127,208 @@ static void send_digest(struct nt_gossip *g, struct peer *p, uint64_t now)
 	nt_ledger_state_hash(g->l, buf + NT_GOSSIP_HDR_LEN);
 	nt_put_be32(buf + NT_GOSSIP_HDR_LEN + NT_LEDGER_HASH_LEN, nt_ledger_count(g->l));
 	emit(g, p->handle, buf, sizeof(buf));
-	p->digest_sent_at = now;
-	p->next_digest = now + g->cfg.digest_interval_ms;
 }
 
-struct summary_ctx {
-	struct nt_gossip *g;
-	uint64_t peer;
-};
-
-static bool summary_item(void *ctx, const struct nt_ledger_entry *e)
+static bool item_add(void *ctx, const struct nt_ledger_entry *e)
 {
-	struct summary_ctx *c = ctx;
-	struct msg *m = &c->g->sum;
+	struct nt_gossip *g = ctx;
+	uint8_t *it;
 
-	if (m->len + NT_GOSSIP_SUMMARY_ITEM > c->g->cfg.max_msg)
-		msg_flush(c->g, m, c->peer);
-	nt_put_be64(m->buf + m->len, nt_ledger_entry_id(c->g->l, e));
-	nt_put_be64(m->buf + m->len + 8, e->version);
-	memcpy(m->buf + m->len + 16, nt_ledger_entry_hash(c->g->l, e), 4);
-	m->len += NT_GOSSIP_SUMMARY_ITEM;
-	m->n++;
+	if (g->nitems == g->cap_items)
+		return false;
+	it = g->items[g->nitems++];
+	nt_put_be64(it, nt_ledger_entry_id(g->l, e));
+	nt_put_be64(it + 8, e->version);
+	memcpy(it + 16, nt_ledger_entry_hash(g->l, e), RANGE_HASH_LEN);
 	return true;
 }
 
-static void send_summary(struct nt_gossip *g, struct peer *p, uint64_t now)
+static void item_swap(uint8_t (*it)[ITEM_LEN], size_t a, size_t b)
 {
-	struct summary_ctx c = { g, p->handle };
+	uint8_t tmp[ITEM_LEN];
 
-	msg_begin(&g->sum, NT_GOSSIP_SUMMARY);
-	nt_ledger_foreach_stored(g->l, summary_item, &c);
-	msg_flush(g, &g->sum, p->handle);
-	p->summary_sent_at = now;
+	memcpy(tmp, it[a], ITEM_LEN);
+	memcpy(it[a], it[b], ITEM_LEN);
+	memcpy(it[b], tmp, ITEM_LEN);
+}
+
+static void sift_down(uint8_t (*it)[ITEM_LEN], size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && memcmp(it[child], it[child + 1], ITEM_LEN) < 0)
+			child++;
+		if (memcmp(it[root], it[child], ITEM_LEN) >= 0)
+			return;
+		item_swap(it, root, child);
+	}
+}
+
+/* Heapsort: glibc's qsort may malloc a merge buffer, and gossip must not allocate. */
+static void items_sort(uint8_t (*it)[ITEM_LEN], size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(it, i, n);
+	for (size_t end = n; end-- > 1;) {
+		item_swap(it, 0, end);
+		sift_down(it, 0, end);
+	}
+}
+
+/* Brings the sorted copy up to date: once per change of the ledger's state. */
+static void items_refresh(struct nt_gossip *g)
+{
+	uint8_t state[NT_LEDGER_HASH_LEN];
+
+	nt_ledger_state_hash(g->l, state);
+	if (g->items_valid && !memcmp(state, g->items_state, sizeof(state)))
+		return;
+	g->nitems = 0;
+	nt_ledger_foreach_stored(g->l, item_add, g);
+	items_sort(g->items, g->nitems);
+	memcpy(g->items_state, state, sizeof(state));
+	g->items_valid = true;
+}
+
+/* Index of the first item whose id is >= id. */
+static uint32_t items_lower_bound(const struct nt_gossip *g, uint64_t id)
+{
+	uint32_t lo = 0, hi = g->nitems;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (nt_get_be64(g->items[mid]) < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether (level, prefix) names a range: level <= 16, prefix of 4 * level bits. */
+static bool range_is_valid(uint8_t level, uint64_t prefix)
+{
+	/* Shifts stay below 64: level 16 is the whole id, level 0 the empty prefix. */
+	if (level > NT_GOSSIP_LEVELS)
+		return false;
+	return level == NT_GOSSIP_LEVELS || prefix >> (4 * level) == 0;
+}
+
+static uint64_t range_first(uint8_t level, uint64_t prefix)
+{
+	return level ? prefix << (64 - 4 * level) : 0;
+}
+
+static uint64_t range_last(uint8_t level, uint64_t prefix)
+{
+	if (level == NT_GOSSIP_LEVELS)
+		return prefix;
+	return level ? range_first(level, prefix) | (UINT64_MAX >> (4 * level)) : UINT64_MAX;
+}
+
+static bool range_holds(uint8_t level, uint64_t prefix, uint64_t id)
+{
+	return id >= range_first(level, prefix) && id <= range_last(level, prefix);
+}
+
+/* Our items in a range: [*lo, *hi). */
+static void range_slice(const struct nt_gossip *g, uint8_t level, uint64_t prefix, uint32_t *lo,
+			uint32_t *hi)
+{
+	uint64_t last = range_last(level, prefix);
+
+	*lo = items_lower_bound(g, range_first(level, prefix));
+	*hi = last == UINT64_MAX ? g->nitems : items_lower_bound(g, last + 1);
+}
+
+/*
+ * Count and hash of each of the 16 sub-ranges of a range of level < 16 whose items are
+ * [lo, hi): the hash is BLAKE2b-64 of the items (id, version, entry hash[0..8]) in id order.
+ */
+static void range_children(const struct nt_gossip *g, uint8_t level, uint32_t lo, uint32_t hi,
+			   uint32_t count[NT_GOSSIP_SPLIT], uint8_t hash[NT_GOSSIP_SPLIT][RANGE_HASH_LEN])
+{
+	unsigned int shift = 60 - 4 * level;
+	uint32_t j = lo;
+
+	for (unsigned int c = 0; c < NT_GOSSIP_SPLIT; c++) {
+		uint32_t start = j;
+
+		while (j < hi && ((nt_get_be64(g->items[j]) >> shift) & 0xf) == c)
+			j++;
+		count[c] = j - start;
+		crypto_generichash(hash[c], RANGE_HASH_LEN, (const uint8_t *)g->items[start],
+				   (size_t)(j - start) * ITEM_LEN, NULL, 0);
+	}
+}
+
+static bool range_budget_take(struct nt_gossip *g, struct peer *p, uint64_t now)
+{
+	if (now >= p->range_at + 1000 || now < p->range_at) {
+		p->range_tokens = g->cfg.range_budget;
+		p->range_at = now;
+	}
+	if (!p->range_tokens) {
+		g->stats.range_throttled++;
+		return false;
+	}
+	p->range_tokens--;
+	return true;
+}
+
+static void send_ranges(struct nt_gossip *g, struct peer *p, uint8_t level, uint64_t prefix,
+			uint32_t lo, uint32_t hi)
+{
+	uint32_t count[NT_GOSSIP_SPLIT];
+	uint8_t hash[NT_GOSSIP_SPLIT][RANGE_HASH_LEN];
+	uint8_t *b = g->out;
+
+	range_children(g, level, lo, hi, count, hash);
+	b[0] = NT_GOSSIP_VERSION;
+	b[1] = NT_GOSSIP_RANGES;
+	b[2] = level;
+	nt_put_be64(b + 3, prefix);
+	b += NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR;
+	for (unsigned int c = 0; c < NT_GOSSIP_SPLIT; c++, b += NT_GOSSIP_RANGE_ITEM) {
+		nt_put_be32(b, count[c]);
+		memcpy(b + 4, hash[c], RANGE_HASH_LEN);
+	}
+	emit(g, p->handle, g->out, RANGES_LEN);
+	g->stats.ranges_sent++;
+}
+
+static void send_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint64_t prefix,
+			 uint32_t lo, uint32_t hi)
+{
+	uint8_t *b = g->out;
+	size_t len = NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + 2;
+
+	b[0] = NT_GOSSIP_VERSION;
+	b[1] = NT_GOSSIP_SUMMARY;
+	b[2] = level;
+	nt_put_be64(b + 3, prefix);
+	nt_put_be16(b + NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR, (uint16_t)(hi - lo));
+	for (uint32_t j = lo; j < hi; j++, len += NT_GOSSIP_SUMMARY_ITEM)
+		memcpy(b + len, g->items[j], NT_GOSSIP_SUMMARY_ITEM);
+	emit(g, p->handle, g->out, len);
 	g->stats.summaries_sent++;
+}
+
+/*
+ * A range differs between the peer and us: list what we hold there if it is little (or the
+ * range is one id), else send its 16 sub-ranges. Call after items_refresh.
+ */
+static void answer_range(struct nt_gossip *g, struct peer *p, uint8_t level, uint64_t prefix,
+			 uint64_t now)
+{
+	uint32_t lo, hi;
+
+	if (!range_budget_take(g, p, now))
+		return;
+	range_slice(g, level, prefix, &lo, &hi);
+	if (hi - lo <= g->leaf || level == NT_GOSSIP_LEVELS)
+		send_summary(g, p, level, prefix, lo, NT_MIN(hi, lo + g->leaf));
+	else
+		send_ranges(g, p, level, prefix, lo, hi);
 }
 
 /* Takes one entry from the peer's want budget (a token bucket refilled every second). */
@@ -175,6 +369,17 @@ static void append_entry(struct nt_gossip *g, struct msg *m, uint64_t peer,
 	m->n++;
 }
 
+/* Sends our entry with this id to the peer, if it has budget left. */
+static void give_entry(struct nt_gossip *g, struct peer *p, uint64_t id, uint64_t now)
+{
+	const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, id);
+
+	if (!e || !budget_take(g, p, now))
+		return;
+	append_entry(g, &g->ent, p->handle, e);
+	g->stats.entries_sent++;
+}
+
 static void on_digest(struct nt_gossip *g, struct peer *p, const uint8_t *body, uint64_t now)
 {
 	uint8_t ours[NT_LEDGER_HASH_LEN];
@@ -189,17 +394,58 @@ static void on_digest(struct nt_gossip *g, struct peer *p, const uint8_t *body, 
 	}
 	p->synced = false;
 	g->stats.digests_differ++;
-	if (!p->summary_sent_at || now - p->summary_sent_at >= g->cfg.summary_interval_ms)
-		send_summary(g, p, now);
-	/* Our digest lets the peer summarise for us, so both sides pull in one round. */
-	if (!p->digest_sent_at || now - p->digest_sent_at >= g->cfg.summary_interval_ms)
-		send_digest(g, p, now);
+	rounds_hurry(g, now);
+	/* Our root ranges let both sides find the difference: each answers the other's. */
+	if (!p->answered_at || now - p->answered_at >= g->cfg.summary_interval_ms) {
+		p->answered_at = now;
+		items_refresh(g);
+		answer_range(g, p, 0, 0, now);
+	}
 }
 
-static void on_summary(struct nt_gossip *g, struct peer *p, const uint8_t *items, uint16_t n,
-		       uint64_t now)
+static void on_ranges(struct nt_gossip *g, struct peer *p, uint8_t level, uint64_t prefix,
+		      const uint8_t *items, uint64_t now)
 {
-	p->summary_rx_at = now;
+	uint32_t count[NT_GOSSIP_SPLIT], lo, hi;
+	uint8_t hash[NT_GOSSIP_SPLIT][RANGE_HASH_LEN];
+
+	if (level == 0)
+		p->summary_rx_at = now;
+	nt_ledger_expire(g->l, now);
+	items_refresh(g);
+	range_slice(g, level, prefix, &lo, &hi);
+	range_children(g, level, lo, hi, count, hash);
+	for (unsigned int c = 0; c < NT_GOSSIP_SPLIT; c++) {
+		const uint8_t *it = items + c * NT_GOSSIP_RANGE_ITEM;
+
+		if (nt_get_be32(it) == count[c] && !memcmp(it + 4, hash[c], RANGE_HASH_LEN))
+			continue;
+		rounds_hurry(g, now);
+		answer_range(g, p, (uint8_t)(level + 1), prefix << 4 | c, now);
+	}
+}
+
+static bool summary_lists(const uint8_t *items, uint16_t n, const uint8_t id[8])
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (!memcmp(items + (size_t)i * NT_GOSSIP_SUMMARY_ITEM, id, 8))
+			return true;
+	return false;
+}
+
+/*
+ * The peer lists all it holds in a range: we want what is newer there, and send what is
+ * newer here, including what it does not list at all.
+ */
+static void on_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint64_t prefix,
+		       const uint8_t *items, uint16_t n, uint64_t now)
+{
+	uint32_t lo, hi;
+
+	if (level == 0)
+		p->summary_rx_at = now;
+	nt_ledger_expire(g->l, now);
+	items_refresh(g);
 	msg_begin(&g->want, NT_GOSSIP_WANT);
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++) {
@@ -221,11 +467,16 @@ static void on_summary(struct nt_gossip *g, struct peer *p, const uint8_t *items
 			g->want.len += 8;
 			g->want.n++;
 			g->stats.wants_sent++;
-		} else if ((e->version > version || c < 0) && budget_take(g, p, now)) {
-			append_entry(g, &g->ent, p->handle, e);
-			g->stats.entries_sent++;
+		} else if (e->version > version || c < 0) {
+			give_entry(g, p, id, now);
 		}
 	}
+	range_slice(g, level, prefix, &lo, &hi);
+	for (uint32_t j = lo; j < hi; j++)
+		if (!summary_lists(items, n, g->items[j]))
+			give_entry(g, p, nt_get_be64(g->items[j]), now);
+	if (g->want.n || g->ent.n)
+		rounds_hurry(g, now);
 	msg_flush(g, &g->want, p->handle);
 	msg_flush(g, &g->ent, p->handle);
 }
@@ -234,14 +485,18 @@ static void on_want(struct nt_gossip *g, struct peer *p, const uint8_t *ids, uin
 		    uint64_t now)
 {
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
-	for (uint16_t i = 0; i < n; i++) {
-		const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, nt_get_be64(ids + 8 * (size_t)i));
-		if (!e || !budget_take(g, p, now))
-			continue;
-		append_entry(g, &g->ent, p->handle, e);
-		g->stats.entries_sent++;
-	}
+	for (uint16_t i = 0; i < n; i++)
+		give_entry(g, p, nt_get_be64(ids + 8 * (size_t)i), now);
 	msg_flush(g, &g->ent, p->handle);
+}
+
+/* Whether an entry's version (its owner's clock when it signed it) is recent news. */
+static bool entry_is_fresh(const struct nt_gossip *g, const uint8_t *e, size_t elen, uint64_t now)
+{
+	struct nt_ledger_entry d;
+
+	return nt_ledger_entry_decode(e, elen, &d) && d.version + g->cfg.fresh_ms >= now &&
+	       d.version <= now + g->cfg.fresh_ms;
 }
 
 /* Sends the pending forward message to up to push_fanout peers other than src. */
@@ -252,14 +507,15 @@ static void forward_flush(struct nt_gossip *g, uint64_t src)
 	if (!g->fwd.n)
 		return;
 	nt_put_be16(g->fwd.buf + NT_GOSSIP_HDR_LEN, g->fwd.n);
-	for (uint32_t k = 0; k < g->cfg.max_peers && sent < g->cfg.push_fanout; k++) {
-		struct peer *p = &g->peers[(g->fanout_next + k) % g->cfg.max_peers];
-		if (!p->used || p->handle == src)
+	for (uint32_t k = 0; k < g->npeers && sent < g->cfg.push_fanout; k++) {
+		struct peer *p = &g->peers[(g->fanout_next + k) % g->npeers];
+		if (p->handle == src)
 			continue;
 		emit(g, p->handle, g->fwd.buf, g->fwd.len);
 		sent++;
 	}
-	g->fanout_next = (g->fanout_next + 1) % g->cfg.max_peers;
+	if (g->npeers)
+		g->fanout_next = (g->fanout_next + 1) % g->npeers;
 	g->stats.pushes_forwarded += sent;
 	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
 }
@@ -285,8 +541,12 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 		if (!nt_ledger_verdict_is_ok(v))
 			log_ratelimited(&g->rl_bad, NT_DBG_GOSSIP, "gossip: entry from peer %llu: %s",
 					(unsigned long long)p->handle, nt_ledger_verdict_str(v));
-		/* Only what taught us something travels on, so a flood dies out. */
-		if (!push || (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED))
+		if (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED)
+			continue;
+		rounds_hurry(g, now);
+		/* Only what taught us something travels on, so each member forwards a change
+		 * once and a flood dies out; what reconciliation taught us, only if it is news. */
+		if (!push && !entry_is_fresh(g, e, elen, now))
 			continue;
 		if (g->fwd.len + 2 + elen > g->cfg.max_msg)
 			forward_flush(g, p->handle);
@@ -317,6 +577,49 @@ static bool records_are_framed(const uint8_t *recs, size_t len, uint16_t n)
 	return off == len;
 }
 
+/* Checks a SUMMARY body after its range: u16 n, n items of that range, nothing more. */
+static bool summary_is_framed(const uint8_t *b, size_t len, uint8_t level, uint64_t prefix,
+			      uint16_t *n)
+{
+	if (len < 2)
+		return false;
+	*n = nt_get_be16(b);
+	if (len - 2 != (size_t)*n * NT_GOSSIP_SUMMARY_ITEM)
+		return false;
+	for (uint16_t i = 0; i < *n; i++)
+		if (!range_holds(level, prefix, nt_get_be64(b + 2 + (size_t)i * NT_GOSSIP_SUMMARY_ITEM)))
+			return false;
+	return true;
+}
+
+/* RANGES and SUMMARY: a range header, then the body. -EBADMSG when malformed. */
+static int input_range(struct nt_gossip *g, struct peer *p, uint8_t type, const uint8_t *b,
+		       size_t len, uint64_t now)
+{
+	uint8_t level;
+	uint64_t prefix;
+	uint16_t n;
+
+	if (len < NT_GOSSIP_RANGE_HDR)
+		return -EBADMSG;
+	level = b[0];
+	prefix = nt_get_be64(b + 1);
+	b += NT_GOSSIP_RANGE_HDR;
+	len -= NT_GOSSIP_RANGE_HDR;
+	if (!range_is_valid(level, prefix))
+		return -EBADMSG;
+	if (type == NT_GOSSIP_RANGES) {
+		if (level == NT_GOSSIP_LEVELS || len != NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM)
+			return -EBADMSG;
+		on_ranges(g, p, level, prefix, b, now);
+		return 0;
+	}
+	if (!summary_is_framed(b, len, level, prefix, &n))
+		return -EBADMSG;
+	on_summary(g, p, level, prefix, b + 2, n, now);
+	return 0;
+}
+
 int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size_t len,
 		    uint64_t now_ms)
 {
@@ -332,10 +635,16 @@ int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size
 	g->stats.rx_msgs++;
 	if (len < NT_GOSSIP_HDR_LEN || buf[0] != NT_GOSSIP_VERSION)
 		goto bad;
-	if (buf[1] == NT_GOSSIP_DIGEST) {
+	switch (buf[1]) {
+	case NT_GOSSIP_DIGEST:
 		if (len != NT_GOSSIP_HDR_LEN + NT_LEDGER_HASH_LEN + 4)
 			goto bad;
 		on_digest(g, p, buf + NT_GOSSIP_HDR_LEN, now_ms);
+		return 0;
+	case NT_GOSSIP_RANGES:
+	case NT_GOSSIP_SUMMARY:
+		if (input_range(g, p, buf[1], buf + NT_GOSSIP_HDR_LEN, len - NT_GOSSIP_HDR_LEN, now_ms) < 0)
+			goto bad;
 		return 0;
 	}
 	if (len < NT_GOSSIP_HDR_LEN + 2)
@@ -343,11 +652,6 @@ int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size
 	n = nt_get_be16(buf + NT_GOSSIP_HDR_LEN);
 	blen = len - NT_GOSSIP_HDR_LEN - 2;
 	switch (buf[1]) {
-	case NT_GOSSIP_SUMMARY:
-		if (blen != (size_t)n * NT_GOSSIP_SUMMARY_ITEM)
-			goto bad;
-		on_summary(g, p, body, n, now_ms);
-		return 0;
 	case NT_GOSSIP_WANT:
 		if (blen != (size_t)n * 8)
 			goto bad;
@@ -367,20 +671,37 @@ bad:
 	return -EBADMSG;
 }
 
+/*
+ * A round: one digest to the next partner in turn. The interval doubles after each round
+ * (up to digest_max_ms); rounds_hurry() brings it back down when anything differs, so a
+ * quiet member sends one digest a minute whatever the number of members.
+ */
 uint64_t nt_gossip_tick(struct nt_gossip *g, uint64_t now_ms)
 {
-	uint64_t next = now_ms + g->cfg.digest_interval_ms;
-
 	nt_ledger_expire(g->l, now_ms);
-	for (uint32_t i = 0; i < g->cfg.max_peers; i++) {
-		struct peer *p = &g->peers[i];
-		if (!p->used)
+	g->hello_due = false;
+	for (uint32_t i = 0; i < g->npeers; i++) {
+		if (!g->peers[i].hello)
 			continue;
-		if (now_ms >= p->next_digest)
-			send_digest(g, p, now_ms);
-		next = NT_MIN(next, p->next_digest);
+		g->peers[i].hello = false;
+		send_digest(g, &g->peers[i]);
 	}
-	return next;
+	if (!g->npeers) {
+		g->next_round = now_ms + g->interval;
+		return g->next_round;
+	}
+	if (now_ms >= g->next_round) {
+		send_digest(g, &g->peers[g->rr++ % g->npeers]);
+		g->stats.rounds++;
+		g->next_round = now_ms + g->interval;
+		g->interval = NT_MIN(2 * g->interval, g->cfg.digest_max_ms);
+	}
+	return g->next_round;
+}
+
+uint64_t nt_gossip_deadline(const struct nt_gossip *g)
+{
+	return g->hello_due ? 0 : g->next_round;
 }
 
 /* May be called from the ledger's change callback: it only reads the ledger. */
@@ -389,17 +710,14 @@ void nt_gossip_on_local_change(struct nt_gossip *g, const struct nt_ledger_entry
 {
 	struct msg *m = &g->fwd;
 
+	rounds_hurry(g, now_ms);
 	msg_begin(m, NT_GOSSIP_PUSH);
 	append_entry(g, m, 0, e);
 	if (!m->n)
 		return;
 	nt_put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
-	for (uint32_t i = 0; i < g->cfg.max_peers; i++)
-		if (g->peers[i].used)
-			emit(g, g->peers[i].handle, m->buf, m->len);
-	for (uint32_t i = 0; i < g->cfg.max_peers; i++)
-		if (g->peers[i].used)
-			send_digest(g, &g->peers[i], now_ms);
+	for (uint32_t i = 0; i < g->npeers; i++)
+		emit(g, g->peers[i].handle, m->buf, m->len);
 	msg_begin(m, NT_GOSSIP_PUSH);
 }
 
@@ -407,14 +725,11 @@ int nt_gossip_peer_add(struct nt_gossip *g, uint64_t peer)
 {
 	if (peer_find(g, peer))
 		return -EEXIST;
-	for (uint32_t i = 0; i < g->cfg.max_peers; i++) {
-		struct peer *p = &g->peers[i];
-		if (p->used)
-			continue;
-		*p = (struct peer){ .handle = peer, .used = true };
-		return 0;
-	}
-	return -ENOSPC;
+	if (g->npeers == g->cfg.max_peers)
+		return -ENOSPC;
+	g->peers[g->npeers++] = (struct peer){ .handle = peer, .hello = true };
+	g->hello_due = true;
+	return 0;
 }
 
 void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer)
@@ -422,7 +737,7 @@ void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer)
 	struct peer *p = peer_find(g, peer);
 
 	if (p)
-		p->used = false;
+		*p = g->peers[--g->npeers];
 }
 
 bool nt_gossip_peer_has_summarized(const struct nt_gossip *g, uint64_t peer, uint64_t before)
@@ -444,8 +759,33 @@ void nt_gossip_stats_get(const struct nt_gossip *g, struct nt_gossip_stats *out)
 	*out = g->stats;
 }
 
+static void cfg_defaults(struct nt_gossip_cfg *c)
+{
+	if (!c->max_peers)
+		c->max_peers = NT_GOSSIP_DEFAULT_MAX_PEERS;
+	if (!c->max_msg)
+		c->max_msg = NT_GOSSIP_DEFAULT_MAX_MSG;
+	if (!c->digest_interval_ms)
+		c->digest_interval_ms = NT_GOSSIP_DEFAULT_DIGEST_MS;
+	if (!c->digest_max_ms)
+		c->digest_max_ms = NT_MAX(NT_GOSSIP_DEFAULT_DIGEST_MAX_MS, c->digest_interval_ms);
+	if (!c->summary_interval_ms)
+		c->summary_interval_ms = NT_GOSSIP_DEFAULT_SUMMARY_MS;
+	if (!c->want_budget)
+		c->want_budget = NT_GOSSIP_DEFAULT_WANT_BUDGET;
+	if (!c->verify_budget)
+		c->verify_budget = NT_GOSSIP_DEFAULT_VERIFY_BUDGET;
+	if (!c->range_budget)
+		c->range_budget = NT_GOSSIP_DEFAULT_RANGE_BUDGET;
+	if (!c->push_fanout)
+		c->push_fanout = NT_GOSSIP_DEFAULT_FANOUT;
+	if (!c->fresh_ms)
+		c->fresh_ms = NT_GOSSIP_DEFAULT_FRESH_MS;
+}
+
 int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_gossip_cfg *cfg)
 {
+	struct nt_ledger_stats ls;
 	struct nt_gossip *g;
 	uint8_t *bufs;
 
@@ -456,39 +796,34 @@ int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_g
 		return -ENOMEM;
 	g->l = l;
 	g->cfg = *cfg;
-	if (!g->cfg.max_peers)
-		g->cfg.max_peers = NT_GOSSIP_DEFAULT_MAX_PEERS;
-	if (!g->cfg.max_msg)
-		g->cfg.max_msg = NT_GOSSIP_DEFAULT_MAX_MSG;
-	if (!g->cfg.digest_interval_ms)
-		g->cfg.digest_interval_ms = NT_GOSSIP_DEFAULT_DIGEST_MS;
-	if (!g->cfg.summary_interval_ms)
-		g->cfg.summary_interval_ms = NT_GOSSIP_DEFAULT_SUMMARY_MS;
-	if (!g->cfg.want_budget)
-		g->cfg.want_budget = NT_GOSSIP_DEFAULT_WANT_BUDGET;
-	if (!g->cfg.verify_budget)
-		g->cfg.verify_budget = NT_GOSSIP_DEFAULT_VERIFY_BUDGET;
-	if (!g->cfg.push_fanout)
-		g->cfg.push_fanout = NT_GOSSIP_DEFAULT_FANOUT;
-	/* The largest entry must fit one ENTRIES message; counts are u16. */
+	cfg_defaults(&g->cfg);
+	/* The largest entry must fit one ENTRIES message, a RANGES message must fit; counts are u16. */
 	if (g->cfg.max_msg < NT_GOSSIP_HDR_LEN + 2 + 2 + nt_ledger_entry_max_wire(l) ||
-	    g->cfg.max_msg > 65535) {
+	    g->cfg.max_msg < RANGES_LEN || g->cfg.max_msg > 65535 ||
+	    g->cfg.digest_max_ms < g->cfg.digest_interval_ms) {
 		free(g);
 		return -EINVAL;
 	}
+	g->leaf = (uint32_t)NT_MIN((size_t)NT_GOSSIP_LEAF,
+				   (g->cfg.max_msg - NT_GOSSIP_HDR_LEN - NT_GOSSIP_RANGE_HDR - 2) /
+					   NT_GOSSIP_SUMMARY_ITEM);
+	nt_ledger_stats_get(l, &ls);
+	g->cap_items = ls.capacity;
+	g->interval = g->cfg.digest_interval_ms;
 	g->peers = calloc(g->cfg.max_peers, sizeof(*g->peers));
+	g->items = calloc(NT_MAX(g->cap_items, 1U), ITEM_LEN);
 	bufs = calloc(4, g->cfg.max_msg);
-	if (!g->peers || !bufs) {
+	if (!g->peers || !g->items || !bufs) {
 		free(bufs);
+		free(g->items);
 		free(g->peers);
 		free(g);
 		return -ENOMEM;
 	}
-	g->sum.buf = bufs;
+	g->out = bufs;
 	g->want.buf = bufs + g->cfg.max_msg;
 	g->ent.buf = bufs + 2 * g->cfg.max_msg;
 	g->fwd.buf = bufs + 3 * g->cfg.max_msg;
-	msg_begin(&g->sum, NT_GOSSIP_SUMMARY);
 	msg_begin(&g->want, NT_GOSSIP_WANT);
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
@@ -500,7 +835,8 @@ void nt_gossip_free(struct nt_gossip *g)
 {
 	if (!g)
 		return;
-	free(g->sum.buf);
+	free(g->out);
+	free(g->items);
 	free(g->peers);
 	free(g);
 }

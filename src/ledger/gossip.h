@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Ledger anti-entropy (DESIGN §7), sans-IO: digests, summaries, wants, entries and
+ * Ledger anti-entropy (DESIGN §7), sans-IO: digests, range hashes, summaries, wants, entries and
  * pushes between members, carried by the integrator as encrypted control payloads.
  * The engine is fed messages and the wall clock (unix ms, the ledger's clock), sends
  * through a callback and says when it wants to be called next. Messages are specified
@@ -16,28 +16,50 @@
 #include "ledger/ledger.h"
 
 enum {
-	NT_GOSSIP_VERSION = 1,
+	NT_GOSSIP_VERSION = 2,
 	NT_GOSSIP_HDR_LEN = 2, /* version, type */
 	NT_GOSSIP_SUMMARY_ITEM = 20, /* id(8) version(8) hash prefix(4) */
+	NT_GOSSIP_RANGE_HDR = 9, /* level(1) prefix(8): which range of the id space */
+	NT_GOSSIP_SPLIT = 16, /* sub-ranges per range: one hex digit of the id per level */
+	NT_GOSSIP_RANGE_ITEM = 12, /* count(4) hash(8) of one sub-range */
+	NT_GOSSIP_LEVELS = 16, /* a range of level 16 is one id */
+	/* A range holding at most this many entries is listed (SUMMARY), not split further. */
+	NT_GOSSIP_LEAF = 32,
 };
 
 enum nt_gossip_type {
 	NT_GOSSIP_DIGEST = 1,
-	NT_GOSSIP_SUMMARY = 2,
-	NT_GOSSIP_WANT = 3,
-	NT_GOSSIP_ENTRIES = 4, /* answers a want */
-	NT_GOSSIP_PUSH = 5, /* unsolicited new entries; forwarded to a few other peers */
+	NT_GOSSIP_RANGES = 2, /* the 16 sub-ranges of a range: count and hash of each */
+	NT_GOSSIP_SUMMARY = 3, /* every entry the sender holds in one range */
+	NT_GOSSIP_WANT = 4,
+	NT_GOSSIP_ENTRIES = 5, /* answers a want or a summary */
+	NT_GOSSIP_PUSH = 6, /* unsolicited new entries; forwarded once by each receiver */
 };
 
 #define NT_GOSSIP_DEFAULT_MAX_PEERS 64
 #define NT_GOSSIP_DEFAULT_MAX_MSG 1200
+/* Digest rounds: one partner a round; the interval doubles from the first to the second
+ * while nothing differs, and falls back to the first on any difference or change. */
 #define NT_GOSSIP_DEFAULT_DIGEST_MS 5000
+#define NT_GOSSIP_DEFAULT_DIGEST_MAX_MS 60000
 #define NT_GOSSIP_DEFAULT_SUMMARY_MS 1000
 #define NT_GOSSIP_DEFAULT_WANT_BUDGET 2048 /* entries served to one peer per second */
 /* Ed25519 checks of one member's entries a second (~50 us each): a full sync of a few
  * thousand entries takes seconds, a flood of bad signatures costs a few percent of a core. */
 #define NT_GOSSIP_DEFAULT_VERIFY_BUDGET 500
-#define NT_GOSSIP_DEFAULT_FANOUT 4
+/* Range and summary messages sent in answer to one peer a second: a full sync of an empty
+ * member needs 16 at once; a peer that claims every range differs gets no more than this. */
+#define NT_GOSSIP_DEFAULT_RANGE_BUDGET 256
+/* Peers a received push is forwarded to (the others than its sender): all of them when they
+ * are only the neighbors (docs/scale.md), a bounded number on a member with many sessions. */
+#define NT_GOSSIP_DEFAULT_FANOUT 16
+/*
+ * An entry learnt through reconciliation rather than a push is forwarded like a push when it
+ * was signed this recently (its version is the owner's wall clock, docs/ledger.md §2): news
+ * that missed us as a push (made before its owner had sessions, or lost) still travels in
+ * hops of one round trip, while the old entries a joining member pulls go no further.
+ */
+#define NT_GOSSIP_DEFAULT_FRESH_MS 30000
 
 /* Sends one message to a peer; buf is only valid during the call. Must not re-enter. */
 typedef void nt_gossip_send_fn(void *ctx, uint64_t peer, const uint8_t *buf, size_t len);
@@ -45,11 +67,14 @@ typedef void nt_gossip_send_fn(void *ctx, uint64_t peer, const uint8_t *buf, siz
 struct nt_gossip_cfg {
 	uint32_t max_peers; /* 0: default */
 	size_t max_msg; /* bytes per message; must hold the ledger's largest entry + 6 */
-	uint64_t digest_interval_ms; /* periodic digest to each peer */
-	uint64_t summary_interval_ms; /* at most one summary per peer per interval */
-	uint32_t want_budget; /* entries per peer per second answered to wants */
+	uint64_t digest_interval_ms; /* digest round interval while things change */
+	uint64_t digest_max_ms; /* ... and the longest it doubles to while digests agree */
+	uint64_t summary_interval_ms; /* at most one answer to a differing digest per peer per interval */
+	uint32_t want_budget; /* entries per peer per second answered to wants and summaries */
 	uint32_t verify_budget; /* signature checks per peer per second (entries it sends) */
-	uint32_t push_fanout; /* peers a received push is forwarded to */
+	uint32_t range_budget; /* range and summary answers per peer per second */
+	uint32_t push_fanout; /* at most this many peers a received push is forwarded to */
+	uint64_t fresh_ms; /* entries signed this recently are forwarded however they came */
 	nt_gossip_send_fn *send;
 	void *ctx;
 };
@@ -58,8 +83,10 @@ struct nt_gossip_stats {
 	uint64_t rx_msgs, rx_bad, rx_unknown_peer;
 	uint64_t tx_msgs, tx_bytes;
 	uint64_t digests_equal, digests_differ;
-	uint64_t summaries_sent, wants_sent, entries_sent, pushes_forwarded;
+	uint64_t rounds; /* digest rounds (one partner each) */
+	uint64_t ranges_sent, summaries_sent, wants_sent, entries_sent, pushes_forwarded;
 	uint64_t want_throttled; /* ids not answered because of want_budget */
+	uint64_t range_throttled; /* ranges not answered because of range_budget */
 	uint64_t entries_rx[NT_LEDGER_VERDICT_MAX]; /* per ledger verdict */
 };
 
@@ -69,7 +96,10 @@ struct nt_gossip;
 int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_gossip_cfg *cfg);
 void nt_gossip_free(struct nt_gossip *g);
 
-/* A session to a member is up; a digest goes out on the next tick. 0, -EEXIST, -ENOSPC. */
+/*
+ * A session to a member is up: it joins the partners of the digest rounds, and one digest
+ * goes to it on the next tick. 0, -EEXIST, -ENOSPC.
+ */
 int nt_gossip_peer_add(struct nt_gossip *g, uint64_t peer);
 void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer);
 /*
@@ -83,9 +113,18 @@ bool nt_gossip_peer_is_synced(const struct nt_gossip *g, uint64_t peer);
 /* One message from a peer. 0, -ENOENT (unknown peer) or -EBADMSG. */
 int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size_t len,
 		    uint64_t now_ms);
-/* Sends due digests; returns the next deadline (unix ms). Also rotates expired entries. */
+/*
+ * Sends the digest of a due round (to one partner, round-robin) and to new peers; returns
+ * the next deadline (unix ms). Also rotates expired entries.
+ */
 uint64_t nt_gossip_tick(struct nt_gossip *g, uint64_t now_ms);
-/* One of our entries changed: push it to every peer and send a digest right away. */
+/*
+ * When the engine wants nt_gossip_tick next (unix ms; 0: at once). Input, a new peer and a
+ * local change can bring it forward (something differs: rounds fall back to 5 s), so the
+ * integrator reads it again after them.
+ */
+uint64_t nt_gossip_deadline(const struct nt_gossip *g);
+/* One of our entries changed: push it to every peer; digest rounds fall back to the shortest. */
 void nt_gossip_on_local_change(struct nt_gossip *g, const struct nt_ledger_entry *e,
 			       uint64_t now_ms);
 void nt_gossip_stats_get(const struct nt_gossip *g, struct nt_gossip_stats *out);

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz target: nt_gossip_input on an engine with three peers and a fixed ledger of a
- * few signed entries (deterministic identities, fixed clock). Every message the engine
- * sends in answer must fit max_msg and carry a known type.
+ * Fuzz target: nt_gossip_input on an engine with three peers and a fixed ledger of 47
+ * signed entries (deterministic identities, fixed clock): more than a range summary lists
+ * (NT_GOSSIP_LEAF), so a differing range is answered with its sub-ranges as well as with
+ * lists. Every message the engine sends in answer must fit max_msg, carry a known type,
+ * and RANGES and SUMMARY messages must have their exact framing.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +28,14 @@ static void fuzz_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
 	(void)ctx;
 	if (len > FUZZ_MAX_MSG || len < 2 || buf[0] != NT_GOSSIP_VERSION || buf[1] < 1 ||
 	    buf[1] > NT_GOSSIP_PUSH || peer < 1 || peer > 3)
+		abort();
+	if (buf[1] == NT_GOSSIP_RANGES &&
+	    len != NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM)
+		abort();
+	if (buf[1] == NT_GOSSIP_SUMMARY &&
+	    (len < NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + 2 ||
+	     (len - NT_GOSSIP_HDR_LEN - NT_GOSSIP_RANGE_HDR - 2) % NT_GOSSIP_SUMMARY_ITEM ||
+	     (len - NT_GOSSIP_HDR_LEN - NT_GOSSIP_RANGE_HDR - 2) / NT_GOSSIP_SUMMARY_ITEM > NT_GOSSIP_LEAF))
 		abort();
 }
 
@@ -47,6 +58,14 @@ static struct nt_ledger *fuzz_ledger(void)
 			if (nt_ledger_put_local(l, &fuzz_ids[i], buckets[k], keys[k], "value", 5, 300000,
 						FUZZ_NOW, NULL) < 0)
 				abort();
+		for (int k = 0; k < 14; k++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "svc-%d-%d", i, k);
+			if (nt_ledger_put_local(l, &fuzz_ids[i], "services", key, "v", 1, 300000,
+						FUZZ_NOW, NULL) < 0)
+				abort();
+		}
 	}
 	return l;
 }

@@ -89,8 +89,10 @@ static void on_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger
 	struct node *n = ctx;
 
 	(void)c;
-	if (local && n->g)
+	if (local && n->g) {
 		nt_gossip_on_local_change(n->g, e, sim_now);
+		n->next_tick = NT_MIN(n->next_tick, nt_gossip_deadline(n->g));
+	}
 }
 
 static void net_flush(void)
@@ -161,9 +163,13 @@ static void sim_run(uint64_t ms)
 			qhead = p->next;
 			if (!qhead)
 				qtail = NULL;
-			if (nodes[p->to].alive && !cut[p->from][p->to])
-				assert_int_equal(nt_gossip_input(nodes[p->to].g, (uint64_t)p->from, p->data,
-								 p->len, sim_now), 0);
+			if (nodes[p->to].alive && !cut[p->from][p->to]) {
+				struct node *n = &nodes[p->to];
+
+				assert_int_equal(nt_gossip_input(n->g, (uint64_t)p->from, p->data, p->len,
+								 sim_now), 0);
+				n->next_tick = NT_MIN(n->next_tick, nt_gossip_deadline(n->g));
+			}
 			free(p);
 		}
 		for (int i = 0; i < NODES; i++) {
@@ -236,8 +242,13 @@ static void test_converge(void **state)
 	printf("# one change converged in %llu ms\n", (unsigned long long)t);
 	assert_int_equal(nt_ledger_count(nodes[7].l), NODES + 1);
 	assert_non_null(nt_ledger_get(nodes[7].l, "services", "web"));
-	sim_run(6000); /* a digest round */
-	assert_true(nt_gossip_peer_is_synced(nodes[0].g, 1));
+	sim_run(21000); /* rounds go round-robin: every node has had a digest from a peer */
+	for (int i = 0; i < NODES; i++) {
+		bool some = false;
+		for (int j = 0; j < NODES; j++)
+			some |= linked[i][j] && nt_gossip_peer_is_synced(nodes[i].g, (uint64_t)j);
+		assert_true(some);
+	}
 	printf("# %llu messages, largest %llu bytes\n", (unsigned long long)sent_msgs,
 	       (unsigned long long)max_seen);
 	sim_teardown();
@@ -452,18 +463,25 @@ static void test_bad_input(void **state)
 	/* Framing errors. */
 	static const struct {
 		const char *hex_desc;
-		uint8_t bytes[8];
+		uint8_t bytes[16];
 		size_t len;
 	} bad[] = {
 		{ "empty", { 0 }, 0 },
-		{ "version", { 2, 1 }, 2 },
-		{ "unknown type", { 1, 9, 0, 0 }, 4 },
-		{ "short digest", { 1, 1, 0, 0 }, 4 },
-		{ "summary count past end", { 1, 2, 0, 1 }, 4 },
-		{ "want count mismatch", { 1, 3, 0, 1, 1, 2, 3 }, 7 },
-		{ "entries zero length", { 1, 4, 0, 1, 0, 0 }, 6 },
-		{ "entries record past end", { 1, 5, 0, 1, 0, 9, 1 }, 7 },
-		{ "entries trailing byte", { 1, 4, 0, 0, 7 }, 5 },
+		{ "version", { 1, 1 }, 2 },
+		{ "unknown type", { 2, 9, 0, 0 }, 4 },
+		{ "short digest", { 2, 1, 0, 0 }, 4 },
+		{ "ranges short header", { 2, 2, 0, 0, 0 }, 5 },
+		{ "ranges no items", { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 11 },
+		{ "ranges of level 16", { 2, 2, 16, 0, 0, 0, 0, 0, 0, 0, 0 }, 11 },
+		{ "summary level 17", { 2, 3, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 13 },
+		{ "summary prefix too long", { 2, 3, 1, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0 }, 13 },
+		{ "summary root prefix", { 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0 }, 13 },
+		{ "summary no count", { 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 11 },
+		{ "summary count past end", { 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 13 },
+		{ "want count mismatch", { 2, 4, 0, 1, 1, 2, 3 }, 7 },
+		{ "entries zero length", { 2, 5, 0, 1, 0, 0 }, 6 },
+		{ "entries record past end", { 2, 6, 0, 1, 0, 9, 1 }, 7 },
+		{ "entries trailing byte", { 2, 5, 0, 0, 7 }, 5 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (nt_gossip_input(a->g, 1, bad[i].bytes, bad[i].len, sim_now) != -EBADMSG)
@@ -474,7 +492,8 @@ static void test_bad_input(void **state)
 	assert_int_equal(st.rx_unknown_peer, 1);
 	/* A want for an unknown id and an empty summary are harmless. */
 	{
-		uint8_t w[12] = { 1, 3, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8 }, s[4] = { 1, 2, 0, 0 };
+		uint8_t w[12] = { 2, 4, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8 };
+		uint8_t s[13] = { 2, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0xf, 0, 0 };
 		assert_int_equal(nt_gossip_input(a->g, 1, w, sizeof(w), sim_now), 0);
 		assert_int_equal(nt_gossip_input(a->g, 1, s, sizeof(s), sim_now), 0);
 	}
@@ -545,6 +564,231 @@ static void test_entries_fill_to_the_edge(void **state)
 	sim_teardown();
 }
 
+/*
+ * A quiet network: one digest per round and the rounds stretch to a minute, so ten quiet
+ * minutes cost each node about a dozen 38-byte digests; a change brings them back to 5 s.
+ */
+static void test_quiet_rounds(void **state)
+{
+	struct nt_gossip_stats before[NODES], after;
+	char ip[32];
+
+	(void)state;
+	sim_setup();
+	for (int i = 0; i < NODES; i++) {
+		nodes[i].refreshing = false;
+		snprintf(ip, sizeof(ip), "10.1.0.%d", i + 1);
+		claim(i, "machines", ip, "endpoint");
+	}
+	run_until_converged(0, NODES, 10000);
+	sim_run(5000);
+	for (int i = 0; i < NODES; i++)
+		nt_gossip_stats_get(nodes[i].g, &before[i]);
+	sent_msgs = 0;
+	sim_run(50000); /* TTL_MS is a minute: stop before the claims expire */
+	for (int i = 0; i < NODES; i++) {
+		nt_gossip_stats_get(nodes[i].g, &after);
+		/* Rounds at most every 5, 10, 20, 40 s from the last change: 4 in 50 s. */
+		assert_true(after.rounds - before[i].rounds <= 4);
+		assert_true(after.rounds - before[i].rounds >= 1);
+		assert_int_equal(after.tx_msgs - before[i].tx_msgs, after.rounds - before[i].rounds);
+		assert_int_equal(after.tx_bytes - before[i].tx_bytes,
+				 38 * (after.tx_msgs - before[i].tx_msgs));
+		assert_int_equal(after.digests_differ, before[i].digests_differ);
+	}
+	/* A change: the owner's next round is at most 5 s away, and so is every receiver's. */
+	nt_gossip_stats_get(nodes[4].g, &before[4]);
+	claim(0, "services", "web", "10.1.0.1:80");
+	sim_run(5100);
+	nt_gossip_stats_get(nodes[4].g, &after);
+	assert_true(after.rounds > before[4].rounds);
+	assert_non_null(nt_ledger_get(nodes[4].l, "services", "web"));
+	sim_teardown();
+}
+
+/* Two members that differ in a few of 4000 entries, exchanging messages until quiet. */
+struct pair_pkt {
+	int to;
+	size_t len;
+	uint8_t data[MAX_MSG];
+};
+
+static struct pair_pkt *pair_q;
+static size_t pair_head, pair_tail, pair_cap;
+static uint64_t pair_bytes[8];
+
+static void pair_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	assert_true(len <= MAX_MSG && len >= 2 && buf[1] < 8);
+	assert_true(pair_tail < pair_cap);
+	pair_q[pair_tail].to = (int)peer;
+	pair_q[pair_tail].len = len;
+	memcpy(pair_q[pair_tail].data, buf, len);
+	pair_tail++;
+	pair_bytes[buf[1]] += len;
+}
+
+static bool copy_entry(void *ctx, const struct nt_ledger_entry *e)
+{
+	struct nt_ledger *to = ctx;
+	uint8_t buf[512];
+	ssize_t n = nt_ledger_entry_encode(e, buf, sizeof(buf));
+
+	assert_true(n > 0);
+	assert_int_equal(nt_ledger_insert(to, buf, (size_t)n, T0), NT_LEDGER_ADDED);
+	return true;
+}
+
+static void test_reconcile_cost(void **state)
+{
+	enum { N = 4000, ONLY_A = 3, ONLY_B = 3 };
+	struct nt_ledger_cfg lc = { .capacity = N + 16 };
+	struct nt_gossip_cfg gc = { .max_msg = MAX_MSG, .send = pair_send };
+	struct nt_identity id = { 0 };
+	struct nt_ledger *l[2], *src;
+	struct nt_gossip *g[2];
+	uint8_t ha[32], hb[32];
+	uint64_t control = 0;
+	char key[32];
+
+	(void)state;
+	pair_cap = 4096;
+	pair_q = malloc(pair_cap * sizeof(*pair_q));
+	assert_non_null(pair_q);
+	id.ed_sk = sodium_malloc(64);
+	assert_non_null(id.ed_sk);
+	assert_int_equal(nt_ledger_new(&src, &lc), 0);
+	for (int s = 0; s < 2; s++) {
+		assert_int_equal(nt_ledger_new(&l[s], &lc), 0);
+		gc.ctx = l[s];
+		assert_int_equal(nt_gossip_new(&g[s], l[s], &gc), 0);
+		assert_int_equal(nt_gossip_peer_add(g[s], (uint64_t)!s), 0);
+	}
+	/* N owners of one claim each, known to both; then a few that only one side knows. */
+	for (int i = 0; i < N + ONLY_A + ONLY_B; i++) {
+		uint8_t seed[32] = { 'r', 'c', (uint8_t)(i >> 8), (uint8_t)i };
+		struct nt_ledger *to = i < N ? src : l[i < N + ONLY_A ? 0 : 1];
+
+		crypto_sign_seed_keypair(id.ed_pk, id.ed_sk, seed);
+		snprintf(key, sizeof(key), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		assert_int_equal(nt_ledger_put_local(to, &id, "machines", key, "{\"endpoints\":[]}", 16,
+						     TTL_MS, T0, NULL), 0);
+	}
+	nt_ledger_foreach_stored(src, copy_entry, l[0]);
+	nt_ledger_foreach_stored(src, copy_entry, l[1]);
+	memset(pair_bytes, 0, sizeof(pair_bytes));
+	pair_head = pair_tail = 0;
+	nt_gossip_tick(g[0], T0 + 1000); /* the new peer's first digest */
+	while (pair_head < pair_tail) {
+		struct pair_pkt *p = &pair_q[pair_head++];
+		assert_int_equal(nt_gossip_input(g[p->to], (uint64_t)!p->to, p->data, p->len, T0 + 1000), 0);
+	}
+	nt_ledger_state_hash(l[0], ha);
+	nt_ledger_state_hash(l[1], hb);
+	assert_memory_equal(ha, hb, 32);
+	assert_int_equal(nt_ledger_count(l[0]), N + ONLY_A + ONLY_B);
+	for (int t = 0; t < 8; t++)
+		if (t != NT_GOSSIP_ENTRIES)
+			control += pair_bytes[t];
+	printf("# %d differences in %d entries: %llu bytes of digests, ranges, summaries and wants"
+	       " (%llu ranges, %llu summaries), %llu of entries, in %zu messages\n",
+	       ONLY_A + ONLY_B, N, (unsigned long long)control,
+	       (unsigned long long)pair_bytes[NT_GOSSIP_RANGES],
+	       (unsigned long long)pair_bytes[NT_GOSSIP_SUMMARY],
+	       (unsigned long long)pair_bytes[NT_GOSSIP_ENTRIES], pair_tail);
+	/* A summary of every entry would take 20 bytes each: 80,000. Per difference: a few
+	 * levels of 203-byte ranges and one summary of at most NT_GOSSIP_LEAF items. */
+	assert_true(control <= (ONLY_A + ONLY_B) * (3 * 203 + 15 + NT_GOSSIP_LEAF * 20 + 12) + 38);
+	for (int s = 0; s < 2; s++) {
+		nt_gossip_free(g[s]);
+		nt_ledger_free(l[s]);
+	}
+	nt_ledger_free(src);
+	sodium_free(id.ed_sk);
+	free(pair_q);
+}
+
+/* Every id a SUMMARY lists must lie in its range. */
+static void test_summary_out_of_range(void **state)
+{
+	uint8_t m[13 + 20] = { NT_GOSSIP_VERSION, NT_GOSSIP_SUMMARY, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1 };
+	struct nt_gossip_stats st;
+
+	(void)state;
+	sim_setup();
+	nt_put_be64(m + 13, 0x3fffffffffffffffULL); /* in range 3 of level 1 */
+	nt_put_be64(m + 21, 1);
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, sizeof(m), sim_now), 0);
+	nt_put_be64(m + 13, 0x4000000000000000ULL);
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, sizeof(m), sim_now), -EBADMSG);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.rx_bad, 1);
+	assert_int_equal(st.wants_sent, 1);
+	sim_teardown();
+}
+
+/*
+ * Entries learnt by reconciliation (ENTRIES) travel on like pushes only when they are news
+ * (signed within fresh_ms): a claim made before its owner had sessions still spreads in hops,
+ * while what a joining member pulls goes no further.
+ */
+static void test_fresh_entries_forwarded(void **state)
+{
+	struct nt_gossip_stats st;
+	uint8_t e[512], m[600];
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	sim_now = T0 + 100000;
+	/* Version 5: signed long ago as far as versions tell (they are the owner's clock). */
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[1].id.ed_pk, "10.1.0.2", 5, sim_now);
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 1);
+	assert_int_equal(st.pushes_forwarded, 0);
+	/* Signed a second ago: news, forwarded to node 0's three other peers. */
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 1000, sim_now);
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 2);
+	assert_int_equal(st.pushes_forwarded, 3);
+	sim_teardown();
+}
+
+/*
+ * A peer that says every sub-range differs, again and again, gets at most range_budget
+ * answers a second: what it can make us send does not grow with what it sends.
+ */
+static void test_ranges_budget(void **state)
+{
+	uint8_t m[2 + 9 + 16 * 12];
+	struct nt_gossip_stats st0, st;
+
+	(void)state;
+	sim_setup();
+	claim(0, "machines", "10.1.0.1", "endpoint");
+	net_flush();
+	memset(m, 0xee, sizeof(m));
+	m[0] = NT_GOSSIP_VERSION;
+	m[1] = NT_GOSSIP_RANGES;
+	m[2] = 0;
+	memset(m + 3, 0, 8);
+	nt_gossip_stats_get(nodes[0].g, &st0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, sizeof(m), sim_now), 0);
+	nt_gossip_stats_get(nodes[0].g, &st);
+	assert_int_equal(st.summaries_sent + st.ranges_sent - st0.summaries_sent - st0.ranges_sent,
+			 NT_GOSSIP_DEFAULT_RANGE_BUDGET);
+	assert_int_equal(st.range_throttled, 100 * 16 - NT_GOSSIP_DEFAULT_RANGE_BUDGET);
+	/* A second later the budget is back. */
+	assert_int_equal(nt_gossip_input(nodes[0].g, 1, m, sizeof(m), sim_now + 1000), 0);
+	nt_gossip_stats_get(nodes[0].g, &st0);
+	assert_int_equal(st0.summaries_sent + st0.ranges_sent - st.summaries_sent - st.ranges_sent, 16);
+	sim_teardown();
+}
+
 static void test_cfg(void **state)
 {
 	struct nt_gossip_cfg gc = { .max_msg = 900, .send = net_send };
@@ -582,6 +826,11 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_join_pulls_everything),
 		cmocka_unit_test(test_entries_fill_to_the_edge),
+		cmocka_unit_test(test_quiet_rounds),
+		cmocka_unit_test(test_reconcile_cost),
+		cmocka_unit_test(test_summary_out_of_range),
+		cmocka_unit_test(test_fresh_entries_forwarded),
+		cmocka_unit_test(test_ranges_budget),
 		cmocka_unit_test(test_cfg),
 	};
 
