@@ -199,8 +199,9 @@ static void test_rules_table(void **state)
 		/* 6 */ { 0, -1, "machines", "10.1.0.1", "c", 3, 0, 60000, 0, M_FLIP_VALUE, NT_LEDGER_REJ_SIGNATURE },
 		/* 7 */ { 1, 0, "machines", "10.1.0.1", "evil", 9, 0, 60000, 0, M_NONE, NT_LEDGER_REJ_SIGNATURE },
 		/* 8 */ { 0, -1, "services", "web", "x", 1, -1000, 0, 0, M_NONE, NT_LEDGER_REJ_EXPIRED },
-		/* 9 */ { 0, -1, "services", "web", "x", 1, 0, 660001, 0, M_NONE, NT_LEDGER_REJ_TTL },
-		/* 10 */ { 0, -1, "services", "web", "x", 1, 0, 660000, 0, M_NONE, NT_LEDGER_ADDED },
+		/* 9: the default max TTL (24 h) + skew (60 s), plus 1 ms */
+		/* 9 */ { 0, -1, "services", "web", "x", 1, 0, 86460001, 0, M_NONE, NT_LEDGER_REJ_TTL },
+		/* 10 */ { 0, -1, "services", "web", "x", 1, 0, 86460000, 0, M_NONE, NT_LEDGER_ADDED },
 		/* 11 */ { 0, -1, "services", "web2", "x", 1, 60001, 120000, 0, M_NONE, NT_LEDGER_REJ_FUTURE_CLAIM },
 		/* 12 */ { 0, -1, "services", "big", big, 1, 0, 60000, 0, M_NONE, NT_LEDGER_REJ_TOO_LARGE },
 		/* 13 */ { 0, -1, "services", "k", "", 1, 0, 60000, 0, M_GARBAGE, NT_LEDGER_REJ_MALFORMED },
@@ -404,14 +405,16 @@ static void test_local_api(void **state)
 	/* Bad arguments. */
 	assert_int_equal(nt_ledger_put_local(l, &ids[0], "Machines", "x", "", 0, MIN_MS, T0, NULL), -EINVAL);
 	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "a b", "", 0, MIN_MS, T0, NULL), -EINVAL);
-	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "x", "", 0, 11 * MIN_MS, T0, NULL), -EINVAL);
+	/* A TTL past the ledger's max_ttl (default 24 h). */
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "x", "", 0, 24 * 60 * MIN_MS + 1, T0, NULL), -EINVAL);
 	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "x", "", 0, 0, T0, NULL), -EINVAL);
-	/* Refresh: nothing before 2/3 of the TTL, the entry after. */
-	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 39000), 0);
-	assert_int_equal(nt_ledger_refresh_local(l, &ids[1], T0 + 5000 + 41000), 0);
-	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 41000), 1);
+	/* Refresh: nothing before half of the TTL (30 s of 60 s), the entry at it. */
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 29999), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[1], T0 + 5000 + 30000), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 30000), 1);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 30001), 0);
 	e = nt_ledger_get(l, "machines", "10.1.0.5");
-	assert_int_equal(e->expires_at, T0 + 46000 + MIN_MS);
+	assert_int_equal(e->expires_at, T0 + 35000 + MIN_MS);
 	assert_int_equal(e->claimed_at, T0);
 	assert_memory_equal(e->value, "mm", 2);
 	exp1 = e->expires_at;
