@@ -325,7 +325,7 @@ static void arena_compact(struct nt_ledger *l)
 {
 	size_t n = 0, top = 0;
 
-	for (uint32_t i = 0; i < l->cfg.capacity; i++)
+	for (uint32_t i = 0; i < l->fresh; i++)
 		if (l->slots[i].used && l->slots[i].off != NIL)
 			l->order[n++] = i;
 	nt_ledger_sort_slots(l, l->order, n, by_offset);
@@ -406,7 +406,7 @@ static bool entry_fits(const struct nt_ledger *l, const struct nt_ledger_entry *
 	}
 	if (live + need > l->arena_size)
 		return false;
-	if (idx == NIL && evict == NIL && l->free_head == NIL)
+	if (idx == NIL && evict == NIL && l->used == l->cfg.capacity)
 		return false;
 	if (local || reserve)
 		return true;
@@ -534,7 +534,7 @@ static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledge
 
 	if (!l->cfg.proven || !nt_ledger_owner_is_proven(l, in->owner))
 		return NIL;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+	for (uint32_t i = 0; i < l->fresh; i++) {
 		const struct slot *s = &l->slots[i];
 
 		if (!s->used || s->local_ttl || in_reserve(l, s->e.bucket, s->e.bucket_len) != reserve ||
@@ -663,13 +663,18 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	oidx = owner_find(l, in->owner);
 	if (oidx != NIL && l->owners[oidx].count >= l->cfg.max_per_owner)
 		return NT_LEDGER_REJ_OWNER_FULL;
-	if (l->free_head == NIL)
+	if (l->used == l->cfg.capacity)
 		return NT_LEDGER_REJ_FULL;
 	if (oidx == NIL) {
 		/* There are as many owner records as slots, so one is free when a slot is. */
 		uint32_t h = owner_hash(l, in->owner);
-		oidx = l->owner_free;
-		l->owner_free = l->owners[oidx].next;
+
+		if (l->owner_free != NIL) {
+			oidx = l->owner_free;
+			l->owner_free = l->owners[oidx].next;
+		} else {
+			oidx = l->owner_fresh++;
+		}
 		memcpy(l->owners[oidx].pk, in->owner, 32);
 		l->owners[oidx].count = 0;
 		l->owners[oidx].reserve_live = 0;
@@ -677,9 +682,14 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		l->owner_heads[h] = oidx;
 		l->nowners++;
 	}
-	idx = l->free_head;
+	if (l->free_head != NIL) {
+		idx = l->free_head;
+		l->free_head = l->slots[idx].next_bk;
+	} else {
+		idx = l->fresh++;
+		l->slots[idx].off = l->slots[idx].heap_pos = NIL;
+	}
 	s = &l->slots[idx];
-	l->free_head = s->next_bk;
 	l->used++;
 	l->owners[oidx].count++;
 	s->owner_idx = oidx;
@@ -873,13 +883,7 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 	}
 	for (uint32_t i = 0; i < hsize; i++)
 		l->bk_heads[i] = l->id_heads[i] = l->owner_heads[i] = NIL;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
-		l->slots[i].next_bk = i + 1 < l->cfg.capacity ? i + 1 : NIL;
-		l->slots[i].off = l->slots[i].heap_pos = NIL;
-		l->owners[i].next = i + 1 < l->cfg.capacity ? i + 1 : NIL;
-	}
-	l->free_head = 0;
-	l->owner_free = 0;
+	l->free_head = l->owner_free = NIL;
 	l->refresh_at = UINT64_MAX;
 	l->state_dirty = true;
 	randombytes_buf(l->shkey, sizeof(l->shkey));

@@ -66,6 +66,11 @@ struct nt_ledger {
 	struct owner_rec *owners;
 	uint32_t owner_free, nowners;
 	uint32_t free_head, used;
+	/*
+	 * Slots and owner records from these on were never used: they follow the free lists,
+	 * so the store touches (and iterates over) only as many as it has held at once.
+	 */
+	uint32_t fresh, owner_fresh;
 	uint32_t *heap; /* the used slots, a min-heap by expires_at */
 	uint32_t nheap;
 	uint32_t *order; /* scratch: slot indices sorted for the state hash or a compaction */

@@ -147,7 +147,7 @@ int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, u
 	nt_ledger_expire(l, now_ms);
 	if (now_ms < l->refresh_at)
 		return 0;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+	for (uint32_t i = 0; i < l->fresh; i++) {
 		struct slot *s = &l->slots[i];
 		struct nt_ledger_entry t;
 		uint64_t due;

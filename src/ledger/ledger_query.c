@@ -69,7 +69,7 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 {
 	size_t blen = bucket ? strlen(bucket) : 0;
 
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+	for (uint32_t i = 0; i < l->fresh; i++) {
 		const struct slot *s = &l->slots[i];
 		if (!s->used || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
@@ -84,7 +84,7 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 
 void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *cb, void *ctx)
 {
-	for (uint32_t i = 0; i < l->cfg.capacity; i++)
+	for (uint32_t i = 0; i < l->fresh; i++)
 		if (l->slots[i].used && !cb(ctx, &l->slots[i].e))
 			return;
 }

@@ -48,7 +48,7 @@ void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
 	uint32_t n = 0;
 
 	if (l->state_dirty) {
-		for (uint32_t i = 0; i < l->cfg.capacity; i++)
+		for (uint32_t i = 0; i < l->fresh; i++)
 			if (l->slots[i].used)
 				l->order[n++] = i;
 		nt_ledger_sort_slots(l, l->order, n, by_hash);
