@@ -385,6 +385,20 @@ static size_t fill_claims(struct nt_ledger *l, const struct ids *ids, uint32_t n
 
 enum { MANY = 10000 };
 
+/* Resident bytes of this process (/proc/self/statm). */
+static size_t rss_bytes(void)
+{
+	unsigned long size = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return (size_t)rss * 4096;
+}
+
 static void test_lookups_o1(void **state)
 {
 	struct nt_ledger_cfg cfg = { .capacity = MANY };
@@ -483,7 +497,16 @@ static void test_memory_figures(void **state)
 	print_figures(&ids, MANY, &m10);
 	/* Linear in what it holds: twice the claims, twice the memory (within the hash tables' rounding). */
 	assert_true(m10 < 2 * m5 + 2 * 4 * 16384);
+	size_t rss0 = rss_bytes(), rss1, rss2;
+
 	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	rss1 = rss_bytes();
+	fill_claims(l, &ids, 10);
+	rss2 = rss_bytes();
+	printf("# default ledger: resident %zu KiB more after nt_ledger_new, %zu KiB more with 10 claims\n",
+	       (rss1 - rss0) / 1024, (rss2 - rss0) / 1024);
+	/* What it touches follows its use, not its size: far below what it allocated. */
+	assert_true(rss2 - rss0 < nt_ledger_memory(l) / 8);
 	printf("# default ledger (capacity %d, %d typical entries of %d bytes): %zu bytes (%.2f MiB)\n",
 	       NT_LEDGER_DEFAULT_CAPACITY, NT_LEDGER_DEFAULT_CAPACITY, NT_LEDGER_TYPICAL_ENTRY,
 	       nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20));
