@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Ledger unit tests: the strict decoder, the merge rules as tables, first-claim
- * conflicts, caps, the local owner API, order-independence of the merge over random
+ * conflicts, caps, the local owner API, leases renewed at half their own TTL (up to the
+ * 24 h cap), order-independence of the merge over random
  * orders, state hash and block ring, and no allocation in steady state.
  */
 #include <errno.h>
@@ -440,6 +441,46 @@ static void test_local_api(void **state)
 	nt_ledger_free(l);
 }
 
+/* Leases: each of our entries is renewed at half of its own TTL, however long. */
+static void test_lease_renewal(void **state)
+{
+	const uint64_t hour = 3600 * 1000ULL;
+	const struct nt_ledger_entry *e;
+	struct nt_ledger *l;
+
+	(void)state;
+	ids_init();
+	assert_int_equal(nt_ledger_new(&l, &(struct nt_ledger_cfg){ .capacity = 16 }), 0);
+	/* The default cap is a day: a 24 h lease is accepted, one ms more is not. */
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "dns", "day", "d", 1, 24 * hour, T0, NULL), 0);
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "dns", "more", "m", 1, 24 * hour + 1, T0, NULL),
+			 -EINVAL);
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "10.1.0.7", "m", 1, 6 * hour, T0, NULL), 0);
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "services", "web", "w", 1, 10 * MIN_MS, T0, NULL), 0);
+	/* The 10-minute entry at 5 minutes, again at 10, ... the 6 h one only at 3 h. */
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5 * MIN_MS - 1), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5 * MIN_MS), 1);
+	e = nt_ledger_get(l, "services", "web");
+	assert_int_equal(e->expires_at, T0 + 15 * MIN_MS);
+	for (uint64_t t = T0 + 10 * MIN_MS; t < T0 + 3 * hour; t += 5 * MIN_MS)
+		assert_int_equal(nt_ledger_refresh_local(l, &ids[0], t), 1);
+	e = nt_ledger_get(l, "machines", "10.1.0.7");
+	assert_int_equal(e->expires_at, T0 + 6 * hour);
+	/* At 3 h: the lease (and the 10-minute entry, due again). */
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 3 * hour), 2);
+	e = nt_ledger_get(l, "machines", "10.1.0.7");
+	assert_int_equal(e->expires_at, T0 + 9 * hour);
+	assert_int_equal(e->claimed_at, T0); /* a renewal keeps the claim's age */
+	/* Nobody refreshes past 3 h: the two expire (at 3 h 10 min and 9 h), the day-long one
+	 * is renewed at 12 h. */
+	assert_int_equal(nt_ledger_expire(l, T0 + 12 * hour - 1), 2);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 12 * hour - 1), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 12 * hour), 1);
+	e = nt_ledger_get(l, "dns", "day");
+	assert_int_equal(e->expires_at, T0 + 36 * hour);
+	nt_ledger_free(l);
+}
+
 /* xorshift64*: a deterministic generator for the random-order tests. */
 static uint64_t rng_state;
 static uint64_t rnd(void)
@@ -834,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_machine_conflicts),
 		cmocka_unit_test(test_caps_and_expiry),
 		cmocka_unit_test(test_local_api),
+		cmocka_unit_test(test_lease_renewal),
 		cmocka_unit_test(test_backdated_claims),
 		cmocka_unit_test(test_claims_per_key),
 		cmocka_unit_test(test_room_policy_proven),
