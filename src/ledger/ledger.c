@@ -715,6 +715,27 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	return NT_LEDGER_ADDED;
 }
 
+/* Remembers a refusal in the ring, in place of the oldest. */
+static void refused_add(struct nt_ledger *l, uint64_t id, uint64_t version)
+{
+	uint32_t r = l->refused_next;
+	uint16_t *pp;
+
+	if (l->refused[r].version) {
+		/* Unlink the one it replaces from its chain. */
+		pp = &l->refused_heads[l->refused[r].id % REFUSED_HASH];
+		while (*pp && *pp != r + 1)
+			pp = &l->refused[*pp - 1].next;
+		if (*pp)
+			*pp = l->refused[r].next;
+	}
+	l->refused[r].id = id;
+	l->refused[r].version = version;
+	l->refused[r].next = l->refused_heads[id % REFUSED_HASH];
+	l->refused_heads[id % REFUSED_HASH] = (uint16_t)(r + 1);
+	l->refused_next = (r + 1) % REFUSED_RING;
+}
+
 enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf, size_t len,
 					uint64_t now_ms)
 {
@@ -734,11 +755,8 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 		if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
 			l->cfg.on_held(l->cfg.ctx, &e);
 		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
-		    v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED) {
-			l->refused[l->refused_next].id = compute_id(&e);
-			l->refused[l->refused_next].version = e.version;
-			l->refused_next = (l->refused_next + 1) % REFUSED_RING;
-		}
+		    v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED)
+			refused_add(l, compute_id(&e), e.version);
 	}
 	l->stats.verdicts[v]++;
 	return v;
@@ -747,13 +765,16 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 void nt_ledger_forget_refusals(struct nt_ledger *l)
 {
 	memset(l->refused, 0, sizeof(l->refused));
+	memset(l->refused_heads, 0, sizeof(l->refused_heads));
 }
 
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version)
 {
-	for (uint32_t i = 0; i < REFUSED_RING; i++)
-		if (l->refused[i].id == id && l->refused[i].version == version && version)
+	for (uint16_t i = l->refused_heads[id % REFUSED_HASH]; i; i = l->refused[i - 1].next) {
+		nt_ledger_probe(l);
+		if (l->refused[i - 1].id == id && l->refused[i - 1].version == version && version)
 			return true;
+	}
 	return false;
 }
 

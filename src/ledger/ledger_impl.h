@@ -18,6 +18,7 @@
 
 #define NIL UINT32_MAX
 #define REFUSED_RING 256
+#define REFUSED_HASH 512 /* chains over the ring, by id */
 
 /* "netron ledger v1": an entry's signature covers it, then every byte of the entry before. */
 extern const char nt_ledger_sign_context[16];
@@ -86,10 +87,16 @@ struct nt_ledger {
 	size_t mem;
 	char reserve_bucket[NT_LEDGER_BUCKET_MAX + 1]; /* "" when none */
 	uint32_t reserve_used; /* slots holding entries of that bucket */
-	/* Entries refused by rule, so gossip does not fetch them again and again. */
+	/*
+	 * Entries refused by rule, so gossip does not fetch them again and again: a ring of the
+	 * last REFUSED_RING, chained by id (index + 1, 0 ends a chain) so that gossip asks about
+	 * one for each summary item at O(1).
+	 */
 	struct {
-		uint64_t id, version;
+		uint64_t id, version; /* version 0: empty */
+		uint16_t next;
 	} refused[REFUSED_RING];
+	uint16_t refused_heads[REFUSED_HASH];
 	uint32_t refused_next;
 };
 

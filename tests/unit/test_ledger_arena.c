@@ -9,7 +9,8 @@
  *   - a full arena refuses entries from the network cleanly (REJ_FULL, counted, remembered),
  *     and so does the room the reserved bucket leaves the others, in bytes as in slots;
  *   - 10,000 entries: lookups by key, by id and by owner look at O(1) entries each
- *     (stats.probes), expiry rotates out what is due and nothing else;
+ *     (stats.probes), expiry rotates out what is due and nothing else; the refusals
+ *     remembered (the last 256) are asked about at O(1) too;
  *   - the figures: nt_ledger_memory() and the arena in use for 5,000 and 10,000 machine
  *     claims shaped like the daemon's.
  */
@@ -194,7 +195,8 @@ static void test_arena_churn(void **state)
 		int ret;
 
 		fill_value(value, vlen, k, op);
-		nt_ledger_state_hash(l, h);
+		if (after > CHURN_MEMORY)
+			nt_ledger_state_hash(l, h); /* to check that a refusal changes nothing */
 		before = nt_ledger_count(l);
 		ret = nt_ledger_put_local(l, &ids.id[0], "svc", key, value, vlen, ttl, now, &e);
 		if (after <= CHURN_MEMORY) {
@@ -341,6 +343,48 @@ static void test_arena_full(void **state)
 	nt_ledger_stats_get(l, &st);
 	assert_int_equal(st.verdicts[NT_LEDGER_REJ_FULL], 2);
 	assert_int_equal(st.entries, 6);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
+static bool refuse_all(void *ctx, const struct nt_ledger_entry *e)
+{
+	(void)ctx;
+	(void)e;
+	return false;
+}
+
+/* Refusals are remembered, the last 256, and asked about at O(1) (gossip asks per summary item). */
+static void test_refused_ring(void **state)
+{
+	struct nt_ledger_cfg cfg = { .capacity = 64, .accept = refuse_all };
+	struct nt_ledger_stats st0, st1;
+	struct nt_ledger *l;
+	struct ids ids;
+	uint64_t idv[300];
+
+	(void)state;
+	ids_make(&ids, 1);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (int i = 0; i < 300; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "r%d", i);
+		assert_int_equal(insert(l, &ids.id[0], "services", key, 10, 7), NT_LEDGER_REJ_POLICY);
+		idv[i] = nt_ledger_entry_id(NULL, &(struct nt_ledger_entry){
+			.bucket = "services", .bucket_len = 8, .key = key,
+			.key_len = (uint8_t)strlen(key), .owner = ids.id[0].ed_pk });
+	}
+	nt_ledger_stats_get(l, &st0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(nt_ledger_was_refused(l, idv[i], 7), i >= 300 - 256);
+		assert_false(nt_ledger_was_refused(l, idv[i], 8));
+	}
+	nt_ledger_stats_get(l, &st1);
+	/* 600 questions: a few entries looked at each, not the ring's 256. */
+	assert_true(st1.probes - st0.probes <= 600 * 3);
+	nt_ledger_forget_refusals(l);
+	assert_false(nt_ledger_was_refused(l, idv[299], 7));
 	nt_ledger_free(l);
 	ids_free(&ids);
 }
@@ -521,6 +565,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arena_churn),
 		cmocka_unit_test(test_arena_full),
+		cmocka_unit_test(test_refused_ring),
 		cmocka_unit_test(test_lookups_o1),
 		cmocka_unit_test(test_memory_figures),
 	};
