@@ -554,6 +554,11 @@ static void test_memory_figures(void **state)
 	printf("# default ledger (capacity %d, %d typical entries of %d bytes): %zu bytes (%.2f MiB)\n",
 	       NT_LEDGER_DEFAULT_CAPACITY, NT_LEDGER_DEFAULT_CAPACITY, NT_LEDGER_TYPICAL_ENTRY,
 	       nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20));
+	nt_ledger_free(l);
+	cfg.capacity = 4096;
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	printf("# ledger of capacity 4096 (the daemon's --ledger-capacity default), default memory: %zu bytes (%.2f MiB)\n",
+	       nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20));
 	/* The default holds 10,000 members' claims: it is sized for more entries than that. */
 	assert_true(NT_LEDGER_DEFAULT_CAPACITY >= MANY);
 	nt_ledger_free(l);
