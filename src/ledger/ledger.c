@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The ledger: a fixed array of slots holding signed entries (DESIGN §7), indexed by
- * (bucket, key), by short id and by owner. Nothing is allocated after nt_ledger_new.
+ * (bucket, key), by short id and by owner, with their bytes in an arena sized by a byte
+ * budget, and a heap by expiry. Nothing is allocated after nt_ledger_new.
  *
  * Merge rule (docs/ledger.md has the table): the store keeps, for every
  * (bucket, key, owner), the entry with the highest version (equal versions: the lower
@@ -11,7 +12,15 @@
  * owner, so nobody but the owner can change what a live key says, and a losing claim
  * can be reported. Expiry rotates entries out; a full store refuses and counts.
  *
- * This file holds the slots and their indexes, the merge and its refusals, and allocation;
+ * Memory: a slot holds an entry's fixed fields; its bucket, key, value and signature are a
+ * record of exactly the bytes they need in one arena. Records are written at the top of the
+ * arena; a record that is freed or shrinks leaves a hole, and when a new record does not fit
+ * above the top, the live records slide down over the holes (a compaction: one sort of the
+ * slots by offset and one pass of memmove). So the arena refuses a record only when the live
+ * records and it do not fit in it, whatever the churn before: a full arena is REJ_FULL.
+ *
+ * This file holds the slots and their indexes, the arena, the merge and its refusals, and
+ * allocation;
  * struct nt_ledger is in ledger_impl.h, and ledger.h lists the ledger's other files.
  */
 #include "ledger/ledger.h"
@@ -97,7 +106,7 @@ const uint8_t *nt_ledger_entry_hash(const struct nt_ledger *l, const struct nt_l
 bool nt_ledger_same_bk(const struct slot *s, const char *b, size_t blen, const char *k,
 		       size_t klen)
 {
-	return s->e.bucket_len == blen && s->e.key_len == klen && memcmp(s->bucket, b, blen) == 0 &&
+	return s->e.bucket_len == blen && s->e.key_len == klen && memcmp(s->e.bucket, b, blen) == 0 &&
 	       memcmp(s->e.key, k, klen) == 0;
 }
 
@@ -106,10 +115,12 @@ uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t b
 {
 	uint32_t i = l->bk_heads[nt_ledger_bk_hash(l, b, blen, k, klen)];
 
-	for (; i != NIL; i = l->slots[i].next_bk)
+	for (; i != NIL; i = l->slots[i].next_bk) {
+		nt_ledger_probe(l);
 		if (nt_ledger_same_bk(&l->slots[i], b, blen, k, klen) &&
-		    memcmp(l->slots[i].owner, owner, 32) == 0)
+		    memcmp(l->slots[i].e.owner, owner, 32) == 0)
 			return i;
+	}
 	return NIL;
 }
 
@@ -175,7 +186,7 @@ static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const str
 			holder = s;
 	}
 	if (holder && nt_ledger_owner_is_proven(l, in->owner) ==
-			      nt_ledger_owner_is_proven(l, holder->owner) &&
+			      nt_ledger_owner_is_proven(l, holder->e.owner) &&
 	    claim_is_older(in, &holder->e) &&
 	    (in->claimed_at + l->cfg.race_ms < now || holder->seen_at + l->cfg.race_ms < now))
 		return NT_LEDGER_REJ_HELD;
@@ -191,10 +202,217 @@ static uint32_t owner_find(const struct nt_ledger *l, const uint8_t pk[32])
 {
 	uint32_t i = l->owner_heads[owner_hash(l, pk)];
 
-	for (; i != NIL; i = l->owners[i].next)
+	for (; i != NIL; i = l->owners[i].next) {
+		nt_ledger_probe(l);
 		if (memcmp(l->owners[i].pk, pk, 32) == 0)
 			return i;
+	}
 	return NIL;
+}
+
+/*
+ * The expiry heap: every used slot, the first to expire on top, so expiry costs
+ * O(log n) per entry rotated out and nothing while none is due.
+ */
+static bool heap_less(const struct nt_ledger *l, uint32_t a, uint32_t b)
+{
+	return l->slots[l->heap[a]].e.expires_at < l->slots[l->heap[b]].e.expires_at;
+}
+
+static void heap_swap(struct nt_ledger *l, uint32_t a, uint32_t b)
+{
+	uint32_t t = l->heap[a];
+
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+	l->slots[l->heap[a]].heap_pos = a;
+	l->slots[l->heap[b]].heap_pos = b;
+}
+
+static void heap_fix(struct nt_ledger *l, uint32_t pos)
+{
+	while (pos > 0 && heap_less(l, pos, (pos - 1) / 2)) {
+		heap_swap(l, pos, (pos - 1) / 2);
+		pos = (pos - 1) / 2;
+	}
+	for (uint32_t child; (child = 2 * pos + 1) < l->nheap; pos = child) {
+		if (child + 1 < l->nheap && heap_less(l, child + 1, child))
+			child++;
+		if (!heap_less(l, child, pos))
+			return;
+		heap_swap(l, pos, child);
+	}
+}
+
+static void heap_push(struct nt_ledger *l, uint32_t idx)
+{
+	l->heap[l->nheap] = idx;
+	l->slots[idx].heap_pos = l->nheap++;
+	heap_fix(l, l->nheap - 1);
+}
+
+static void heap_remove(struct nt_ledger *l, uint32_t idx)
+{
+	uint32_t pos = l->slots[idx].heap_pos;
+
+	if (pos != --l->nheap) {
+		heap_swap(l, pos, l->nheap);
+		heap_fix(l, pos);
+	}
+	l->slots[idx].heap_pos = NIL;
+}
+
+uint32_t nt_ledger_heap_top(const struct nt_ledger *l)
+{
+	return l->nheap ? l->heap[0] : NIL;
+}
+
+static void sort_sift(const struct nt_ledger *l, uint32_t *v, size_t root, size_t n,
+		      int (*cmp)(const struct nt_ledger *l, uint32_t a, uint32_t b))
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		uint32_t t;
+
+		if (child + 1 < n && cmp(l, v[child], v[child + 1]) < 0)
+			child++;
+		if (cmp(l, v[root], v[child]) >= 0)
+			return;
+		t = v[root];
+		v[root] = v[child];
+		v[child] = t;
+	}
+}
+
+/* Heapsort: glibc's qsort may malloc a merge buffer, and steady state must not allocate. */
+void nt_ledger_sort_slots(const struct nt_ledger *l, uint32_t *v, size_t n,
+			  int (*cmp)(const struct nt_ledger *l, uint32_t a, uint32_t b))
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sort_sift(l, v, i, n, cmp);
+	for (size_t end = n; end-- > 1;) {
+		uint32_t t = v[0];
+
+		v[0] = v[end];
+		v[end] = t;
+		sort_sift(l, v, 0, end, cmp);
+	}
+}
+
+/* An entry's record in the arena: bucket NUL key NUL value signature. */
+static size_t arena_need(const struct nt_ledger_entry *e)
+{
+	return (size_t)e->bucket_len + 1 + e->key_len + 1 + e->value_len + NT_LEDGER_SIG_LEN;
+}
+
+/* Points a slot's entry at its record. */
+static void slot_point(struct nt_ledger *l, struct slot *s)
+{
+	uint8_t *r = l->arena + s->off;
+
+	s->e.bucket = (const char *)r;
+	s->e.key = (const char *)r + s->e.bucket_len + 1;
+	s->e.value = r + s->e.bucket_len + 1 + s->e.key_len + 1;
+	s->e.sig = s->e.value + s->e.value_len;
+}
+
+static int by_offset(const struct nt_ledger *l, uint32_t a, uint32_t b)
+{
+	return l->slots[a].off < l->slots[b].off ? -1 : l->slots[a].off > l->slots[b].off;
+}
+
+/* Slides every record down over the holes: afterwards arena_top == arena_live. */
+static void arena_compact(struct nt_ledger *l)
+{
+	size_t n = 0, top = 0;
+
+	for (uint32_t i = 0; i < l->fresh; i++)
+		if (l->slots[i].used && l->slots[i].off != NIL)
+			l->order[n++] = i;
+	nt_ledger_sort_slots(l, l->order, n, by_offset);
+	for (size_t j = 0; j < n; j++) {
+		struct slot *s = &l->slots[l->order[j]];
+		size_t need = arena_need(&s->e);
+
+		if (s->off != top) {
+			memmove(l->arena + top, l->arena + s->off, need);
+			s->off = (uint32_t)top;
+			slot_point(l, s);
+		}
+		top += need;
+	}
+	l->arena_top = top;
+	l->stats.compactions++;
+}
+
+static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen);
+
+/*
+ * Gives slot s a record of need bytes; the caller checked that it fits (entry_fits()).
+ * Records go above the top; the holes below are reclaimed when nothing fits above, and
+ * also before the top would pass its high-water mark while an eighth of it is holes: the
+ * pages the arena touches (its share of RSS) then follow the most it held, not the bytes
+ * written over time, and each compaction reclaims at least an eighth of what it moves.
+ */
+static void arena_alloc(struct nt_ledger *l, struct slot *s, size_t need)
+{
+	if (l->arena_size - l->arena_top < need ||
+	    (l->arena_top + need > l->arena_hwm && l->arena_top - l->arena_live >= l->arena_top / 8))
+		arena_compact(l);
+	s->off = (uint32_t)l->arena_top;
+	l->arena_top += need;
+	l->arena_live += need;
+	l->arena_hwm = NT_MAX(l->arena_hwm, l->arena_top);
+}
+
+/* Frees slot s's record (a hole until the next compaction). */
+static void arena_free(struct nt_ledger *l, struct slot *s)
+{
+	size_t need = arena_need(&s->e);
+
+	if (s->off == NIL)
+		return;
+	if (s->off + need == l->arena_top)
+		l->arena_top = s->off; /* the last record written: its bytes are free at once */
+	l->arena_live -= need;
+	if (in_reserve(l, s->e.bucket, s->e.bucket_len))
+		l->arena_reserve_live -= need;
+	s->off = NIL;
+}
+
+/*
+ * Whether entry in (need bytes) fits, counting what replaces (idx: the owner's entry it
+ * replaces) and evict (an entry that gives way) free, both NIL for none. Our own entries
+ * and those of the reserved bucket may use all the room; the others together only what
+ * the reserve leaves them, in slots and in bytes.
+ */
+static bool entry_fits(const struct nt_ledger *l, const struct nt_ledger_entry *in, size_t need,
+		       uint32_t idx, uint32_t evict, bool local)
+{
+	bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+	size_t live = l->arena_live, others = l->arena_live - l->arena_reserve_live;
+	uint32_t slots_others = l->used - l->reserve_used;
+
+	if (idx != NIL) {
+		live -= arena_need(&l->slots[idx].e);
+		others -= reserve ? 0 : arena_need(&l->slots[idx].e);
+	}
+	if (evict != NIL) {
+		const struct slot *v = &l->slots[evict];
+		bool vres = in_reserve(l, v->e.bucket, v->e.bucket_len);
+
+		live -= arena_need(&v->e);
+		others -= vres ? 0 : arena_need(&v->e);
+		slots_others -= vres ? 0 : 1;
+	}
+	if (live + need > l->arena_size)
+		return false;
+	if (idx == NIL && evict == NIL && l->used == l->cfg.capacity)
+		return false;
+	if (local || reserve)
+		return true;
+	if (idx == NIL && slots_others >= l->cfg.capacity - l->cfg.reserve_slots)
+		return false;
+	return others + need <= l->arena_other_max;
 }
 
 static void notify(struct nt_ledger *l, const struct slot *s, enum nt_ledger_change c, bool local)
@@ -219,9 +437,10 @@ void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 	struct owner_rec *o = &l->owners[s->owner_idx];
 
 	notify(l, s, NT_LEDGER_CHANGE_REMOVED, false);
-	unlink_u32(&l->bk_heads[nt_ledger_bk_hash(l, s->bucket, s->e.bucket_len, s->e.key,
+	unlink_u32(&l->bk_heads[nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key,
 						  s->e.key_len)],
 		   idx, l->slots, offsetof(struct slot, next_bk));
+	heap_remove(l, idx);
 	unlink_u32(&l->id_heads[s->id & l->hmask], idx, l->slots, offsetof(struct slot, next_id));
 	if (--o->count == 0) {
 		uint32_t *pp = &l->owner_heads[owner_hash(l, o->pk)];
@@ -232,11 +451,12 @@ void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 		l->owner_free = s->owner_idx;
 		l->nowners--;
 	}
-	if (in_reserve(l, s->bucket, s->e.bucket_len)) {
+	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used--;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			o->reserve_live--;
 	}
+	arena_free(l, s);
 	/* A holder gone: a claim refused while it held the key may pass now. */
 	nt_ledger_forget_refusals(l);
 	s->used = false;
@@ -246,30 +466,47 @@ void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 	l->state_dirty = true;
 }
 
-/* Copies an entry into a slot; in may point into the slot's own storage. */
+/*
+ * Copies an entry into slot s, whose owner record is set: its record is rewritten in place
+ * when it is no larger, or moves to a new one (the caller checked it fits). in must not
+ * point into the arena, which a new record may compact.
+ */
 static void slot_store(struct nt_ledger *l, struct slot *s, const struct nt_ledger_entry *in,
 		       const uint8_t hash[NT_LEDGER_HASH_LEN])
 {
-	char *key = (char *)l->slab + (size_t)(s - l->slots) * l->slab_stride;
-	uint8_t *value = (uint8_t *)key + l->cfg.max_key + 1;
+	size_t need = arena_need(in);
+	bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+	uint8_t *r;
 
-	memmove(s->bucket, in->bucket, in->bucket_len);
-	s->bucket[in->bucket_len] = '\0';
-	memmove(key, in->key, in->key_len);
-	key[in->key_len] = '\0';
+	if (s->off != NIL && arena_need(&s->e) >= need) {
+		/* In place: what it no longer needs is a hole (the top again, if it was last). */
+		size_t old = arena_need(&s->e);
+
+		if (s->off + old == l->arena_top)
+			l->arena_top -= old - need;
+		l->arena_live -= old - need;
+		if (reserve)
+			l->arena_reserve_live -= old - need;
+	} else {
+		arena_free(l, s);
+		arena_alloc(l, s, need);
+		if (reserve)
+			l->arena_reserve_live += need;
+	}
+	r = l->arena + s->off;
+	memcpy(r, in->bucket, in->bucket_len);
+	r[in->bucket_len] = '\0';
+	r += in->bucket_len + 1;
+	memcpy(r, in->key, in->key_len);
+	r[in->key_len] = '\0';
+	r += in->key_len + 1;
 	if (in->value_len)
-		memmove(value, in->value, in->value_len);
-	memmove(s->owner, in->owner, 32);
-	memmove(s->sig, in->sig, NT_LEDGER_SIG_LEN);
+		memcpy(r, in->value, in->value_len);
+	memcpy(r + in->value_len, in->sig, NT_LEDGER_SIG_LEN);
 	memcpy(s->hash, hash, NT_LEDGER_HASH_LEN);
 	s->e = *in;
-	s->e.bucket = s->bucket;
-	s->e.key = key;
-	s->e.value = value;
-	s->e.owner = s->owner;
-	s->e.sig = s->sig;
-	if (s->e.expires_at < l->min_expires)
-		l->min_expires = s->e.expires_at;
+	s->e.owner = l->owners[s->owner_idx].pk;
+	slot_point(l, s);
 	l->state_dirty = true;
 }
 
@@ -297,11 +534,11 @@ static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledge
 
 	if (!l->cfg.proven || !nt_ledger_owner_is_proven(l, in->owner))
 		return NIL;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+	for (uint32_t i = 0; i < l->fresh; i++) {
 		const struct slot *s = &l->slots[i];
 
-		if (!s->used || s->local_ttl || in_reserve(l, s->bucket, s->e.bucket_len) != reserve ||
-		    nt_ledger_owner_is_proven(l, s->owner))
+		if (!s->used || s->local_ttl || in_reserve(l, s->e.bucket, s->e.bucket_len) != reserve ||
+		    nt_ledger_owner_is_proven(l, s->e.owner))
 			continue;
 		if (victim == NIL || s->seen_at > l->slots[victim].seen_at)
 			victim = i;
@@ -321,6 +558,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 {
 	uint8_t hash[NT_LEDGER_HASH_LEN];
 	uint32_t idx, oidx, evict = NIL;
+	size_t need = arena_need(in);
 	struct slot *s = NULL;
 	enum nt_ledger_verdict v;
 
@@ -371,17 +609,18 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		v = check_contest(l, in, now, &evict);
 		if (v != NT_LEDGER_ADDED)
 			return v;
-		if (evict == NIL && (l->free_head == NIL ||
-				     (!reserve && l->used - l->reserve_used >=
-							  l->cfg.capacity - l->cfg.reserve_slots))) {
-			/* Full: a proven owner's entry takes the room of an unproven owner's. */
-			evict = room_for_proven(l, in, reserve);
-			if (evict == NIL)
-				return NT_LEDGER_REJ_FULL;
-		}
-	} else if (idx == NIL && l->free_head == NIL) {
-		/* Our own entry in a full store: ahead of any unproven owner's. */
-		evict = room_for_proven(l, in, in_reserve(l, in->bucket, in->bucket_len));
+	} else if (idx == NIL) {
+		/* Ours: refused only by its owner's cap, or a store that nothing can give way in. */
+		oidx = owner_find(l, in->owner);
+		if (oidx != NIL && l->owners[oidx].count >= l->cfg.max_per_owner)
+			return NT_LEDGER_REJ_OWNER_FULL;
+	}
+	if (!entry_fits(l, in, need, idx, evict, local)) {
+		/* Full: a proven owner's entry (ours first) takes the room of an unproven owner's. */
+		if (evict == NIL)
+			evict = room_for_proven(l, in, in_reserve(l, in->bucket, in->bucket_len));
+		if (evict == NIL || !entry_fits(l, in, need, idx, evict, local))
+			return NT_LEDGER_REJ_FULL;
 	}
 	if (!local) {
 		if (verify_budget) {
@@ -393,16 +632,18 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 			return NT_LEDGER_REJ_SIGNATURE;
 	}
 	if (evict != NIL) {
-		log_debug(NT_DBG_LEDGER, "ledger: %s/%s gives way", l->slots[evict].bucket,
+		log_debug(NT_DBG_LEDGER, "ledger: %s/%s gives way", l->slots[evict].e.bucket,
 			  l->slots[evict].e.key);
 		nt_ledger_slot_remove(l, evict);
 	}
+	if (local && local_ttl && in->expires_at - local_ttl / 2 < l->refresh_at)
+		l->refresh_at = in->expires_at - local_ttl / 2;
 
 	if (idx != NIL) {
 		bool was_live = !(s->e.flags & NT_LEDGER_F_TOMBSTONE), live = !(in->flags & NT_LEDGER_F_TOMBSTONE);
 		struct owner_rec *o = &l->owners[s->owner_idx];
 
-		if (in_reserve(l, s->bucket, s->e.bucket_len) && live != was_live) {
+		if (in_reserve(l, s->e.bucket, s->e.bucket_len) && live != was_live) {
 			/* A claim taken back after its tombstone counts against its owner again. */
 			if (live && !local && o->reserve_live >= l->cfg.reserve_per_owner)
 				return NT_LEDGER_REJ_OWNER_FULL;
@@ -411,7 +652,8 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		if (!live && was_live)
 			nt_ledger_forget_refusals(l); /* released: what it held off may pass */
 		slot_store(l, s, in, hash);
-		s->local_ttl = local ? local_ttl : 0;
+		heap_fix(l, s->heap_pos);
+		s->local_ttl = local ? (uint32_t)local_ttl : 0;
 		if (out)
 			*out = &s->e;
 		notify(l, s, NT_LEDGER_CHANGE_UPDATED, local);
@@ -421,13 +663,18 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	oidx = owner_find(l, in->owner);
 	if (oidx != NIL && l->owners[oidx].count >= l->cfg.max_per_owner)
 		return NT_LEDGER_REJ_OWNER_FULL;
-	if (l->free_head == NIL)
+	if (l->used == l->cfg.capacity)
 		return NT_LEDGER_REJ_FULL;
 	if (oidx == NIL) {
 		/* There are as many owner records as slots, so one is free when a slot is. */
 		uint32_t h = owner_hash(l, in->owner);
-		oidx = l->owner_free;
-		l->owner_free = l->owners[oidx].next;
+
+		if (l->owner_free != NIL) {
+			oidx = l->owner_free;
+			l->owner_free = l->owners[oidx].next;
+		} else {
+			oidx = l->owner_fresh++;
+		}
 		memcpy(l->owners[oidx].pk, in->owner, 32);
 		l->owners[oidx].count = 0;
 		l->owners[oidx].reserve_live = 0;
@@ -435,23 +682,29 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		l->owner_heads[h] = oidx;
 		l->nowners++;
 	}
-	idx = l->free_head;
+	if (l->free_head != NIL) {
+		idx = l->free_head;
+		l->free_head = l->slots[idx].next_bk;
+	} else {
+		idx = l->fresh++;
+		l->slots[idx].off = l->slots[idx].heap_pos = NIL;
+	}
 	s = &l->slots[idx];
-	l->free_head = s->next_bk;
 	l->used++;
 	l->owners[oidx].count++;
+	s->owner_idx = oidx;
 	slot_store(l, s, in, hash);
 	s->used = true;
-	s->owner_idx = oidx;
-	s->local_ttl = local ? local_ttl : 0;
+	s->local_ttl = local ? (uint32_t)local_ttl : 0;
 	s->seen_at = now;
-	if (in_reserve(l, s->bucket, s->e.bucket_len)) {
+	heap_push(l, idx);
+	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used++;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			l->owners[oidx].reserve_live++;
 	}
 	s->id = compute_id(&s->e);
-	uint32_t h = nt_ledger_bk_hash(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len);
+	uint32_t h = nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key, s->e.key_len);
 	s->next_bk = l->bk_heads[h];
 	l->bk_heads[h] = idx;
 	s->next_id = l->id_heads[s->id & l->hmask];
@@ -460,6 +713,27 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		*out = &s->e;
 	notify(l, s, NT_LEDGER_CHANGE_ADDED, local);
 	return NT_LEDGER_ADDED;
+}
+
+/* Remembers a refusal in the ring, in place of the oldest. */
+static void refused_add(struct nt_ledger *l, uint64_t id, uint64_t version)
+{
+	uint32_t r = l->refused_next;
+	uint16_t *pp;
+
+	if (l->refused[r].version) {
+		/* Unlink the one it replaces from its chain. */
+		pp = &l->refused_heads[l->refused[r].id % REFUSED_HASH];
+		while (*pp && *pp != r + 1)
+			pp = &l->refused[*pp - 1].next;
+		if (*pp)
+			*pp = l->refused[r].next;
+	}
+	l->refused[r].id = id;
+	l->refused[r].version = version;
+	l->refused[r].next = l->refused_heads[id % REFUSED_HASH];
+	l->refused_heads[id % REFUSED_HASH] = (uint16_t)(r + 1);
+	l->refused_next = (r + 1) % REFUSED_RING;
 }
 
 enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf, size_t len,
@@ -481,11 +755,8 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 		if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
 			l->cfg.on_held(l->cfg.ctx, &e);
 		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
-		    v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED) {
-			l->refused[l->refused_next].id = compute_id(&e);
-			l->refused[l->refused_next].version = e.version;
-			l->refused_next = (l->refused_next + 1) % REFUSED_RING;
-		}
+		    v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED)
+			refused_add(l, compute_id(&e), e.version);
 	}
 	l->stats.verdicts[v]++;
 	return v;
@@ -494,13 +765,16 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 void nt_ledger_forget_refusals(struct nt_ledger *l)
 {
 	memset(l->refused, 0, sizeof(l->refused));
+	memset(l->refused_heads, 0, sizeof(l->refused_heads));
 }
 
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version)
 {
-	for (uint32_t i = 0; i < REFUSED_RING; i++)
-		if (l->refused[i].id == id && l->refused[i].version == version && version)
+	for (uint16_t i = l->refused_heads[id % REFUSED_HASH]; i; i = l->refused[i - 1].next) {
+		nt_ledger_probe(l);
+		if (l->refused[i - 1].id == id && l->refused[i - 1].version == version && version)
 			return true;
+	}
 	return false;
 }
 
@@ -515,6 +789,8 @@ void nt_ledger_stats_get(const struct nt_ledger *l, struct nt_ledger_stats *out)
 	out->entries = l->used;
 	out->capacity = l->cfg.capacity;
 	out->owners = l->nowners;
+	out->arena = l->arena_size;
+	out->arena_live = l->arena_live;
 }
 
 size_t nt_ledger_memory(const struct nt_ledger *l)
@@ -525,6 +801,24 @@ size_t nt_ledger_memory(const struct nt_ledger *l)
 size_t nt_ledger_entry_max_wire(const struct nt_ledger *l)
 {
 	return NT_LEDGER_WIRE_FIXED + NT_LEDGER_BUCKET_MAX + l->cfg.max_key + l->cfg.max_value;
+}
+
+/* The arena's bytes for the largest entry this configuration accepts. */
+static size_t largest_record(const struct nt_ledger_cfg *c)
+{
+	return NT_LEDGER_BUCKET_MAX + 1 + c->max_key + 1 + c->max_value + NT_LEDGER_SIG_LEN;
+}
+
+/*
+ * capacity typical entries (NT_LEDGER_TYPICAL_ENTRY bytes on the wire: a machine claim),
+ * and never less than what a few of the largest take, so a small store still holds them.
+ */
+static size_t default_memory(const struct nt_ledger_cfg *c)
+{
+	uint64_t typical = NT_LEDGER_TYPICAL_ENTRY - NT_LEDGER_WIRE_FIXED + 2 + NT_LEDGER_SIG_LEN;
+	uint64_t m = typical * c->capacity, few = (uint64_t)NT_MIN(c->capacity, 8U) * largest_record(c);
+
+	return (size_t)NT_MIN(NT_MAX(m, few), (uint64_t)NT_LEDGER_MEMORY_LIMIT);
 }
 
 static void *alloc_counted(struct nt_ledger *l, size_t n, size_t size)
@@ -575,39 +869,43 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 	} else {
 		l->cfg.reserve_slots = 0;
 	}
+	if (!l->cfg.memory)
+		l->cfg.memory = default_memory(&l->cfg);
+	/* Offsets into the arena are 32-bit; a local TTL too (49 days). */
 	if (l->cfg.capacity > (1U << 24) || l->cfg.max_key > NT_LEDGER_KEY_LIMIT ||
 	    l->cfg.max_value > NT_LEDGER_VALUE_LIMIT ||
-	    l->cfg.tombstone_ttl_ms > l->cfg.max_ttl_ms) {
+	    l->cfg.tombstone_ttl_ms > l->cfg.max_ttl_ms || l->cfg.max_ttl_ms > UINT32_MAX ||
+	    l->cfg.memory > NT_LEDGER_MEMORY_LIMIT ||
+	    l->cfg.memory < largest_record(&l->cfg)) {
 		free(l);
 		return -EINVAL;
 	}
-	while (hsize < 2 * l->cfg.capacity)
+	/* At most one entry per chain on average when the store is full. */
+	while (hsize < l->cfg.capacity)
 		hsize <<= 1;
 	l->hmask = hsize - 1;
-	l->slab_stride = l->cfg.max_key + 1 + l->cfg.max_value;
+	l->arena_size = l->cfg.memory;
+	l->arena_other_max = l->arena_size -
+			     (size_t)((uint64_t)l->arena_size * l->cfg.reserve_slots / l->cfg.capacity);
 	l->scratch_len = sizeof(nt_ledger_sign_context) + nt_ledger_entry_max_wire(l);
 	l->slots = alloc_counted(l, l->cfg.capacity, sizeof(*l->slots));
-	l->slab = alloc_counted(l, l->cfg.capacity, l->slab_stride);
+	l->arena = alloc_counted(l, 1, l->arena_size);
 	l->bk_heads = alloc_counted(l, hsize, sizeof(uint32_t));
 	l->id_heads = alloc_counted(l, hsize, sizeof(uint32_t));
 	l->owner_heads = alloc_counted(l, hsize, sizeof(uint32_t));
 	l->owners = alloc_counted(l, l->cfg.capacity, sizeof(*l->owners));
-	l->hashes = alloc_counted(l, l->cfg.capacity, sizeof(*l->hashes));
+	l->heap = alloc_counted(l, l->cfg.capacity, sizeof(uint32_t));
+	l->order = alloc_counted(l, l->cfg.capacity, sizeof(uint32_t));
 	l->scratch = alloc_counted(l, 1, l->scratch_len);
-	if (!l->slots || !l->slab || !l->bk_heads || !l->id_heads || !l->owner_heads ||
-	    !l->owners || !l->hashes || !l->scratch) {
+	if (!l->slots || !l->arena || !l->bk_heads || !l->id_heads || !l->owner_heads ||
+	    !l->owners || !l->heap || !l->order || !l->scratch) {
 		nt_ledger_free(l);
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < hsize; i++)
 		l->bk_heads[i] = l->id_heads[i] = l->owner_heads[i] = NIL;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
-		l->slots[i].next_bk = i + 1 < l->cfg.capacity ? i + 1 : NIL;
-		l->owners[i].next = i + 1 < l->cfg.capacity ? i + 1 : NIL;
-	}
-	l->free_head = 0;
-	l->owner_free = 0;
-	l->min_expires = UINT64_MAX;
+	l->free_head = l->owner_free = NIL;
+	l->refresh_at = UINT64_MAX;
 	l->state_dirty = true;
 	randombytes_buf(l->shkey, sizeof(l->shkey));
 	*out = l;
@@ -619,12 +917,13 @@ void nt_ledger_free(struct nt_ledger *l)
 	if (!l)
 		return;
 	free(l->slots);
-	free(l->slab);
+	free(l->arena);
 	free(l->bk_heads);
 	free(l->id_heads);
 	free(l->owner_heads);
 	free(l->owners);
-	free(l->hashes);
+	free(l->heap);
+	free(l->order);
 	free(l->scratch);
 	free(l);
 }

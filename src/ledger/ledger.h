@@ -32,13 +32,20 @@
 
 /* Defaults for struct nt_ledger_cfg fields left at 0. */
 #ifndef NT_LEDGER_DEFAULT_CAPACITY
-#define NT_LEDGER_DEFAULT_CAPACITY 4096
+#define NT_LEDGER_DEFAULT_CAPACITY 12288
 #endif
+/*
+ * What a typical entry takes on the wire (a machine claim: 126 bytes of fixed fields, bucket,
+ * address, and a JSON record of about 250 bytes): the default arena holds capacity of them.
+ */
+#define NT_LEDGER_TYPICAL_ENTRY 400
+#define NT_LEDGER_MEMORY_LIMIT (1UL << 31) /* arena bytes: offsets are 32-bit */
 #define NT_LEDGER_DEFAULT_MAX_KEY 64
 /* 768 so that the largest entry (126 + 32 + 64 + 768 = 990 bytes) fits a 1200-byte gossip message. */
 #define NT_LEDGER_DEFAULT_MAX_VALUE 768
 #define NT_LEDGER_DEFAULT_MAX_PER_OWNER 64
-#define NT_LEDGER_DEFAULT_MAX_TTL_MS (10 * 60 * 1000ULL)
+/* Leases: a machine claim lives hours and is renewed at half-life; a day is the cap. */
+#define NT_LEDGER_DEFAULT_MAX_TTL_MS (24 * 3600 * 1000ULL)
 #define NT_LEDGER_DEFAULT_SKEW_MS (60 * 1000ULL)
 #define NT_LEDGER_DEFAULT_TOMBSTONE_TTL_MS (60 * 1000ULL)
 /*

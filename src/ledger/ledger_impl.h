@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to src/ledger/: struct nt_ledger (a fixed array of slots and its indexes), and
- * the functions of ledger.c that the ledger's other files (ledger_state.c, ledger_query.c,
- * ledger_local.c) share with it. No file outside src/ledger/ includes it: to every other
- * module struct nt_ledger is the opaque type of ledger.h.
+ * Private to src/ledger/: struct nt_ledger (a fixed array of slots, the arena their bytes live
+ * in, and their indexes), and the functions of ledger.c that the ledger's other files
+ * (ledger_state.c, ledger_query.c, ledger_local.c) share with it. No file outside src/ledger/
+ * includes it: to every other module struct nt_ledger is the opaque type of ledger.h.
  */
 #ifndef NT_LEDGER_IMPL_H
 #define NT_LEDGER_IMPL_H
@@ -18,27 +18,32 @@
 
 #define NIL UINT32_MAX
 #define REFUSED_RING 256
+#define REFUSED_HASH 512 /* chains over the ring, by id */
 
 /* "netron ledger v1": an entry's signature covers it, then every byte of the entry before. */
 extern const char nt_ledger_sign_context[16];
 
+/*
+ * A stored entry's fixed fields. Its bytes (bucket, key, value, signature) are a record in
+ * the arena at off (see arena_need() in ledger.c), so a slot costs the same whatever its
+ * entry holds; its owner's key is the owner record's.
+ */
 struct slot {
 	struct nt_ledger_entry e; /* first: a stored entry pointer is its slot's address */
-	uint8_t owner[32];
-	uint8_t sig[NT_LEDGER_SIG_LEN];
-	char bucket[NT_LEDGER_BUCKET_MAX + 1];
 	uint8_t hash[NT_LEDGER_HASH_LEN]; /* BLAKE2b-256 of the encoding */
 	uint64_t id;
-	uint64_t local_ttl; /* ms, for entries signed by this process; 0 otherwise */
 	uint64_t seen_at; /* unix ms: when this node first stored this (bucket, key, owner) */
 	uint32_t next_bk; /* (bucket, key) chain, or the free list */
 	uint32_t next_id;
 	uint32_t owner_idx;
+	uint32_t heap_pos; /* index in the expiry heap */
+	uint32_t off; /* of its record in the arena; NIL while it has none */
+	uint32_t local_ttl; /* ms, for entries signed by this process; 0 otherwise */
 	bool used;
 };
 
 struct owner_rec {
-	uint8_t pk[32];
+	uint8_t pk[32]; /* the e.owner of every entry of this owner */
 	uint32_t count;
 	uint32_t reserve_live; /* of them live claims (no tombstones) in the reserved bucket */
 	uint32_t next; /* chain, or the free list */
@@ -47,38 +52,70 @@ struct owner_rec {
 struct nt_ledger {
 	struct nt_ledger_cfg cfg; /* defaults resolved */
 	struct slot *slots;
-	uint8_t *slab; /* per slot: key (max_key + 1) then value (max_value) */
-	size_t slab_stride;
+	/*
+	 * The records of the stored entries, packed from 0 up to arena_top in the order they
+	 * were written; what was freed below arena_top (arena_top - arena_live bytes) is
+	 * reclaimed by sliding the records down when a new one does not fit above.
+	 */
+	uint8_t *arena;
+	size_t arena_size, arena_top, arena_live;
+	size_t arena_hwm; /* the highest arena_top so far: the arena's pages touched */
+	size_t arena_other_max; /* bytes the buckets other than the reserved one may hold */
+	size_t arena_reserve_live; /* bytes held by records of the reserved bucket */
 	uint32_t *bk_heads, *id_heads, *owner_heads;
 	uint32_t hmask;
 	struct owner_rec *owners;
 	uint32_t owner_free, nowners;
 	uint32_t free_head, used;
-	uint8_t (*hashes)[NT_LEDGER_HASH_LEN]; /* scratch for the state hash */
+	/*
+	 * Slots and owner records from these on were never used: they follow the free lists,
+	 * so the store touches (and iterates over) only as many as it has held at once.
+	 */
+	uint32_t fresh, owner_fresh;
+	uint32_t *heap; /* the used slots, a min-heap by expires_at */
+	uint32_t nheap;
+	uint32_t *order; /* scratch: slot indices sorted for the state hash or a compaction */
 	uint8_t *scratch; /* nt_ledger_sign_context + one encoded entry */
 	size_t scratch_len;
 	uint8_t shkey[crypto_shorthash_KEYBYTES]; /* table hashing only */
 	uint8_t state_hash[NT_LEDGER_HASH_LEN];
 	bool state_dirty;
-	uint64_t min_expires;
+	uint64_t refresh_at; /* unix ms: no entry of ours needs re-signing before */
 	struct nt_ledger_block blocks[NT_LEDGER_BLOCKS];
 	uint64_t nblocks;
 	struct nt_ledger_stats stats;
 	size_t mem;
 	char reserve_bucket[NT_LEDGER_BUCKET_MAX + 1]; /* "" when none */
 	uint32_t reserve_used; /* slots holding entries of that bucket */
-	/* Entries refused by rule, so gossip does not fetch them again and again. */
+	/*
+	 * Entries refused by rule, so gossip does not fetch them again and again: a ring of the
+	 * last REFUSED_RING, chained by id (index + 1, 0 ends a chain) so that gossip asks about
+	 * one for each summary item at O(1).
+	 */
 	struct {
-		uint64_t id, version;
+		uint64_t id, version; /* version 0: empty */
+		uint16_t next;
 	} refused[REFUSED_RING];
+	uint16_t refused_heads[REFUSED_HASH];
 	uint32_t refused_next;
 };
+
+/* Counts one entry looked at by a lookup (the tests check lookups stay O(1)). */
+static inline void nt_ledger_probe(const struct nt_ledger *l)
+{
+	((struct nt_ledger *)l)->stats.probes++;
+}
 
 /* The (bucket, key) chain of a key: an index into bk_heads. */
 uint32_t nt_ledger_bk_hash(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
 			   size_t klen);
 bool nt_ledger_same_bk(const struct slot *s, const char *b, size_t blen, const char *k,
 		       size_t klen);
+/* Sorts n slot indices with cmp (a heapsort: it allocates nothing). */
+void nt_ledger_sort_slots(const struct nt_ledger *l, uint32_t *v, size_t n,
+			  int (*cmp)(const struct nt_ledger *l, uint32_t a, uint32_t b));
+/* The slot whose entry expires first, or NIL. */
+uint32_t nt_ledger_heap_top(const struct nt_ledger *l);
 /* The slot of owner's entry on (bucket, key), tombstones included, or NIL. */
 uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
 			      size_t klen, const uint8_t owner[32]);

@@ -134,25 +134,42 @@ int nt_ledger_delete_local(struct nt_ledger *l, const struct nt_identity *id, co
 	return sign_and_merge(l, id, &t, now_ms, 0, NULL);
 }
 
+/*
+ * Our entries are re-signed at half their life: a lease of hours is renewed hours before it
+ * runs out, so a member that misses a renewal or two (a partition) keeps its claim. Nothing
+ * is scanned before the first of them is due (refresh_at).
+ */
 int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, uint64_t now_ms)
 {
-	int n = 0, ret;
+	uint64_t next = UINT64_MAX;
+	int n = 0, ret = 0;
 
 	nt_ledger_expire(l, now_ms);
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+	if (now_ms < l->refresh_at)
+		return 0;
+	for (uint32_t i = 0; i < l->fresh; i++) {
 		struct slot *s = &l->slots[i];
 		struct nt_ledger_entry t;
+		uint64_t due;
 
-		if (!s->used || !s->local_ttl || (s->e.flags & NT_LEDGER_F_TOMBSTONE) ||
-		    memcmp(s->owner, id->ed_pk, 32) != 0 || s->e.expires_at - now_ms > s->local_ttl / 3)
+		if (!s->used || !s->local_ttl || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
+		due = s->e.expires_at - s->local_ttl / 2;
+		if (now_ms < due || memcmp(s->e.owner, id->ed_pk, 32) != 0) {
+			/* Not due, or another identity's, due at its own refresh. */
+			next = NT_MIN(next, due);
+			continue;
+		}
 		t = s->e;
 		t.version = next_version(s, now_ms);
 		t.expires_at = now_ms + s->local_ttl;
 		ret = sign_and_merge(l, id, &t, now_ms, s->local_ttl, NULL);
 		if (ret < 0)
-			return ret;
+			break;
 		n++;
+		next = NT_MIN(next, t.expires_at - s->local_ttl / 2);
 	}
-	return n;
+	/* An entry that failed stays due: the next call tries it again. */
+	l->refresh_at = ret < 0 ? now_ms : next;
+	return ret < 0 ? ret : n;
 }

@@ -25,7 +25,7 @@ int nt_ledger_put_local(struct nt_ledger *l, const struct nt_identity *id, const
 /* Replaces our entry with a signed tombstone. 0, -ENOENT, -EINVAL. */
 int nt_ledger_delete_local(struct nt_ledger *l, const struct nt_identity *id, const char *bucket,
 			   const char *key, uint64_t now_ms);
-/* Re-signs our entries within 1/3 of their TTL of expiry; returns how many, or -errno. */
+/* Re-signs our entries past half their TTL; returns how many, or -errno. */
 int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, uint64_t now_ms);
 
 #endif

@@ -20,6 +20,8 @@ static const struct slot *winner(const struct nt_ledger *l, const char *b, size_
 
 	for (; i != NIL; i = l->slots[i].next_bk) {
 		const struct slot *s = &l->slots[i];
+
+		nt_ledger_probe(l);
 		if (!nt_ledger_same_bk(s, b, blen, k, klen) || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
 		if (!best || nt_ledger_claim_beats(l, &s->e, &best->e))
@@ -54,9 +56,11 @@ const struct nt_ledger_entry *nt_ledger_get_owned(const struct nt_ledger *l, con
 
 const struct nt_ledger_entry *nt_ledger_get_by_id(const struct nt_ledger *l, uint64_t id)
 {
-	for (uint32_t i = l->id_heads[id & l->hmask]; i != NIL; i = l->slots[i].next_id)
+	for (uint32_t i = l->id_heads[id & l->hmask]; i != NIL; i = l->slots[i].next_id) {
+		nt_ledger_probe(l);
 		if (l->slots[i].id == id)
 			return &l->slots[i].e;
+	}
 	return NULL;
 }
 
@@ -65,13 +69,13 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 {
 	size_t blen = bucket ? strlen(bucket) : 0;
 
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
+	for (uint32_t i = 0; i < l->fresh; i++) {
 		const struct slot *s = &l->slots[i];
 		if (!s->used || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
-		if (bucket && (s->e.bucket_len != blen || memcmp(s->bucket, bucket, blen) != 0))
+		if (bucket && (s->e.bucket_len != blen || memcmp(s->e.bucket, bucket, blen) != 0))
 			continue;
-		if (winner(l, s->bucket, s->e.bucket_len, s->e.key, s->e.key_len) != s)
+		if (winner(l, s->e.bucket, s->e.bucket_len, s->e.key, s->e.key_len) != s)
 			continue;
 		if (!cb(ctx, &s->e))
 			return;
@@ -80,7 +84,7 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 
 void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *cb, void *ctx)
 {
-	for (uint32_t i = 0; i < l->cfg.capacity; i++)
+	for (uint32_t i = 0; i < l->fresh; i++)
 		if (l->slots[i].used && !cb(ctx, &l->slots[i].e))
 			return;
 }
@@ -105,7 +109,7 @@ bool nt_ledger_is_claimed(const struct nt_ledger *l, const char *bucket, const c
 		const struct slot *s = &l->slots[i];
 
 		if (nt_ledger_same_bk(s, bucket, blen, key, klen) &&
-		    !(s->e.flags & NT_LEDGER_F_TOMBSTONE) && memcmp(s->owner, owner, 32) != 0)
+		    !(s->e.flags & NT_LEDGER_F_TOMBSTONE) && memcmp(s->e.owner, owner, 32) != 0)
 			return true;
 	}
 	return false;

@@ -21,57 +21,23 @@ static const char block_context[] = "netron ledger block v1";
 
 size_t nt_ledger_expire(struct nt_ledger *l, uint64_t now_ms)
 {
-	uint64_t next = UINT64_MAX;
+	uint32_t idx;
 	size_t n = 0;
 
-	if (now_ms < l->min_expires)
-		return 0;
-	for (uint32_t i = 0; i < l->cfg.capacity; i++) {
-		struct slot *s = &l->slots[i];
-		if (!s->used)
-			continue;
-		if (s->e.expires_at <= now_ms) {
-			nt_ledger_slot_remove(l, i);
-			n++;
-		} else if (s->e.expires_at < next) {
-			next = s->e.expires_at;
-		}
+	/* The heap holds the first to expire on top: nothing to do while it is not due. */
+	while ((idx = nt_ledger_heap_top(l)) != NIL && l->slots[idx].e.expires_at <= now_ms) {
+		nt_ledger_slot_remove(l, idx);
+		n++;
 	}
-	l->min_expires = next;
 	l->stats.expired += n;
 	if (n)
 		log_debug(NT_DBG_LEDGER, "ledger: %zu entries expired, %u left", n, l->used);
 	return n;
 }
 
-static void sift_down(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t root, size_t n)
+static int by_hash(const struct nt_ledger *l, uint32_t a, uint32_t b)
 {
-	uint8_t tmp[NT_LEDGER_HASH_LEN];
-
-	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && memcmp(h[child], h[child + 1], NT_LEDGER_HASH_LEN) < 0)
-			child++;
-		if (memcmp(h[root], h[child], NT_LEDGER_HASH_LEN) >= 0)
-			return;
-		memcpy(tmp, h[root], sizeof(tmp));
-		memcpy(h[root], h[child], sizeof(tmp));
-		memcpy(h[child], tmp, sizeof(tmp));
-	}
-}
-
-/* Heapsort: glibc's qsort may malloc a merge buffer, and steady state must not allocate. */
-static void sort_hashes(uint8_t (*h)[NT_LEDGER_HASH_LEN], size_t n)
-{
-	uint8_t tmp[NT_LEDGER_HASH_LEN];
-
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(h, i, n);
-	for (size_t end = n; end-- > 1;) {
-		memcpy(tmp, h[0], sizeof(tmp));
-		memcpy(h[0], h[end], sizeof(tmp));
-		memcpy(h[end], tmp, sizeof(tmp));
-		sift_down(h, 0, end);
-	}
+	return memcmp(l->slots[a].hash, l->slots[b].hash, NT_LEDGER_HASH_LEN);
 }
 
 /* BLAKE2b-256(state_context || u32 count || entry hashes in ascending order). */
@@ -82,15 +48,16 @@ void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
 	uint32_t n = 0;
 
 	if (l->state_dirty) {
-		for (uint32_t i = 0; i < l->cfg.capacity; i++)
+		for (uint32_t i = 0; i < l->fresh; i++)
 			if (l->slots[i].used)
-				memcpy(l->hashes[n++], l->slots[i].hash, NT_LEDGER_HASH_LEN);
-		sort_hashes(l->hashes, n);
+				l->order[n++] = i;
+		nt_ledger_sort_slots(l, l->order, n, by_hash);
 		nt_put_be32(cnt, n);
 		crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
 		crypto_generichash_update(&st, (const uint8_t *)state_context, sizeof(state_context) - 1);
 		crypto_generichash_update(&st, cnt, sizeof(cnt));
-		crypto_generichash_update(&st, (const uint8_t *)l->hashes, (size_t)n * NT_LEDGER_HASH_LEN);
+		for (uint32_t i = 0; i < n; i++)
+			crypto_generichash_update(&st, l->slots[l->order[i]].hash, NT_LEDGER_HASH_LEN);
 		crypto_generichash_final(&st, l->state_hash, NT_LEDGER_HASH_LEN);
 		l->state_dirty = false;
 	}

@@ -40,10 +40,16 @@ typedef bool nt_ledger_owner_pred(void *ctx, const uint8_t owner[32]);
 
 struct nt_ledger_cfg {
 	uint32_t capacity; /* entries; 0: NT_LEDGER_DEFAULT_CAPACITY */
+	/*
+	 * Bytes for the entries' buckets, keys, values and signatures, each stored in what it
+	 * needs (the fixed fields are in the capacity slots); 0: capacity typical entries
+	 * (NT_LEDGER_TYPICAL_ENTRY). At least the largest entry; at most 2 GiB.
+	 */
+	size_t memory;
 	uint32_t max_key; /* bytes, <= 255; 0: default */
 	uint32_t max_value; /* bytes, <= 65535; 0: default */
 	uint32_t max_per_owner; /* 0: default */
-	uint64_t max_ttl_ms; /* 0: default (10 min) */
+	uint64_t max_ttl_ms; /* 0: default (24 h); at most 2^32 - 1 */
 	uint64_t skew_ms; /* tolerated clock skew; 0: default (60 s) */
 	uint64_t tombstone_ttl_ms; /* 0: default (60 s) */
 	uint64_t race_ms; /* 0: NT_LEDGER_DEFAULT_RACE_MS (2 s) */
@@ -73,6 +79,9 @@ struct nt_ledger_stats {
 	uint32_t capacity;
 	uint32_t owners;
 	uint64_t expired; /* rotated out */
+	size_t arena, arena_live; /* bytes of the entries' arena (cfg.memory), and in use */
+	uint64_t compactions; /* of the arena */
+	uint64_t probes; /* entries looked at by lookups by key, id and owner (O(1) each) */
 	uint64_t verdicts[NT_LEDGER_VERDICT_MAX]; /* refused = verdicts[NT_LEDGER_REJ_FULL] */
 };
 

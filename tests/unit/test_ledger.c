@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Ledger unit tests: the strict decoder, the merge rules as tables, first-claim
- * conflicts, caps, the local owner API, order-independence of the merge over random
+ * conflicts, caps, the local owner API, leases renewed at half their own TTL (up to the
+ * 24 h cap), order-independence of the merge over random
  * orders, state hash and block ring, and no allocation in steady state.
  */
 #include <errno.h>
@@ -199,8 +200,9 @@ static void test_rules_table(void **state)
 		/* 6 */ { 0, -1, "machines", "10.1.0.1", "c", 3, 0, 60000, 0, M_FLIP_VALUE, NT_LEDGER_REJ_SIGNATURE },
 		/* 7 */ { 1, 0, "machines", "10.1.0.1", "evil", 9, 0, 60000, 0, M_NONE, NT_LEDGER_REJ_SIGNATURE },
 		/* 8 */ { 0, -1, "services", "web", "x", 1, -1000, 0, 0, M_NONE, NT_LEDGER_REJ_EXPIRED },
-		/* 9 */ { 0, -1, "services", "web", "x", 1, 0, 660001, 0, M_NONE, NT_LEDGER_REJ_TTL },
-		/* 10 */ { 0, -1, "services", "web", "x", 1, 0, 660000, 0, M_NONE, NT_LEDGER_ADDED },
+		/* 9: the default max TTL (24 h) + skew (60 s), plus 1 ms */
+		/* 9 */ { 0, -1, "services", "web", "x", 1, 0, 86460001, 0, M_NONE, NT_LEDGER_REJ_TTL },
+		/* 10 */ { 0, -1, "services", "web", "x", 1, 0, 86460000, 0, M_NONE, NT_LEDGER_ADDED },
 		/* 11 */ { 0, -1, "services", "web2", "x", 1, 60001, 120000, 0, M_NONE, NT_LEDGER_REJ_FUTURE_CLAIM },
 		/* 12 */ { 0, -1, "services", "big", big, 1, 0, 60000, 0, M_NONE, NT_LEDGER_REJ_TOO_LARGE },
 		/* 13 */ { 0, -1, "services", "k", "", 1, 0, 60000, 0, M_GARBAGE, NT_LEDGER_REJ_MALFORMED },
@@ -404,14 +406,16 @@ static void test_local_api(void **state)
 	/* Bad arguments. */
 	assert_int_equal(nt_ledger_put_local(l, &ids[0], "Machines", "x", "", 0, MIN_MS, T0, NULL), -EINVAL);
 	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "a b", "", 0, MIN_MS, T0, NULL), -EINVAL);
-	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "x", "", 0, 11 * MIN_MS, T0, NULL), -EINVAL);
+	/* A TTL past the ledger's max_ttl (default 24 h). */
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "x", "", 0, 24 * 60 * MIN_MS + 1, T0, NULL), -EINVAL);
 	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "x", "", 0, 0, T0, NULL), -EINVAL);
-	/* Refresh: nothing before 2/3 of the TTL, the entry after. */
-	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 39000), 0);
-	assert_int_equal(nt_ledger_refresh_local(l, &ids[1], T0 + 5000 + 41000), 0);
-	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 41000), 1);
+	/* Refresh: nothing before half of the TTL (30 s of 60 s), the entry at it. */
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 29999), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[1], T0 + 5000 + 30000), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 30000), 1);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5000 + 30001), 0);
 	e = nt_ledger_get(l, "machines", "10.1.0.5");
-	assert_int_equal(e->expires_at, T0 + 46000 + MIN_MS);
+	assert_int_equal(e->expires_at, T0 + 35000 + MIN_MS);
 	assert_int_equal(e->claimed_at, T0);
 	assert_memory_equal(e->value, "mm", 2);
 	exp1 = e->expires_at;
@@ -434,6 +438,46 @@ static void test_local_api(void **state)
 	assert_int_equal(cl.local, 5);
 	assert_int_equal(nt_ledger_expire(l, T0 + 60000 + MIN_MS), 1);
 	assert_int_equal(cl.removed, 1);
+	nt_ledger_free(l);
+}
+
+/* Leases: each of our entries is renewed at half of its own TTL, however long. */
+static void test_lease_renewal(void **state)
+{
+	const uint64_t hour = 3600 * 1000ULL;
+	const struct nt_ledger_entry *e;
+	struct nt_ledger *l;
+
+	(void)state;
+	ids_init();
+	assert_int_equal(nt_ledger_new(&l, &(struct nt_ledger_cfg){ .capacity = 16 }), 0);
+	/* The default cap is a day: a 24 h lease is accepted, one ms more is not. */
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "dns", "day", "d", 1, 24 * hour, T0, NULL), 0);
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "dns", "more", "m", 1, 24 * hour + 1, T0, NULL),
+			 -EINVAL);
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "machines", "10.1.0.7", "m", 1, 6 * hour, T0, NULL), 0);
+	assert_int_equal(nt_ledger_put_local(l, &ids[0], "services", "web", "w", 1, 10 * MIN_MS, T0, NULL), 0);
+	/* The 10-minute entry at 5 minutes, again at 10, ... the 6 h one only at 3 h. */
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5 * MIN_MS - 1), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 5 * MIN_MS), 1);
+	e = nt_ledger_get(l, "services", "web");
+	assert_int_equal(e->expires_at, T0 + 15 * MIN_MS);
+	for (uint64_t t = T0 + 10 * MIN_MS; t < T0 + 3 * hour; t += 5 * MIN_MS)
+		assert_int_equal(nt_ledger_refresh_local(l, &ids[0], t), 1);
+	e = nt_ledger_get(l, "machines", "10.1.0.7");
+	assert_int_equal(e->expires_at, T0 + 6 * hour);
+	/* At 3 h: the lease (and the 10-minute entry, due again). */
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 3 * hour), 2);
+	e = nt_ledger_get(l, "machines", "10.1.0.7");
+	assert_int_equal(e->expires_at, T0 + 9 * hour);
+	assert_int_equal(e->claimed_at, T0); /* a renewal keeps the claim's age */
+	/* Nobody refreshes past 3 h: the two expire (at 3 h 10 min and 9 h), the day-long one
+	 * is renewed at 12 h. */
+	assert_int_equal(nt_ledger_expire(l, T0 + 12 * hour - 1), 2);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 12 * hour - 1), 0);
+	assert_int_equal(nt_ledger_refresh_local(l, &ids[0], T0 + 12 * hour), 1);
+	e = nt_ledger_get(l, "dns", "day");
+	assert_int_equal(e->expires_at, T0 + 36 * hour);
 	nt_ledger_free(l);
 }
 
@@ -831,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_machine_conflicts),
 		cmocka_unit_test(test_caps_and_expiry),
 		cmocka_unit_test(test_local_api),
+		cmocka_unit_test(test_lease_renewal),
 		cmocka_unit_test(test_backdated_claims),
 		cmocka_unit_test(test_claims_per_key),
 		cmocka_unit_test(test_room_policy_proven),

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ledger's memory (docs/ledger.md §5): entries stored in the bytes they need, in one arena
+ * allocated at start.
+ *   - churn: 100,000 random puts, deletes and expiries of values of random sizes at about 90 %
+ *     of the arena: every entry that fits the budget is stored, every one that does not is
+ *     refused (-ENOSPC) with nothing changed, and every stored entry reads back intact
+ *     (value, signature and hash) across the compactions;
+ *   - a full arena refuses entries from the network cleanly (REJ_FULL, counted, remembered),
+ *     and so does the room the reserved bucket leaves the others, in bytes as in slots;
+ *   - 10,000 entries: lookups by key, by id and by owner look at O(1) entries each
+ *     (stats.probes), expiry rotates out what is due and nothing else; the refusals
+ *     remembered (the last 256) are asked about at O(1) too;
+ *   - the figures: nt_ledger_memory() and the arena in use for 5,000 and 10,000 machine
+ *     claims shaped like the daemon's.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "ledger/ledger.h"
+
+#define T0 1700000000000ULL /* a fake "now", unix ms */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+/* xorshift64*: deterministic, so a failure replays. */
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 2685821657736338717ULL;
+}
+
+/* Identities with their secret keys in one plain array (sodium_malloc maps pages each). */
+struct ids {
+	struct nt_identity *id;
+	uint8_t *sk;
+	uint32_t n;
+};
+
+static void ids_make(struct ids *s, uint32_t n)
+{
+	s->id = calloc(n, sizeof(*s->id));
+	s->sk = calloc(n, 64);
+	assert_true(s->id && s->sk);
+	s->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t seed[32] = { 'a', 'r', (uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16) };
+
+		s->id[i].ed_sk = s->sk + 64 * (size_t)i;
+		crypto_sign_seed_keypair(s->id[i].ed_pk, s->id[i].ed_sk, seed);
+	}
+}
+
+static void ids_free(struct ids *s)
+{
+	free(s->id);
+	free(s->sk);
+}
+
+/* Builds a signed entry the way docs/ledger.md describes it, independently of ledger.c. */
+static size_t make_entry(uint8_t *buf, size_t cap, const struct nt_identity *signer,
+			 const char *bucket, const char *key, const uint8_t *value, size_t vlen,
+			 uint64_t version, uint64_t now)
+{
+	static const char ctx[16] = "netron ledger v1";
+	uint8_t zsig[64] = { 0 }, msg[16 + 2048];
+	struct nt_ledger_entry e = {
+		.bucket = bucket,
+		.key = key,
+		.value = value,
+		.owner = signer->ed_pk,
+		.sig = zsig,
+		.version = version,
+		.claimed_at = now,
+		.expires_at = now + 60000,
+		.value_len = (uint16_t)vlen,
+		.bucket_len = (uint8_t)strlen(bucket),
+		.key_len = (uint8_t)strlen(key),
+	};
+	ssize_t n = nt_ledger_entry_encode(&e, buf, cap);
+
+	assert_true(n > 64);
+	memcpy(msg, ctx, 16);
+	memcpy(msg + 16, buf, (size_t)n - 64);
+	crypto_sign_detached(buf + n - 64, NULL, msg, 16 + (size_t)n - 64, signer->ed_sk);
+	return (size_t)n;
+}
+
+/* What an entry takes in the arena: bucket NUL key NUL value signature. */
+static size_t need(size_t blen, size_t klen, size_t vlen)
+{
+	return blen + 1 + klen + 1 + vlen + 64;
+}
+
+static size_t entry_need(const struct nt_ledger_entry *e)
+{
+	return need(e->bucket_len, e->key_len, e->value_len);
+}
+
+static bool sum_need(void *ctx, const struct nt_ledger_entry *e)
+{
+	*(size_t *)ctx += entry_need(e);
+	return true;
+}
+
+/* The model's view of the arena in use: every stored entry's record. */
+static size_t live_bytes(const struct nt_ledger *l)
+{
+	size_t sum = 0;
+
+	nt_ledger_foreach_stored(l, sum_need, &sum);
+	return sum;
+}
+
+/* A value that says which key and which write it is, byte by byte. */
+static void fill_value(uint8_t *v, size_t n, uint32_t key, uint32_t write)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = (uint8_t)(key * 31 + write * 7 + i);
+}
+
+/* The stored entry is the one signed: its bytes hash to its stored hash, the signature verifies. */
+static void check_intact(const struct nt_ledger *l, const struct nt_ledger_entry *e)
+{
+	static const char ctx[16] = "netron ledger v1";
+	uint8_t buf[2048], msg[16 + 2048], h[32];
+	ssize_t n = nt_ledger_entry_encode(e, buf, sizeof(buf));
+
+	assert_true(n > 64);
+	crypto_generichash(h, sizeof(h), buf, (size_t)n, NULL, 0);
+	assert_memory_equal(h, nt_ledger_entry_hash(l, e), 32);
+	memcpy(msg, ctx, 16);
+	memcpy(msg + 16, buf, (size_t)n - 64);
+	assert_int_equal(crypto_sign_verify_detached(buf + n - 64, msg, 16 + (size_t)n - 64, e->owner), 0);
+}
+
+enum { CHURN_KEYS = 400, CHURN_OPS = 100000, CHURN_MEMORY = 96 * 1024 };
+
+struct model {
+	uint32_t write; /* of the value stored; 0: none */
+	uint16_t len;
+};
+
+static void test_arena_churn(void **state)
+{
+	struct nt_ledger_cfg cfg = { .capacity = 512, .max_per_owner = 512, .memory = CHURN_MEMORY };
+	static struct model m[CHURN_KEYS];
+	struct nt_ledger_stats st;
+	struct nt_ledger *l;
+	struct ids ids;
+	uint8_t value[768];
+	uint64_t now = T0, ok = 0, refused = 0, deletes = 0;
+	size_t peak = 0;
+
+	(void)state;
+	ids_make(&ids, 1);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (uint32_t op = 1; op <= CHURN_OPS; op++) {
+		uint32_t k = (uint32_t)(rnd() % CHURN_KEYS);
+		const struct nt_ledger_entry *e;
+		char key[16];
+		size_t live, before, fill;
+
+		now += 1 + rnd() % 40;
+		nt_ledger_expire(l, now);
+		live = live_bytes(l);
+		nt_ledger_stats_get(l, &st);
+		assert_int_equal(st.arena_live, live);
+		peak = live > peak ? live : peak;
+		snprintf(key, sizeof(key), "k%u", k);
+		e = nt_ledger_get_owned(l, "svc", key, ids.id[0].ed_pk);
+		fill = live * 100 / CHURN_MEMORY;
+		if (fill >= 90 && e && !(e->flags & NT_LEDGER_F_TOMBSTONE) && rnd() % 2) {
+			/* Past 90 %: deletes (a tombstone is a smaller record) keep the fill there. */
+			assert_int_equal(nt_ledger_delete_local(l, &ids.id[0], "svc", key, now), 0);
+			deletes++;
+			continue;
+		}
+		/* A value of any size up to 600 bytes; sizes vary so records never line up. */
+		size_t vlen = (size_t)(rnd() % 601);
+		size_t after = live - (e ? entry_need(e) : 0) + need(3, strlen(key), vlen);
+		uint64_t ttl = 2000 + rnd() % 30000;
+		uint8_t h[32], h2[32];
+		int ret;
+
+		fill_value(value, vlen, k, op);
+		if (after > CHURN_MEMORY)
+			nt_ledger_state_hash(l, h); /* to check that a refusal changes nothing */
+		before = nt_ledger_count(l);
+		ret = nt_ledger_put_local(l, &ids.id[0], "svc", key, value, vlen, ttl, now, &e);
+		if (after <= CHURN_MEMORY) {
+			/* It fits the budget: it is stored, whatever the churn did to the arena. */
+			if (ret != 0)
+				fail_msg("op %u: %zu bytes of %d in use, %zu more refused (%d)", op, live,
+					 CHURN_MEMORY, after - live, ret);
+			assert_int_equal(e->value_len, vlen);
+			assert_memory_equal(e->value, value, vlen);
+			m[k].write = op;
+			m[k].len = (uint16_t)vlen;
+			ok++;
+		} else {
+			/* It does not: refused, and nothing changed. */
+			assert_int_equal(ret, -ENOSPC);
+			assert_int_equal(nt_ledger_count(l), before);
+			assert_int_equal(live_bytes(l), live);
+			nt_ledger_state_hash(l, h2);
+			assert_memory_equal(h, h2, 32);
+			refused++;
+		}
+		if (op % 5000 == 0) {
+			/* Every stored value is the last one written, byte for byte, and signed. */
+			for (uint32_t j = 0; j < CHURN_KEYS; j++) {
+				snprintf(key, sizeof(key), "k%u", j);
+				e = nt_ledger_get_owned(l, "svc", key, ids.id[0].ed_pk);
+				if (!e)
+					continue;
+				check_intact(l, e);
+				if (e->flags & NT_LEDGER_F_TOMBSTONE)
+					continue;
+				fill_value(value, m[j].len, j, m[j].write);
+				assert_int_equal(e->value_len, m[j].len);
+				assert_memory_equal(e->value, value, m[j].len);
+			}
+		}
+	}
+	nt_ledger_stats_get(l, &st);
+	printf("# arena %d bytes, %d ops: %llu stored, %llu refused (did not fit), %llu deletes, "
+	       "%llu expired, %llu compactions, peak %zu bytes in use (%zu %%)\n",
+	       CHURN_MEMORY, CHURN_OPS, (unsigned long long)ok, (unsigned long long)refused,
+	       (unsigned long long)deletes, (unsigned long long)st.expired,
+	       (unsigned long long)st.compactions, peak, peak * 100 / CHURN_MEMORY);
+	/* The run did what it says: full at times, compacted, expired. */
+	assert_true(peak * 100 / CHURN_MEMORY >= 90);
+	assert_true(refused > 0);
+	assert_true(st.compactions > 0);
+	assert_true(st.expired > 0);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
+static enum nt_ledger_verdict insert(struct nt_ledger *l, const struct nt_identity *id,
+				     const char *bucket, const char *key, size_t vlen, uint64_t version)
+{
+	uint8_t buf[1200], value[768];
+
+	memset(value, 'v', vlen);
+	return nt_ledger_insert(l, buf,
+				make_entry(buf, sizeof(buf), id, bucket, key, value, vlen, version, T0),
+				T0);
+}
+
+static void test_arena_full(void **state)
+{
+	/* A record: "services" (8) + 1 + "kN" (2) + 1 + 500 + 64 = 576 bytes: three fit in 1900. */
+	struct nt_ledger_cfg cfg = { .capacity = 64, .memory = 1900 };
+	struct nt_ledger_stats st;
+	struct nt_ledger *l;
+	struct ids ids;
+	uint8_t h[32], h2[32], value[500];
+	uint64_t id4;
+
+	(void)state;
+	ids_make(&ids, 8);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	/* Not even the largest entry fits: refused at start. */
+	cfg.memory = 32 + 1 + 64 + 1 + 768 + 64 - 1;
+	assert_int_equal(nt_ledger_new(&(struct nt_ledger *){ NULL }, &cfg), -EINVAL);
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(insert(l, &ids.id[i], "services", key, 500, 1), NT_LEDGER_ADDED);
+	}
+	nt_ledger_state_hash(l, h);
+	/* A fourth does not fit: refused, counted, remembered, nothing changed. */
+	memset(value, 'v', sizeof(value));
+	id4 = nt_ledger_entry_id(NULL, &(struct nt_ledger_entry){ .bucket = "services", .bucket_len = 8,
+								   .key = "k3", .key_len = 2,
+								   .owner = ids.id[3].ed_pk });
+	assert_int_equal(insert(l, &ids.id[3], "services", "k3", 500, 1), NT_LEDGER_REJ_FULL);
+	assert_true(nt_ledger_was_refused(l, id4, 1));
+	nt_ledger_stats_get(l, &st);
+	assert_int_equal(st.verdicts[NT_LEDGER_REJ_FULL], 1);
+	assert_int_equal(st.entries, 3);
+	assert_int_equal(st.arena_live, 3 * 576);
+	nt_ledger_state_hash(l, h2);
+	assert_memory_equal(h, h2, 32);
+	/* A smaller one fits in what is left (1900 - 1728 = 172 bytes: a 96-byte value), exactly. */
+	assert_int_equal(insert(l, &ids.id[4], "services", "k4", 96, 1), NT_LEDGER_ADDED);
+	assert_int_equal(insert(l, &ids.id[5], "services", "k5", 0, 1), NT_LEDGER_REJ_FULL);
+	/* An update in place always fits; one that grows past the budget does not. */
+	assert_int_equal(insert(l, &ids.id[0], "services", "k0", 500, 2), NT_LEDGER_UPDATED);
+	assert_int_equal(insert(l, &ids.id[0], "services", "k0", 501, 3), NT_LEDGER_REJ_FULL);
+	assert_int_equal(insert(l, &ids.id[0], "services", "k0", 100, 4), NT_LEDGER_UPDATED);
+	assert_int_equal(insert(l, &ids.id[0], "services", "k0", 500, 5), NT_LEDGER_UPDATED);
+	nt_ledger_stats_get(l, &st);
+	assert_int_equal(st.arena_live, 1900);
+	/* Our own entries are refused the same way (-ENOSPC: 478 bytes), never dropped. */
+	assert_int_equal(nt_ledger_put_local(l, &ids.id[6], "services", "mine", value, 400, 60000, T0, NULL),
+			 -ENOSPC);
+	/* A deletion leaves a tombstone of 76 bytes in place of 576: now ours fits. */
+	assert_int_equal(nt_ledger_delete_local(l, &ids.id[1], "services", "k1", T0), 0);
+	nt_ledger_stats_get(l, &st);
+	assert_int_equal(st.arena_live, 1900 - 500);
+	assert_int_equal(nt_ledger_put_local(l, &ids.id[6], "services", "mine", value, 400, 60000, T0, NULL), 0);
+	nt_ledger_stats_get(l, &st);
+	assert_int_equal(st.arena_live, 1900 - 500 + 478);
+	assert_int_equal(st.verdicts[NT_LEDGER_REJ_FULL], 4); /* k3, k5, k0 grown, ours */
+	nt_ledger_free(l);
+
+	/*
+	 * The reserve, in bytes: "services" may fill only what "machines" leaves (half the
+	 * arena here), "machines" all of it.
+	 */
+	cfg = (struct nt_ledger_cfg){ .capacity = 64, .memory = 4000, .reserve_bucket = "machines",
+				      .reserve_slots = 32 };
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(insert(l, &ids.id[i], "services", key, 500, 1), NT_LEDGER_ADDED);
+	}
+	assert_int_equal(insert(l, &ids.id[3], "services", "k3", 500, 1), NT_LEDGER_REJ_FULL);
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "m%d", i);
+		assert_int_equal(insert(l, &ids.id[4 + i], "machines", key, 500, 1), NT_LEDGER_ADDED);
+	}
+	assert_int_equal(insert(l, &ids.id[7], "machines", "m3", 500, 1), NT_LEDGER_REJ_FULL);
+	nt_ledger_stats_get(l, &st);
+	assert_int_equal(st.verdicts[NT_LEDGER_REJ_FULL], 2);
+	assert_int_equal(st.entries, 6);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
+static bool refuse_all(void *ctx, const struct nt_ledger_entry *e)
+{
+	(void)ctx;
+	(void)e;
+	return false;
+}
+
+/* Refusals are remembered, the last 256, and asked about at O(1) (gossip asks per summary item). */
+static void test_refused_ring(void **state)
+{
+	struct nt_ledger_cfg cfg = { .capacity = 64, .accept = refuse_all };
+	struct nt_ledger_stats st0, st1;
+	struct nt_ledger *l;
+	struct ids ids;
+	uint64_t idv[300];
+
+	(void)state;
+	ids_make(&ids, 1);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (int i = 0; i < 300; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "r%d", i);
+		assert_int_equal(insert(l, &ids.id[0], "services", key, 10, 7), NT_LEDGER_REJ_POLICY);
+		idv[i] = nt_ledger_entry_id(NULL, &(struct nt_ledger_entry){
+			.bucket = "services", .bucket_len = 8, .key = key,
+			.key_len = (uint8_t)strlen(key), .owner = ids.id[0].ed_pk });
+	}
+	nt_ledger_stats_get(l, &st0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(nt_ledger_was_refused(l, idv[i], 7), i >= 300 - 256);
+		assert_false(nt_ledger_was_refused(l, idv[i], 8));
+	}
+	nt_ledger_stats_get(l, &st1);
+	/* 600 questions: a few entries looked at each, not the ring's 256. */
+	assert_true(st1.probes - st0.probes <= 600 * 3);
+	nt_ledger_forget_refusals(l);
+	assert_false(nt_ledger_was_refused(l, idv[299], 7));
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
+/* A machine claim's value the way the daemon writes it (claims.c machine_value()). */
+static size_t machine_value(char *out, size_t cap, const struct nt_identity *id, uint32_t i)
+{
+	char hex[65];
+	int n;
+
+	sodium_bin2hex(hex, sizeof(hex), id->ed_pk, 32);
+	n = snprintf(out, cap,
+		     "{\"id\":\"%s\",\"hostname\":\"member-%05u\",\"os\":\"Linux\",\"arch\":\"x86_64\","
+		     "\"version\":\"0.9.0-142-g317ed54\",\"port\":51820,\"prefix\":16,"
+		     "\"endpoints\":[\"192.168.%u.%u:51820\",\"198.51.100.%u:51820\"]}",
+		     hex, i, (i >> 8) & 255, i & 255, i % 250);
+	assert_true(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+static void ip_key(char *key, size_t cap, uint32_t i)
+{
+	snprintf(key, cap, "10.100.%u.%u", i / 250, 1 + i % 250);
+}
+
+/* Fills l with n machine claims by n identities; returns the bytes of one claim on the wire. */
+static size_t fill_claims(struct nt_ledger *l, const struct ids *ids, uint32_t n)
+{
+	char key[32], value[512];
+	size_t wire = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		size_t vlen = machine_value(value, sizeof(value), &ids->id[i], i);
+
+		ip_key(key, sizeof(key), i);
+		assert_int_equal(nt_ledger_put_local(l, &ids->id[i], "machines", key, value, vlen,
+						     6 * 3600 * 1000ULL, T0, NULL), 0);
+		wire = NT_LEDGER_WIRE_FIXED + 8 + strlen(key) + vlen;
+	}
+	return wire;
+}
+
+enum { MANY = 10000 };
+
+/* Resident bytes of this process (/proc/self/statm). */
+static size_t rss_bytes(void)
+{
+	unsigned long size = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return (size_t)rss * 4096;
+}
+
+static void test_lookups_o1(void **state)
+{
+	struct nt_ledger_cfg cfg = { .capacity = MANY };
+	struct nt_ledger_stats st0, st1;
+	struct nt_ledger *l;
+	struct ids ids;
+	char key[32];
+	uint64_t probes;
+
+	(void)state;
+	ids_make(&ids, MANY);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	nt_ledger_stats_get(l, &st0);
+	fill_claims(l, &ids, MANY);
+	nt_ledger_stats_get(l, &st1);
+	probes = st1.probes - st0.probes;
+	/* Each insert looks its key up (once for ours) and its owner up (twice): a few probes. */
+	printf("# %d inserts: %llu probes (%.2f each)\n", MANY, (unsigned long long)probes,
+	       (double)probes / MANY);
+	assert_true(probes <= 6ULL * MANY);
+	assert_int_equal(st1.entries, MANY);
+
+	st0 = st1;
+	for (uint32_t i = 0; i < MANY; i++) {
+		const struct nt_ledger_entry *e, *o;
+
+		ip_key(key, sizeof(key), i);
+		e = nt_ledger_get(l, "machines", key);
+		assert_non_null(e);
+		assert_memory_equal(e->owner, ids.id[i].ed_pk, 32);
+		o = nt_ledger_get_owned(l, "machines", key, ids.id[i].ed_pk);
+		assert_ptr_equal(o, e);
+		assert_ptr_equal(nt_ledger_get_by_id(l, nt_ledger_entry_id(l, e)), e);
+		assert_true(nt_ledger_is_claimed(l, "machines", key, ids.id[(i + 1) % MANY].ed_pk));
+	}
+	nt_ledger_stats_get(l, &st1);
+	probes = st1.probes - st0.probes;
+	/* Three counted lookups each: the winner by key, ours by key and owner, by id. */
+	printf("# %d x 3 lookups by key, owner and id: %llu probes (%.2f per lookup)\n", MANY,
+	       (unsigned long long)probes, (double)probes / (3.0 * MANY));
+	assert_true(probes <= 3ULL * 3 * MANY);
+
+	/* Expiry: the heap gives what is due, and only it. */
+	for (uint32_t i = 0; i < 100; i++) {
+		char value[8];
+
+		ip_key(key, sizeof(key), i);
+		snprintf(value, sizeof(value), "%u", i);
+		assert_int_equal(nt_ledger_put_local(l, &ids.id[i], "machines", key, value, strlen(value),
+						     1000 + i, T0, NULL), 0);
+	}
+	for (uint32_t i = 0; i < 100; i++)
+		assert_int_equal(nt_ledger_expire(l, T0 + 1000 + i), 1);
+	assert_int_equal(nt_ledger_expire(l, T0 + 3600 * 1000ULL), 0);
+	assert_int_equal(nt_ledger_count(l), MANY - 100);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
+/* nt_ledger_memory() and what the arena holds, for n claims in a ledger sized for them. */
+static void print_figures(const struct ids *ids, uint32_t n, size_t *mem_out)
+{
+	struct nt_ledger_cfg cfg = { .capacity = n };
+	struct nt_ledger_stats st;
+	struct nt_ledger *l;
+	char key[32], value[512];
+	size_t wire;
+
+	/* An arena of exactly what the claims need. */
+	for (uint32_t i = 0; i < n; i++) {
+		ip_key(key, sizeof(key), i);
+		cfg.memory += need(8, strlen(key), machine_value(value, sizeof(value), &ids->id[i], i));
+	}
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	wire = fill_claims(l, ids, n);
+	nt_ledger_stats_get(l, &st);
+	assert_int_equal(st.entries, n);
+	printf("# %u machine claims of %zu bytes on the wire (capacity %u, memory what they need): "
+	       "nt_ledger_memory %zu bytes (%.2f MiB, %zu per claim), arena %zu bytes, %zu in use (%zu per claim)\n",
+	       n, wire, n, nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20),
+	       nt_ledger_memory(l) / n, st.arena, st.arena_live, st.arena_live / n);
+	*mem_out = nt_ledger_memory(l);
+	nt_ledger_free(l);
+}
+
+static void test_memory_figures(void **state)
+{
+	struct nt_ledger_cfg cfg = { 0 };
+	struct nt_ledger *l;
+	struct ids ids;
+	size_t m5, m10;
+
+	(void)state;
+	ids_make(&ids, MANY);
+	print_figures(&ids, 5000, &m5);
+	print_figures(&ids, MANY, &m10);
+	/* Linear in what it holds: twice the claims, twice the memory (within the hash tables' rounding). */
+	assert_true(m10 < 2 * m5 + 2 * 4 * 16384);
+	size_t rss0 = rss_bytes(), rss1, rss2;
+
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	rss1 = rss_bytes();
+	fill_claims(l, &ids, 10);
+	rss2 = rss_bytes();
+	printf("# default ledger: resident %zu KiB more after nt_ledger_new, %zu KiB more with 10 claims\n",
+	       (rss1 - rss0) / 1024, (rss2 - rss0) / 1024);
+	/* What it touches follows its use, not its size: far below what it allocated. */
+	assert_true(rss2 - rss0 < nt_ledger_memory(l) / 8);
+	printf("# default ledger (capacity %d, %d typical entries of %d bytes): %zu bytes (%.2f MiB)\n",
+	       NT_LEDGER_DEFAULT_CAPACITY, NT_LEDGER_DEFAULT_CAPACITY, NT_LEDGER_TYPICAL_ENTRY,
+	       nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20));
+	nt_ledger_free(l);
+	cfg.capacity = 4096;
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	printf("# ledger of capacity 4096 (the daemon's --ledger-capacity default), default memory: %zu bytes (%.2f MiB)\n",
+	       nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20));
+	/* The default holds 10,000 members' claims: it is sized for more entries than that. */
+	assert_true(NT_LEDGER_DEFAULT_CAPACITY >= MANY);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arena_churn),
+		cmocka_unit_test(test_arena_full),
+		cmocka_unit_test(test_refused_ring),
+		cmocka_unit_test(test_lookups_o1),
+		cmocka_unit_test(test_memory_figures),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
