@@ -412,19 +412,22 @@ static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 	return respond_error(a, c, MHD_HTTP_NOT_FOUND, "not found");
 }
 
+/* An entry posted with no ?ttl= lives 10 minutes, as EdgeVPN's; the ledger caps any ttl. */
+#define NT_API_DEFAULT_TTL_MS (10 * 60 * 1000ULL)
+
 static uint64_t ttl_ms(struct MHD_Connection *c)
 {
 	const char *s = mhd.MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ttl");
 	uint64_t v = 0;
 
 	if (!s || !*s || strlen(s) > 9)
-		return NT_LEDGER_DEFAULT_MAX_TTL_MS;
+		return NT_API_DEFAULT_TTL_MS;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
-			return NT_LEDGER_DEFAULT_MAX_TTL_MS;
+			return NT_API_DEFAULT_TTL_MS;
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
-	return v ? v * 1000 : NT_LEDGER_DEFAULT_MAX_TTL_MS;
+	return v ? v * 1000 : NT_API_DEFAULT_TTL_MS;
 }
 
 static enum MHD_Result serve_write(struct nt_api *a, struct MHD_Connection *c, bool is_put,

@@ -108,7 +108,7 @@ static const char usage_text[] =
 	"                                                             [NETRONWORKERS]\n"
 	"  --state-dir DIR        identity key, leases, known peers (default " NT_DEFAULT_STATE_DIR ")\n"
 	"                                                             [NETRONSTATEDIR]\n"
-	"  --ledger-capacity N    ledger entries kept in memory (default 4096)\n"
+	"  --ledger-capacity N    ledger entries held (default 12288: 10,000 members)\n"
 	"  --claim-ttl SECONDS    lifetime of this node's address claims, renewed at half\n"
 	"                         (default 21600: a lease of 6 h; a clean exit releases it)\n"
 	"  --neighbors N          members whose sessions stay up with no traffic (default 4);\n"
