@@ -210,94 +210,6 @@ static uint32_t owner_find(const struct nt_ledger *l, const uint8_t pk[32])
 	return NIL;
 }
 
-/*
- * The expiry heap: every used slot, the first to expire on top, so expiry costs
- * O(log n) per entry rotated out and nothing while none is due.
- */
-static bool heap_less(const struct nt_ledger *l, uint32_t a, uint32_t b)
-{
-	return l->slots[l->heap[a]].e.expires_at < l->slots[l->heap[b]].e.expires_at;
-}
-
-static void heap_swap(struct nt_ledger *l, uint32_t a, uint32_t b)
-{
-	uint32_t t = l->heap[a];
-
-	l->heap[a] = l->heap[b];
-	l->heap[b] = t;
-	l->slots[l->heap[a]].heap_pos = a;
-	l->slots[l->heap[b]].heap_pos = b;
-}
-
-static void heap_fix(struct nt_ledger *l, uint32_t pos)
-{
-	while (pos > 0 && heap_less(l, pos, (pos - 1) / 2)) {
-		heap_swap(l, pos, (pos - 1) / 2);
-		pos = (pos - 1) / 2;
-	}
-	for (uint32_t child; (child = 2 * pos + 1) < l->nheap; pos = child) {
-		if (child + 1 < l->nheap && heap_less(l, child + 1, child))
-			child++;
-		if (!heap_less(l, child, pos))
-			return;
-		heap_swap(l, pos, child);
-	}
-}
-
-static void heap_push(struct nt_ledger *l, uint32_t idx)
-{
-	l->heap[l->nheap] = idx;
-	l->slots[idx].heap_pos = l->nheap++;
-	heap_fix(l, l->nheap - 1);
-}
-
-static void heap_remove(struct nt_ledger *l, uint32_t idx)
-{
-	uint32_t pos = l->slots[idx].heap_pos;
-
-	if (pos != --l->nheap) {
-		heap_swap(l, pos, l->nheap);
-		heap_fix(l, pos);
-	}
-	l->slots[idx].heap_pos = NIL;
-}
-
-uint32_t nt_ledger_heap_top(const struct nt_ledger *l)
-{
-	return l->nheap ? l->heap[0] : NIL;
-}
-
-static void sort_sift(const struct nt_ledger *l, uint32_t *v, size_t root, size_t n,
-		      int (*cmp)(const struct nt_ledger *l, uint32_t a, uint32_t b))
-{
-	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		uint32_t t;
-
-		if (child + 1 < n && cmp(l, v[child], v[child + 1]) < 0)
-			child++;
-		if (cmp(l, v[root], v[child]) >= 0)
-			return;
-		t = v[root];
-		v[root] = v[child];
-		v[child] = t;
-	}
-}
-
-/* Heapsort: glibc's qsort may malloc a merge buffer, and steady state must not allocate. */
-void nt_ledger_sort_slots(const struct nt_ledger *l, uint32_t *v, size_t n,
-			  int (*cmp)(const struct nt_ledger *l, uint32_t a, uint32_t b))
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sort_sift(l, v, i, n, cmp);
-	for (size_t end = n; end-- > 1;) {
-		uint32_t t = v[0];
-
-		v[0] = v[end];
-		v[end] = t;
-		sort_sift(l, v, 0, end, cmp);
-	}
-}
-
 /* An entry's record in the arena: bucket NUL key NUL value signature. */
 static size_t arena_need(const struct nt_ledger_entry *e)
 {
@@ -440,7 +352,7 @@ void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 	unlink_u32(&l->bk_heads[nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key,
 						  s->e.key_len)],
 		   idx, l->slots, offsetof(struct slot, next_bk));
-	heap_remove(l, idx);
+	nt_ledger_heap_remove(l, idx);
 	unlink_u32(&l->id_heads[s->id & l->hmask], idx, l->slots, offsetof(struct slot, next_id));
 	if (--o->count == 0) {
 		uint32_t *pp = &l->owner_heads[owner_hash(l, o->pk)];
@@ -652,7 +564,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		if (!live && was_live)
 			nt_ledger_forget_refusals(l); /* released: what it held off may pass */
 		slot_store(l, s, in, hash);
-		heap_fix(l, s->heap_pos);
+		nt_ledger_heap_fix(l, s->heap_pos);
 		s->local_ttl = local ? (uint32_t)local_ttl : 0;
 		if (out)
 			*out = &s->e;
@@ -697,7 +609,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	s->used = true;
 	s->local_ttl = local ? (uint32_t)local_ttl : 0;
 	s->seen_at = now;
-	heap_push(l, idx);
+	nt_ledger_heap_push(l, idx);
 	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used++;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))

@@ -114,8 +114,12 @@ bool nt_ledger_same_bk(const struct slot *s, const char *b, size_t blen, const c
 /* Sorts n slot indices with cmp (a heapsort: it allocates nothing). */
 void nt_ledger_sort_slots(const struct nt_ledger *l, uint32_t *v, size_t n,
 			  int (*cmp)(const struct nt_ledger *l, uint32_t a, uint32_t b));
-/* The slot whose entry expires first, or NIL. */
+/* The expiry heap (ledger_heap.c): the slot whose entry expires first, or NIL. */
 uint32_t nt_ledger_heap_top(const struct nt_ledger *l);
+/* Adds slot idx, takes it out, or puts the slot at heap position pos back in order. */
+void nt_ledger_heap_push(struct nt_ledger *l, uint32_t idx);
+void nt_ledger_heap_remove(struct nt_ledger *l, uint32_t idx);
+void nt_ledger_heap_fix(struct nt_ledger *l, uint32_t pos);
 /* The slot of owner's entry on (bucket, key), tombstones included, or NIL. */
 uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
 			      size_t klen, const uint8_t owner[32]);
