@@ -28,7 +28,7 @@ static uint64_t fnv1a64(const uint8_t *p, size_t n)
  * (*sum remembers a checksum of that): a member hears our port, name, keep flag and the
  * members we vouch for when they change, not every interval.
  */
-static void send_control(struct nt_tunnel *t, struct nt_peer *p, uint8_t type, uint64_t *sum,
+static bool send_control(struct nt_tunnel *t, struct nt_peer *p, uint8_t type, uint64_t *sum,
 			 int (*encode)(struct nt_tunnel *, struct nt_peer *, uint8_t *, size_t))
 {
 	uint8_t *buf = t->dp->scratch;
@@ -36,16 +36,16 @@ static void send_control(struct nt_tunnel *t, struct nt_peer *p, uint8_t type, u
 	int n;
 
 	if (!nt_tunnel_path_is_proven(p))
-		return;
+		return false;
 	buf[PLAIN_OFF] = type;
 	n = encode(t, p, buf + PLAIN_OFF + 1, t->dp->buf_size - PLAIN_OFF - 1 - NT_DATA_TAG_LEN);
 	if (n < 0)
-		return;
+		return false;
 	h = fnv1a64(buf + PLAIN_OFF, (size_t)n + 1) | 1; /* never 0: 0 is "nothing sent" */
 	if (h == *sum)
-		return;
+		return false;
 	*sum = h;
-	nt_dataplane_send_plain(t->dp, p, buf, (size_t)n + 1, NULL);
+	return nt_dataplane_send_plain(t->dp, p, buf, (size_t)n + 1, NULL) == 0;
 }
 
 static int encode_announce(struct nt_tunnel *t, struct nt_peer *p, uint8_t *out, size_t cap)
@@ -84,15 +84,18 @@ static int encode_pex(struct nt_tunnel *t, struct nt_peer *to, uint8_t *out, siz
 	return nt_control_pex_encode(&pex, out, cap);
 }
 
-void nt_tunnel_announce_to(struct nt_tunnel *t, struct nt_peer *p, uint64_t now)
+bool nt_tunnel_announce_to(struct nt_tunnel *t, struct nt_peer *p, uint64_t now)
 {
+	bool sent;
+
 	if (!nt_tunnel_path_is_proven(p)) {
 		p->announce_due_ms = now + 1000; /* once its address has answered */
-		return;
+		return false;
 	}
-	send_control(t, p, NT_CTRL_ANNOUNCE, &p->announce_sum, encode_announce);
-	send_control(t, p, NT_CTRL_PEX, &p->pex_sum, encode_pex);
+	sent = send_control(t, p, NT_CTRL_ANNOUNCE, &p->announce_sum, encode_announce);
+	sent |= send_control(t, p, NT_CTRL_PEX, &p->pex_sum, encode_pex);
 	p->announce_due_ms = now + nt_tunnel_jitter(NT_ANNOUNCE_INTERVAL_MS);
+	return sent;
 }
 
 void nt_tunnel_session_forget(struct nt_peer *p)

@@ -11,7 +11,7 @@
 #include "tunnel/types.h"
 
 /* ANNOUNCE and PEX to p where they differ from what it last heard from us in this session. */
-void nt_tunnel_announce_to(struct nt_tunnel *t, struct nt_peer *p, uint64_t now);
+bool nt_tunnel_announce_to(struct nt_tunnel *t, struct nt_peer *p, uint64_t now); /* true: sent */
 /* A session began or ended: what either side said of keeping it is forgotten. */
 void nt_tunnel_session_forget(struct nt_peer *p);
 /* A keepalive to p (a proven path only). */

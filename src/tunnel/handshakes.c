@@ -351,8 +351,13 @@ static void complete(struct nt_tunnel *t, struct nt_attempt *a, const union nt_s
 			nt_tunnel_hints_name(t, &a->endpoint, p->id);
 	}
 	if (res.initiator) {
-		/* Our first frame on the new keys confirms them to the responder. */
-		nt_tunnel_announce_to(t, p, now);
+		/*
+		 * Our first frame on the new keys confirms them to the responder, which cannot
+		 * send on them before: an ANNOUNCE if ours changed, the staged packets, or else
+		 * a keepalive.
+		 */
+		if (!nt_tunnel_announce_to(t, p, now) && !p->staged_count)
+			nt_tunnel_send_keepalive(t, p);
 		nt_dataplane_flush_staged(t->dp, p);
 	} else {
 		p->announce_due_ms = now;

@@ -77,6 +77,8 @@ nt_cleanup() {
 		grep -hE -A30 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|WARNING: ThreadSanitizer' "$NT_TMP"/*.log | head -80 >&2
 		rc=1
 	fi
+	# NT_KEEP_LOGS=DIR keeps every node's whole log for a closer look.
+	[ -n "${NT_KEEP_LOGS:-}" ] && mkdir -p "$NT_KEEP_LOGS" && cp "$NT_TMP"/*.log "$NT_KEEP_LOGS"/ 2>/dev/null
 	rm -rf "$NT_TMP"
 	exit $rc
 }
