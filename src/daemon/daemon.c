@@ -21,6 +21,7 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "core/meminfo.h"
 
 
 /* A one-line error for the user; always -EINVAL, so callers can return it. */
@@ -176,6 +177,7 @@ static int node_new(struct nt_daemon **out, const struct nt_options *opts, struc
 /* The modules on top of an open data plane, each given what it uses. */
 static int start_modules(struct nt_daemon *d, struct nt_err *err)
 {
+	uint64_t heap;
 	int ret;
 
 	ret = nt_tunnel_start(&d->tunnel, &(struct nt_tunnel_host){
@@ -192,6 +194,7 @@ static int start_modules(struct nt_daemon *d, struct nt_err *err)
 		snprintf(err->msg, sizeof(err->msg), "tunnel: %s", strerror(-ret));
 		return ret;
 	}
+	heap = nt_meminfo_heap();
 	ret = nt_claims_start(&d->claims, &(struct nt_claims_host){
 		.opts = &d->opts,
 		.id = d->id,
@@ -203,6 +206,8 @@ static int start_modules(struct nt_daemon *d, struct nt_err *err)
 	}, err);
 	if (ret < 0)
 		return ret;
+	/* The ledger allocates its store at start and never grows: what it took then is it. */
+	d->ledger_bytes = nt_meminfo_heap() > heap ? nt_meminfo_heap() - heap : 0;
 	return nt_discovery_start(&d->discovery, &(struct nt_discovery_host){
 		.opts = &d->opts,
 		.net = &d->net,
@@ -388,6 +393,21 @@ void nt_daemon_free(struct nt_daemon *d)
 	free(d);
 }
 
+/*
+ * The modules' own sizes (filled in by their status calls) and the ledger's, and the rest
+ * of the heap: kinds that do not overlap, whose sum is what malloc holds for us.
+ */
+static void memory_status(const struct nt_daemon *d, struct nt_memory_status *m)
+{
+	uint64_t heap = nt_meminfo_heap();
+	uint64_t counted;
+
+	m->ledger = d->ledger_bytes;
+	counted = m->packet_buffers + m->tables + m->ledger;
+	m->heap = heap > counted ? heap - counted : 0;
+	nt_meminfo_resident(&m->resident, &m->libraries);
+}
+
 int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 {
 	uint64_t now = nt_now_ms();
@@ -408,6 +428,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	nt_dataplane_status(&d->dp, s);
 	nt_claims_status(&d->claims, s);
 	nt_discovery_status(&d->discovery, s);
+	memory_status(d, &s->memory);
 	*out = s;
 	return 0;
 }

@@ -61,7 +61,8 @@ int nt_engine_init(struct nt_engine *e, struct nt_tun *tun, struct nt_udp *udp, 
 	e->tun_buf_size = NT_GSO_MAX + 1;
 	e->cut_size = max_frame;
 	/* Pages never touched (a 9000-byte buffer holding 1400-byte packets) cost no memory. */
-	e->mem = malloc(rx_cap * rx_slots + txq_cap + e->tun_buf_size + e->cut_size);
+	e->mem_size = rx_cap * rx_slots + txq_cap + e->tun_buf_size + e->cut_size;
+	e->mem = malloc(e->mem_size);
 	if (!e->mem)
 		return -ENOMEM;
 	m = e->mem;
