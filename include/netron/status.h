@@ -93,7 +93,7 @@ struct nt_status {
 	struct nt_memory_status {
 		uint64_t heap; /* malloc'ed memory not counted in the three below */
 		uint64_t packet_buffers; /* receive/send/TUN buffers, worker rings, staged packets */
-		uint64_t ledger; /* the ledger and claims, allocated at start */
+		uint64_t ledger; /* the ledger's store, allocated at start */
 		uint64_t tables; /* peers, session index, routes */
 		uint64_t libraries; /* resident pages of files: our code and the libraries' */
 		uint64_t resident; /* the whole resident set (VmRSS) */

@@ -177,7 +177,6 @@ static int node_new(struct nt_daemon **out, const struct nt_options *opts, struc
 /* The modules on top of an open data plane, each given what it uses. */
 static int start_modules(struct nt_daemon *d, struct nt_err *err)
 {
-	uint64_t heap;
 	int ret;
 
 	ret = nt_tunnel_start(&d->tunnel, &(struct nt_tunnel_host){
@@ -194,7 +193,6 @@ static int start_modules(struct nt_daemon *d, struct nt_err *err)
 		snprintf(err->msg, sizeof(err->msg), "tunnel: %s", strerror(-ret));
 		return ret;
 	}
-	heap = nt_meminfo_heap();
 	ret = nt_claims_start(&d->claims, &(struct nt_claims_host){
 		.opts = &d->opts,
 		.id = d->id,
@@ -206,8 +204,6 @@ static int start_modules(struct nt_daemon *d, struct nt_err *err)
 	}, err);
 	if (ret < 0)
 		return ret;
-	/* The ledger allocates its store at start and never grows: what it took then is it. */
-	d->ledger_bytes = nt_meminfo_heap() > heap ? nt_meminfo_heap() - heap : 0;
 	return nt_discovery_start(&d->discovery, &(struct nt_discovery_host){
 		.opts = &d->opts,
 		.net = &d->net,
@@ -402,7 +398,7 @@ static void memory_status(const struct nt_daemon *d, struct nt_memory_status *m)
 	uint64_t heap = nt_meminfo_heap();
 	uint64_t counted;
 
-	m->ledger = d->ledger_bytes;
+	m->ledger = d->claims.ledger ? nt_ledger_memory(d->claims.ledger) : 0;
 	counted = m->packet_buffers + m->tables + m->ledger;
 	m->heap = heap > counted ? heap - counted : 0;
 	nt_meminfo_resident(&m->resident, &m->libraries);

@@ -63,7 +63,6 @@ struct nt_daemon {
 	struct nt_claims claims;
 	struct nt_discovery discovery;
 	struct nt_api *api; /* NULL unless --api */
-	uint64_t ledger_bytes; /* what starting the ledger and claims allocated (fixed after) */
 };
 
 /*
