@@ -54,7 +54,8 @@ void nt_route_uninit(struct nt_route *r)
 
 void nt_route_clear(struct nt_route *r)
 {
-	memset(r->slots, 0, ((size_t)r->mask + 1) * sizeof(*r->slots));
+	if (r->slots)
+		memset(r->slots, 0, ((size_t)r->mask + 1) * sizeof(*r->slots));
 	r->count = 0;
 }
 
