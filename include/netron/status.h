@@ -111,6 +111,19 @@ struct nt_status {
 		uint64_t waits; /* times the thread waited for the loop (a member's handshake) */
 	} workers[NT_MAX_WORKERS];
 	struct nt_dns_status dns;
+	/*
+	 * Where the memory goes, in bytes (netron_memory_bytes). The first four are allocated
+	 * memory and do not overlap (their sum is what malloc holds for us); an allocation whose
+	 * pages were never touched counts whole, so they can exceed what is resident.
+	 */
+	struct nt_memory_status {
+		uint64_t heap; /* malloc'ed memory not counted in the three below */
+		uint64_t packet_buffers; /* receive/send/TUN buffers, worker rings, staged packets */
+		uint64_t ledger; /* the ledger's store, allocated at start */
+		uint64_t tables; /* peers, session index, routes */
+		uint64_t libraries; /* resident pages of files: our code and the libraries' */
+		uint64_t resident; /* the whole resident set (VmRSS) */
+	} memory;
 };
 
 void nt_status_free(struct nt_status *s);

@@ -137,6 +137,26 @@ static unsigned int connected_count(const struct nt_status *s)
 	return n;
 }
 
+/* The same kinds as /metrics' netron_memory_bytes, plus the whole resident set. */
+static json_t *memory_json(const struct nt_memory_status *m)
+{
+	json_t *o = json_object();
+	bool ok = o != NULL;
+
+	if (!ok)
+		return NULL;
+	set(o, "heap", json_integer((json_int_t)m->heap), &ok);
+	set(o, "packet_buffers", json_integer((json_int_t)m->packet_buffers), &ok);
+	set(o, "ledger", json_integer((json_int_t)m->ledger), &ok);
+	set(o, "tables", json_integer((json_int_t)m->tables), &ok);
+	set(o, "libraries", json_integer((json_int_t)m->libraries), &ok);
+	set(o, "resident", json_integer((json_int_t)m->resident), &ok);
+	if (ok)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
 static json_t *offload_json(const struct nt_offload_status *f)
 {
 	json_t *o = json_object();
@@ -255,6 +275,7 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	drops = NULL;
 	set(o, "offload", offload_json(&s->offload), &ok);
 	set(o, "workers", workers_json(s), &ok);
+	set(o, "memory", memory_json(&s->memory), &ok);
 	set(o, "ledger", json_boolean(l != NULL), &ok);
 	if (self->ledger_state)
 		set(o, "ledger_state", json_string(self->ledger_state), &ok);

@@ -175,6 +175,13 @@ char *nt_api_metrics_render(const struct nt_status *s, const struct nt_api_metri
 	put(&b, "netron_control_bytes_total{proto=\"gossip\",dir=\"rx\"} %" PRIu64 "\n", s->gossip_rx_bytes);
 	family(&b, "netron_resident_memory_bytes", "gauge", "Resident set size of the process.");
 	put(&b, "netron_resident_memory_bytes %" PRIu64 "\n", x->resident_bytes);
+	family(&b, "netron_memory_bytes", "gauge",
+	       "Memory by use: heap, packet_buffers, ledger and tables are allocated bytes that do not overlap; libraries is resident file-backed pages.");
+	put(&b, "netron_memory_bytes{kind=\"heap\"} %" PRIu64 "\n", s->memory.heap);
+	put(&b, "netron_memory_bytes{kind=\"packet_buffers\"} %" PRIu64 "\n", s->memory.packet_buffers);
+	put(&b, "netron_memory_bytes{kind=\"ledger\"} %" PRIu64 "\n", s->memory.ledger);
+	put(&b, "netron_memory_bytes{kind=\"tables\"} %" PRIu64 "\n", s->memory.tables);
+	put(&b, "netron_memory_bytes{kind=\"libraries\"} %" PRIu64 "\n", s->memory.libraries);
 	family(&b, "netron_api_requests_total", "counter", "HTTP API requests, by outcome.");
 	put(&b, "netron_api_requests_total{outcome=\"answered\"} %" PRIu64 "\n", x->api_requests);
 	put(&b, "netron_api_requests_total{outcome=\"refused\"} %" PRIu64 "\n", x->api_refused);

@@ -21,6 +21,7 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "core/meminfo.h"
 
 
 /* A one-line error for the user; always -EINVAL, so callers can return it. */
@@ -400,6 +401,21 @@ void nt_daemon_free(struct nt_daemon *d)
 	free(d);
 }
 
+/*
+ * The modules' own sizes (filled in by their status calls) and the ledger's, and the rest
+ * of the heap: kinds that do not overlap, whose sum is what malloc holds for us.
+ */
+static void memory_status(const struct nt_daemon *d, struct nt_memory_status *m)
+{
+	uint64_t heap = nt_meminfo_heap();
+	uint64_t counted;
+
+	m->ledger = d->claims.ledger ? nt_ledger_memory(d->claims.ledger) : 0;
+	counted = m->packet_buffers + m->tables + m->ledger;
+	m->heap = heap > counted ? heap - counted : 0;
+	nt_meminfo_resident(&m->resident, &m->libraries);
+}
+
 int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 {
 	uint64_t now = nt_now_ms();
@@ -421,6 +437,7 @@ int nt_daemon_status_fill(struct nt_daemon *d, struct nt_status **out)
 	nt_claims_status(&d->claims, s);
 	nt_discovery_status(&d->discovery, s);
 	nt_names_status(&d->names, s);
+	memory_status(d, &s->memory);
 	*out = s;
 	return 0;
 }

@@ -571,6 +571,21 @@ static int open_udp(struct nt_dataplane *dp, unsigned int flags)
 	return nt_udp_open(&dp->udp, o->listen_host, probe.port, flags | NT_UDP_REUSEPORT);
 }
 
+/*
+ * The peer table, sized by --max-peers; the session index and route tables start small and
+ * grow on demand up to what that many members need.
+ */
+static int init_tables(struct nt_dataplane *dp, const struct nt_options *opts)
+{
+	int ret = nt_peer_table_init(&dp->peers, opts->max_peers);
+
+	if (ret == 0)
+		ret = nt_index_table_init(&dp->index, dp->peers.cap);
+	if (ret == 0)
+		ret = nt_route_init(&dp->route, (size_t)dp->peers.cap * NT_MAX_ADDRESSES);
+	return ret;
+}
+
 static int alloc_bufs(struct nt_dataplane *dp)
 {
 	dp->buf_size = NT_MTU_MAX + 256;
@@ -588,7 +603,7 @@ int nt_dataplane_open_detached(struct nt_dataplane *dp, const struct nt_options 
 	int ret;
 
 	memset(dp, 0, sizeof(*dp));
-	ret = nt_peer_table_init(&dp->peers, opts->max_peers);
+	ret = init_tables(dp, opts);
 	if (ret < 0)
 		return ret;
 	dp->opts = opts;
@@ -616,7 +631,7 @@ int nt_dataplane_open(struct nt_dataplane *dp, const struct nt_options *opts,
 	int ret;
 
 	memset(dp, 0, sizeof(*dp));
-	ret = nt_peer_table_init(&dp->peers, opts->max_peers);
+	ret = init_tables(dp, opts);
 	if (ret < 0)
 		return ret;
 	dp->opts = opts;
@@ -697,6 +712,8 @@ void nt_dataplane_close(struct nt_dataplane *dp)
 		nt_engine_uninit(&dp->engine);
 	dp->engine_ready = false;
 	nt_peer_table_free(&dp->peers);
+	nt_index_table_uninit(&dp->index);
+	nt_route_uninit(&dp->route);
 	if (dp->tun_open)
 		nt_tun_close(&dp->tun);
 	if (dp->udp_open)
@@ -785,5 +802,9 @@ void nt_dataplane_status(struct nt_dataplane *dp, struct nt_status *s)
 	s->n_workers = 1;
 	s->workers[0].tx_packets = c.tx_packets;
 	s->workers[0].rx_packets = c.rx_packets;
+	s->memory.packet_buffers += 2 * dp->buf_size + dp->engine.mem_size +
+				    nt_peer_table_staged_bytes(&dp->peers);
+	s->memory.tables += nt_peer_table_bytes(&dp->peers) + nt_index_table_bytes(&dp->index) +
+			    nt_route_bytes(&dp->route);
 	nt_workers_status(dp->wk, s);
 }

@@ -109,6 +109,7 @@ struct nt_engine {
 	struct event *ev_tun, *ev_udp, *ev_udp_out;
 	bool tx_blocked; /* the socket was full: the TUN is not read until it drains */
 	uint8_t *mem; /* every buffer below, in one allocation */
+	size_t mem_size; /* its bytes (netron_memory_bytes{kind="packet_buffers"}) */
 	struct nt_udp_batch rx; /* datagrams, or GRO bundles of them */
 	struct nt_udp_txq txq; /* frames waiting for the socket, in GSO runs */
 	uint8_t *tun_buf; /* one packet or superpacket read from the TUN */

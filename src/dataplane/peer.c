@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The peer table (an array sized at start, and a keyed hash by node ID) and the session
- * index table (open addressing over a
- * fixed array with backward-shift deletion; found per packet, so O(1)).
+ * index table (open addressing with backward-shift deletion, found per packet so O(1); it
+ * doubles as it fills, up to the size --max-peers needs).
  */
 #include "dataplane/peer.h"
 
@@ -149,30 +149,103 @@ void nt_peer_stage(struct nt_peer *p, const uint8_t *pkt, size_t len)
 	p->staged_count++;
 }
 
-static uint32_t index_home(uint32_t index)
+size_t nt_peer_table_bytes(const struct nt_peer_table *t)
+{
+	return (size_t)t->cap * sizeof(*t->peers) + ((size_t)t->mask + 1) * sizeof(*t->by_id) +
+	       (size_t)t->count * sizeof(struct nt_peer);
+}
+
+size_t nt_peer_table_staged_bytes(const struct nt_peer_table *t)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < t->count; i++)
+		if (t->peers[i]->staged)
+			n += t->peers[i]->staged_cap * NT_STAGED_MAX;
+	return n;
+}
+
+int nt_index_table_init(struct nt_index_table *t, unsigned int max_peers)
+{
+	/* Three keypairs per member, the handshakes in flight, at most 3/4 full. */
+	uint64_t need = ((uint64_t)3 * (max_peers ? max_peers : NT_MAX_PEERS) + NT_MAX_ATTEMPTS) * 4 / 3;
+	uint32_t max = NT_INDEX_SLOTS_MIN;
+
+	memset(t, 0, sizeof(*t));
+	while (max < need && max < (1U << 31))
+		max *= 2;
+	t->slots = calloc(NT_INDEX_SLOTS_MIN, sizeof(*t->slots));
+	if (!t->slots)
+		return -ENOMEM;
+	t->mask = NT_INDEX_SLOTS_MIN - 1;
+	t->max_slots = max;
+	return 0;
+}
+
+void nt_index_table_uninit(struct nt_index_table *t)
+{
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t nt_index_table_bytes(const struct nt_index_table *t)
+{
+	return t->slots ? ((size_t)t->mask + 1) * sizeof(*t->slots) : 0;
+}
+
+static uint32_t index_home(const struct nt_index_table *t, uint32_t index)
 {
 	/* Indices are random already; mix anyway so a chosen index cannot pick its slot. */
-	return (index * 2654435761U) >> 19 & (NT_INDEX_SLOTS - 1);
+	uint32_t h = index * 2654435761U;
+
+	return (h ^ h >> 15) & t->mask;
+}
+
+static void index_place(struct nt_index_table *t, const struct nt_index_slot *s)
+{
+	uint32_t i = index_home(t, s->index);
+
+	while (t->slots[i].kind != NT_INDEX_FREE)
+		i = (i + 1) & t->mask;
+	t->slots[i] = *s;
+}
+
+/* Doubles the table and places every index again. 0 or -ENOMEM (the table is unchanged). */
+static int index_grow(struct nt_index_table *t)
+{
+	struct nt_index_slot *old = t->slots;
+	uint32_t n = t->mask + 1;
+	struct nt_index_slot *slots = calloc((size_t)n * 2, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	t->slots = slots;
+	t->mask = n * 2 - 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (old[i].kind != NT_INDEX_FREE)
+			index_place(t, &old[i]);
+	free(old);
+	return 0;
 }
 
 int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, unsigned int lanes,
 		 unsigned int lane, uint32_t *out)
 {
-	if (t->count >= NT_INDEX_SLOTS * 3 / 4)
-		return -ENOSPC;
+	if (t->count + 1 > (t->mask + 1) / 4 * 3) {
+		if (t->mask + 1 >= t->max_slots)
+			return -ENOSPC;
+		int ret = index_grow(t);
+		if (ret < 0)
+			return ret;
+	}
 	for (;;) {
 		uint32_t index = randombytes_random();
-		uint32_t i = index_home(index);
 
 		if (index == 0 || (lanes > 1 && (index & 0xff) % lanes != lane) ||
 		    nt_index_lookup(t, index, NT_INDEX_KEYPAIR) ||
 		    nt_index_lookup(t, index, NT_INDEX_HANDSHAKE))
 			continue;
-		while (t->slots[i].kind != NT_INDEX_FREE)
-			i = (i + 1) & (NT_INDEX_SLOTS - 1);
-		t->slots[i].index = index;
-		t->slots[i].kind = (uint8_t)kind;
-		t->slots[i].ptr = ptr;
+		index_place(t, &(struct nt_index_slot){ .index = index, .kind = (uint8_t)kind, .ptr = ptr });
 		t->count++;
 		*out = index;
 		return 0;
@@ -181,9 +254,9 @@ int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, u
 
 static struct nt_index_slot *find(const struct nt_index_table *t, uint32_t index)
 {
-	uint32_t i = index_home(index);
+	uint32_t i = index_home(t, index);
 
-	for (unsigned int n = 0; n < NT_INDEX_SLOTS; n++, i = (i + 1) & (NT_INDEX_SLOTS - 1)) {
+	for (uint32_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
 		const struct nt_index_slot *s = &t->slots[i];
 		if (s->kind == NT_INDEX_FREE)
 			return NULL;
@@ -213,11 +286,11 @@ void nt_index_remove(struct nt_index_table *t, uint32_t index)
 	t->count--;
 	for (;;) {
 		uint32_t home;
-		j = (j + 1) & (NT_INDEX_SLOTS - 1);
+		j = (j + 1) & t->mask;
 		if (t->slots[j].kind == NT_INDEX_FREE)
 			return;
-		home = index_home(t->slots[j].index);
-		if (((j - home) & (NT_INDEX_SLOTS - 1)) >= ((j - i) & (NT_INDEX_SLOTS - 1))) {
+		home = index_home(t, t->slots[j].index);
+		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
 			t->slots[i] = t->slots[j];
 			t->slots[j].kind = NT_INDEX_FREE;
 			i = j;

@@ -21,8 +21,8 @@
 #ifndef NT_MAX_PEERS
 #define NT_MAX_PEERS 16384 /* default size of the peer table (--max-peers) */
 #endif
-#ifndef NT_INDEX_SLOTS
-#define NT_INDEX_SLOTS 8192 /* power of two; holds keypairs (3 per peer) and handshakes */
+#ifndef NT_INDEX_SLOTS_MIN
+#define NT_INDEX_SLOTS_MIN 256 /* a power of two: the index table's size at start */
 #endif
 #ifndef NT_MAX_ATTEMPTS
 #define NT_MAX_ATTEMPTS 64 /* handshakes in flight, both roles */
@@ -101,6 +101,10 @@ struct nt_peer_table {
 int nt_peer_table_init(struct nt_peer_table *t, unsigned int cap);
 /* Frees every peer and the table. */
 void nt_peer_table_free(struct nt_peer_table *t);
+/* Bytes allocated for the table and its peers (staged packets not included). */
+size_t nt_peer_table_bytes(const struct nt_peer_table *t);
+/* Bytes allocated for packets staged while handshakes run. */
+size_t nt_peer_table_staged_bytes(const struct nt_peer_table *t);
 
 /* Creates a peer for id (staged slots of slot_size bytes). NULL when full or out of memory. */
 struct nt_peer *nt_peer_new(struct nt_peer_table *t, const uint8_t id[32], size_t slot_size,
@@ -128,15 +132,29 @@ struct nt_index_slot {
 	void *ptr;
 };
 
+/*
+ * Open addressing, at most 3/4 full. It starts small and doubles when it fills, up to a
+ * size fixed at start that holds every index the peer table can need (three keypairs per
+ * member and NT_MAX_ATTEMPTS handshakes): no cap below --max-peers, and a router with a few
+ * sessions pays a few KiB, not the table for thousands.
+ */
 struct nt_index_table {
-	struct nt_index_slot slots[NT_INDEX_SLOTS];
+	struct nt_index_slot *slots; /* mask + 1 */
+	uint32_t mask;
+	uint32_t max_slots; /* the size it may grow to */
 	unsigned int count;
 };
 
-/* A new random index not in use, bound to ptr; 0 or -ENOSPC. */
+/* A table for the indices of max_peers members. 0 or -ENOMEM. */
+int nt_index_table_init(struct nt_index_table *t, unsigned int max_peers);
+void nt_index_table_uninit(struct nt_index_table *t);
+/* Bytes allocated for it. */
+size_t nt_index_table_bytes(const struct nt_index_table *t);
+
 /*
- * A new random index for ptr. With lanes > 1 its low byte modulo lanes is lane: the socket
- * (data-plane worker) the kernel steers frames carrying it to (nt_udp_steer).
+ * A new random index for ptr, not in use. With lanes > 1 its low byte modulo lanes is lane:
+ * the socket (data-plane worker) the kernel steers frames carrying it to (nt_udp_steer).
+ * 0, -ENOSPC (every index the configured capacity allows is taken) or -ENOMEM.
  */
 int nt_index_add(struct nt_index_table *t, enum nt_index_kind kind, void *ptr, unsigned int lanes,
 		 unsigned int lane, uint32_t *out);

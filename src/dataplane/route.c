@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The exact-match route table: open addressing with linear probing over a fixed array,
- * keyed by (family, address). Removal uses backward-shift deletion, so lookups never need
- * tombstones and the table never degrades.
+ * The exact-match route table: open addressing with linear probing, keyed by (family,
+ * address), over an array that doubles as it fills, within the size fixed at start.
+ * Removal uses backward-shift deletion, so lookups never need tombstones and the table
+ * never degrades.
  */
 #include "dataplane/route.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -15,13 +17,13 @@ static unsigned int addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static uint32_t slot_hash(int family, const uint8_t *addr)
+static uint32_t slot_hash(const struct nt_route *r, int family, const uint8_t *addr)
 {
 	uint32_t h = 2166136261U ^ (uint32_t)family;
 
 	for (unsigned int i = 0; i < addr_len(family); i++)
 		h = (h ^ addr[i]) * 16777619U;
-	return h & (NT_ROUTE_SLOTS - 1);
+	return h & r->mask;
 }
 
 static bool slot_is(const struct nt_route_slot *s, int family, const uint8_t *addr)
@@ -29,33 +31,87 @@ static bool slot_is(const struct nt_route_slot *s, int family, const uint8_t *ad
 	return s->family == family && memcmp(s->addr, addr, addr_len(family)) == 0;
 }
 
+int nt_route_init(struct nt_route *r, size_t max_addresses)
+{
+	uint32_t max = NT_ROUTE_SLOTS_MIN;
+
+	memset(r, 0, sizeof(*r));
+	while (max / 2 < max_addresses && max < (1U << 31))
+		max *= 2;
+	r->slots = calloc(NT_ROUTE_SLOTS_MIN, sizeof(*r->slots));
+	if (!r->slots)
+		return -ENOMEM;
+	r->mask = NT_ROUTE_SLOTS_MIN - 1;
+	r->max_slots = max;
+	return 0;
+}
+
+void nt_route_uninit(struct nt_route *r)
+{
+	free(r->slots);
+	memset(r, 0, sizeof(*r));
+}
+
 void nt_route_clear(struct nt_route *r)
 {
-	memset(r, 0, sizeof(*r));
+	if (r->slots)
+		memset(r->slots, 0, ((size_t)r->mask + 1) * sizeof(*r->slots));
+	r->count = 0;
+}
+
+size_t nt_route_bytes(const struct nt_route *r)
+{
+	return r->slots ? ((size_t)r->mask + 1) * sizeof(*r->slots) : 0;
+}
+
+static void place(struct nt_route *r, const struct nt_route_slot *s)
+{
+	uint32_t i = slot_hash(r, s->family, s->addr);
+
+	while (r->slots[i].family)
+		i = (i + 1) & r->mask;
+	r->slots[i] = *s;
+}
+
+/* Doubles the table and places every address again. 0 or -ENOMEM (the table is unchanged). */
+static int grow(struct nt_route *r)
+{
+	struct nt_route_slot *old = r->slots;
+	uint32_t n = r->mask + 1;
+	struct nt_route_slot *slots = calloc((size_t)n * 2, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	r->slots = slots;
+	r->mask = n * 2 - 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (old[i].family)
+			place(r, &old[i]);
+	free(old);
+	return 0;
 }
 
 int nt_route_add(struct nt_route *r, int family, const uint8_t *addr, void *owner)
 {
-	uint32_t i = slot_hash(family, addr);
+	struct nt_route_slot s = { .family = (uint8_t)family, .owner = owner };
+	void *held;
 
 	if (family != AF_INET && family != AF_INET6)
 		return -EAFNOSUPPORT;
-	for (unsigned int n = 0; n < NT_ROUTE_SLOTS; n++, i = (i + 1) & (NT_ROUTE_SLOTS - 1)) {
-		struct nt_route_slot *s = &r->slots[i];
-		if (!s->family) {
-			if (r->count >= NT_ROUTE_SLOTS / 2)
-				return -ENOSPC;
-			s->family = (uint8_t)family;
-			memset(s->addr, 0, sizeof(s->addr));
-			memcpy(s->addr, addr, addr_len(family));
-			s->owner = owner;
-			r->count++;
-			return 0;
-		}
-		if (slot_is(s, family, addr))
-			return s->owner == owner ? 0 : -EEXIST;
+	held = nt_route_lookup(r, family, addr);
+	if (held)
+		return held == owner ? 0 : -EEXIST;
+	if (r->count + 1 > (r->mask + 1) / 2) {
+		if (r->mask + 1 >= r->max_slots)
+			return -ENOSPC;
+		int ret = grow(r);
+		if (ret < 0)
+			return ret;
 	}
-	return -ENOSPC;
+	memcpy(s.addr, addr, addr_len(family));
+	place(r, &s);
+	r->count++;
+	return 0;
 }
 
 static void remove_at(struct nt_route *r, uint32_t i)
@@ -67,11 +123,11 @@ static void remove_at(struct nt_route *r, uint32_t i)
 	/* Shift back every later entry of the probe run that the hole would hide. */
 	for (;;) {
 		uint32_t home;
-		j = (j + 1) & (NT_ROUTE_SLOTS - 1);
+		j = (j + 1) & r->mask;
 		if (!r->slots[j].family)
 			return;
-		home = slot_hash(r->slots[j].family, r->slots[j].addr);
-		if (((j - home) & (NT_ROUTE_SLOTS - 1)) >= ((j - i) & (NT_ROUTE_SLOTS - 1))) {
+		home = slot_hash(r, r->slots[j].family, r->slots[j].addr);
+		if (((j - home) & r->mask) >= ((j - i) & r->mask)) {
 			r->slots[i] = r->slots[j];
 			r->slots[j].family = 0;
 			i = j;
@@ -81,7 +137,7 @@ static void remove_at(struct nt_route *r, uint32_t i)
 
 void nt_route_remove_owner(struct nt_route *r, void *owner)
 {
-	for (uint32_t i = 0; i < NT_ROUTE_SLOTS; i++) {
+	for (uint32_t i = 0; i <= r->mask; i++) {
 		while (r->slots[i].family && r->slots[i].owner == owner)
 			remove_at(r, i);
 	}
@@ -89,9 +145,9 @@ void nt_route_remove_owner(struct nt_route *r, void *owner)
 
 void *nt_route_lookup(const struct nt_route *r, int family, const uint8_t *addr)
 {
-	uint32_t i = slot_hash(family, addr);
+	uint32_t i = slot_hash(r, family, addr);
 
-	for (unsigned int n = 0; n < NT_ROUTE_SLOTS; n++, i = (i + 1) & (NT_ROUTE_SLOTS - 1)) {
+	for (uint32_t n = 0; n <= r->mask; n++, i = (i + 1) & r->mask) {
 		const struct nt_route_slot *s = &r->slots[i];
 		if (!s->family)
 			return NULL;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Overlay routing: which peer owns a VPN address. Members own host addresses (an IPv4 /32
- * and an IPv6 /128 each), so the table is an exact-match hash of fixed capacity, rebuilt
- * from the claims whenever they change. It answers both questions of the data path: where
+ * and an IPv6 /128 each), so the table is an exact-match hash, rebuilt from the claims
+ * whenever they change. It starts small and doubles as it fills, up to a size fixed at
+ * start that holds NT_MAX_ADDRESSES for every member the peer table can hold. It answers both questions of the data path: where
  * does a packet read from the TUN go, and may this peer send us a packet from that source.
  */
 #ifndef NT_ROUTE_H
@@ -12,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef NT_ROUTE_SLOTS
-#define NT_ROUTE_SLOTS 8192 /* a power of two, at least twice the addresses held */
+#ifndef NT_ROUTE_SLOTS_MIN
+#define NT_ROUTE_SLOTS_MIN 64 /* a power of two: the size at start */
 #endif
 
 struct nt_route_slot {
@@ -23,12 +24,20 @@ struct nt_route_slot {
 };
 
 struct nt_route {
-	struct nt_route_slot slots[NT_ROUTE_SLOTS];
+	struct nt_route_slot *slots; /* mask + 1, at most half full */
+	uint32_t mask;
+	uint32_t max_slots; /* the size it may grow to */
 	unsigned int count;
 };
 
+/* A table for max_addresses addresses (it grows to that on demand). 0 or -ENOMEM. */
+int nt_route_init(struct nt_route *r, size_t max_addresses);
+void nt_route_uninit(struct nt_route *r);
+/* Empties it (the size it grew to is kept: it is refilled at once). */
 void nt_route_clear(struct nt_route *r);
-/* -EEXIST if another owner holds the address, -ENOSPC when full; 0 otherwise. */
+/* Bytes allocated for it. */
+size_t nt_route_bytes(const struct nt_route *r);
+/* -EEXIST if another owner holds the address, -ENOSPC when full, -ENOMEM; 0 otherwise. */
 int nt_route_add(struct nt_route *r, int family, const uint8_t *addr, void *owner);
 void nt_route_remove_owner(struct nt_route *r, void *owner);
 void *nt_route_lookup(const struct nt_route *r, int family, const uint8_t *addr);

@@ -32,7 +32,7 @@ struct nt_snapshot *nt_snapshot_build(struct nt_peer_table *peers, const struct 
 	struct nt_snapshot *s;
 	size_t size;
 
-	for (unsigned int i = 0; i < NT_ROUTE_SLOTS; i++)
+	for (uint32_t i = 0; i <= route->mask; i++)
 		nroutes += route->slots[i].family != 0;
 	size = sizeof(*s) + npeers * sizeof(struct nt_snap_peer) + 3 * npeers * sizeof(struct nt_snap_key) +
 	       nroutes * sizeof(struct nt_snap_route);
@@ -62,7 +62,7 @@ struct nt_snapshot *nt_snapshot_build(struct nt_peer_table *peers, const struct 
 	}
 	s->npeers = npeers;
 	s->nkeys = nkeys;
-	for (unsigned int i = 0; i < NT_ROUTE_SLOTS; i++) {
+	for (uint32_t i = 0; i <= route->mask; i++) {
 		const struct nt_route_slot *r = &route->slots[i];
 		const struct nt_peer *p = r->owner;
 

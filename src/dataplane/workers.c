@@ -804,6 +804,7 @@ void nt_workers_status(struct nt_workers *wk, struct nt_status *st)
 		st->workers[i].rx_packets = c.rx_packets;
 		st->workers[i].handoffs_lost = NT_RELAXED_LOAD(w->ring_full);
 		st->workers[i].waits = NT_RELAXED_LOAD(w->waits);
+		st->memory.packet_buffers += w->engine.mem_size + RING_SIZE;
 		st->rx_bytes += c.rx_bytes;
 		st->tx_bytes += c.tx_bytes;
 		for (unsigned int r = 0; r < NT_DROP_COUNT; r++)

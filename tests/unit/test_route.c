@@ -48,7 +48,8 @@ static void test_random_against_reference(void **state)
 {
 	(void)state;
 	srand(1234);
-	nt_route_clear(&table);
+	/* Room for every address random_addr makes: the table grows from its small start. */
+	assert_int_equal(nt_route_init(&table, 2 * 8 * 256), 0);
 	n_refs = 0;
 	for (int step = 0; step < 20000; step++) {
 		int family, op = rand() % 10;
@@ -84,6 +85,47 @@ static void test_random_against_reference(void **state)
 	/* Every reference entry is still found after all the removals. */
 	for (unsigned int i = 0; i < n_refs; i++)
 		assert_ptr_equal(nt_route_lookup(&table, refs[i].family, refs[i].addr), refs[i].owner);
+	nt_route_clear(&table);
+	assert_int_equal(table.count, 0);
+	assert_null(nt_route_lookup(&table, refs[0].family, refs[0].addr));
+	nt_route_uninit(&table);
+}
+
+/*
+ * Sized for 100 addresses: it starts small, grows as they come, holds all 100 (no cap below
+ * what it was sized for), and refuses with -ENOSPC once the size fixed at start is full.
+ */
+static void test_grows_to_its_cap(void **state)
+{
+	struct nt_route r;
+	uint8_t addr[16] = { 10 };
+	unsigned int n = 0;
+	size_t start;
+	int ret;
+
+	(void)state;
+	assert_int_equal(nt_route_init(&r, 100), 0);
+	start = nt_route_bytes(&r);
+	assert_true(start <= NT_ROUTE_SLOTS_MIN * sizeof(struct nt_route_slot));
+	for (;;) {
+		addr[2] = (uint8_t)(n >> 8);
+		addr[3] = (uint8_t)n;
+		ret = nt_route_add(&r, AF_INET, addr, (void *)(uintptr_t)(n + 1));
+		if (ret < 0)
+			break;
+		n++;
+		assert_true(n < 100000);
+	}
+	assert_int_equal(ret, -28 /* ENOSPC */);
+	assert_true(n >= 100);
+	assert_true(n <= 2 * 100);
+	assert_true(nt_route_bytes(&r) > start);
+	for (unsigned int i = 0; i < n; i++) {
+		addr[2] = (uint8_t)(i >> 8);
+		addr[3] = (uint8_t)i;
+		assert_ptr_equal(nt_route_lookup(&r, AF_INET, addr), (void *)(uintptr_t)(i + 1));
+	}
+	nt_route_uninit(&r);
 }
 
 static void test_ip_addrs(void **state)
@@ -114,6 +156,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_against_reference),
+		cmocka_unit_test(test_grows_to_its_cap),
 		cmocka_unit_test(test_ip_addrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
