@@ -452,6 +452,27 @@ int nt_udp_txq_flush(struct nt_udp *u, struct nt_udp_txq *q)
 	return 0;
 }
 
+/*
+ * The TTL of one datagram (a hole punch's low one) as a socket option, set for the send and
+ * reset (-1: the route's default) after it. For where IP_TTL as ancillary data is refused:
+ * qemu-user 7.2 passes that int unconverted, so a big-endian program's TTL 3 reaches the
+ * kernel as 50331648 (EINVAL). Socket options it does convert.
+ */
+static int send_with_socket_ttl(struct nt_udp *u, struct msghdr *msg, int family, int ttl)
+{
+	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int opt = family == AF_INET ? IP_TTL : IPV6_UNICAST_HOPS, dflt = -1, ret = 0;
+
+	msg->msg_control = NULL;
+	msg->msg_controllen = 0;
+	if (setsockopt(u->fd, level, opt, &ttl, sizeof(ttl)) < 0)
+		return -errno;
+	if (sendmsg(u->fd, msg, MSG_DONTWAIT) < 0)
+		ret = -errno;
+	setsockopt(u->fd, level, opt, &dflt, sizeof(dflt));
+	return ret;
+}
+
 int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_sockaddr *to,
 		int ttl)
 {
@@ -466,6 +487,8 @@ int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_so
 
 	to_socket_family(u, to, &dst);
 	msg.msg_namelen = nt_sockaddr_len(&dst);
+	if (ttl > 0 && u->ttl_sockopt)
+		return send_with_socket_ttl(u, &msg, to->sa.sa_family, ttl);
 	if (ttl > 0) {
 		struct cmsghdr *cm;
 		memset(control, 0, sizeof(control));
@@ -483,7 +506,12 @@ int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_so
 		}
 		memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
 	}
-	if (sendmsg(u->fd, &msg, MSG_DONTWAIT) < 0)
-		return -errno;
+	if (sendmsg(u->fd, &msg, MSG_DONTWAIT) < 0) {
+		if (ttl <= 0 || errno != EINVAL)
+			return -errno;
+		u->ttl_sockopt = true;
+		log_warn("udp: a TTL sent with the datagram is refused: set on the socket instead");
+		return send_with_socket_ttl(u, &msg, to->sa.sa_family, ttl);
+	}
 	return 0;
 }

@@ -185,6 +185,11 @@ if ! wait_until 150 dht_pairs; then
 	done
 	fail "not every pair pings across the router (found through the DHT)"
 fi
+# x2 and a2 were told of nobody but s2: each learnt where the other is from a DHT lookup.
+grep -q "dht: a member may be at 203.0.113.2:51830" "$NT_TMP/x2.log" ||
+	fail "x2 did not learn a2's address through the DHT"
+grep -q "dht: a member may be at 198.51.100.2:51830" "$NT_TMP/a2.log" ||
+	fail "a2 (armhf) did not learn x2's address through the DHT"
 pretty "all 6 pairs ping across the router, $((SECONDS - t0)) s after start, found through the s390x member's DHT"
 transfer a2 x2 10.1.1.1 2097152 5004
 pretty "2 MB armhf -> x86-64 across the router, SHA-256 intact"
