@@ -74,7 +74,7 @@ static void set_buffers(int fd)
 static int probe_segment_sizes(void)
 {
 	enum { SEG = 0x0203 };
-	static uint8_t out[2 * SEG], in[4 * SEG];
+	uint8_t out[2 * SEG] = { 0 }, in[4 * SEG];
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t tolen = sizeof(to);
 	union {
