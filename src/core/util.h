@@ -38,6 +38,14 @@ static inline uint32_t nt_get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static inline void nt_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
 uint64_t nt_now_ms(void); /* CLOCK_MONOTONIC */
 uint64_t nt_now_us(void); /* the same, in microseconds */
 uint64_t nt_wall_ms(void); /* CLOCK_REALTIME, milliseconds since the epoch */

@@ -186,7 +186,7 @@ void nt_engine_tun_packet(struct nt_engine *e, const struct virtio_net_hdr *vh, 
 	if (ge != NT_GSO_OK) {
 		nt_engine_drop(e, NT_DROP_TUN_OFFLOAD, NULL);
 		log_ratelimited(&e->rl_gso, NT_DBG_PACKET, "tun packet dropped: %s (gso type %u, size %u)",
-				nt_gso_error_name(ge), vh->gso_type, vh->gso_size);
+				nt_gso_error_name(ge), vh->gso_type, nt_vnet16(vh->gso_size));
 		return;
 	}
 	if (nt_gso_count(&it) > 1) {

@@ -252,8 +252,8 @@ enum nt_gso_error nt_gso_begin(struct nt_gso_iter *it, const struct virtio_net_h
 	it->gso_type = type;
 	/* DATA_VALID and any flag this code does not know say nothing about the packet. */
 	it->needs_csum = hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	it->csum_start = hdr->csum_start;
-	it->csum_offset = hdr->csum_offset;
+	it->csum_start = nt_vnet16(hdr->csum_start);
+	it->csum_offset = nt_vnet16(hdr->csum_offset);
 	switch (type) {
 	case VIRTIO_NET_HDR_GSO_NONE:
 		want = 0;
@@ -272,13 +272,13 @@ enum nt_gso_error nt_gso_begin(struct nt_gso_iter *it, const struct virtio_net_h
 	}
 	if (ecn && want != IPPROTO_TCP)
 		return NT_GSO_BAD_HEADER;
-	if (want && hdr->gso_size == 0)
+	if (want && nt_vnet16(hdr->gso_size) == 0)
 		return NT_GSO_BAD_SIZE;
 	ret = gso_parse_ip(it, &proto);
 	if (ret != NT_GSO_OK)
 		return ret;
 	if (want)
-		return gso_parse_l4(it, proto, want, hdr->gso_size);
+		return gso_parse_l4(it, proto, want, nt_vnet16(hdr->gso_size));
 	/* Not a superpacket: passed on whole, whatever it carries after the IP header. */
 	if (it->needs_csum && (it->csum_start < it->ip_hlen ||
 			       (size_t)it->csum_start + it->csum_offset + 2 > len))
@@ -483,10 +483,10 @@ static int gro_flow_flush(struct nt_gro *g, struct nt_gro_flow *f)
 	f->vh = (struct virtio_net_hdr){
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 		.gso_type = f->family == AF_INET ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6,
-		.hdr_len = (uint16_t)f->hdr_len,
-		.gso_size = (uint16_t)f->mss,
-		.csum_start = (uint16_t)f->ip_hlen,
-		.csum_offset = TCP_CSUM_OFF,
+		.hdr_len = nt_to_vnet16((uint16_t)f->hdr_len),
+		.gso_size = nt_to_vnet16((uint16_t)f->mss),
+		.csum_start = nt_to_vnet16((uint16_t)f->ip_hlen),
+		.csum_offset = nt_to_vnet16(TCP_CSUM_OFF),
 	};
 	f->iov[0].iov_base = &f->vh;
 	f->iov[0].iov_len = sizeof(f->vh);

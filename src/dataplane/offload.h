@@ -21,6 +21,7 @@
 #ifndef NT_OFFLOAD_H
 #define NT_OFFLOAD_H
 
+#include <endian.h>
 #include <linux/virtio_net.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,23 @@
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* USO; Linux 6.2, missing from older uapi headers */
 #endif
+
+/*
+ * A struct virtio_net_hdr is little-endian on every CPU, as virtio 1.0 has it: the TUN is
+ * told so (TUNSETVNETLE, tun_linux.c), because the kernel a big-endian program talks to may
+ * be little-endian (qemu-user on x86-64) and, without it, a big-endian kernel would use its
+ * own order. Its 16-bit fields (hdr_len, gso_size, csum_start, csum_offset) are read with
+ * nt_vnet16 and written with nt_to_vnet16; flags and gso_type are bytes.
+ */
+static inline uint16_t nt_vnet16(__virtio16 v)
+{
+	return le16toh(v);
+}
+
+static inline __virtio16 nt_to_vnet16(uint16_t v)
+{
+	return htole16(v);
+}
 
 /* The most one superpacket may carry: the IPv4 total length limit. */
 #define NT_GSO_MAX 65535u

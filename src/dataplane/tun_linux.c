@@ -62,11 +62,23 @@ static void enable_offloads(struct nt_tun *t)
 		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
 		TUN_F_CSUM,
 	};
-	int hdrsz = (int)sizeof(struct virtio_net_hdr);
+	int hdrsz = (int)sizeof(struct virtio_net_hdr), le = 1;
 
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
 		log_debug(NT_DBG_TUN, "TUNSETVNETHDRSZ: %s", strerror(errno));
 		return;
+	}
+	/*
+	 * Little-endian headers whatever our CPU (offload.h). Refused, a little-endian program
+	 * loses nothing (the kernel it runs on is little-endian too); a big-endian one cannot
+	 * know the kernel's order, so it asks for no offload and every header stays zero.
+	 */
+	if (ioctl(t->fd, TUNSETVNETLE, &le) < 0) {
+		if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) {
+			log_warn("TUNSETVNETLE refused: no TUN offloads on this big-endian CPU");
+			return;
+		}
+		log_debug(NT_DBG_TUN, "TUNSETVNETLE: %s", strerror(errno));
 	}
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)tries[i]) == 0) {

@@ -62,15 +62,99 @@ static void set_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
+/*
+ * Whether the segment sizes of UDP_SEGMENT and UDP_GRO cross the system call intact: one
+ * datagram of two 515-byte segments (0x0203, which reads 770 in the other byte order) over
+ * loopback to a socket of our own with UDP_GRO, which gets it whole with its size. A kernel
+ * always passes them; qemu-user 7.2 copies these control messages without converting them,
+ * so a big-endian program under it gives the kernel a byte-swapped size and reads one back
+ * (while TUN, socket options and the other calls are converted). 1 when they cross intact,
+ * 0 when they do not, -1 when the probe says nothing (no loopback here, say).
+ */
+static int probe_segment_sizes(void)
+{
+	enum { SEG = 0x0203 };
+	uint8_t out[2 * SEG] = { 0 }, in[4 * SEG];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t tolen = sizeof(to);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { out, sizeof(out) };
+	struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+			    .msg_iovlen = 1, .msg_control = ctrl.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(uint16_t)) };
+	struct cmsghdr *c;
+	uint16_t seg16 = SEG;
+	int rx, tx, one = 1, seg = 0, ret = -1;
+	ssize_t n;
+
+	rx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	tx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (rx < 0 || tx < 0 || setsockopt(rx, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ||
+	    bind(rx, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+	    getsockname(rx, (struct sockaddr *)&to, &tolen) < 0)
+		goto out;
+	memset(&ctrl, 0, sizeof(ctrl));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &seg16, sizeof(seg16));
+	if (sendmsg(tx, &m, 0) < 0) {
+		/* The kernel's answer to a size larger than the MTU, 770 or 0x0302xxxx alike. */
+		if (errno == EINVAL)
+			ret = 0;
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	iov = (struct iovec){ in, sizeof(in) };
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = ctrl.buf;
+	m.msg_controllen = sizeof(ctrl.buf);
+	n = recvmsg(rx, &m, MSG_DONTWAIT);
+	if (n < 0)
+		goto out;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+	/* Whole with its size, or (a kernel that segments on loopback) the first segment alone. */
+	ret = (n == 2 * SEG && seg == SEG) || (n == SEG && seg == 0);
+out:
+	if (rx >= 0)
+		close(rx);
+	if (tx >= 0)
+		close(tx);
+	return ret;
+}
+
 static void enable_offloads(struct nt_udp *u, int fd, unsigned int offload)
 {
-	int zero = 0, one = 1;
+	/* Probed once per process: what it finds is the system call layer's, not a socket's. */
+	static _Atomic int sizes_ok;
+	int zero = 0, one = 1, ok;
 
 	/* Setting the socket's default segment size to 0 only tells whether UDP_SEGMENT exists. */
 	u->gso = (offload & NT_UDP_OFFLOAD_GSO) &&
 		 setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 	u->gro = (offload & NT_UDP_OFFLOAD_GRO) &&
 		 setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	if (u->gso || u->gro) {
+		ok = sizes_ok;
+		if (ok == 0) {
+			ok = probe_segment_sizes() == 0 ? -1 : 1;
+			sizes_ok = ok;
+			if (ok < 0)
+				log_warnx("udp: segment sizes come back changed from the kernel (an emulator?): no UDP segmentation or receive coalescing");
+		}
+		if (ok < 0) {
+			setsockopt(fd, SOL_UDP, UDP_GRO, &zero, sizeof(zero));
+			u->gso = u->gro = false;
+		}
+	}
 	log_debug(NT_DBG_PACKET, "udp offloads: gso %s, gro %s", u->gso ? "on" : "off",
 		  u->gro ? "on" : "off");
 }
@@ -368,6 +452,27 @@ int nt_udp_txq_flush(struct nt_udp *u, struct nt_udp_txq *q)
 	return 0;
 }
 
+/*
+ * The TTL of one datagram (a hole punch's low one) as a socket option, set for the send and
+ * reset (-1: the route's default) after it. For where IP_TTL as ancillary data is refused:
+ * qemu-user 7.2 passes that int unconverted, so a big-endian program's TTL 3 reaches the
+ * kernel as 50331648 (EINVAL). Socket options it does convert.
+ */
+static int send_with_socket_ttl(struct nt_udp *u, struct msghdr *msg, int family, int ttl)
+{
+	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int opt = family == AF_INET ? IP_TTL : IPV6_UNICAST_HOPS, dflt = -1, ret = 0;
+
+	msg->msg_control = NULL;
+	msg->msg_controllen = 0;
+	if (setsockopt(u->fd, level, opt, &ttl, sizeof(ttl)) < 0)
+		return -errno;
+	if (sendmsg(u->fd, msg, MSG_DONTWAIT) < 0)
+		ret = -errno;
+	setsockopt(u->fd, level, opt, &dflt, sizeof(dflt));
+	return ret;
+}
+
 int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_sockaddr *to,
 		int ttl)
 {
@@ -382,6 +487,8 @@ int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_so
 
 	to_socket_family(u, to, &dst);
 	msg.msg_namelen = nt_sockaddr_len(&dst);
+	if (ttl > 0 && u->ttl_sockopt)
+		return send_with_socket_ttl(u, &msg, to->sa.sa_family, ttl);
 	if (ttl > 0) {
 		struct cmsghdr *cm;
 		memset(control, 0, sizeof(control));
@@ -399,7 +506,12 @@ int nt_udp_send(struct nt_udp *u, const void *buf, size_t len, const union nt_so
 		}
 		memcpy(CMSG_DATA(cm), &ttl, sizeof(int));
 	}
-	if (sendmsg(u->fd, &msg, MSG_DONTWAIT) < 0)
-		return -errno;
+	if (sendmsg(u->fd, &msg, MSG_DONTWAIT) < 0) {
+		if (ttl <= 0 || errno != EINVAL)
+			return -errno;
+		u->ttl_sockopt = true;
+		log_warn("udp: a TTL sent with the datagram is refused: set on the socket instead");
+		return send_with_socket_ttl(u, &msg, to->sa.sa_family, ttl);
+	}
 	return 0;
 }

@@ -35,6 +35,7 @@ struct nt_udp {
 	uint16_t port; /* bound port, host order */
 	bool gso; /* UDP_SEGMENT sends work (cleared if the kernel refuses one with EIO) */
 	bool gro; /* UDP_GRO is on: a receive buffer must hold NT_UDP_GSO_MAX + a frame */
+	bool ttl_sockopt; /* a datagram's TTL is set on the socket, not sent with it (see udp.c) */
 	uint64_t gso_sends, gso_fallbacks; /* sends that carried several datagrams; and were refused */
 	uint64_t gro_receives, gro_frames; /* receives that held several datagrams; and how many */
 };

@@ -459,10 +459,10 @@ static size_t udp_superpacket(uint8_t *b, struct virtio_net_hdr *vh, unsigned in
 	b[26] = b[27] = 0; /* the checksum is the kernel's to fill (NEEDS_CSUM) */
 	*vh = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 				       .gso_type = VIRTIO_NET_HDR_GSO_UDP_L4,
-				       .hdr_len = 28,
-				       .gso_size = (uint16_t)mss,
-				       .csum_start = 20,
-				       .csum_offset = 6 };
+				       .hdr_len = nt_to_vnet16(28),
+				       .gso_size = nt_to_vnet16((uint16_t)mss),
+				       .csum_start = nt_to_vnet16(20),
+				       .csum_offset = nt_to_vnet16(6) };
 	return len;
 }
 
@@ -514,8 +514,8 @@ static void test_superpacket(void **state)
 
 	/* A header that does not fit the packet: counted, nobody is asked. */
 	fake_reset(&r->f);
-	vh.hdr_len = 200;
-	vh.csum_start = 180;
+	vh.hdr_len = nt_to_vnet16(200);
+	vh.csum_start = nt_to_vnet16(180);
 	nt_engine_tun_packet(&r->e, &vh, sp, len, NOW);
 	assert_int_equal(r->f.n_calls, 0);
 	assert_int_equal(drops(&r->e, NT_DROP_TUN_OFFLOAD), 1);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "core/util.h"
 #include "proto/handshake.h"
 
 enum { T0 = 1000000, WALL = 1700000000123ULL };
@@ -572,10 +573,10 @@ static void forge(struct nt_handshake *hs, const struct node *n, uint8_t type, u
 	memset(out, 0, len);
 	out[0] = type;
 	if (type == NT_HS_MSG_RESP) {
-		memcpy(out + 4, &sender, 4); /* test hosts are little-endian */
-		memcpy(out + 8, &receiver, 4);
+		nt_put_le32(out + 4, sender); /* session indices are little-endian */
+		nt_put_le32(out + 8, receiver);
 	} else {
-		memcpy(out + 4, &receiver, 4);
+		nt_put_le32(out + 4, receiver);
 	}
 	assert_int_equal(nt_noise_write_message(&hs->noise, payload, plen, out + off, len - off - 32),
 			 (ssize_t)(len - off - 32));
