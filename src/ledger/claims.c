@@ -546,35 +546,54 @@ static void dhcp_tick(struct nt_claims *cl, uint64_t now)
 	}
 }
 
-#ifndef NT_DHCP_SYNC_WAIT_MS
-#define NT_DHCP_SYNC_WAIT_MS 3000 /* alone this long (or unsynced ten times as long): pick */
+#ifndef NT_SYNC_WAIT_MS
+#define NT_SYNC_WAIT_MS 3000 /* alone this long (or unsynced ten times as long): claim */
 #endif
 
 /*
- * --dhcp picks only once it knows the claims: when it knows what a member holds (their
- * digests agree, or a summary came a second ago and what we lacked has been fetched), or
- * after a while alone (the first member of a network has nobody to ask). A pick made
- * before would race claims it had not heard of yet.
+ * We claim an address (--address) or pick one (--dhcp) only once we know the claims: when
+ * we know what a member holds (their digests agree, or a summary came a second ago and what
+ * we lacked has been fetched), or after a while alone (the first member of a network has
+ * nobody to ask). A claim made before would race claims we had not heard of yet, and a
+ * holder's earlier claim arriving after ours would look back-dated (the ledger keeps the
+ * first holder it saw): the newcomer would keep an address another member holds.
  */
-static bool dhcp_may_pick(struct nt_claims *cl, uint64_t mono)
+static bool ledger_synced(struct nt_claims *cl, uint64_t mono)
 {
 	uint64_t before = nt_wall_ms() - 1000;
 
-	if (cl->dhcp_synced)
+	if (cl->synced)
 		return true;
 	for (unsigned int i = 0; i < cl->host.dp->peers.count; i++) {
 		struct nt_peer *p = cl->host.dp->peers.peers[i];
 
 		if (p->in_gossip && nt_gossip_peer_has_summarized(cl->gossip, (uint64_t)(uintptr_t)p, before)) {
-			cl->dhcp_synced = true;
+			cl->synced = true;
 			return true;
 		}
 	}
-	if (mono - cl->host.started_ms >= (nt_tunnel_has_session(cl->host.tunnel, mono) ? 10 : 1) * NT_DHCP_SYNC_WAIT_MS) {
-		cl->dhcp_synced = true;
-		log_info("dhcp: no member's ledger to agree with yet: picking from what we know");
+	if (mono - cl->host.started_ms >= (nt_tunnel_has_session(cl->host.tunnel, mono) ? 10 : 1) * NT_SYNC_WAIT_MS) {
+		cl->synced = true;
+		log_info("ledger: no member's ledger to agree with yet: claiming from what we know");
 	}
-	return cl->dhcp_synced;
+	return cl->synced;
+}
+
+/* Our --address claims, once we know the others' (ledger_synced). */
+static void claim_static(struct nt_claims *cl, uint64_t now)
+{
+	char buf[64];
+	int ret;
+
+	for (unsigned int i = 0; i < cl->n_addresses; i++) {
+		if (cl->host.opts->dhcp && cl->addresses[i].family == AF_INET)
+			continue;
+		ret = claim(cl, &cl->addresses[i], now);
+		if (ret < 0)
+			log_warnx("ledger: cannot claim %s: %s", nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)),
+				  strerror(-ret));
+	}
+	cl->static_claimed = true;
 }
 
 static void sync_gossip_peers(struct nt_claims *cl, uint64_t mono)
@@ -604,7 +623,9 @@ void nt_claims_tick(struct nt_claims *cl, uint64_t mono)
 		cl->claims_next_ms = now + NT_CLAIMS_TICK_MS;
 		nt_ledger_expire(cl->ledger, now);
 		nt_ledger_refresh_local(cl->ledger, cl->host.id, now);
-		if (cl->host.opts->dhcp && dhcp_may_pick(cl, mono))
+		if (!cl->static_claimed && ledger_synced(cl, mono))
+			claim_static(cl, now);
+		if (cl->host.opts->dhcp && ledger_synced(cl, mono))
 			dhcp_tick(cl, now);
 		check_conflicts(cl);
 	}
@@ -758,7 +779,6 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 		.ctx = cl,
 	};
 	uint64_t now = nt_wall_ms();
-	char buf[64];
 	int ret;
 
 	cl->host = *host;
@@ -774,14 +794,6 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 	if (ret < 0) {
 		snprintf(err->msg, sizeof(err->msg), "ledger: %s", strerror(-ret));
 		return ret;
-	}
-	for (unsigned int i = 0; i < cl->n_addresses; i++) {
-		ret = claim(cl, &cl->addresses[i], now);
-		if (ret < 0) {
-			snprintf(err->msg, sizeof(err->msg), "ledger: cannot claim %s: %s",
-				 nt_cidr_format(&cl->addresses[i], buf, sizeof(buf)), strerror(-ret));
-			return ret;
-		}
 	}
 	if (o->dhcp && (ret = dhcp_start(cl, now)) < 0) {
 		snprintf(err->msg, sizeof(err->msg), "dhcp: %s", strerror(-ret));

@@ -45,7 +45,8 @@ struct nt_claims {
 	bool routes_dirty;
 	struct nt_dhcp dhcp;
 	bool dhcp_bound;
-	bool dhcp_synced; /* the ledger agreed with a member's once: --dhcp may pick */
+	bool synced; /* the ledger agreed with a member's once: we may claim and pick */
+	bool static_claimed; /* our --address claims are made (once synced) */
 	uint64_t held_warned_ms; /* "member says it claimed our address": one line a minute */
 	uint64_t gossip_tx_bytes, gossip_rx_bytes;
 	/* The members that hold an address, as of the last rebuild: whose neighbors are whom. */

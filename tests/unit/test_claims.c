@@ -106,6 +106,14 @@ static int setup(void **state)
 	return 0;
 }
 
+/* As a node alone for a while, or one whose ledger agreed with a member's: it claims now. */
+static void synced(void)
+{
+	n.d->claims.synced = true;
+	n.d->claims.claims_next_ms = 0;
+	nt_daemon_tick(n.d, nt_now_ms());
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -216,6 +224,7 @@ static void test_conflict(void **state)
 	uint64_t w;
 
 	(void)state;
+	synced();
 	ours = nt_ledger_get_owned(n.d->claims.ledger, NT_LEDGER_MACHINES, "10.1.0.1", n.d->id->ed_pk);
 	assert_non_null(ours);
 	w = ours->claimed_at;
@@ -264,6 +273,7 @@ static void test_backdated_after_race(void **state)
 	uint64_t w;
 
 	(void)state;
+	synced();
 	ours = nt_ledger_get_owned(n.d->claims.ledger, NT_LEDGER_MACHINES, "10.1.0.1", n.d->id->ed_pk);
 	assert_non_null(ours);
 	w = ours->claimed_at;
@@ -277,6 +287,36 @@ static void test_backdated_after_race(void **state)
 	assert_null(route_to("10.1.0.1"));
 }
 
+/*
+ * A static address is claimed only once we know the others' claims: a member that has held
+ * it for a minute, heard of after we started, keeps it, and we report the conflict (had we
+ * claimed at start, its older claim would have arrived looking back-dated, and been refused).
+ */
+static void test_claim_waits_for_the_ledger(void **state)
+{
+	uint64_t wall = nt_wall_ms();
+	struct nt_peer *p;
+	struct key m;
+
+	(void)state;
+	tick();
+	assert_null(nt_ledger_get_owned(n.d->claims.ledger, NT_LEDGER_MACHINES, "10.1.0.1", n.d->id->ed_pk));
+	key_new(&m);
+	p = nt_tunnel_member_get(&n.d->tunnel, m.pk, NULL, NULL);
+	assert_non_null(p);
+	assert_true(nt_ledger_verdict_is_ok(claim_insert(&m, "10.1.0.1", wall - 60000, wall, false)));
+	synced();
+	assert_true(n.d->claims.addr_conflict[0]);
+	assert_memory_equal(nt_ledger_machine_owner(n.d->claims.ledger, "10.1.0.1"), m.pk, 32);
+	assert_ptr_equal(route_to("10.1.0.1"), p);
+	/* Ours is there too, behind the member's: it takes over if the member gives it up. */
+	assert_non_null(nt_ledger_get_owned(n.d->claims.ledger, NT_LEDGER_MACHINES, "10.1.0.1", n.d->id->ed_pk));
+	assert_true(nt_ledger_verdict_is_ok(claim_insert(&m, "10.1.0.1", wall - 60000, wall + 10, true)));
+	tick();
+	assert_false(n.d->claims.addr_conflict[0]);
+	assert_memory_equal(nt_ledger_machine_owner(n.d->claims.ledger, "10.1.0.1"), n.d->id->ed_pk, 32);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -285,6 +325,7 @@ int main(void)
 		T(test_route_needs_a_member),
 		T(test_conflict),
 		T(test_backdated_after_race),
+		T(test_claim_waits_for_the_ledger),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
