@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The exact-match route table: open addressing with linear probing over a fixed array,
- * keyed by (family, address). Removal uses backward-shift deletion, so lookups never need
- * tombstones and the table never degrades.
+ * The route table: open addressing with linear probing over a fixed array, keyed by
+ * (family, prefix length, masked address). Removal uses backward-shift deletion, so lookups
+ * never need tombstones and the table never degrades. Longest prefix match probes the host
+ * length first, then each shorter length in use, longest first (the per-length hash tables
+ * of a classic LPM, folded into one array).
  */
 #include "dataplane/route.h"
 
@@ -15,18 +17,42 @@ static unsigned int addr_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static uint32_t slot_hash(int family, const uint8_t *addr)
+static unsigned int fam_ix(int family)
+{
+	return family == AF_INET ? 0 : 1;
+}
+
+static unsigned int host_len(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+static uint32_t slot_hash(int family, unsigned int plen, const uint8_t *addr)
 {
 	uint32_t h = 2166136261U ^ (uint32_t)family;
 
+	h = (h ^ plen) * 16777619U;
 	for (unsigned int i = 0; i < addr_len(family); i++)
 		h = (h ^ addr[i]) * 16777619U;
 	return h & (NT_ROUTE_SLOTS - 1);
 }
 
-static bool slot_is(const struct nt_route_slot *s, int family, const uint8_t *addr)
+static bool slot_is(const struct nt_route_slot *s, int family, unsigned int plen, const uint8_t *addr)
 {
-	return s->family == family && memcmp(s->addr, addr, addr_len(family)) == 0;
+	return s->family == family && s->plen == plen && memcmp(s->addr, addr, addr_len(family)) == 0;
+}
+
+void nt_route_mask(int family, const uint8_t *addr, unsigned int plen, uint8_t out[16])
+{
+	unsigned int n = addr_len(family);
+
+	memset(out, 0, 16);
+	memcpy(out, addr, n);
+	for (unsigned int i = 0; i < n; i++) {
+		if (plen >= 8 * (i + 1))
+			continue;
+		out[i] &= plen > 8 * i ? (uint8_t)(0xff << (8 - (plen - 8 * i))) : 0;
+	}
 }
 
 void nt_route_clear(struct nt_route *r)
@@ -34,34 +60,66 @@ void nt_route_clear(struct nt_route *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int nt_route_add(struct nt_route *r, int family, const uint8_t *addr, void *owner)
+/* The list of shorter lengths in use, longest first, after a count went to or from zero. */
+static void lens_rebuild(struct nt_route *r, unsigned int f)
 {
-	uint32_t i = slot_hash(family, addr);
+	unsigned int n = 0;
+
+	for (int l = (int)host_len(f ? AF_INET6 : AF_INET) - 1; l >= 0; l--)
+		if (r->per_len[f][l])
+			r->lens[f][n++] = (uint8_t)l;
+	r->n_lens[f] = n;
+}
+
+int nt_route_add_prefix(struct nt_route *r, int family, const uint8_t *addr, unsigned int plen,
+			void *owner)
+{
+	uint8_t key[16];
+	uint32_t i;
 
 	if (family != AF_INET && family != AF_INET6)
 		return -EAFNOSUPPORT;
+	if (plen > host_len(family))
+		return -EINVAL;
+	nt_route_mask(family, addr, plen, key);
+	i = slot_hash(family, plen, key);
 	for (unsigned int n = 0; n < NT_ROUTE_SLOTS; n++, i = (i + 1) & (NT_ROUTE_SLOTS - 1)) {
 		struct nt_route_slot *s = &r->slots[i];
 		if (!s->family) {
+			unsigned int f = fam_ix(family);
+
 			if (r->count >= NT_ROUTE_SLOTS / 2)
 				return -ENOSPC;
 			s->family = (uint8_t)family;
-			memset(s->addr, 0, sizeof(s->addr));
-			memcpy(s->addr, addr, addr_len(family));
+			s->plen = (uint8_t)plen;
+			memcpy(s->addr, key, 16);
 			s->owner = owner;
 			r->count++;
+			if (r->per_len[f][plen]++ == 0 && plen < host_len(family))
+				lens_rebuild(r, f);
 			return 0;
 		}
-		if (slot_is(s, family, addr))
+		if (slot_is(s, family, plen, key))
 			return s->owner == owner ? 0 : -EEXIST;
 	}
 	return -ENOSPC;
 }
 
+int nt_route_add(struct nt_route *r, int family, const uint8_t *addr, void *owner)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	return nt_route_add_prefix(r, family, addr, host_len(family), owner);
+}
+
 static void remove_at(struct nt_route *r, uint32_t i)
 {
+	unsigned int f = fam_ix(r->slots[i].family);
+	unsigned int plen = r->slots[i].plen;
 	uint32_t j = i;
 
+	if (--r->per_len[f][plen] == 0 && plen < host_len(r->slots[i].family))
+		lens_rebuild(r, f);
 	r->slots[i].family = 0;
 	r->count--;
 	/* Shift back every later entry of the probe run that the hole would hide. */
@@ -70,7 +128,7 @@ static void remove_at(struct nt_route *r, uint32_t i)
 		j = (j + 1) & (NT_ROUTE_SLOTS - 1);
 		if (!r->slots[j].family)
 			return;
-		home = slot_hash(r->slots[j].family, r->slots[j].addr);
+		home = slot_hash(r->slots[j].family, r->slots[j].plen, r->slots[j].addr);
 		if (((j - home) & (NT_ROUTE_SLOTS - 1)) >= ((j - i) & (NT_ROUTE_SLOTS - 1))) {
 			r->slots[i] = r->slots[j];
 			r->slots[j].family = 0;
@@ -87,16 +145,37 @@ void nt_route_remove_owner(struct nt_route *r, void *owner)
 	}
 }
 
-void *nt_route_lookup(const struct nt_route *r, int family, const uint8_t *addr)
+static void *probe(const struct nt_route *r, int family, unsigned int plen, const uint8_t *key)
 {
-	uint32_t i = slot_hash(family, addr);
+	uint32_t i = slot_hash(family, plen, key);
 
 	for (unsigned int n = 0; n < NT_ROUTE_SLOTS; n++, i = (i + 1) & (NT_ROUTE_SLOTS - 1)) {
 		const struct nt_route_slot *s = &r->slots[i];
 		if (!s->family)
 			return NULL;
-		if (slot_is(s, family, addr))
+		if (slot_is(s, family, plen, key))
 			return s->owner;
+	}
+	return NULL;
+}
+
+void *nt_route_lookup(const struct nt_route *r, int family, const uint8_t *addr)
+{
+	unsigned int f;
+	uint8_t key[16];
+	void *owner;
+
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	f = fam_ix(family);
+	/* Members' own addresses first: the one probe of a mesh with no subnet routes. */
+	if (r->per_len[f][host_len(family)] && (owner = probe(r, family, host_len(family), addr)))
+		return owner;
+	for (unsigned int k = 0; k < r->n_lens[f]; k++) {
+		nt_route_mask(family, addr, r->lens[f][k], key);
+		owner = probe(r, family, r->lens[f][k], key);
+		if (owner)
+			return owner;
 	}
 	return NULL;
 }
