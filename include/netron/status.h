@@ -85,6 +85,16 @@ struct nt_status {
 		uint64_t handoffs_lost; /* work for the loop dropped because it was behind */
 		uint64_t waits; /* times the thread waited for the loop (a member's handshake) */
 	} workers[NT_MAX_WORKERS];
+	/* Subnet routes (docs/routes.md): every member's advertised prefixes, ours included. */
+	unsigned int n_routes;
+	struct nt_route_status {
+		struct nt_cidr prefix;
+		nt_node_id via; /* the member that forwards to it */
+		char address[48]; /* that member's VPN address */
+		bool chosen; /* the winner of its prefix (earliest claim); false: on standby */
+		bool accepted; /* this node routes the prefix there (--accept-routes, --router) */
+		bool ours; /* we advertise it */
+	} *routes; /* n_routes entries */
 };
 
 void nt_status_free(struct nt_status *s);

@@ -1049,6 +1049,18 @@ void nt_claims_status(struct nt_claims *cl, struct nt_status *s)
 		if (cl->addr_conflict[i])
 			s->conflicts[s->n_conflicts++] = cl->addresses[i];
 	s->dhcp_pending = cl->host.opts->dhcp && !cl->dhcp_bound;
+	s->routes = cl->n_offers ? calloc(cl->n_offers, sizeof(*s->routes)) : NULL;
+	for (size_t i = 0; s->routes && i < cl->n_offers; i++) {
+		const struct nt_subnet_offer *o = &cl->offers[i];
+		struct nt_route_status *r = &s->routes[s->n_routes++];
+
+		r->prefix = o->prefix;
+		memcpy(r->via, o->owner, 32);
+		snprintf(r->address, sizeof(r->address), "%s", o->key);
+		r->chosen = o->chosen;
+		r->accepted = o->accepted;
+		r->ours = !memcmp(o->owner, cl->host.id->ed_pk, 32);
+	}
 	s->gossip_tx_bytes = cl->gossip_tx_bytes;
 	s->gossip_rx_bytes = cl->gossip_rx_bytes;
 }
