@@ -537,7 +537,7 @@ static void sync_kernel_routes(struct nt_claims *cl)
 		bool keep = false;
 
 		for (size_t i = 0; i < cl->n_offers && !keep; i++)
-			keep = cl->offers[i].accepted && !memcmp(&cl->offers[i].prefix, &cl->kroutes[k], sizeof(cl->kroutes[k]));
+			keep = cl->offers[i].accepted && nt_subnet_same(&cl->offers[i].prefix, &cl->kroutes[k]);
 		if (keep) {
 			k++;
 			continue;
@@ -554,7 +554,7 @@ static void sync_kernel_routes(struct nt_claims *cl)
 		if (!o->accepted || o->prefix.prefix == 0)
 			continue;
 		for (unsigned int k = 0; k < cl->n_kroutes && !have; k++)
-			have = !memcmp(&o->prefix, &cl->kroutes[k], sizeof(o->prefix));
+			have = nt_subnet_same(&o->prefix, &cl->kroutes[k]);
 		if (have)
 			continue;
 		nt_cidr_format(&o->prefix, buf, sizeof(buf));

@@ -96,8 +96,7 @@ int nt_subnet_decode(const uint8_t *value, size_t len, const struct nt_cidr *vpn
 		}
 		text += strlen(s) + 3;
 		for (int k = 0; k < n; k++)
-			if (out[k].family == c.family && out[k].prefix == c.prefix &&
-			    !memcmp(out[k].addr, c.addr, 16)) {
+			if (nt_subnet_same(&out[k], &c)) {
 				n = -EINVAL;
 				goto out;
 			}
@@ -110,7 +109,7 @@ out:
 	return n;
 }
 
-static bool same_prefix(const struct nt_cidr *a, const struct nt_cidr *b)
+bool nt_subnet_same(const struct nt_cidr *a, const struct nt_cidr *b)
 {
 	return a->family == b->family && a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
 }
@@ -121,7 +120,7 @@ void nt_subnet_offer_add(struct nt_subnet_offer *o, size_t *n, size_t cap, const
 	struct nt_subnet_offer *x;
 
 	for (size_t i = 0; i < *n; i++) {
-		if (!same_prefix(&o[i].prefix, prefix) || memcmp(o[i].owner, owner, 32))
+		if (!nt_subnet_same(&o[i].prefix, prefix) || memcmp(o[i].owner, owner, 32))
 			continue;
 		if (claimed_at < o[i].claimed_at) {
 			o[i].claimed_at = claimed_at;
@@ -161,5 +160,5 @@ void nt_subnet_choose(struct nt_subnet_offer *o, size_t n)
 	if (n)
 		qsort(o, n, sizeof(*o), offer_cmp);
 	for (size_t i = 0; i < n; i++)
-		o[i].chosen = i == 0 || !same_prefix(&o[i].prefix, &o[i - 1].prefix);
+		o[i].chosen = i == 0 || !nt_subnet_same(&o[i].prefix, &o[i - 1].prefix);
 }

@@ -59,6 +59,8 @@ void nt_subnet_offer_add(struct nt_subnet_offer *o, size_t *n, size_t cap, const
  */
 void nt_subnet_choose(struct nt_subnet_offer *o, size_t n);
 
+/* Whether a and b are the same prefix. */
+bool nt_subnet_same(const struct nt_cidr *a, const struct nt_cidr *b);
 /* Whether two prefixes share an address (one holds the other). */
 bool nt_subnet_overlaps(const struct nt_cidr *a, const struct nt_cidr *b);
 
