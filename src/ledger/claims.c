@@ -469,12 +469,18 @@ static void choose_neighbors(struct nt_claims *cl, struct rebuild_ctx *rc)
 	nt_tunnel_set_neighbors(t, c, m, m >= t->k_neighbors, nt_now_ms());
 }
 
-/* Whether one of our own advertised prefixes overlaps c: we never route our own LAN away. */
+/*
+ * Whether one of our own advertised prefixes overlaps c: we never route our own LAN away.
+ * A default route overlaps everything, so it counts only against another default route.
+ */
 static bool overlaps_ours(const struct nt_claims *cl, const struct nt_cidr *c)
 {
-	for (unsigned int i = 0; i < cl->host.opts->n_advertise_routes; i++)
-		if (nt_subnet_overlaps(&cl->host.opts->advertise_routes[i], c))
+	for (unsigned int i = 0; i < cl->host.opts->n_advertise_routes; i++) {
+		const struct nt_cidr *ours = &cl->host.opts->advertise_routes[i];
+
+		if (ours->prefix && c->prefix ? nt_subnet_overlaps(ours, c) : nt_subnet_same(ours, c))
 			return true;
+	}
 	return false;
 }
 
