@@ -28,7 +28,8 @@ const char *nt_subnet_check(const struct nt_cidr *c, const struct nt_cidr *vpn, 
 
 /*
  * The "routes" of a machine claim's JSON value: up to max prefixes into out, each checked
- * against vpn as above. The count (0 when the claim has none), -EINVAL when the value or any
+ * against vpn as above. The count (0 when the claim has none: a value without the text
+ * "routes" is not even parsed), -EINVAL when the value or any
  * entry is malformed, not canonical (exactly as nt_cidr_format() writes it), repeated or
  * refused by nt_subnet_check(), -E2BIG past max or NT_MAX_ADVERTISED_ROUTES: a claim's routes
  * are taken whole or not at all.

@@ -84,9 +84,11 @@ static void test_decode(void **state)
 		/*  8 */ { "{\"routes\":[\"198.051.100.0/24\"]}", -EINVAL },
 		/*  9 */ { "{\"routes\":[\"10.1.0.0/24\"]}", -EINVAL }, /* the VPN itself */
 		/* 10 */ { "{\"routes\":[\"198.51.100.0/24\",\"198.51.100.0/24\"]}", -EINVAL },
-		/* 11 */ { "not json", -EINVAL },
-		/* 12 */ { "[\"198.51.100.0/24\"]", -EINVAL },
-		/* 13 */ { "{\"routes\":[\"198.51.100.0/24\"],\"routes\":[]}", -EINVAL }, /* duplicate key */
+		/* 11 */ { "not json", 0 }, /* no "routes": nothing offered, not even parsed */
+		/* 12 */ { "[\"198.51.100.0/24\", \"routes\"]", -EINVAL }, /* not an object */
+		/* 13 */ { "{\"routes\":[\"198.51.100.0/24\"", -EINVAL }, /* truncated */
+		/* 14 */ { "{\"\\u0072outes\":[\"198.51.100.0/24\"]}", 0 }, /* escaped key: ignored */
+		/* 15 */ { "{\"routes\":[\"198.51.100.0/24\"],\"routes\":[]}", -EINVAL }, /* duplicate key */
 	};
 	struct nt_cidr out[NT_MAX_ADVERTISED_ROUTES];
 	char value[1024];
