@@ -4,11 +4,12 @@
 # b (and later c) reaches; b advertises it, a accepts it, d does not.
 #
 #                          ns sw: br0 (192.0.2.0/24, the underlay)
-#        |                      |                       |                      |
-#      ns a                   ns b                    ns c                   ns d
-#   10.1.0.1               10.1.0.2                10.1.0.3               10.1.0.4
-#   --accept-routes        --advertise-routes      --advertise-routes     (no consent)
-#                          198.51.100.0/24         198.51.100.0/24 (later)
+#        |                      |                       |                      |              |
+#      ns a                   ns b                    ns c                   ns d           ns e
+#   10.1.0.1               10.1.0.2                10.1.0.3               10.1.0.4       10.1.0.5
+#   --accept-routes        --advertise-routes      --advertise-routes     (no consent)   --router
+#                          198.51.100.0/24         198.51.100.0/24,                      10.1.0.3
+#                                                  0.0.0.0/0 (later)
 #                          eth1 198.51.100.1       eth1 198.51.100.2
 #                               |                       |
 #                          ns lsw: br0 (198.51.100.0/24) --- ns h 198.51.100.7
@@ -19,8 +20,9 @@
 # no such route and, even given one by hand, its netron does not send the packets to b; a
 # packet from b's LAN address reaches a (who accepted) but not d, which counts it as
 # spoofed_source and whose TUN never sees it; c, announcing the same prefix later, is on
-# standby (/api/routes) and cannot inject from the LAN; when b leaves, a reaches h through
-# c; when c leaves too, a withdraws the kernel route.
+# standby (/api/routes) and cannot inject from the LAN; e, with --router c (which also
+# advertises 0.0.0.0/0), reaches h through c with a route to netron0 of its own; when b
+# leaves, a reaches h through c; when c leaves too, a withdraws the kernel route.
 NT_TEST_NAME=subnet_routes
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -42,7 +44,7 @@ for r in json.load(sys.stdin):
         print(r["state"], "accepted" if r["accepted"] else "ignored")' "$2" "$3"
 }
 
-lan a b c d
+lan a b c d e
 ns_add lsw
 bridge_add lsw
 ns_add h
@@ -97,8 +99,9 @@ sp=$(( $(js d "d['drops']['spoofed_source']") - sp0 ))
 [ "$sp" -ge 3 ] || fail "d counted $sp spoofed_source drops, want at least 3"
 ok "a takes packets from b's accepted subnet; d drops them ($sp spoofed_source, its TUN saw none)"
 
-# 4. c announces the same LAN later: on standby everywhere, and it cannot inject from it.
-start_node c c --address 10.1.0.3/24 --advertise-routes 198.51.100.0/24 --peer 192.0.2.1:51830 "${common[@]}"
+# 4. c announces the same LAN later: on standby everywhere, and it cannot inject from it
+# (a accepts c's 0.0.0.0/0 too, but b's /24 is the longer prefix for the LAN's sources).
+start_node c c --address 10.1.0.3/24 --advertise-routes 198.51.100.0/24,0.0.0.0/0 --peer 192.0.2.1:51830 "${common[@]}"
 waitiface c netron0
 wait_until 15 pings a 10.1.0.3 || fail "a cannot reach c"
 wait_until 10 api_get c 8080 /api/summary >/dev/null || fail "c: no API"
@@ -120,6 +123,23 @@ sp=$(( $(js a "d['drops']['spoofed_source']") - sp0 ))
 [ "$sp" -ge 3 ] || fail "a counted $sp spoofed_source drops of c's, want at least 3"
 pings a 198.51.100.7 2 || fail "a lost h when c appeared"
 ok "c's later offer is standby on a, c and d; its packets from the LAN are dropped at a"
+
+# 4b. e names c as its router (EdgeVPN's --router): c's default route, and nothing else.
+start_node e e --address 10.1.0.5/24 --router 10.1.0.3 --peer 192.0.2.1:51830 "${common[@]}"
+waitiface e netron0
+wait_until 15 pings e 10.1.0.3 || fail "e cannot reach c"
+wait_until 10 api_get e 8080 /api/summary >/dev/null || fail "e: no API"
+wait_until 10 eval "[ \"\$(route_state e 0.0.0.0/0 10.1.0.3)\" = 'chosen accepted' ]" ||
+	fail "e does not route 0.0.0.0/0 to c: '$(route_state e 0.0.0.0/0 10.1.0.3)'"
+[ "$(route_state e 198.51.100.0/24 10.1.0.2)" = "chosen ignored" ] ||
+	fail "e took b's subnet without --accept-routes: $(route_state e 198.51.100.0/24 10.1.0.2)"
+n e ip -4 route show | grep -q 'default.*netron0' && fail "e put a default route on netron0"
+n e ip route add 198.51.100.0/24 dev netron0
+c_fwd0=$(n c iptables -t nat -L POSTROUTING -v -x -n | awk '/MASQUERADE/ {print $1}')
+wait_until 10 pings e 198.51.100.7 || fail "e cannot reach h through its router c"
+c_fwd=$(n c iptables -t nat -L POSTROUTING -v -x -n | awk '/MASQUERADE/ {print $1}')
+[ "$c_fwd" -gt "$c_fwd0" ] || fail "e's pings did not go through c"
+ok "e (--router 10.1.0.3) reaches h through c's default route, not b's subnet it did not accept"
 
 # 5. b leaves (a clean exit releases its claims): c takes over, a reaches h through it.
 c_fwd0=$(n c iptables -t nat -L POSTROUTING -v -x -n | awk '/MASQUERADE/ {print $1}')
