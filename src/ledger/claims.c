@@ -14,9 +14,9 @@
  *   - subnet routes (docs/routes.md): a claim carries the prefixes its owner forwards to
  *     (--advertise-routes); one member is chosen per prefix (ledger/subnets.h), and only with
  *     --accept-routes (or --router, for the default route of the member it names) do we route
- *     those prefixes to it, in the data plane and as kernel routes on the TUN. The data
- *     plane's source check follows the same table: a member sends from a prefix only when we
- *     route that prefix to it.
+ *     those prefixes to it, in the data plane and as kernel routes on the TUN (all of which
+ *     is claims_routes.c's). The data plane's source check follows the same table: a member
+ *     sends from a prefix only when we route that prefix to it.
  * The ledger runs on the wall clock (claims carry Unix times); everything else is monotonic.
  */
 #include "ledger/claims.h"
@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "proto/control.h"
+#include "ledger/claims_routes.h"
 #include "ledger/gossip.h"
 #include "ledger/ledger.h"
 #include "core/log.h"
@@ -343,8 +344,7 @@ struct rebuild_ctx {
 	const struct nt_ledger_entry **entries; /* valid during the rebuild only */
 	char (*keys)[48];
 	size_t n, cap;
-	struct nt_subnet_offer *offers; /* every proven member's subnet routes, ours too */
-	size_t n_offers, cap_offers;
+	struct nt_claims_offers offers; /* every proven member's subnet routes, ours too */
 };
 
 static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
@@ -373,51 +373,6 @@ static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
 	rc->entries[rc->n++] = e;
 }
 
-/* The network's own prefixes, as this node knows them: advertised routes may not overlap. */
-static unsigned int vpn_prefixes(const struct nt_claims *cl, struct nt_cidr *out)
-{
-	const struct nt_options *o = cl->host.opts;
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < o->n_addresses && i < NT_MAX_ADDRESSES; i++)
-		out[n++] = o->addresses[i];
-	if (o->dhcp)
-		out[n++] = o->dhcp_range;
-	return n;
-}
-
-/*
- * The subnet routes a (live, in-prefix) machine claim carries, as offers. A claim whose list
- * is malformed, too long or names a forbidden prefix offers nothing (subnet_decode()); an
- * owner nobody proved offers nothing either (a minted key must not draw a LAN's traffic).
- */
-static void collect_offers(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
-{
-	struct nt_claims *cl = rc->cl;
-	struct nt_cidr vpn[NT_MAX_ADDRESSES + 1], routes[NT_MAX_ADVERTISED_ROUTES];
-	char key[48];
-	int n;
-
-	if (!owner_is_proven(cl, e->owner))
-		return;
-	n = nt_subnet_decode(e->value, e->value_len, vpn, vpn_prefixes(cl, vpn), routes, NT_MAX_ADVERTISED_ROUTES);
-	if (n <= 0)
-		return;
-	if (rc->n_offers + (size_t)n > rc->cap_offers) {
-		size_t cap = rc->cap_offers ? 2 * rc->cap_offers : 64;
-		struct nt_subnet_offer *o = realloc(rc->offers, cap * sizeof(*o));
-
-		if (!o)
-			return;
-		rc->offers = o;
-		rc->cap_offers = cap;
-	}
-	snprintf(key, sizeof(key), "%.*s", (int)e->key_len, e->key);
-	for (int i = 0; i < n; i++)
-		nt_subnet_offer_add(rc->offers, &rc->n_offers, rc->cap_offers, &routes[i], e->owner,
-				    e->claimed_at, key);
-}
-
 static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 {
 	struct rebuild_ctx *rc = arg;
@@ -430,7 +385,9 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 	/* An address in our prefixes (anything else routes nowhere). */
 	if (!key_in_our_prefixes(cl, e, &c))
 		return true;
-	collect_offers(rc, e);
+	/* A key minted for the purpose must not draw a LAN's traffic: proven owners only. */
+	if (owner_is_proven(cl, e->owner))
+		nt_claims_routes_collect(cl, &rc->offers, e);
 	if (!memcmp(e->owner, cl->host.id->ed_pk, 32))
 		return true;
 	/*
@@ -469,115 +426,6 @@ static void choose_neighbors(struct nt_claims *cl, struct rebuild_ctx *rc)
 	nt_tunnel_set_neighbors(t, c, m, m >= t->k_neighbors, nt_now_ms());
 }
 
-/*
- * Whether one of our own advertised prefixes overlaps c: we never route our own LAN away.
- * A default route overlaps everything, so it counts only against another default route.
- */
-static bool overlaps_ours(const struct nt_claims *cl, const struct nt_cidr *c)
-{
-	for (unsigned int i = 0; i < cl->host.opts->n_advertise_routes; i++) {
-		const struct nt_cidr *ours = &cl->host.opts->advertise_routes[i];
-
-		if (ours->prefix && c->prefix ? nt_subnet_overlaps(ours, c) : nt_subnet_same(ours, c))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Consent: with --accept-routes we use the chosen offer of every prefix; with --router ADDR,
- * the default routes (0.0.0.0/0, ::/0) that the member holding ADDR advertises, chosen or
- * not (the user named it). Never our own offers, nor prefixes that overlap ours.
- */
-static void mark_accepted(struct nt_claims *cl, struct nt_subnet_offer *o, size_t n)
-{
-	const struct nt_options *opts = cl->host.opts;
-	const uint8_t *router = NULL;
-	char key[INET6_ADDRSTRLEN];
-
-	if (opts->has_router && addr_text(&opts->router, key, sizeof(key)))
-		router = nt_ledger_machine_owner(cl->ledger, key);
-	for (size_t i = 0; i < n; i++) {
-		bool by_router = router && o[i].prefix.prefix == 0 && !memcmp(o[i].owner, router, 32);
-
-		o[i].accepted = memcmp(o[i].owner, cl->host.id->ed_pk, 32) && !overlaps_ours(cl, &o[i].prefix) &&
-				((opts->accept_routes && o[i].chosen) || by_router);
-	}
-}
-
-/* Puts the accepted prefixes in the data plane's table, towards members we have a peer for. */
-static unsigned int install_offers(struct nt_claims *cl)
-{
-	unsigned int n = 0;
-
-	for (size_t pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < cl->n_offers; i++) {
-			const struct nt_subnet_offer *o = &cl->offers[i];
-			struct nt_peer *p;
-
-			/* --router's pick first: its default route wins over a chosen one. */
-			if (!o->accepted || (pass == 0) != (o->prefix.prefix == 0 && !o->chosen))
-				continue;
-			p = nt_peer_lookup(&cl->host.dp->peers, o->owner);
-			if (p && nt_route_add_prefix(&cl->host.dp->route, o->prefix.family, o->prefix.addr,
-						     o->prefix.prefix, p) == 0)
-				n++;
-		}
-	}
-	return n;
-}
-
-/*
- * The kernel routes on the TUN follow the accepted prefixes: added when accepted, removed
- * when withdrawn. Default routes are left to the user (they would carry our own UDP too).
- */
-static void sync_kernel_routes(struct nt_claims *cl)
-{
-	struct nt_dataplane *dp = cl->host.dp;
-	char buf[64];
-	int ret;
-
-	if (!dp->tun_open)
-		return;
-	for (unsigned int k = 0; k < cl->n_kroutes;) {
-		bool keep = false;
-
-		for (size_t i = 0; i < cl->n_offers && !keep; i++)
-			keep = cl->offers[i].accepted && nt_subnet_same(&cl->offers[i].prefix, &cl->kroutes[k]);
-		if (keep) {
-			k++;
-			continue;
-		}
-		ret = nt_tun_del_route(&dp->tun, &cl->kroutes[k]);
-		log_info("route %s via %s withdrawn%s%s", nt_cidr_format(&cl->kroutes[k], buf, sizeof(buf)),
-			 dp->tun.name, ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
-		cl->kroutes[k] = cl->kroutes[--cl->n_kroutes];
-	}
-	for (size_t i = 0; i < cl->n_offers; i++) {
-		const struct nt_subnet_offer *o = &cl->offers[i];
-		bool have = false;
-
-		if (!o->accepted || o->prefix.prefix == 0)
-			continue;
-		for (unsigned int k = 0; k < cl->n_kroutes && !have; k++)
-			have = nt_subnet_same(&o->prefix, &cl->kroutes[k]);
-		if (have)
-			continue;
-		nt_cidr_format(&o->prefix, buf, sizeof(buf));
-		if (cl->n_kroutes >= NT_CLAIMS_KROUTES_MAX) {
-			log_warnx("route %s: already %d kernel routes; not installed", buf, NT_CLAIMS_KROUTES_MAX);
-			continue;
-		}
-		ret = nt_tun_add_route(&dp->tun, &o->prefix);
-		if (ret < 0) {
-			log_warnx("route %s via %s: %s", buf, dp->tun.name, strerror(-ret));
-			continue;
-		}
-		cl->kroutes[cl->n_kroutes++] = o->prefix;
-		log_info("route %s via %s: member %s forwards it", buf, dp->tun.name, o->key);
-	}
-}
-
 static void rebuild_routes(struct nt_claims *cl)
 {
 	struct rebuild_ctx rc = { .cl = cl };
@@ -590,13 +438,7 @@ static void rebuild_routes(struct nt_claims *cl)
 		cl->host.dp->peers.peers[i]->n_addresses = 0;
 	nt_ledger_foreach(cl->ledger, MACHINES, add_claim_route, &rc);
 	cl->routes_dirty = false;
-	free(cl->offers);
-	cl->offers = rc.offers;
-	cl->n_offers = rc.n_offers;
-	nt_subnet_choose(cl->offers, cl->n_offers);
-	mark_accepted(cl, cl->offers, cl->n_offers);
-	rc.routes += install_offers(cl);
-	sync_kernel_routes(cl);
+	rc.routes += nt_claims_routes_apply(cl, &rc.offers);
 	choose_neighbors(cl, &rc);
 	free(rc.entries);
 	free(cl->owners);
@@ -797,23 +639,6 @@ void nt_claims_tick(struct nt_claims *cl, uint64_t mono)
 	}
 }
 
-/* The longest accepted prefix holding dst (offers are few: a member advertises 16 at most). */
-static const struct nt_subnet_offer *subnet_for(const struct nt_claims *cl, int family, const uint8_t *dst)
-{
-	const struct nt_subnet_offer *best = NULL;
-
-	if (cl->routes_dirty)
-		return NULL;
-	for (size_t i = 0; i < cl->n_offers; i++) {
-		const struct nt_subnet_offer *o = &cl->offers[i];
-
-		if (o->accepted && nt_cidr_contains(&o->prefix, family, dst) &&
-		    (!best || o->prefix.prefix > best->prefix.prefix))
-			best = o;
-	}
-	return best;
-}
-
 /*
  * A packet for an address whose holder we have no session with (sessions on demand): kept
  * while the holder is dialled at the endpoints its claim lists. False when nobody (or we)
@@ -833,7 +658,7 @@ static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t
 	e = nt_ledger_get(cl->ledger, MACHINES, key);
 	if (!e) {
 		/* Inside a subnet we accepted: dial the member that forwards it. */
-		const struct nt_subnet_offer *o = subnet_for(cl, family, dst);
+		const struct nt_subnet_offer *o = nt_claims_routes_lookup(cl, family, dst);
 
 		e = o ? nt_ledger_get(cl->ledger, MACHINES, o->key) : NULL;
 		if (e && memcmp(e->owner, o->owner, 32))
@@ -1002,13 +827,7 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 
 void nt_claims_stop(struct nt_claims *cl)
 {
-	/* Our kernel routes go with us: nothing is drawn to a TUN that nobody reads. */
-	for (unsigned int k = 0; k < cl->n_kroutes && cl->host.dp && cl->host.dp->tun_open; k++)
-		nt_tun_del_route(&cl->host.dp->tun, &cl->kroutes[k]);
-	cl->n_kroutes = 0;
-	free(cl->offers);
-	cl->offers = NULL;
-	cl->n_offers = 0;
+	nt_claims_routes_stop(cl);
 	free(cl->owners);
 	free(cl->owner_keys);
 	cl->owners = NULL;
@@ -1055,18 +874,7 @@ void nt_claims_status(struct nt_claims *cl, struct nt_status *s)
 		if (cl->addr_conflict[i])
 			s->conflicts[s->n_conflicts++] = cl->addresses[i];
 	s->dhcp_pending = cl->host.opts->dhcp && !cl->dhcp_bound;
-	s->routes = cl->n_offers ? calloc(cl->n_offers, sizeof(*s->routes)) : NULL;
-	for (size_t i = 0; s->routes && i < cl->n_offers; i++) {
-		const struct nt_subnet_offer *o = &cl->offers[i];
-		struct nt_route_status *r = &s->routes[s->n_routes++];
-
-		r->prefix = o->prefix;
-		memcpy(r->via, o->owner, 32);
-		snprintf(r->address, sizeof(r->address), "%s", o->key);
-		r->chosen = o->chosen;
-		r->accepted = o->accepted;
-		r->ours = !memcmp(o->owner, cl->host.id->ed_pk, 32);
-	}
+	nt_claims_routes_status(cl, s);
 	s->gossip_tx_bytes = cl->gossip_tx_bytes;
 	s->gossip_rx_bytes = cl->gossip_rx_bytes;
 }

@@ -25,6 +25,12 @@
 struct nt_ledger;
 struct nt_gossip;
 
+/* Subnet offers gathered during a rebuild (claims_routes.h). */
+struct nt_claims_offers {
+	struct nt_subnet_offer *v;
+	size_t n, cap;
+};
+
 /* What the claims need from the node, given at start. Everything must outlive them. */
 struct nt_claims_host {
 	const struct nt_options *opts;
