@@ -54,8 +54,9 @@ int nt_tun_add_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_set_up(struct nt_tun *t);
 /*
- * A kernel route for prefix c through the interface (netlink RTM_NEWROUTE, replacing any of
- * the same prefix), or its removal: how --accept-routes draws a member's subnet to us.
+ * A kernel route for prefix c through the interface (netlink RTM_NEWROUTE; -EEXIST when the
+ * main table already routes that prefix, which is left alone), or its removal (only ours,
+ * through this interface): how --accept-routes draws a member's subnet to us.
  */
 int nt_tun_add_route(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_del_route(struct nt_tun *t, const struct nt_cidr *c);

@@ -228,7 +228,8 @@ static int route_request(struct nt_tun *t, const struct nt_cidr *c, bool add)
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
 	req.nh.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+	/* Never over a route the host has (a LAN it is on, the user's own): -EEXIST instead. */
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	req.nh.nlmsg_seq = 1;
 	req.rt.rtm_family = (unsigned char)c->family;
 	req.rt.rtm_dst_len = c->prefix;
