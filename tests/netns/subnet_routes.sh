@@ -22,7 +22,9 @@
 # spoofed_source and whose TUN never sees it; c, announcing the same prefix later, is on
 # standby (/api/routes) and cannot inject from the LAN; e, with --router c (which also
 # advertises 0.0.0.0/0), reaches h through c with a route to netron0 of its own; when b
-# leaves, a reaches h through c; when c leaves too, a withdraws the kernel route.
+# leaves, a reaches h through c; when c leaves too, a withdraws the kernel route. a and d run
+# two packet threads, so the workers' route snapshot (longest prefix, source check) decides
+# for them.
 NT_TEST_NAME=subnet_routes
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -58,9 +60,9 @@ done
 make_token
 export NETRONTOKEN=$NT_TOKEN
 common=(--dht off --mdns off --api)
-start_node a a --address 10.1.0.1/24 --accept-routes "${common[@]}"
+start_node a a --address 10.1.0.1/24 --accept-routes --workers 2 "${common[@]}"
 start_node b b --address 10.1.0.2/24 --advertise-routes 198.51.100.0/24 --peer 192.0.2.1:51830 "${common[@]}"
-start_node d d --address 10.1.0.4/24 --peer 192.0.2.1:51830 "${common[@]}"
+start_node d d --address 10.1.0.4/24 --workers 2 --peer 192.0.2.1:51830 "${common[@]}"
 for x in a b d; do waitiface "$x" netron0; done
 wait_until 15 pings a 10.1.0.2 || fail "a cannot reach b"
 wait_until 15 pings d 10.1.0.2 || fail "d cannot reach b"
