@@ -38,6 +38,9 @@ enum {
 #define NT_DEFAULT_API_LISTEN "127.0.0.1:8080"
 #define NT_DEFAULT_DHCP_RANGE "10.1.0.0/24"
 
+/* Prefixes one member may advertise (--advertise-routes), here and in any claim accepted. */
+#define NT_MAX_ADVERTISED_ROUTES 16
+
 /* An interface address: IPv4 or IPv6 with a prefix length. */
 struct nt_cidr {
 	int family; /* AF_INET or AF_INET6 */
@@ -95,6 +98,13 @@ struct nt_options {
 	char dns_forward[NT_MAX_DNS_FORWARD][NT_HOSTPORT_MAX]; /* "ADDR:PORT"; none: resolv.conf */
 	unsigned int n_dns_forward;
 	bool dns_register; /* systemd-resolved split DNS on the interface */
+	/* Subnet routes (docs/routes.md): the prefixes this member forwards to, in its claim. */
+	struct nt_cidr advertise_routes[NT_MAX_ADVERTISED_ROUTES];
+	unsigned int n_advertise_routes;
+	bool accept_routes; /* install the prefixes other members advertise */
+	/* --router: unclaimed destinations go to the member holding this address (/32 or /128). */
+	bool has_router;
+	struct nt_cidr router;
 };
 
 #define NT_MAX_WORKERS 16

@@ -124,6 +124,16 @@ struct nt_status {
 		uint64_t libraries; /* resident pages of files: our code and the libraries' */
 		uint64_t resident; /* the whole resident set (VmRSS) */
 	} memory;
+	/* Subnet routes (docs/routes.md): every member's advertised prefixes, ours included. */
+	unsigned int n_routes;
+	struct nt_route_status {
+		struct nt_cidr prefix;
+		nt_node_id via; /* the member that forwards to it */
+		char address[48]; /* that member's VPN address */
+		bool chosen; /* the winner of its prefix (earliest claim); false: on standby */
+		bool accepted; /* this node routes the prefix there (--accept-routes, --router) */
+		bool ours; /* we advertise it */
+	} *routes; /* n_routes entries */
 };
 
 void nt_status_free(struct nt_status *s);

@@ -320,6 +320,8 @@ static enum MHD_Result serve_status_json(struct nt_api *a, struct MHD_Connection
 		j = nt_api_json_summary(s, a->host.ledger, &self);
 	else if (route == NT_API_ROUTE_PEERS)
 		j = nt_api_json_peers(s);
+	else if (route == NT_API_ROUTE_ROUTES)
+		j = nt_api_json_routes(s);
 	else
 		j = nt_api_json_machines(s, a->host.ledger, &self, a->host.names);
 	nt_status_free(s);
@@ -384,6 +386,7 @@ static enum MHD_Result serve_read(struct nt_api *a, struct MHD_Connection *c,
 	case NT_API_ROUTE_SUMMARY:
 	case NT_API_ROUTE_PEERS:
 	case NT_API_ROUTE_MACHINES:
+	case NT_API_ROUTE_ROUTES:
 		return serve_status_json(a, c, p->route);
 	case NT_API_ROUTE_DHT: {
 		struct nt_dht_stats st;

@@ -23,6 +23,7 @@
 #include "discovery/dht.h"
 #include "ledger/ledger.h"
 #include "names/names.h"
+#include "ledger/subnets.h"
 
 const char *nt_api_rfc3339(uint64_t unix_ms, char *buf, size_t len)
 {
@@ -282,12 +283,40 @@ json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l
 	set(o, "conflicts", addresses_json(self->conflicts, self->n_conflicts), &ok);
 	if (s->dns.enabled)
 		set(o, "dns", dns_json(&s->dns), &ok);
+	set(o, "routes", nt_api_json_routes(s), &ok);
 	if (ok)
 		return o;
 err:
 	json_decref(drops);
 	json_decref(o);
 	return NULL;
+}
+
+json_t *nt_api_json_routes(const struct nt_status *s)
+{
+	json_t *arr = json_array();
+	char buf[64], hex[65];
+
+	for (unsigned int i = 0; arr && i < s->n_routes; i++) {
+		const struct nt_route_status *r = &s->routes[i];
+		json_t *o = json_object();
+		bool ok = o != NULL;
+
+		nt_hex_encode(hex, r->via, 32);
+		set(o, "prefix", json_string(nt_cidr_format(&r->prefix, buf, sizeof(buf))), &ok);
+		set(o, "via", json_string(hex), &ok);
+		set(o, "address", json_string(r->address), &ok);
+		set(o, "state", json_string(r->chosen ? "chosen" : "standby"), &ok);
+		set(o, "accepted", json_boolean(r->accepted), &ok);
+		set(o, "ours", json_boolean(r->ours), &ok);
+		if (!ok || json_array_append_new(arr, o) < 0) {
+			if (!ok)
+				json_decref(o);
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }
 
 static json_t *peer_json(const struct nt_peer_status *p)
@@ -393,8 +422,10 @@ static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
 	json_t *v = json_loadb((const char *)e->value, e->value_len, JSON_REJECT_DUPLICATES, NULL);
 	bool connected = !memcmp(e->owner, s->id, 32);
 	uint64_t seen = connected ? nt_wall_ms() : 0;
-	char hex[65], os[32], name[256];
-	json_t *o;
+	char hex[65], os[32], name[256], buf[64];
+	struct nt_cidr routes[NT_MAX_ADVERTISED_ROUTES];
+	json_t *o, *list;
+	int n;
 
 	for (unsigned int i = 0; i < s->n_peers; i++) {
 		if (!memcmp(s->peers[i].id, e->owner, 32)) {
@@ -415,6 +446,13 @@ static bool machines_cb(void *ctx, const struct nt_ledger_entry *e)
 			 connected, true);
 	if (o && nt_names_name_of(m->names, e->owner, name, sizeof(name)))
 		json_object_set_new(o, "dns_name", json_string(name));
+	/* The subnets it advertises, as its claim lists them (none when the list is invalid). */
+	n = nt_subnet_decode(e->value, e->value_len, NULL, 0, routes, NT_MAX_ADVERTISED_ROUTES);
+	if (o && (list = json_array()) != NULL) {
+		for (int i = 0; i < n; i++)
+			json_array_append_new(list, json_string(nt_cidr_format(&routes[i], buf, sizeof(buf))));
+		json_object_set_new(o, "Routes", list);
+	}
 	if (json_array_append_new(m->arr, o) < 0)
 		m->ok = false;
 	json_decref(v);

@@ -39,6 +39,12 @@ const char *nt_api_go_arch(const char *machine);
 /* GET /api/summary. l may be NULL (no ledger in this daemon). */
 json_t *nt_api_json_summary(const struct nt_status *s, const struct nt_ledger *l,
 			    const struct nt_api_self *self);
+/*
+ * GET /api/routes: the subnet routes members advertise, one object per (prefix, member):
+ * prefix, via (node ID), address (its VPN address), state "chosen" or "standby", accepted
+ * (this node routes it there), ours.
+ */
+json_t *nt_api_json_routes(const struct nt_status *s);
 /* GET /api/peers: an array, one object per peer. */
 json_t *nt_api_json_peers(const struct nt_status *s);
 /* GET /api/machines: from the ledger's "machines" bucket when there is one, else ourselves

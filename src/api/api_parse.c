@@ -149,6 +149,7 @@ static const struct {
 	{ "/metrics", NT_API_ROUTE_METRICS },
 	{ "/api/summary", NT_API_ROUTE_SUMMARY },
 	{ "/api/machines", NT_API_ROUTE_MACHINES },
+	{ "/api/routes", NT_API_ROUTE_ROUTES },
 	{ "/api/peers", NT_API_ROUTE_PEERS },
 	{ "/api/dht", NT_API_ROUTE_DHT },
 	{ "/api/blockchain", NT_API_ROUTE_BLOCKCHAIN },

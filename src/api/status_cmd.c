@@ -430,7 +430,7 @@ enum { COLS = 8, CELL = 96 };
 static const char *const headings[COLS] = { "PEER", "ADDRESSES", "ENDPOINT", "PATH",
 					    "RTT", "RX", "TX", "HANDSHAKE" };
 
-void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms)
+static void render_peers(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms)
 {
 	size_t n = json_array_size(peers), width[COLS], i;
 	char buf[CELL * 2], (*cells)[COLS][CELL];
@@ -500,6 +500,35 @@ void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms
 	if (num(summary, "peers_connected") < n)
 		fprintf(out, "(* no session)\n");
 	free(cells);
+}
+
+/* The subnet routes members advertise (docs/routes.md), from the summary's "routes". */
+static void render_routes(FILE *out, json_t *summary)
+{
+	json_t *routes = json_object_get(summary, "routes"), *r;
+	size_t i, wp = strlen("ROUTE"), wa = strlen("ADDRESS");
+
+	if (!json_array_size(routes))
+		return;
+	json_array_foreach(routes, i, r) {
+		wp = NT_MAX(wp, strlen(str(r, "prefix", "?")));
+		wa = NT_MAX(wa, strlen(str(r, "address", "?")));
+	}
+	fprintf(out, "\n%-*s  %-8s  %-*s  %s\n", (int)wp, "ROUTE", "VIA", (int)wa, "ADDRESS", "STATE");
+	json_array_foreach(routes, i, r) {
+		bool ours = json_is_true(json_object_get(r, "ours"));
+		bool accepted = json_is_true(json_object_get(r, "accepted"));
+
+		fprintf(out, "%-*s  %-8.8s  %-*s  %s%s\n", (int)wp, str(r, "prefix", "?"), str(r, "via", "?"),
+			(int)wa, str(r, "address", "?"), str(r, "state", "?"),
+			ours ? ", ours" : accepted ? ", accepted" : ", not accepted");
+	}
+}
+
+void nt_status_render(FILE *out, json_t *summary, json_t *peers, uint64_t now_ms)
+{
+	render_peers(out, summary, peers, now_ms);
+	render_routes(out, summary);
 }
 
 /* ---- the command ---- */

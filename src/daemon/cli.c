@@ -6,6 +6,7 @@
  */
 #include "daemon/cli.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "ledger/subnets.h"
 
 enum {
 	OPT_KEY_OTP_INTERVAL = 256,
@@ -42,6 +44,9 @@ enum {
 	OPT_CLAIM_TTL,
 	OPT_NEIGHBORS,
 	OPT_MAX_PEERS,
+	OPT_ADVERTISE_ROUTES,
+	OPT_ACCEPT_ROUTES,
+	OPT_ROUTER,
 	OPT_LOG_LEVEL,
 	OPT_DNS,
 	OPT_DNS_DOMAIN,
@@ -76,6 +81,9 @@ static const struct option long_options[] = {
 	{ "claim-ttl", required_argument, NULL, OPT_CLAIM_TTL },
 	{ "neighbors", required_argument, NULL, OPT_NEIGHBORS },
 	{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
+	{ "advertise-routes", required_argument, NULL, OPT_ADVERTISE_ROUTES },
+	{ "accept-routes", no_argument, NULL, OPT_ACCEPT_ROUTES },
+	{ "router", required_argument, NULL, OPT_ROUTER },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "dns", required_argument, NULL, OPT_DNS },
 	{ "dns-domain", required_argument, NULL, OPT_DNS_DOMAIN },
@@ -114,6 +122,14 @@ static const char usage_text[] =
 	"  --neighbors N          members whose sessions stay up with no traffic (default 4);\n"
 	"                         others open on the first packet and close when idle\n"
 	"  --max-peers N          members this node can hold sessions with (default 16384)\n"
+	"\n"
+	"Subnet routes (docs/routes.md):\n"
+	"  --advertise-routes CIDR[,CIDR]  prefixes this member forwards to, in its claim\n"
+	"                         (at most 16; 0.0.0.0/0 and ::/0 offer it as a --router)\n"
+	"                                                             [NETRONADVERTISEROUTES]\n"
+	"  --accept-routes        use the prefixes other members advertise [NETRONACCEPTROUTES]\n"
+	"  --router ADDR          send what no member claims to the member holding ADDR, if it\n"
+	"                         advertises 0.0.0.0/0 or ::/0            [ROUTER]\n"
 	"\n"
 	"Discovery and NAT traversal:\n"
 	"  --peer HOST:PORT       member to contact directly, repeatable or comma list [NETRONPEERS]\n"
@@ -251,6 +267,98 @@ static int add_address(struct nt_options *o, const char *s, struct nt_err *err)
 			return fail(err, "--address: at most %d addresses", NT_MAX_ADDRESSES);
 		o->addresses[o->n_addresses++] = c;
 		p = comma ? comma + 1 : p + len;
+	}
+	return 0;
+}
+
+/* --advertise-routes: a comma list of network prefixes; the VPN overlap is checked at the end. */
+static int add_routes(struct nt_options *o, const char *what, const char *s, struct nt_err *err)
+{
+	const char *p = s;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char item[64];
+		const char *why;
+		struct nt_cidr c;
+
+		if (len == 0) {
+			p = comma ? comma + 1 : p + len;
+			continue;
+		}
+		if (len >= sizeof(item))
+			return fail(err, "%s: '%s' is not a prefix (e.g. 198.51.100.0/24)", what, s);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (!nt_cidr_parse(item, &c))
+			return fail(err, "%s: '%s' is not a prefix (e.g. 198.51.100.0/24)", what, item);
+		why = nt_subnet_check(&c, NULL, 0);
+		if (why)
+			return fail(err, "%s: %s: %s", what, item, why);
+		for (unsigned int i = 0; i < o->n_advertise_routes; i++)
+			if (nt_subnet_overlaps(&o->advertise_routes[i], &c) &&
+			    o->advertise_routes[i].prefix == c.prefix)
+				return fail(err, "%s: %s is given twice", what, item);
+		if (o->n_advertise_routes >= NT_MAX_ADVERTISED_ROUTES)
+			return fail(err, "%s: at most %d prefixes", what, NT_MAX_ADVERTISED_ROUTES);
+		o->advertise_routes[o->n_advertise_routes++] = c;
+		p = comma ? comma + 1 : p + len;
+	}
+	return 0;
+}
+
+/* --router ADDR: a VPN address (EdgeVPN's form), kept as a host prefix. */
+static int parse_router(struct nt_options *o, const char *what, const char *s, struct nt_err *err)
+{
+	memset(&o->router, 0, sizeof(o->router));
+	if (inet_pton(AF_INET, s, o->router.addr) == 1) {
+		o->router.family = AF_INET;
+		o->router.prefix = 32;
+	} else if (inet_pton(AF_INET6, s, o->router.addr) == 1) {
+		o->router.family = AF_INET6;
+		o->router.prefix = 128;
+	} else {
+		return fail(err, "%s: '%s' is not a VPN address (e.g. 10.1.0.1)", what, s);
+	}
+	o->has_router = true;
+	return 0;
+}
+
+/*
+ * After every option: advertised prefixes may not overlap the VPN's (that would draw
+ * members' own traffic), the list must fit in a claim, and --router must be a VPN address.
+ */
+static int check_routes(const struct nt_options *o, struct nt_err *err)
+{
+	struct nt_cidr vpn[NT_MAX_ADDRESSES + 1];
+	unsigned int n_vpn = 0;
+	size_t text = 0;
+	char buf[64];
+
+	for (unsigned int i = 0; i < o->n_addresses; i++)
+		vpn[n_vpn++] = o->addresses[i];
+	if (o->dhcp)
+		vpn[n_vpn++] = o->dhcp_range;
+	for (unsigned int i = 0; i < o->n_advertise_routes; i++) {
+		const char *why = nt_subnet_check(&o->advertise_routes[i], vpn, n_vpn);
+
+		nt_cidr_format(&o->advertise_routes[i], buf, sizeof(buf));
+		if (why)
+			return fail(err, "--advertise-routes: %s: %s", buf, why);
+		text += strlen(buf) + 3;
+	}
+	if (text > NT_SUBNETS_TEXT_MAX)
+		return fail(err, "--advertise-routes: the list is too long for a claim (%d characters at most)",
+			    NT_SUBNETS_TEXT_MAX);
+	if (o->has_router) {
+		bool inside = false;
+
+		for (unsigned int i = 0; i < n_vpn; i++)
+			inside |= nt_cidr_contains(&vpn[i], o->router.family, o->router.addr);
+		if (!inside)
+			return fail(err, "--router: %s is not in the VPN's prefix",
+				    inet_ntop(o->router.family, o->router.addr, buf, sizeof(buf)));
 	}
 	return 0;
 }
@@ -465,6 +573,12 @@ static int apply(struct nt_cli *cli, int opt, const char *arg, const char *what,
 		return add_forwards(o, arg, what, err);
 	case OPT_DNS_REGISTER:
 		return parse_onoff(what, arg, &o->dns_register, err);
+	case OPT_ADVERTISE_ROUTES:
+		return add_routes(o, what, arg, err);
+	case OPT_ACCEPT_ROUTES:
+		return parse_onoff(what, arg, &o->accept_routes, err);
+	case OPT_ROUTER:
+		return parse_router(o, what, arg, err);
 	case OPT_LOG_LEVEL:
 		if (!nt_log_parse_level(arg, &o->log_level, &o->log_debug_mask))
 			return fail(err, "%s: '%s' is not error, warn, info, debug or debug:CATEGORY,...", what, arg);
@@ -488,6 +602,9 @@ static const struct {
 	{ "NETRONSTATEDIR", OPT_STATE_DIR }, { "NETRONLOGLEVEL", OPT_LOG_LEVEL },
 	{ "DNSADDRESS", OPT_DNS },	    { "DNSDOMAIN", OPT_DNS_DOMAIN },
 	{ "DNSFORWARDSERVER", OPT_DNS_FORWARD },
+	{ "NETRONADVERTISEROUTES", OPT_ADVERTISE_ROUTES },
+	{ "NETRONACCEPTROUTES", OPT_ACCEPT_ROUTES },
+	{ "ROUTER", OPT_ROUTER },
 };
 
 /* Host addresses only: 10.1.0.0/24 names a network, not a node. */
@@ -572,7 +689,7 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 		for (const struct option *lo = long_options; lo->name; lo++)
 			if (lo->val == opt && !strstr(what, "--"))
 				snprintf(what, sizeof(what), "--%s", lo->name);
-		if (opt == OPT_DHCP || opt == OPT_API || opt == OPT_DNS_REGISTER) {
+		if (opt == OPT_DHCP || opt == OPT_API || opt == OPT_DNS_REGISTER || opt == OPT_ACCEPT_ROUTES) {
 			if (apply(cli, opt, "on", what, err) < 0)
 				return -EINVAL;
 		} else if (apply(cli, opt, optarg, what, err) < 0) {
@@ -626,7 +743,7 @@ int nt_cli_parse(struct nt_cli *cli, int argc, char **argv, nt_getenv_fn *getenv
 	} else if (cli->opts.n_addresses == 0) {
 		return fail(err, "no VPN address: give --address CIDR (e.g. 10.1.0.11/24) or --dhcp");
 	}
-	if (check_addresses(&cli->opts, err) < 0)
+	if (check_addresses(&cli->opts, err) < 0 || check_routes(&cli->opts, err) < 0)
 		return -EINVAL;
 	if (cli->opts.dns_register && !cli->opts.dns_listen[0])
 		return fail(err, "--dns-register needs --dns ADDR:PORT (the server it registers)");

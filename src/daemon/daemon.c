@@ -479,5 +479,6 @@ void nt_status_free(struct nt_status *s)
 	if (!s)
 		return;
 	free(s->peers);
+	free(s->routes);
 	free(s);
 }

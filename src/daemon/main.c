@@ -3,6 +3,7 @@
  * The netron command: parse the command line (cli.c), then generate a network, check the
  * input (--dry-run), show a running node's state, or run a node until SIGINT/SIGTERM.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,17 @@ static int cmd_dry_run(const struct nt_cli *cli)
 		print_list("bootstrap", o->bootstrap, o->n_bootstrap);
 	if (o->n_stun)
 		print_list("stun", o->stun, o->n_stun);
+	if (o->n_advertise_routes) {
+		printf("%-14s", "advertises");
+		for (unsigned int i = 0; i < o->n_advertise_routes; i++)
+			printf("%s%s", i ? ", " : " ", nt_cidr_format(&o->advertise_routes[i], buf, sizeof(buf)));
+		printf("\n");
+	}
+	if (o->accept_routes)
+		printf("%-14s accepts members' subnets\n", "routes");
+	if (o->has_router)
+		printf("%-14s %s, if it advertises a default route\n", "router",
+		       inet_ntop(o->router.family, o->router.addr, buf, sizeof(buf)));
 	printf("%-14s %s\n", "api", o->api ? o->api_listen : "off");
 	printf("%-14s %s\n", "state dir", o->state_dir);
 	printf("%-14s %u entries\n", "ledger", o->ledger_capacity);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Overlay routing: which peer owns a VPN address. Members own host addresses (an IPv4 /32
- * and an IPv6 /128 each), so the table is an exact-match hash, rebuilt from the claims
- * whenever they change. It starts small and doubles as it fills, up to a size fixed at
- * start that holds NT_MAX_ADDRESSES for every member the peer table can hold. It answers both questions of the data path: where
- * does a packet read from the TUN go, and may this peer send us a packet from that source.
+ * Overlay routing: which peer owns a VPN address or a prefix. Members own host addresses (an
+ * IPv4 /32 and an IPv6 /128 each) and, with --accept-routes, the subnets others advertise
+ * (docs/routes.md). The table is a hash keyed by (family, prefix length, masked address),
+ * rebuilt from the claims whenever they change; a longest-prefix lookup probes it once per
+ * prefix length present, longest first, so it costs O(lengths in use), and one probe when
+ * only host addresses are held. It starts small and doubles as it fills, up to a size fixed
+ * at start that holds NT_MAX_ADDRESSES for every member the peer table can hold. It answers
+ * both questions of the data path: where does a packet read from the TUN go, and may this
+ * peer send us a packet from that source.
  */
 #ifndef NT_ROUTE_H
 #define NT_ROUTE_H
@@ -19,7 +23,8 @@
 
 struct nt_route_slot {
 	uint8_t family; /* 0 = empty */
-	uint8_t addr[16];
+	uint8_t plen; /* prefix length: 32 or 128 for a host address */
+	uint8_t addr[16]; /* masked to plen */
 	void *owner;
 };
 
@@ -28,9 +33,14 @@ struct nt_route {
 	uint32_t mask;
 	uint32_t max_slots; /* the size it may grow to */
 	unsigned int count;
+	/* Routes held per (family: 0 = IPv4, 1 = IPv6) and prefix length. */
+	unsigned int per_len[2][129];
+	/* The shorter-than-host lengths in use, longest first: the lookup's probe order. */
+	uint8_t lens[2][128];
+	unsigned int n_lens[2];
 };
 
-/* A table for max_addresses addresses (it grows to that on demand). 0 or -ENOMEM. */
+/* A table for max_addresses routes (it grows to that on demand). 0 or -ENOMEM. */
 int nt_route_init(struct nt_route *r, size_t max_addresses);
 void nt_route_uninit(struct nt_route *r);
 /* Empties it (the size it grew to is kept: it is refilled at once). */
@@ -39,8 +49,18 @@ void nt_route_clear(struct nt_route *r);
 size_t nt_route_bytes(const struct nt_route *r);
 /* -EEXIST if another owner holds the address, -ENOSPC when full, -ENOMEM; 0 otherwise. */
 int nt_route_add(struct nt_route *r, int family, const uint8_t *addr, void *owner);
+/*
+ * A prefix (addr is masked to plen here): -EEXIST if another owner holds the same prefix,
+ * -EINVAL for a length beyond the family's, -ENOSPC when full, -ENOMEM; 0 otherwise.
+ */
+int nt_route_add_prefix(struct nt_route *r, int family, const uint8_t *addr, unsigned int plen,
+			void *owner);
 void nt_route_remove_owner(struct nt_route *r, void *owner);
+/* The owner of the longest prefix holding addr, or NULL. */
 void *nt_route_lookup(const struct nt_route *r, int family, const uint8_t *addr);
+
+/* addr (4 or 16 bytes) with the bits past plen cleared, into out (16 bytes, zero-padded). */
+void nt_route_mask(int family, const uint8_t *addr, unsigned int plen, uint8_t out[16]);
 
 /*
  * The source and destination of an IP packet (v4 or v6 by the version nibble).

@@ -22,6 +22,8 @@ static int snap_route_cmp(const void *a, const void *b)
 
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
 	return memcmp(x->addr, y->addr, 16);
 }
 
@@ -69,10 +71,13 @@ struct nt_snapshot *nt_snapshot_build(struct nt_peer_table *peers, const struct 
 		if (!r->family)
 			continue;
 		s->routes[s->nroutes].family = r->family;
+		s->routes[s->nroutes].plen = r->plen;
 		memcpy(s->routes[s->nroutes].addr, r->addr, 16);
 		s->routes[s->nroutes].peer = (uint16_t)p->snap_slot;
 		s->nroutes++;
 	}
+	memcpy(s->lens, route->lens, sizeof(s->lens));
+	memcpy(s->n_lens, route->n_lens, sizeof(s->n_lens));
 	qsort(s->keys, s->nkeys, sizeof(s->keys[0]), snap_key_cmp);
 	qsort(s->routes, s->nroutes, sizeof(s->routes[0]), snap_route_cmp);
 	return s;
@@ -87,11 +92,18 @@ const struct nt_snap_key *nt_snapshot_find_key(const struct nt_snapshot *s, uint
 
 int nt_snapshot_find_route(const struct nt_snapshot *s, int family, const uint8_t *addr)
 {
-	struct nt_snap_route k = { .family = (uint8_t)family };
+	unsigned int host = family == AF_INET ? 32 : 128, f = family == AF_INET ? 0 : 1;
+	struct nt_snap_route k = { .family = (uint8_t)family, .plen = (uint8_t)host };
 	const struct nt_snap_route *r;
 
 	memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
 	r = bsearch(&k, s->routes, s->nroutes, sizeof(k), snap_route_cmp);
+	/* Then the advertised subnets, longest first, as nt_route_lookup() does. */
+	for (unsigned int i = 0; !r && i < s->n_lens[f]; i++) {
+		k.plen = s->lens[f][i];
+		nt_route_mask(family, addr, k.plen, k.addr);
+		r = bsearch(&k, s->routes, s->nroutes, sizeof(k), snap_route_cmp);
+	}
 	return r ? r->peer : -1;
 }
 

@@ -40,7 +40,8 @@ struct nt_snap_key {
 
 struct nt_snap_route {
 	uint8_t family;
-	uint8_t addr[16];
+	uint8_t plen;
+	uint8_t addr[16]; /* masked to plen */
 	uint16_t peer;
 };
 
@@ -49,7 +50,10 @@ struct nt_snapshot {
 	unsigned int npeers, nkeys, nroutes;
 	struct nt_snap_peer *peers;
 	struct nt_snap_key *keys; /* by index */
-	struct nt_snap_route *routes; /* by family, then address */
+	struct nt_snap_route *routes; /* by family, prefix length, then address */
+	/* The route table's shorter-than-host lengths in use, longest first (route.h). */
+	uint8_t lens[2][128];
+	unsigned int n_lens[2];
 };
 
 /* A snapshot of peers and route as of now (generation gen), or NULL without memory. Free with free(). */
@@ -57,7 +61,7 @@ struct nt_snapshot *nt_snapshot_build(struct nt_peer_table *peers, const struct 
 				      uint64_t gen, uint64_t now);
 /* The keypair entry of a session index, or NULL. */
 const struct nt_snap_key *nt_snapshot_find_key(const struct nt_snapshot *s, uint32_t index);
-/* The member (its slot in s->peers) owning an address, or -1. */
+/* The member (its slot in s->peers) owning the longest prefix holding an address, or -1. */
 int nt_snapshot_find_route(const struct nt_snapshot *s, int family, const uint8_t *addr);
 /* Adds what workers counted in s to its peers (those not forgotten since). */
 void nt_snapshot_fold(struct nt_snapshot *s);

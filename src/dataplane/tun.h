@@ -53,6 +53,13 @@ int nt_tun_queue_open(const struct nt_tun *t, struct nt_tun *q);
 int nt_tun_add_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c);
 int nt_tun_set_up(struct nt_tun *t);
+/*
+ * A kernel route for prefix c through the interface (netlink RTM_NEWROUTE; -EEXIST when the
+ * main table already routes that prefix, which is left alone), or its removal (only ours,
+ * through this interface): how --accept-routes draws a member's subnet to us.
+ */
+int nt_tun_add_route(struct nt_tun *t, const struct nt_cidr *c);
+int nt_tun_del_route(struct nt_tun *t, const struct nt_cidr *c);
 void nt_tun_close(struct nt_tun *t);
 
 /*

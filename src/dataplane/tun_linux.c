@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -203,6 +205,81 @@ int nt_tun_add_address(struct nt_tun *t, const struct nt_cidr *c)
 int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c)
 {
 	return address_ioctl(t, c, false);
+}
+
+static void nl_attr(struct nlmsghdr *nh, size_t cap, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+
+	if (NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len) > cap)
+		return;
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len);
+}
+
+/* One route request, answered by the kernel's acknowledgement: 0 or its -errno. */
+static int route_request(struct nt_tun *t, const struct nt_cidr *c, bool add)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req;
+	union {
+		struct nlmsghdr nh;
+		char buf[512];
+	} ack;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int oif = t->ifindex, fd, ret;
+	ssize_t n;
+
+	if (c->family != AF_INET && c->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	/* Never over a route the host has (a LAN it is on, the user's own): -EEXIST instead. */
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = (unsigned char)c->family;
+	req.rt.rtm_dst_len = c->prefix;
+	req.rt.rtm_table = RT_TABLE_MAIN;
+	req.rt.rtm_protocol = RTPROT_STATIC;
+	req.rt.rtm_scope = add ? (c->family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : RT_SCOPE_NOWHERE;
+	req.rt.rtm_type = RTN_UNICAST;
+	nl_attr(&req.nh, sizeof(req), RTA_DST, c->addr, c->family == AF_INET ? 4 : 16);
+	nl_attr(&req.nh, sizeof(req), RTA_OIF, &oif, sizeof(oif));
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, &ack, sizeof(ack), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EPROTO;
+	if (NLMSG_OK(&ack.nh, (size_t)n) && ack.nh.nlmsg_type == NLMSG_ERROR &&
+	    ack.nh.nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+		ret = ((struct nlmsgerr *)NLMSG_DATA(&ack.nh))->error;
+out:
+	close(fd);
+	return ret;
+}
+
+int nt_tun_add_route(struct nt_tun *t, const struct nt_cidr *c)
+{
+	return route_request(t, c, true);
+}
+
+int nt_tun_del_route(struct nt_tun *t, const struct nt_cidr *c)
+{
+	return route_request(t, c, false);
 }
 
 int nt_tun_set_up(struct nt_tun *t)

@@ -10,7 +10,13 @@
  *     ties to the lower node ID; a static node whose claim is beaten gives the address up
  *     and says so, and takes it back if the winner leaves;
  *   - --dhcp picks a free address deterministically per node, claims it, waits a settle
- *     period, and moves on if an earlier claim shows up; the lease is kept in the state dir.
+ *     period, and moves on if an earlier claim shows up; the lease is kept in the state dir;
+ *   - subnet routes (docs/routes.md): a claim carries the prefixes its owner forwards to
+ *     (--advertise-routes); one member is chosen per prefix (ledger/subnets.h), and only with
+ *     --accept-routes (or --router, for the default route of the member it names) do we route
+ *     those prefixes to it, in the data plane and as kernel routes on the TUN (all of which
+ *     is claims_routes.c's). The data plane's source check follows the same table: a member
+ *     sends from a prefix only when we route that prefix to it.
  * The ledger runs on the wall clock (claims carry Unix times); everything else is monotonic.
  */
 #include "ledger/claims.h"
@@ -28,6 +34,7 @@
 #include <jansson.h>
 
 #include "proto/control.h"
+#include "ledger/claims_impl.h"
 #include "ledger/gossip.h"
 #include "ledger/ledger.h"
 #include "core/log.h"
@@ -178,6 +185,15 @@ static size_t machine_value(struct nt_claims *cl, const struct nt_cidr *c, char 
 		      "prefix", c->prefix, "endpoints", host_endpoints(cl));
 	if (!v)
 		return 0;
+	if (cl->host.opts->n_advertise_routes) {
+		json_t *routes = json_array();
+		char buf[64];
+
+		for (unsigned int i = 0; i < cl->host.opts->n_advertise_routes; i++)
+			json_array_append_new(routes, json_string(nt_cidr_format(&cl->host.opts->advertise_routes[i],
+										buf, sizeof(buf))));
+		json_object_set_new(v, "routes", routes);
+	}
 	s = json_dumps(v, JSON_COMPACT);
 	json_decref(v);
 	if (s && strlen(s) < cap) {
@@ -332,6 +348,7 @@ struct rebuild_ctx {
 	const struct nt_ledger_entry **entries; /* valid during the rebuild only */
 	char (*keys)[48];
 	size_t n, cap;
+	struct nt_claims_offers offers; /* every proven member's subnet routes, ours too */
 };
 
 static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
@@ -367,10 +384,15 @@ static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
 	struct nt_cidr c;
 	struct nt_peer *p;
 
-	if (e->flags || !memcmp(e->owner, cl->host.id->ed_pk, 32))
+	if (e->flags)
 		return true;
 	/* An address in our prefixes (anything else routes nowhere). */
 	if (!key_in_our_prefixes(cl, e, &c))
+		return true;
+	/* A key minted for the purpose must not draw a LAN's traffic: proven owners only. */
+	if (owner_is_proven(cl, e->owner))
+		nt_claims_routes_collect(cl, &rc->offers, e);
+	if (!memcmp(e->owner, cl->host.id->ed_pk, 32))
 		return true;
 	/*
 	 * Neighbors and relays are dialled unasked: only members someone proved (a handshake
@@ -420,6 +442,7 @@ static void rebuild_routes(struct nt_claims *cl)
 		cl->host.dp->peers.peers[i]->n_addresses = 0;
 	nt_ledger_foreach(cl->ledger, MACHINES, add_claim_route, &rc);
 	cl->routes_dirty = false;
+	rc.routes += nt_claims_routes_apply(cl, &rc.offers);
 	choose_neighbors(cl, &rc);
 	free(rc.entries);
 	free(cl->owners);
@@ -658,6 +681,14 @@ static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t
 	if (!cl->ledger || !inet_ntop(family, dst, key, sizeof(key)))
 		return false;
 	e = nt_ledger_get(cl->ledger, MACHINES, key);
+	if (!e) {
+		/* Inside a subnet we accepted: dial the member that forwards it. */
+		const struct nt_subnet_offer *o = nt_claims_routes_lookup(cl, family, dst);
+
+		e = o ? nt_ledger_get(cl->ledger, MACHINES, o->key) : NULL;
+		if (e && memcmp(e->owner, o->owner, 32))
+			e = NULL;
+	}
 	if (!e || e->flags || !memcmp(e->owner, cl->host.id->ed_pk, 32))
 		return false;
 	if (!nt_tunnel_pend(cl->host.tunnel, e->owner, pkt, len, now, &fresh)) {
@@ -812,6 +843,7 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 
 void nt_claims_stop(struct nt_claims *cl)
 {
+	nt_claims_routes_stop(cl);
 	free(cl->owners);
 	free(cl->owner_keys);
 	cl->owners = NULL;
@@ -858,6 +890,7 @@ void nt_claims_status(struct nt_claims *cl, struct nt_status *s)
 		if (cl->addr_conflict[i])
 			s->conflicts[s->n_conflicts++] = cl->addresses[i];
 	s->dhcp_pending = cl->host.opts->dhcp && !cl->dhcp_bound;
+	nt_claims_routes_status(cl, s);
 	s->gossip_tx_bytes = cl->gossip_tx_bytes;
 	s->gossip_rx_bytes = cl->gossip_rx_bytes;
 }

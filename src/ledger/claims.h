@@ -12,14 +12,24 @@
 #include <stdint.h>
 
 #include "ledger/dhcp.h"
+#include "ledger/subnets.h"
 #include "netron/netron.h"
 #include "tunnel/tunnel.h"
 
 /* The longest lease a member may sign: every member's ledger accepts claims this long. */
 #define NT_CLAIM_MAX_TTL_MS (24 * 3600 * 1000ULL)
 
+/* Kernel routes a node installs for others' subnets at most (the rest is logged). */
+#define NT_CLAIMS_KROUTES_MAX 256
+
 struct nt_ledger;
 struct nt_gossip;
+
+/* Subnet offers gathered during a rebuild (claims_impl.h). */
+struct nt_claims_offers {
+	struct nt_subnet_offer *v;
+	size_t n, cap;
+};
 
 /* What the claims need from the node, given at start. Everything must outlive them. */
 struct nt_claims_host {
@@ -53,6 +63,12 @@ struct nt_claims {
 	uint8_t (*owners)[32];
 	char (*owner_keys)[48]; /* the address each holds (one of them), as the ledger's key */
 	size_t n_owners;
+	/* Subnet routes (ledger/subnets.h): every proven member's offers, as of the last rebuild. */
+	struct nt_subnet_offer *offers;
+	size_t n_offers;
+	/* The prefixes we put on the TUN as kernel routes (--accept-routes), to take off again. */
+	struct nt_cidr kroutes[NT_CLAIMS_KROUTES_MAX];
+	unsigned int n_kroutes;
 };
 
 /*

@@ -147,6 +147,33 @@ static void test_dns(void **state)
 	assert_non_null(strstr(err.msg, "--dns-register needs --dns"));
 }
 
+static void test_routes(void **state)
+{
+	static const char *const env[] = { "NETRONADVERTISEROUTES", "203.0.113.0/24", "NETRONACCEPTROUTES", "on",
+					   "ROUTER", "10.1.0.9", NULL };
+	struct nt_cli cli;
+	struct nt_err err;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(parse(&cli, &err, NULL, "--token", "a", "--address", "10.1.0.1/24", NULL), 0);
+	assert_int_equal(cli.opts.n_advertise_routes, 0);
+	assert_false(cli.opts.accept_routes);
+	assert_false(cli.opts.has_router);
+	assert_int_equal(parse(&cli, &err, NULL, "--token", "a", "--address", "10.1.0.1/24", "--advertise-routes",
+			       "198.51.100.0/24,2001:DB8:1::/48", "--advertise-routes", "0.0.0.0/0",
+			       "--accept-routes", "--router", "10.1.0.2", NULL), 0);
+	assert_int_equal(cli.opts.n_advertise_routes, 3);
+	assert_string_equal(nt_cidr_format(&cli.opts.advertise_routes[1], buf, sizeof(buf)), "2001:db8:1::/48");
+	assert_true(cli.opts.accept_routes);
+	assert_true(cli.opts.has_router);
+	assert_string_equal(nt_cidr_format(&cli.opts.router, buf, sizeof(buf)), "10.1.0.2/32");
+	assert_int_equal(parse(&cli, &err, env, "--token", "a", "--address", "10.1.0.1/24", NULL), 0);
+	assert_int_equal(cli.opts.n_advertise_routes, 1);
+	assert_true(cli.opts.accept_routes);
+	assert_string_equal(nt_cidr_format(&cli.opts.router, buf, sizeof(buf)), "10.1.0.9/32");
+}
+
 static void test_dhcp_range(void **state)
 {
 	struct nt_cli cli;
@@ -217,6 +244,15 @@ static const struct {
 	{ NULL, { "-b" }, "-b only goes with -g" },
 	{ NULL, { "-g", "--key-otp-interval", "0" }, "--key-otp-interval" },
 	{ NULL, { "--token", "", "--address", "10.1.0.1/24" }, "empty" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--advertise-routes", "198.51.100.1/24" }, "host bits are set" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--advertise-routes", "10.0.0.0/8" }, "overlaps the VPN's own prefix" },
+	{ NULL, { "--token", "a", "--dhcp", "--advertise-routes", "10.1.0.128/25" }, "overlaps the VPN's own prefix" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--advertise-routes", "64.0.0.0/3" }, "too short a prefix" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--advertise-routes", "lan" }, "not a prefix" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--advertise-routes", "198.51.100.0/24,198.51.100.0/24" }, "given twice" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--router", "10.2.0.1" }, "--router: 10.2.0.1 is not in the VPN's prefix" },
+	{ NULL, { "--token", "a", "--address", "10.1.0.1/24", "--router", "10.1.0.0/24" }, "not a VPN address" },
+	{ (const char *const[]){ "NETRONADVERTISEROUTES", "127.0.0.0/8", NULL }, { "--token", "a", "--address", "10.1.0.1/24" }, "NETRONADVERTISEROUTES: 127.0.0.0/8: loopback" },
 };
 
 static void test_errors(void **state)
@@ -247,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_env_and_precedence),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_dhcp_range),
+		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_errors),
 	};
