@@ -43,6 +43,7 @@ struct peer {
 	uint32_t tokens;
 	uint64_t verify_at; /* signature check budget: refilled every second */
 	uint32_t verify_tokens;
+	uint32_t wanted; /* entries asked of it since verify_at: at most what we may check */
 	uint64_t range_at; /* range answer budget: refilled every second */
 	uint32_t range_tokens;
 	bool synced, hello; /* hello: owed a first digest */
@@ -433,9 +434,34 @@ static bool summary_lists(const uint8_t *items, uint16_t n, const uint8_t id[8])
 	return false;
 }
 
+/* The peer's budget of signature checks (and of entries we ask of it) is a second's. */
+static void verify_refill(struct nt_gossip *g, struct peer *p, uint64_t now)
+{
+	if (now >= p->verify_at + 1000 || now < p->verify_at) {
+		p->verify_tokens = g->cfg.verify_budget;
+		p->wanted = 0;
+		p->verify_at = now;
+	}
+}
+
 /*
- * The peer lists all it holds in a range: we want what is newer there, and send what is
- * newer here, including what it does not list at all.
+ * We want more of a peer than we may check this second (a newcomer to a large network, or
+ * a ledger filled by someone): the next round comes when the budget is back, not after
+ * the usual interval, so a newcomer fetches the ledger as fast as it may check it.
+ */
+static void rounds_when_refilled(struct nt_gossip *g, struct peer *p)
+{
+	uint64_t at = p->verify_at + 1000;
+
+	g->interval = g->cfg.digest_interval_ms;
+	if (g->next_round > at)
+		g->next_round = at;
+}
+
+/*
+ * The peer lists all it holds in a range: we want what is newer there (no more than we
+ * may check this second: the rest waits for the next round), and send what is newer here,
+ * including what it does not list at all.
  */
 static void on_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint64_t prefix,
 		       const uint8_t *items, uint16_t n, uint64_t now)
@@ -446,6 +472,7 @@ static void on_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint6
 		p->summary_rx_at = now;
 	nt_ledger_expire(g->l, now);
 	items_refresh(g);
+	verify_refill(g, p, now);
 	msg_begin(&g->want, NT_GOSSIP_WANT);
 	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++) {
@@ -461,6 +488,11 @@ static void on_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint6
 			 * we refused that very entry already (it would be refused again). */
 			if (nt_ledger_was_refused(g->l, id, version))
 				continue;
+			if (p->wanted >= g->cfg.verify_budget) {
+				rounds_when_refilled(g, p);
+				continue;
+			}
+			p->wanted++;
 			if (g->want.len + 8 > g->cfg.max_msg)
 				msg_flush(g, &g->want, p->handle);
 			nt_put_be64(g->want.buf + g->want.len, id);
@@ -526,10 +558,7 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 	size_t off = 0;
 
 	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
-	if (now >= p->verify_at + 1000 || now < p->verify_at) {
-		p->verify_tokens = g->cfg.verify_budget;
-		p->verify_at = now;
-	}
+	verify_refill(g, p, now);
 	for (uint16_t i = 0; i < n; i++) {
 		size_t elen = nt_get_be16(recs + off);
 		const uint8_t *e = recs + off + 2;
@@ -541,6 +570,8 @@ static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs,
 		if (!nt_ledger_verdict_is_ok(v))
 			log_ratelimited(&g->rl_bad, NT_DBG_GOSSIP, "gossip: entry from peer %llu: %s",
 					(unsigned long long)p->handle, nt_ledger_verdict_str(v));
+		if (v == NT_LEDGER_REJ_BUSY)
+			rounds_when_refilled(g, p);
 		if (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED)
 			continue;
 		rounds_hurry(g, now);
