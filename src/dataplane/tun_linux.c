@@ -207,9 +207,11 @@ int nt_tun_del_address(struct nt_tun *t, const struct nt_cidr *c)
 	return address_ioctl(t, c, false);
 }
 
-static void nl_attr(struct nlmsghdr *nh, size_t cap, unsigned short type, const void *data, size_t len)
+/* Appends an attribute to the netlink message at msg (cap bytes in all, the header first). */
+static void nl_attr(void *msg, size_t cap, unsigned short type, const void *data, size_t len)
 {
-	struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+	struct nlmsghdr *nh = msg;
+	struct rtattr *rta = (struct rtattr *)((char *)msg + NLMSG_ALIGN(nh->nlmsg_len));
 
 	if (NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len) > cap)
 		return;
@@ -249,8 +251,8 @@ static int route_request(struct nt_tun *t, const struct nt_cidr *c, bool add)
 	req.rt.rtm_protocol = RTPROT_STATIC;
 	req.rt.rtm_scope = add ? (c->family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE) : RT_SCOPE_NOWHERE;
 	req.rt.rtm_type = RTN_UNICAST;
-	nl_attr(&req.nh, sizeof(req), RTA_DST, c->addr, c->family == AF_INET ? 4 : 16);
-	nl_attr(&req.nh, sizeof(req), RTA_OIF, &oif, sizeof(oif));
+	nl_attr(&req, sizeof(req), RTA_DST, c->addr, c->family == AF_INET ? 4 : 16);
+	nl_attr(&req, sizeof(req), RTA_OIF, &oif, sizeof(oif));
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
