@@ -597,8 +597,8 @@ static int alloc_bufs(struct nt_dataplane *dp)
 	return 0;
 }
 
-int nt_dataplane_open_detached(struct nt_dataplane *dp, const struct nt_options *opts,
-			       const struct nt_network_keys *keys)
+/* What both ways of opening start with: the tables, the options, no file descriptors yet. */
+static int begin(struct nt_dataplane *dp, const struct nt_options *opts, const struct nt_network_keys *keys)
 {
 	int ret;
 
@@ -608,8 +608,19 @@ int nt_dataplane_open_detached(struct nt_dataplane *dp, const struct nt_options 
 		return ret;
 	dp->opts = opts;
 	dp->keys = keys;
-	dp->n_workers = 1;
 	dp->tun.fd = dp->udp.fd = -1;
+	return 0;
+}
+
+int nt_dataplane_open_detached(struct nt_dataplane *dp, const struct nt_options *opts,
+			       const struct nt_network_keys *keys)
+{
+	int ret;
+
+	ret = begin(dp, opts, keys);
+	if (ret < 0)
+		return ret;
+	dp->n_workers = 1;
 	/* The socket it would have: dual-stack, on the asked port; the TUN has no name. */
 	dp->udp.family = AF_INET6;
 	dp->udp.port = opts->listen_port;
@@ -630,13 +641,9 @@ int nt_dataplane_open(struct nt_dataplane *dp, const struct nt_options *opts,
 	unsigned int offload = offloads_wanted();
 	int ret;
 
-	memset(dp, 0, sizeof(*dp));
-	ret = init_tables(dp, opts);
+	ret = begin(dp, opts, keys);
 	if (ret < 0)
 		return ret;
-	dp->opts = opts;
-	dp->keys = keys;
-	dp->tun.fd = dp->udp.fd = -1;
 	dp->n_workers = workers_wanted(opts->workers);
 	ret = open_udp(dp, (offload & OFFLOAD_GSO ? NT_UDP_OFFLOAD_GSO : 0) |
 			   (offload & OFFLOAD_GRO ? NT_UDP_OFFLOAD_GRO : 0));

@@ -169,11 +169,10 @@ static bool admit(struct nt_names *n, const union nt_sockaddr *from)
 	return false;
 }
 
-static void on_udp(evutil_socket_t fd, short what, void *arg)
+/* Reads up to NT_NAMES_BATCH datagrams from fd into n->buf, each handed to handle. */
+static void drain(struct nt_names *n, evutil_socket_t fd,
+		  void (*handle)(struct nt_names *n, size_t len, const union nt_sockaddr *from))
 {
-	struct nt_names *n = arg;
-
-	(void)what;
 	for (int i = 0; i < NT_NAMES_BATCH; i++) {
 		union nt_sockaddr from;
 		socklen_t fl = sizeof(from);
@@ -181,26 +180,32 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 
 		if (len < 0)
 			return;
-		n->st.queries_udp++;
-		if (admit(n, &from))
-			on_query(n, n->buf, (size_t)len, &from, 0);
+		handle(n, (size_t)len, &from);
 	}
+}
+
+static void udp_query(struct nt_names *n, size_t len, const union nt_sockaddr *from)
+{
+	n->st.queries_udp++;
+	if (admit(n, from))
+		on_query(n, n->buf, len, from, 0);
+}
+
+static void upstream_answer(struct nt_names *n, size_t len, const union nt_sockaddr *from)
+{
+	nt_fwd_on_response(n->fwd, n->buf, len, from, nt_now_ms());
+}
+
+static void on_udp(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	drain(arg, fd, udp_query);
 }
 
 static void on_upstream(evutil_socket_t fd, short what, void *arg)
 {
-	struct nt_names *n = arg;
-
 	(void)what;
-	for (int i = 0; i < NT_NAMES_BATCH; i++) {
-		union nt_sockaddr from;
-		socklen_t fl = sizeof(from);
-		ssize_t len = recvfrom(fd, n->buf, sizeof(n->buf), MSG_DONTWAIT, &from.sa, &fl);
-
-		if (len < 0)
-			return;
-		nt_fwd_on_response(n->fwd, n->buf, (size_t)len, &from, nt_now_ms());
-	}
+	drain(arg, fd, upstream_answer);
 }
 
 static void on_tcp_read(struct bufferevent *bev, void *arg)
