@@ -8,7 +8,9 @@
 #
 # Depends: dpkg-shlibdeps finds what the binary and libnetron.so link; libmicrohttpd and
 # libnice are opened with dlopen (src/core/dynlib.h), which it cannot see, so the package
-# that ships each soname named in a `.soname = "..."` of src/ is added here.
+# that ships each soname named in a `.soname = "..."` or a `#define NT_..._SONAME "..."` of
+# src/ is added here. (The netron command carries libmicrohttpd linked in when it can,
+# src/daemon/mhd_static.c; libnetron.so still opens it.)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME netron)
@@ -60,11 +62,11 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 
 # The dlopen'ed libraries: soname -> installed package (dpkg -S), at least the version
 # built against.
-file(GLOB_RECURSE nt_c_sources ${CMAKE_SOURCE_DIR}/src/*.c)
+file(GLOB_RECURSE nt_c_sources ${CMAKE_SOURCE_DIR}/src/*.c ${CMAKE_SOURCE_DIR}/src/*.h)
 set(nt_dlopen_depends "")
 find_program(NT_DPKG_QUERY dpkg-query)
 foreach(src ${nt_c_sources})
-  file(STRINGS ${src} lines REGEX "\\.soname = \"[^\"]+\"")
+  file(STRINGS ${src} lines REGEX "(\\.soname = |#define NT_[A-Z]+_SONAME )\"[^\"]+\"")
   foreach(line ${lines})
     string(REGEX MATCH "\"([^\"]+)\"" m "${line}")
     set(soname ${CMAKE_MATCH_1})

@@ -39,6 +39,7 @@
 #include "api/dashboard.h"
 #include "discovery/dht.h"
 #include "core/dynlib.h"
+#include "api/mhd_funcs.h"
 #include "ledger/ledger.h"
 #include "core/log.h"
 #include "names/zone.h"
@@ -68,19 +69,6 @@ struct api_req {
 	bool too_big;
 };
 
-/* Every libmicrohttpd function this file calls, resolved together when the API starts. */
-#define MHD_FUNCS(X)                                                                               \
-	X(MHD_start_daemon)                                                                        \
-	X(MHD_stop_daemon)                                                                         \
-	X(MHD_run)                                                                                 \
-	X(MHD_get_timeout)                                                                         \
-	X(MHD_get_daemon_info)                                                                     \
-	X(MHD_lookup_connection_value)                                                             \
-	X(MHD_create_response_from_buffer)                                                         \
-	X(MHD_add_response_header)                                                                 \
-	X(MHD_queue_response)                                                                      \
-	X(MHD_destroy_response)
-
 static struct {
 	MHD_FUNCS(NT_DYNLIB_POINTER)
 } mhd;
@@ -89,7 +77,7 @@ static struct {
 static const struct nt_dynlib_sym mhd_syms[] = { MHD_FUNCS(MHD_SYM){ NULL, NULL } };
 
 static struct nt_dynlib libmhd = {
-	.soname = "libmicrohttpd.so.12",
+	.soname = NT_MHD_SONAME,
 	.purpose = "--api",
 	.syms = mhd_syms,
 };

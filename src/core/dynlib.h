@@ -49,6 +49,23 @@ struct nt_dynlib {
 	char error[200]; /* why it failed, for the caller's own message */
 };
 
+/* A function a program carries linked in, by name (see nt_dynlib_link). */
+struct nt_dynlib_export {
+	const char *name;
+	void *addr;
+};
+
+/*
+ * Says that this program has the library soname linked in (a static archive): every
+ * nt_dynlib_load of it then takes its functions from exports (ends with { NULL, NULL })
+ * and never calls dlopen. For an executable that would rather not map what the shared
+ * library drags in (the netron command links libmicrohttpd.a without GnuTLS,
+ * src/daemon/mhd_static.c); call it before the first nt_dynlib_load. At most
+ * NT_DYNLIB_LINKED_MAX libraries; -ENOSPC past that.
+ */
+#define NT_DYNLIB_LINKED_MAX 4
+int nt_dynlib_link(const char *soname, const struct nt_dynlib_export *exports);
+
 /*
  * Opens lib and resolves all its functions, the first time; 0 when they are all there,
  * -ELIBACC when the library or one function is missing (lib->error says which, and the

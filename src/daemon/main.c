@@ -16,6 +16,9 @@
 #include "core/log.h"
 #include "netron/netron.h"
 #include "api/status_cmd.h"
+#ifdef NT_MHD_STATIC
+#include "daemon/mhd_static.h"
+#endif
 
 static const char *env_get(const char *name)
 {
@@ -161,6 +164,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "netron: libsodium failed to initialise\n");
 		return NT_EXIT_RUNTIME;
 	}
+#ifdef NT_MHD_STATIC
+	/* --api from the libmicrohttpd this command carries (mhd_static.c); cannot fail once. */
+	if (nt_mhd_static_link() < 0) {
+		fprintf(stderr, "netron: cannot register the linked libmicrohttpd\n");
+		return NT_EXIT_RUNTIME;
+	}
+#endif
 	if (nt_cli_parse(&cli, argc, argv, env_get, &err) < 0) {
 		fprintf(stderr, "netron: %s\n", err.msg);
 		return NT_EXIT_USAGE;
