@@ -46,6 +46,9 @@ if nm "$NETRON" 2>/dev/null | grep ' T MHD_start_daemon$' >/dev/null; then
 	maps_have "$PID_b" libgnutls && fail "a node serving --api maps GnuTLS"
 	maps_have "$PID_b" libp11-kit && fail "a node serving --api maps p11-kit"
 	pretty "node with --api serves from the libmicrohttpd linked in, and maps no GnuTLS"
+	# libnice, opened for STUN below, uses the real GnuTLS: it must not bind to notls.c.
+	nm -D "$NETRON" | grep gnutls_ >/dev/null && fail "netron exports GnuTLS stand-ins"
+	pretty "netron exports none of its GnuTLS stand-ins"
 else
 	maps_have "$PID_b" libmicrohttpd || fail "a node with --api does not map libmicrohttpd"
 	pretty "node with --api maps libmicrohttpd (not linked in)"
