@@ -81,7 +81,6 @@ static void on_ledger_change(void *ctx, const struct nt_ledger_entry *e, enum nt
 		cl->routes_dirty = true;
 }
 
-static void rebuild_routes(struct nt_claims *cl);
 static void check_conflicts(struct nt_claims *cl);
 
 /* Observer: a member completed its first handshake with us; its claims count from now on. */
@@ -94,7 +93,7 @@ static void on_joined(void *ctx, struct nt_peer *p)
 	if (!cl->ledger)
 		return;
 	nt_ledger_forget_refusals(cl->ledger);
-	rebuild_routes(cl);
+	nt_claims_rebuild_routes(cl);
 	check_conflicts(cl);
 }
 
@@ -214,8 +213,7 @@ static int claim(struct nt_claims *cl, const struct nt_cidr *c, uint64_t now)
 	return nt_ledger_put_local(cl->ledger, cl->host.id, MACHINES, key, value, len, cl->claim_ttl_ms, now, NULL);
 }
 
-/* Who owns a machine claim and where it says it is reached: at most four unicast endpoints. */
-static void claim_contact(const struct nt_ledger_entry *e, struct nt_contact *c)
+void nt_claims_contact(const struct nt_ledger_entry *e, struct nt_contact *c)
 {
 	json_error_t jerr;
 	json_t *v, *eps, *x;
@@ -236,33 +234,7 @@ static void claim_contact(const struct nt_ledger_entry *e, struct nt_contact *c)
 	json_decref(v);
 }
 
-#ifndef NT_LEDGER_HINTS_EVERY_MS
-#define NT_LEDGER_HINTS_EVERY_MS 60000 /* one owner's claimed endpoints, read at most this often */
-#endif
-
-/*
- * The host endpoints a member put in its claim are candidates too: members behind the same
- * NAT reach each other only there, since Linux NATs do not hairpin. Only for a member that
- * proved itself in a handshake (p), at most four, only unicast addresses, and at most once a
- * minute per member: a claim cannot aim our handshakes at a third party.
- */
-static void add_endpoint_hints(struct nt_claims *cl, struct nt_peer *p, const struct nt_ledger_entry *e)
-{
-	/* 4 times the claim's size, shared by its (at most four) endpoints. */
-	uint32_t budget = (uint32_t)(NT_LEDGER_WIRE_FIXED + e->bucket_len + e->key_len + e->value_len);
-	uint64_t now = nt_now_ms();
-	struct nt_contact c;
-
-	if (p->ledger_hints_ms && now - p->ledger_hints_ms < NT_LEDGER_HINTS_EVERY_MS)
-		return;
-	p->ledger_hints_ms = now;
-	claim_contact(e, &c);
-	for (unsigned int i = 0; i < c.n_eps; i++)
-		nt_tunnel_hint_add(cl->host.tunnel, NT_HINT_LEDGER, &c.eps[i], e->owner, budget, now);
-}
-
-/* Whether a machines key is an address inside one of the prefixes this node was given. */
-static bool key_in_our_prefixes(const struct nt_claims *cl, const struct nt_ledger_entry *e,
+bool nt_claims_key_in_prefixes(const struct nt_claims *cl, const struct nt_ledger_entry *e,
 				struct nt_cidr *out)
 {
 	char key[INET6_ADDRSTRLEN + 1];
@@ -294,7 +266,7 @@ static bool accept_entry(void *ctx, const struct nt_ledger_entry *e)
 {
 	if (e->bucket_len != sizeof(MACHINES) - 1 || memcmp(e->bucket, MACHINES, e->bucket_len))
 		return true;
-	return key_in_our_prefixes(ctx, e, NULL);
+	return nt_claims_key_in_prefixes(ctx, e, NULL);
 }
 
 /*
@@ -310,7 +282,7 @@ static bool on_held(void *ctx, const struct nt_ledger_entry *e)
 	struct nt_cidr c;
 
 	if (e->bucket_len != sizeof(MACHINES) - 1 || memcmp(e->bucket, MACHINES, e->bucket_len) ||
-	    !key_in_our_prefixes(cl, e, &c))
+	    !nt_claims_key_in_prefixes(cl, e, &c))
 		return true;
 	for (unsigned int i = 0; i < cl->n_addresses; i++) {
 		if (cl->addresses[i].family != c.family ||
@@ -328,131 +300,14 @@ static bool on_held(void *ctx, const struct nt_ledger_entry *e)
 }
 
 /*
- * The ledger's proven(): it is us, we completed a handshake with this owner (peer entries
- * exist only for those), or a member we have a session with says it has one (PEX). A claim
- * alone proves nothing: anyone can sign one with a key minted for the purpose.
+ * Peer entries exist only for members that completed a handshake with us. A claim alone
+ * proves nothing: anyone can sign one with a key minted for the purpose.
  */
-static bool owner_is_proven(void *ctx, const uint8_t owner[32])
+bool nt_claims_owner_is_proven(void *ctx, const uint8_t owner[32])
 {
 	struct nt_claims *cl = ctx;
 
 	return !memcmp(owner, cl->host.id->ed_pk, 32) || nt_tunnel_knows_member(cl->host.tunnel, owner, nt_now_ms());
-}
-
-/* Rebuilds the route table from the winning claims. */
-struct rebuild_ctx {
-	struct nt_claims *cl;
-	unsigned int routes;
-	/* The proven members that hold an address: neighbors and relays are chosen among them. */
-	uint8_t (*ids)[32];
-	const struct nt_ledger_entry **entries; /* valid during the rebuild only */
-	char (*keys)[48];
-	size_t n, cap;
-	struct nt_claims_offers offers; /* every proven member's subnet routes, ours too */
-};
-
-static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)
-{
-	if (rc->n == rc->cap) {
-		size_t cap = rc->cap ? 2 * rc->cap : 64;
-		uint8_t (*ids)[32] = realloc(rc->ids, cap * 32);
-		const struct nt_ledger_entry **entries;
-		char (*keys)[48];
-
-		if (!ids)
-			return;
-		rc->ids = ids;
-		entries = realloc(rc->entries, cap * sizeof(*entries));
-		if (!entries)
-			return;
-		rc->entries = entries;
-		keys = realloc(rc->keys, cap * sizeof(*keys));
-		if (!keys)
-			return;
-		rc->keys = keys;
-		rc->cap = cap;
-	}
-	memcpy(rc->ids[rc->n], e->owner, 32);
-	snprintf(rc->keys[rc->n], sizeof(rc->keys[rc->n]), "%.*s", (int)e->key_len, e->key);
-	rc->entries[rc->n++] = e;
-}
-
-static bool add_claim_route(void *arg, const struct nt_ledger_entry *e)
-{
-	struct rebuild_ctx *rc = arg;
-	struct nt_claims *cl = rc->cl;
-	struct nt_cidr c;
-	struct nt_peer *p;
-
-	if (e->flags)
-		return true;
-	/* An address in our prefixes (anything else routes nowhere). */
-	if (!key_in_our_prefixes(cl, e, &c))
-		return true;
-	/* A key minted for the purpose must not draw a LAN's traffic: proven owners only. */
-	if (owner_is_proven(cl, e->owner))
-		nt_claims_routes_collect(cl, &rc->offers, e);
-	if (!memcmp(e->owner, cl->host.id->ed_pk, 32))
-		return true;
-	/*
-	 * Neighbors and relays are dialled unasked: only members someone proved (a handshake
-	 * with us, or a PEX from a member we have a session with) may be chosen, or claims
-	 * signed with minted keys would aim our INITs at any address they name.
-	 */
-	if (owner_is_proven(cl, e->owner))
-		note_owner(rc, e);
-	p = nt_peer_lookup(&cl->host.dp->peers, e->owner);
-	if (!p)
-		return true;
-	add_endpoint_hints(cl, p, e);
-	if (nt_route_add(&cl->host.dp->route, c.family, c.addr, p) == 0) {
-		rc->routes++;
-		if (p->n_addresses < NT_MAX_ADDRESSES)
-			p->addresses[p->n_addresses++] = c;
-	}
-	return true;
-}
-
-/*
- * The members we keep sessions with (tunnel/neighbors.h), chosen among those that hold an
- * address. With fewer than that many others, the choice is not complete: every session stays.
- */
-static void choose_neighbors(struct nt_claims *cl, struct rebuild_ctx *rc)
-{
-	struct nt_tunnel *t = cl->host.tunnel;
-	struct nt_contact c[NT_NEIGHBORS_MAX];
-	size_t out[NT_NEIGHBORS_MAX];
-	unsigned int m;
-
-	m = nt_neighbors_pick(cl->host.id->ed_pk, (const uint8_t(*)[32])rc->ids, rc->n, t->k_neighbors, out);
-	for (unsigned int i = 0; i < m; i++)
-		claim_contact(rc->entries[out[i]], &c[i]);
-	nt_tunnel_set_neighbors(t, c, m, m >= t->k_neighbors, nt_now_ms());
-}
-
-static void rebuild_routes(struct nt_claims *cl)
-{
-	struct rebuild_ctx rc = { .cl = cl };
-	uint8_t hash[NT_LEDGER_HASH_LEN];
-	char hex[17];
-
-	nt_route_clear(&cl->host.dp->route);
-	nt_dataplane_changed(cl->host.dp);
-	for (unsigned int i = 0; i < cl->host.dp->peers.count; i++)
-		cl->host.dp->peers.peers[i]->n_addresses = 0;
-	nt_ledger_foreach(cl->ledger, MACHINES, add_claim_route, &rc);
-	cl->routes_dirty = false;
-	rc.routes += nt_claims_routes_apply(cl, &rc.offers);
-	choose_neighbors(cl, &rc);
-	free(rc.entries);
-	free(cl->owners);
-	free(cl->owner_keys);
-	cl->owners = rc.ids;
-	cl->owner_keys = rc.keys;
-	cl->n_owners = rc.n;
-	nt_ledger_state_hash(cl->ledger, hash);
-	nt_hex_encode(hex, hash, 8);
-	log_debug(NT_DBG_LEDGER, "ledger: %u routes from the claims, state %s", rc.routes, hex);
 }
 
 /* A static address: give it up while an earlier claim beats ours, take it back after. */
@@ -659,7 +514,7 @@ void nt_claims_tick(struct nt_claims *cl, uint64_t mono)
 	if (now >= cl->gossip_next_ms)
 		cl->gossip_next_ms = nt_gossip_tick(cl->gossip, now);
 	if (cl->routes_dirty) {
-		rebuild_routes(cl);
+		nt_claims_rebuild_routes(cl);
 		check_conflicts(cl);
 	}
 }
@@ -700,7 +555,7 @@ static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t
 		size_t out[NT_PENDING_VIA];
 		unsigned int m = 0, k = 0;
 
-		claim_contact(e, &c);
+		nt_claims_contact(e, &c);
 		/* Its own neighbors keep sessions with it: they can relay if we cannot punch through. */
 		if (!cl->routes_dirty)
 			m = nt_neighbors_pick(e->owner, (const uint8_t(*)[32])cl->owners, cl->n_owners,
@@ -710,7 +565,7 @@ static bool on_no_route(void *ctx, int family, const uint8_t *dst, const uint8_t
 				nt_ledger_get(cl->ledger, MACHINES, cl->owner_keys[out[i]]);
 
 			if (x && !x->flags && !memcmp(x->owner, cl->owners[out[i]], 32))
-				claim_contact(x, &via[k++]);
+				nt_claims_contact(x, &via[k++]);
 		}
 		nt_tunnel_dial_for(cl->host.tunnel, &c, via, k, now);
 	}
@@ -799,7 +654,7 @@ int nt_claims_start(struct nt_claims *cl, const struct nt_claims_host *host, str
 		.max_ttl_ms = NT_CLAIM_MAX_TTL_MS,
 		.on_change = on_ledger_change,
 		.accept = accept_entry,
-		.proven = owner_is_proven,
+		.proven = nt_claims_owner_is_proven,
 		.on_held = on_held,
 		.ctx = cl,
 	};

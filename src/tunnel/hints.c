@@ -4,6 +4,7 @@
  */
 #include "tunnel/hints.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct nt_hint *nt_tunnel_hint_find(struct nt_tunnel *t, const union nt_sockaddr *ep)
@@ -154,6 +155,28 @@ bool nt_tunnel_hints_vouch(struct nt_tunnel *t, const uint8_t id[32], uint64_t n
 			return true;
 	}
 	return false;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+size_t nt_tunnel_hints_vouched(struct nt_tunnel *t, uint64_t now, uint8_t (*ids)[32])
+{
+	size_t n = 0, kept = 0;
+
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		const struct nt_hint *h = &t->hints[i];
+
+		if (h->used && h->id_known && h->told_by && nt_dataplane_peer_is_alive(h->told_by, now))
+			memcpy(ids[n++], h->id, 32);
+	}
+	qsort(ids, n, 32, id_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!kept || memcmp(ids[kept - 1], ids[i], 32))
+			memmove(ids[kept++], ids[i], 32);
+	return kept;
 }
 
 void nt_tunnel_hints_on_gone(void *ctx, struct nt_peer *p)

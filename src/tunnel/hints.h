@@ -33,6 +33,12 @@ void nt_tunnel_hints_name(struct nt_tunnel *t, const union nt_sockaddr *ep, cons
 unsigned int nt_tunnel_hints_told_by(struct nt_tunnel *t, const struct nt_peer *p);
 /* Whether a live member says (PEX) it has a session with id. */
 bool nt_tunnel_hints_vouch(struct nt_tunnel *t, const uint8_t id[32], uint64_t now);
+/*
+ * Every id nt_tunnel_hints_vouch says yes to at now, sorted (memcmp order), without repeats,
+ * into ids (room for NT_MAX_HINTS); returns how many. One pass over the table, for a caller
+ * that asks about many ids at once (a route rebuild asks about every claim's owner).
+ */
+size_t nt_tunnel_hints_vouched(struct nt_tunnel *t, uint64_t now, uint8_t (*ids)[32]);
 /* Observer: member p is about to be freed. */
 void nt_tunnel_hints_on_gone(void *ctx, struct nt_peer *p);
 

@@ -251,6 +251,33 @@ static size_t pex_body(uint8_t *out, size_t cap, const uint8_t (*ids)[32],
 	return (size_t)n;
 }
 
+/*
+ * nt_tunnel_hints_vouched (what a route rebuild reads once) lists, sorted and once each,
+ * exactly the ids nt_tunnel_hints_vouch says yes to at now; returns how many.
+ */
+static size_t check_vouched(uint64_t now)
+{
+	static uint8_t ids[NT_MAX_HINTS][32];
+	size_t n = nt_tunnel_hints_vouched(&rig.t, now, ids);
+
+	for (size_t i = 0; i < n; i++) {
+		assert_true(nt_tunnel_hints_vouch(&rig.t, ids[i], now));
+		if (i)
+			assert_true(memcmp(ids[i - 1], ids[i], 32) < 0);
+	}
+	for (unsigned int i = 0; i < NT_MAX_HINTS; i++) {
+		const struct nt_hint *h = &rig.t.hints[i];
+		bool listed = false;
+
+		if (!h->used || !h->id_known || !nt_tunnel_hints_vouch(&rig.t, h->id, now))
+			continue;
+		for (size_t j = 0; j < n && !listed; j++)
+			listed = !memcmp(ids[j], h->id, 32);
+		assert_true(listed);
+	}
+	return n;
+}
+
 static void test_pex_told_by_vouch_gone(void **state)
 {
 	uint64_t now = rig.t0;
@@ -301,6 +328,8 @@ static void test_pex_told_by_vouch_gone(void **state)
 	/* A member silent past NT_PEER_DEAD_MS vouches for nobody. */
 	assert_false(nt_tunnel_hints_vouch(&rig.t, ids[0], now + NT_PEER_DEAD_MS));
 	assert_true(nt_tunnel_hints_vouch(&rig.t, ids[0], now + NT_PEER_DEAD_MS - 1));
+	assert_int_equal(check_vouched(now), 2);
+	assert_int_equal(check_vouched(now + NT_PEER_DEAD_MS), 0);
 
 	/* One member makes us try as many endpoints as one PEX names, no more. */
 	for (unsigned int i = 0; i < NT_PEX_MAX; i++) {
@@ -319,6 +348,11 @@ static void test_pex_told_by_vouch_gone(void **state)
 	assert_int_equal(nt_tunnel_hints_told_by(&rig.t, other.p), NT_PEX_MAX);
 	assert_int_equal(nt_tunnel_hints_told_by(&rig.t, m.p), 2);
 	assert_int_equal(count_used(), NT_PEX_MAX + 2);
+	assert_int_equal(check_vouched(now), NT_PEX_MAX + 2);
+	/* Two endpoints of one member (the same id at both): listed once. */
+	h = nt_tunnel_hint_find(&rig.t, &eps[0]);
+	memcpy(nt_tunnel_hint_find(&rig.t, &eps[1])->id, h->id, 32);
+	assert_int_equal(check_vouched(now), NT_PEX_MAX + 1);
 
 	/* The member leaves: its hints stay, but nothing points at it any more. */
 	nt_tunnel_member_kill(&rig.t, other.p);
@@ -328,6 +362,7 @@ static void test_pex_told_by_vouch_gone(void **state)
 	assert_int_equal(count_used(), NT_PEX_MAX + 2);
 	assert_false(nt_tunnel_hints_vouch(&rig.t, ids[0], now));
 	assert_int_equal(nt_tunnel_hints_told_by(&rig.t, m.p), 2);
+	assert_int_equal(check_vouched(now), 2);
 	/* The observer alone does the same. */
 	nt_tunnel_hints_on_gone(&rig.t, m.p);
 	assert_int_equal(nt_tunnel_hints_told_by(&rig.t, m.p), 0);
