@@ -10,15 +10,18 @@
  *   there, with the list of them (SUMMARY); so k differences cost O(k log N) bytes
  *   on a SUMMARY, the receiver:     WANT(what it lacks)  +  ENTRIES(what the sender lacks)
  *   a local change:                 A -> every peer  PUSH(entry), and every receiver that
- *                                   learnt something forwards it once to its other peers
+ *                                   learnt something forwards it once to its other peers:
+ *                                   the entry to one (PUSH), its item to the rest (IHAVE),
+ *                                   who WANT it if they lack it (gossip_push.c)
  *
  * Ranges cut the 64-bit short ids (docs/ledger.md §1.1) by hex digits: a range of level L is
  * the ids whose first L digits are its prefix. Their hashes are computed from a copy of
  * (id, version, entry hash) sorted by id, rebuilt when the ledger's state hash changes.
  * Every message fits the caller's max_msg; entries are chunked. Nothing is allocated after
- * nt_gossip_new: four message buffers, the peer table and the sorted copy.
+ * nt_gossip_new: five message buffers, the peer table and the sorted copy.
  */
 #include "ledger/gossip.h"
+#include "ledger/gossip_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,56 +32,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
-enum {
-	ITEM_LEN = 24, /* id(8) version(8) entry hash prefix(8), big-endian: sorts by memcmp */
-	RANGE_HASH_LEN = 8,
-	RANGES_LEN = NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM,
-};
-
-struct peer {
-	uint64_t handle;
-	uint64_t answered_at; /* last answer to a differing digest; 0: never */
-	uint64_t summary_rx_at; /* when its root ranges (all it holds, hashed) last came; 0: never */
-	uint64_t refill_at; /* want budget bookkeeping */
-	uint32_t tokens;
-	uint64_t verify_at; /* signature check budget: refilled every second */
-	uint32_t verify_tokens;
-	uint32_t wanted; /* entries asked of it since verify_at: at most what we may check */
-	uint64_t range_at; /* range answer budget: refilled every second */
-	uint32_t range_tokens;
-	bool synced, hello; /* hello: owed a first digest */
-};
-
-/* A message being built: header, u16 item count, items. */
-struct msg {
-	uint8_t *buf;
-	size_t len;
-	uint16_t n;
-	uint8_t type;
-};
-
-struct nt_gossip {
-	struct nt_gossip_cfg cfg;
-	struct nt_ledger *l;
-	struct peer *peers; /* npeers used, packed */
-	uint32_t npeers;
-	uint32_t rr; /* next digest partner */
-	uint32_t fanout_next;
-	struct msg want, ent, fwd;
-	uint8_t *out; /* a RANGES or SUMMARY message */
-	uint8_t (*items)[ITEM_LEN]; /* stored entries sorted by id; capacity of the ledger */
-	uint32_t nitems, cap_items;
-	uint8_t items_state[NT_LEDGER_HASH_LEN]; /* the state hash they were built for */
-	bool items_valid;
-	uint32_t leaf; /* NT_GOSSIP_LEAF, or fewer if max_msg is small */
-	uint64_t interval; /* ms until the round after the next */
-	uint64_t next_round; /* unix ms; 0: on the next tick */
-	bool hello_due; /* a peer is owed its first digest */
-	struct nt_gossip_stats stats;
-	struct nt_ratelimit rl_bad; /* log throttle (log.h) */
-};
-
-static struct peer *peer_find(const struct nt_gossip *g, uint64_t handle)
+struct peer *nt_gossip_peer_find(const struct nt_gossip *g, uint64_t handle)
 {
 	for (uint32_t i = 0; i < g->npeers; i++)
 		if (g->peers[i].handle == handle)
@@ -86,14 +40,14 @@ static struct peer *peer_find(const struct nt_gossip *g, uint64_t handle)
 	return NULL;
 }
 
-static void emit(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size_t len)
+void nt_gossip_emit(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size_t len)
 {
 	g->stats.tx_msgs++;
 	g->stats.tx_bytes += len;
 	g->cfg.send(g->cfg.ctx, peer, buf, len);
 }
 
-static void msg_begin(struct msg *m, uint8_t type)
+void nt_gossip_msg_begin(struct msg *m, uint8_t type)
 {
 	m->buf[0] = NT_GOSSIP_VERSION;
 	m->buf[1] = type;
@@ -102,17 +56,17 @@ static void msg_begin(struct msg *m, uint8_t type)
 	m->n = 0;
 }
 
-static void msg_flush(struct nt_gossip *g, struct msg *m, uint64_t peer)
+void nt_gossip_msg_flush(struct nt_gossip *g, struct msg *m, uint64_t peer)
 {
 	if (m->n) {
 		nt_put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
-		emit(g, peer, m->buf, m->len);
+		nt_gossip_emit(g, peer, m->buf, m->len);
 	}
-	msg_begin(m, m->type);
+	nt_gossip_msg_begin(m, m->type);
 }
 
 /* Something differs or changed: rounds fall back to the shortest interval. */
-static void rounds_hurry(struct nt_gossip *g, uint64_t now)
+void nt_gossip_rounds_hurry(struct nt_gossip *g, uint64_t now)
 {
 	g->interval = g->cfg.digest_interval_ms;
 	if (g->next_round > now + g->cfg.digest_interval_ms)
@@ -127,7 +81,7 @@ static void send_digest(struct nt_gossip *g, struct peer *p)
 	buf[1] = NT_GOSSIP_DIGEST;
 	nt_ledger_state_hash(g->l, buf + NT_GOSSIP_HDR_LEN);
 	nt_put_be32(buf + NT_GOSSIP_HDR_LEN + NT_LEDGER_HASH_LEN, nt_ledger_count(g->l));
-	emit(g, p->handle, buf, sizeof(buf));
+	nt_gossip_emit(g, p->handle, buf, sizeof(buf));
 }
 
 static bool item_add(void *ctx, const struct nt_ledger_entry *e)
@@ -293,7 +247,7 @@ static void send_ranges(struct nt_gossip *g, struct peer *p, uint8_t level, uint
 		nt_put_be32(b, count[c]);
 		memcpy(b + 4, hash[c], RANGE_HASH_LEN);
 	}
-	emit(g, p->handle, g->out, RANGES_LEN);
+	nt_gossip_emit(g, p->handle, g->out, RANGES_LEN);
 	g->stats.ranges_sent++;
 }
 
@@ -310,7 +264,7 @@ static void send_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uin
 	nt_put_be16(b + NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR, (uint16_t)(hi - lo));
 	for (uint32_t j = lo; j < hi; j++, len += NT_GOSSIP_SUMMARY_ITEM)
 		memcpy(b + len, g->items[j], NT_GOSSIP_SUMMARY_ITEM);
-	emit(g, p->handle, g->out, len);
+	nt_gossip_emit(g, p->handle, g->out, len);
 	g->stats.summaries_sent++;
 }
 
@@ -354,13 +308,13 @@ static size_t record_room(const struct nt_gossip *g, const struct msg *m)
 }
 
 /* Appends an encoded entry (u16 length, bytes) to m, flushing it to peer when full. */
-static void append_entry(struct nt_gossip *g, struct msg *m, uint64_t peer,
+void nt_gossip_append_entry(struct nt_gossip *g, struct msg *m, uint64_t peer,
 			 const struct nt_ledger_entry *e)
 {
 	ssize_t n = nt_ledger_entry_encode(e, m->buf + m->len + 2, record_room(g, m));
 
 	if (n == -ENOSPC) {
-		msg_flush(g, m, peer);
+		nt_gossip_msg_flush(g, m, peer);
 		n = nt_ledger_entry_encode(e, m->buf + m->len + 2, record_room(g, m));
 	}
 	if (n < 0)
@@ -377,7 +331,7 @@ static void give_entry(struct nt_gossip *g, struct peer *p, uint64_t id, uint64_
 
 	if (!e || !budget_take(g, p, now))
 		return;
-	append_entry(g, &g->ent, p->handle, e);
+	nt_gossip_append_entry(g, &g->ent, p->handle, e);
 	g->stats.entries_sent++;
 }
 
@@ -395,7 +349,7 @@ static void on_digest(struct nt_gossip *g, struct peer *p, const uint8_t *body, 
 	}
 	p->synced = false;
 	g->stats.digests_differ++;
-	rounds_hurry(g, now);
+	nt_gossip_rounds_hurry(g, now);
 	/* Our root ranges let both sides find the difference: each answers the other's. */
 	if (!p->answered_at || now - p->answered_at >= g->cfg.summary_interval_ms) {
 		p->answered_at = now;
@@ -421,7 +375,7 @@ static void on_ranges(struct nt_gossip *g, struct peer *p, uint8_t level, uint64
 
 		if (nt_get_be32(it) == count[c] && !memcmp(it + 4, hash[c], RANGE_HASH_LEN))
 			continue;
-		rounds_hurry(g, now);
+		nt_gossip_rounds_hurry(g, now);
 		answer_range(g, p, (uint8_t)(level + 1), prefix << 4 | c, now);
 	}
 }
@@ -435,7 +389,7 @@ static bool summary_lists(const uint8_t *items, uint16_t n, const uint8_t id[8])
 }
 
 /* The peer's budget of signature checks (and of entries we ask of it) is a second's. */
-static void verify_refill(struct nt_gossip *g, struct peer *p, uint64_t now)
+void nt_gossip_verify_refill(struct nt_gossip *g, struct peer *p, uint64_t now)
 {
 	if (now >= p->verify_at + 1000 || now < p->verify_at) {
 		p->verify_tokens = g->cfg.verify_budget;
@@ -449,13 +403,49 @@ static void verify_refill(struct nt_gossip *g, struct peer *p, uint64_t now)
  * a ledger filled by someone): the next round comes when the budget is back, not after
  * the usual interval, so a newcomer fetches the ledger as fast as it may check it.
  */
-static void rounds_when_refilled(struct nt_gossip *g, struct peer *p)
+void nt_gossip_rounds_when_refilled(struct nt_gossip *g, struct peer *p)
 {
 	uint64_t at = p->verify_at + 1000;
 
 	g->interval = g->cfg.digest_interval_ms;
 	if (g->next_round > at)
 		g->next_round = at;
+}
+
+int nt_gossip_item_cmp(const struct nt_gossip *g, const uint8_t *it)
+{
+	uint64_t id = nt_get_be64(it), version = nt_get_be64(it + 8);
+	const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, id);
+	int c;
+
+	if (!e || e->version < version)
+		return 1;
+	if (e->version > version)
+		return -1;
+	/* The same version: the lower hash wins (docs/ledger.md §2). */
+	c = memcmp(nt_ledger_entry_hash(g->l, e), it + 16, 4);
+	return c > 0 ? 1 : c < 0 ? -1 : 0;
+}
+
+bool nt_gossip_want(struct nt_gossip *g, struct peer *p, const uint8_t *it)
+{
+	uint64_t id = nt_get_be64(it);
+
+	/* We refused that very entry already: it would be refused again. */
+	if (nt_ledger_was_refused(g->l, id, nt_get_be64(it + 8)))
+		return false;
+	if (p->wanted >= g->cfg.verify_budget) {
+		nt_gossip_rounds_when_refilled(g, p);
+		return false;
+	}
+	p->wanted++;
+	if (g->want.len + 8 > g->cfg.max_msg)
+		nt_gossip_msg_flush(g, &g->want, p->handle);
+	nt_put_be64(g->want.buf + g->want.len, id);
+	g->want.len += 8;
+	g->want.n++;
+	g->stats.wants_sent++;
+	return true;
 }
 
 /*
@@ -472,123 +462,35 @@ static void on_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint6
 		p->summary_rx_at = now;
 	nt_ledger_expire(g->l, now);
 	items_refresh(g);
-	verify_refill(g, p, now);
-	msg_begin(&g->want, NT_GOSSIP_WANT);
-	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
+	nt_gossip_verify_refill(g, p, now);
+	nt_gossip_msg_begin(&g->want, NT_GOSSIP_WANT);
+	nt_gossip_msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++) {
 		const uint8_t *it = items + (size_t)i * NT_GOSSIP_SUMMARY_ITEM;
-		uint64_t id = nt_get_be64(it), version = nt_get_be64(it + 8);
-		const struct nt_ledger_entry *e = nt_ledger_get_by_id(g->l, id);
-		int c = 0;
+		int c = nt_gossip_item_cmp(g, it);
 
-		if (e && e->version == version)
-			c = memcmp(nt_ledger_entry_hash(g->l, e), it + 16, 4);
-		if (!e || e->version < version || c > 0) {
-			/* Theirs is newer, or the same version with a lower hash, which wins; unless
-			 * we refused that very entry already (it would be refused again). */
-			if (nt_ledger_was_refused(g->l, id, version))
-				continue;
-			if (p->wanted >= g->cfg.verify_budget) {
-				rounds_when_refilled(g, p);
-				continue;
-			}
-			p->wanted++;
-			if (g->want.len + 8 > g->cfg.max_msg)
-				msg_flush(g, &g->want, p->handle);
-			nt_put_be64(g->want.buf + g->want.len, id);
-			g->want.len += 8;
-			g->want.n++;
-			g->stats.wants_sent++;
-		} else if (e->version > version || c < 0) {
-			give_entry(g, p, id, now);
-		}
+		if (c > 0)
+			nt_gossip_want(g, p, it);
+		else if (c < 0)
+			give_entry(g, p, nt_get_be64(it), now);
 	}
 	range_slice(g, level, prefix, &lo, &hi);
 	for (uint32_t j = lo; j < hi; j++)
 		if (!summary_lists(items, n, g->items[j]))
 			give_entry(g, p, nt_get_be64(g->items[j]), now);
 	if (g->want.n || g->ent.n)
-		rounds_hurry(g, now);
-	msg_flush(g, &g->want, p->handle);
-	msg_flush(g, &g->ent, p->handle);
+		nt_gossip_rounds_hurry(g, now);
+	nt_gossip_msg_flush(g, &g->want, p->handle);
+	nt_gossip_msg_flush(g, &g->ent, p->handle);
 }
 
 static void on_want(struct nt_gossip *g, struct peer *p, const uint8_t *ids, uint16_t n,
 		    uint64_t now)
 {
-	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
+	nt_gossip_msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
 	for (uint16_t i = 0; i < n; i++)
 		give_entry(g, p, nt_get_be64(ids + 8 * (size_t)i), now);
-	msg_flush(g, &g->ent, p->handle);
-}
-
-/* Whether an entry's version (its owner's clock when it signed it) is recent news. */
-static bool entry_is_fresh(const struct nt_gossip *g, const uint8_t *e, size_t elen, uint64_t now)
-{
-	struct nt_ledger_entry d;
-
-	return nt_ledger_entry_decode(e, elen, &d) && d.version + g->cfg.fresh_ms >= now &&
-	       d.version <= now + g->cfg.fresh_ms;
-}
-
-/* Sends the pending forward message to up to push_fanout peers other than src. */
-static void forward_flush(struct nt_gossip *g, uint64_t src)
-{
-	uint32_t sent = 0;
-
-	if (!g->fwd.n)
-		return;
-	nt_put_be16(g->fwd.buf + NT_GOSSIP_HDR_LEN, g->fwd.n);
-	for (uint32_t k = 0; k < g->npeers && sent < g->cfg.push_fanout; k++) {
-		struct peer *p = &g->peers[(g->fanout_next + k) % g->npeers];
-		if (p->handle == src)
-			continue;
-		emit(g, p->handle, g->fwd.buf, g->fwd.len);
-		sent++;
-	}
-	if (g->npeers)
-		g->fanout_next = (g->fanout_next + 1) % g->npeers;
-	g->stats.pushes_forwarded += sent;
-	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
-}
-
-static void on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *recs, uint16_t n,
-		       bool push, uint64_t now)
-{
-	size_t off = 0;
-
-	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
-	verify_refill(g, p, now);
-	for (uint16_t i = 0; i < n; i++) {
-		size_t elen = nt_get_be16(recs + off);
-		const uint8_t *e = recs + off + 2;
-		/* A member's entries cost us at most its budget of signature checks a second. */
-		enum nt_ledger_verdict v = nt_ledger_insert_budget(g->l, e, elen, now, &p->verify_tokens);
-
-		off += 2 + elen;
-		g->stats.entries_rx[v]++;
-		if (!nt_ledger_verdict_is_ok(v))
-			log_ratelimited(&g->rl_bad, NT_DBG_GOSSIP, "gossip: entry from peer %llu: %s",
-					(unsigned long long)p->handle, nt_ledger_verdict_str(v));
-		if (v == NT_LEDGER_REJ_BUSY)
-			rounds_when_refilled(g, p);
-		if (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED)
-			continue;
-		rounds_hurry(g, now);
-		/* Only what taught us something travels on, so each member forwards a change
-		 * once and a flood dies out; what reconciliation taught us, only if it is news. */
-		if (!push && !entry_is_fresh(g, e, elen, now))
-			continue;
-		if (g->fwd.len + 2 + elen > g->cfg.max_msg)
-			forward_flush(g, p->handle);
-		if (g->fwd.len + 2 + elen <= g->cfg.max_msg) {
-			nt_put_be16(g->fwd.buf + g->fwd.len, (uint16_t)elen);
-			memcpy(g->fwd.buf + g->fwd.len + 2, e, elen);
-			g->fwd.len += 2 + elen;
-			g->fwd.n++;
-		}
-	}
-	forward_flush(g, p->handle);
+	nt_gossip_msg_flush(g, &g->ent, p->handle);
 }
 
 /* Checks that n records of (u16 length, bytes) fill exactly len bytes. */
@@ -654,7 +556,7 @@ static int input_range(struct nt_gossip *g, struct peer *p, uint8_t type, const 
 int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size_t len,
 		    uint64_t now_ms)
 {
-	struct peer *p = peer_find(g, peer);
+	struct peer *p = nt_gossip_peer_find(g, peer);
 	const uint8_t *body = buf + NT_GOSSIP_HDR_LEN + 2;
 	size_t blen;
 	uint16_t n;
@@ -692,7 +594,12 @@ int nt_gossip_input(struct nt_gossip *g, uint64_t peer, const uint8_t *buf, size
 	case NT_GOSSIP_PUSH:
 		if (!records_are_framed(body, blen, n))
 			goto bad;
-		on_entries(g, p, body, n, buf[1] == NT_GOSSIP_PUSH, now_ms);
+		nt_gossip_on_entries(g, p, body, n, buf[1] == NT_GOSSIP_PUSH, now_ms);
+		return 0;
+	case NT_GOSSIP_IHAVE:
+		if (blen != (size_t)n * NT_GOSSIP_SUMMARY_ITEM)
+			goto bad;
+		nt_gossip_on_ihave(g, p, body, n, now_ms);
 		return 0;
 	}
 bad:
@@ -704,12 +611,14 @@ bad:
 
 /*
  * A round: one digest to the next partner in turn. The interval doubles after each round
- * (up to digest_max_ms); rounds_hurry() brings it back down when anything differs, so a
+ * (up to digest_max_ms); nt_gossip_rounds_hurry() brings it back down when anything differs, so a
  * quiet member sends one digest a minute whatever the number of members.
  */
 uint64_t nt_gossip_tick(struct nt_gossip *g, uint64_t now_ms)
 {
 	nt_ledger_expire(g->l, now_ms);
+	if (now_ms >= g->retry_at)
+		nt_gossip_ask_again(g, now_ms);
 	g->hello_due = false;
 	for (uint32_t i = 0; i < g->npeers; i++) {
 		if (!g->peers[i].hello)
@@ -719,7 +628,7 @@ uint64_t nt_gossip_tick(struct nt_gossip *g, uint64_t now_ms)
 	}
 	if (!g->npeers) {
 		g->next_round = now_ms + g->interval;
-		return g->next_round;
+		return nt_gossip_deadline(g);
 	}
 	if (now_ms >= g->next_round) {
 		send_digest(g, &g->peers[g->rr++ % g->npeers]);
@@ -727,34 +636,17 @@ uint64_t nt_gossip_tick(struct nt_gossip *g, uint64_t now_ms)
 		g->next_round = now_ms + g->interval;
 		g->interval = NT_MIN(2 * g->interval, g->cfg.digest_max_ms);
 	}
-	return g->next_round;
+	return nt_gossip_deadline(g);
 }
 
 uint64_t nt_gossip_deadline(const struct nt_gossip *g)
 {
-	return g->hello_due ? 0 : g->next_round;
-}
-
-/* May be called from the ledger's change callback: it only reads the ledger. */
-void nt_gossip_on_local_change(struct nt_gossip *g, const struct nt_ledger_entry *e,
-			       uint64_t now_ms)
-{
-	struct msg *m = &g->fwd;
-
-	rounds_hurry(g, now_ms);
-	msg_begin(m, NT_GOSSIP_PUSH);
-	append_entry(g, m, 0, e);
-	if (!m->n)
-		return;
-	nt_put_be16(m->buf + NT_GOSSIP_HDR_LEN, m->n);
-	for (uint32_t i = 0; i < g->npeers; i++)
-		emit(g, g->peers[i].handle, m->buf, m->len);
-	msg_begin(m, NT_GOSSIP_PUSH);
+	return g->hello_due ? 0 : NT_MIN(g->next_round, g->retry_at);
 }
 
 int nt_gossip_peer_add(struct nt_gossip *g, uint64_t peer)
 {
-	if (peer_find(g, peer))
+	if (nt_gossip_peer_find(g, peer))
 		return -EEXIST;
 	if (g->npeers == g->cfg.max_peers)
 		return -ENOSPC;
@@ -765,7 +657,7 @@ int nt_gossip_peer_add(struct nt_gossip *g, uint64_t peer)
 
 void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer)
 {
-	struct peer *p = peer_find(g, peer);
+	struct peer *p = nt_gossip_peer_find(g, peer);
 
 	if (p)
 		*p = g->peers[--g->npeers];
@@ -773,14 +665,14 @@ void nt_gossip_peer_remove(struct nt_gossip *g, uint64_t peer)
 
 bool nt_gossip_peer_has_summarized(const struct nt_gossip *g, uint64_t peer, uint64_t before)
 {
-	const struct peer *p = peer_find(g, peer);
+	const struct peer *p = nt_gossip_peer_find(g, peer);
 
 	return p && (p->synced || (p->summary_rx_at && p->summary_rx_at <= before));
 }
 
 bool nt_gossip_peer_is_synced(const struct nt_gossip *g, uint64_t peer)
 {
-	const struct peer *p = peer_find(g, peer);
+	const struct peer *p = nt_gossip_peer_find(g, peer);
 
 	return p && p->synced;
 }
@@ -810,6 +702,8 @@ static void cfg_defaults(struct nt_gossip_cfg *c)
 		c->range_budget = NT_GOSSIP_DEFAULT_RANGE_BUDGET;
 	if (!c->push_fanout)
 		c->push_fanout = NT_GOSSIP_DEFAULT_FANOUT;
+	if (!c->push_eager)
+		c->push_eager = NT_GOSSIP_DEFAULT_EAGER;
 	if (!c->fresh_ms)
 		c->fresh_ms = NT_GOSSIP_DEFAULT_FRESH_MS;
 }
@@ -841,9 +735,10 @@ int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_g
 	nt_ledger_stats_get(l, &ls);
 	g->cap_items = ls.capacity;
 	g->interval = g->cfg.digest_interval_ms;
+	g->retry_at = UINT64_MAX;
 	g->peers = calloc(g->cfg.max_peers, sizeof(*g->peers));
 	g->items = calloc(NT_MAX(g->cap_items, 1U), ITEM_LEN);
-	bufs = calloc(4, g->cfg.max_msg);
+	bufs = calloc(5, g->cfg.max_msg);
 	if (!g->peers || !g->items || !bufs) {
 		free(bufs);
 		free(g->items);
@@ -855,9 +750,11 @@ int nt_gossip_new(struct nt_gossip **out, struct nt_ledger *l, const struct nt_g
 	g->want.buf = bufs + g->cfg.max_msg;
 	g->ent.buf = bufs + 2 * g->cfg.max_msg;
 	g->fwd.buf = bufs + 3 * g->cfg.max_msg;
-	msg_begin(&g->want, NT_GOSSIP_WANT);
-	msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
-	msg_begin(&g->fwd, NT_GOSSIP_PUSH);
+	g->ihave.buf = bufs + 4 * g->cfg.max_msg;
+	nt_gossip_msg_begin(&g->want, NT_GOSSIP_WANT);
+	nt_gossip_msg_begin(&g->ihave, NT_GOSSIP_IHAVE);
+	nt_gossip_msg_begin(&g->ent, NT_GOSSIP_ENTRIES);
+	nt_gossip_msg_begin(&g->fwd, NT_GOSSIP_PUSH);
 	*out = g;
 	return 0;
 }

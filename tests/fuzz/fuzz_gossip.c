@@ -4,7 +4,8 @@
  * signed entries (deterministic identities, fixed clock): more than a range summary lists
  * (NT_GOSSIP_LEAF), so a differing range is answered with its sub-ranges as well as with
  * lists. Every message the engine sends in answer must fit max_msg, carry a known type,
- * and RANGES and SUMMARY messages must have their exact framing.
+ * and RANGES, SUMMARY and IHAVE messages must have their exact framing. The clock moves
+ * on with each input (round the same 3 s), so that what an IHAVE asked for is asked again.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +28,11 @@ static void fuzz_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
 {
 	(void)ctx;
 	if (len > FUZZ_MAX_MSG || len < 2 || buf[0] != NT_GOSSIP_VERSION || buf[1] < 1 ||
-	    buf[1] > NT_GOSSIP_PUSH || peer < 1 || peer > 3)
+	    buf[1] > NT_GOSSIP_IHAVE || peer < 1 || peer > 3)
+		abort();
+	if (buf[1] == NT_GOSSIP_IHAVE &&
+	    (len < NT_GOSSIP_HDR_LEN + 2 ||
+	     len - NT_GOSSIP_HDR_LEN - 2 != (size_t)(buf[2] << 8 | buf[3]) * NT_GOSSIP_SUMMARY_ITEM))
 		abort();
 	if (buf[1] == NT_GOSSIP_RANGES &&
 	    len != NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM)
@@ -74,6 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct nt_ledger *l;
 	static struct nt_gossip *g;
+	static unsigned int calls;
+	/* Within 3 s, so nothing expires (and the clock may step back, as wall clocks do). */
+	uint64_t now = FUZZ_NOW + 1000 + (calls++ % 8) * 400;
 
 	if (!g) {
 		struct nt_gossip_cfg cfg = { .max_msg = FUZZ_MAX_MSG, .send = fuzz_send };
@@ -83,9 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint64_t p = 1; p <= 3; p++)
 			nt_gossip_peer_add(g, p);
 	}
-	nt_gossip_input(g, 1, data, size, FUZZ_NOW + 1000);
+	nt_gossip_input(g, 1 + size % 3, data, size, now);
 	if (nt_ledger_count(l) > 64)
 		abort();
-	nt_gossip_tick(g, FUZZ_NOW + 1000);
+	nt_gossip_tick(g, now);
 	return 0;
 }

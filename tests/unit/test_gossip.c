@@ -53,6 +53,8 @@ static bool linked[NODES][NODES], cut[NODES][NODES];
 static uint64_t sim_now;
 static struct pkt *qhead, *qtail;
 static uint64_t sent_msgs, dropped_msgs, max_seen;
+static uint64_t sent_by_type[8]; /* messages sent, by type (NT_GOSSIP_IHAVE is the last) */
+static uint32_t push_eager; /* the engines' push_eager (0: the default) */
 
 static void net_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
 {
@@ -65,6 +67,8 @@ static void net_send(void *ctx, uint64_t peer, const uint8_t *buf, size_t len)
 	if (len > max_seen)
 		max_seen = len;
 	sent_msgs++;
+	if (buf[1] < 8)
+		sent_by_type[buf[1]]++;
 	if (to < 0 || to >= NODES || !nodes[to].alive || cut[from][to]) {
 		dropped_msgs++;
 		return;
@@ -115,7 +119,8 @@ static void sim_setup(void)
 	for (int i = 0; i < NODES; i++) {
 		struct node *n = &nodes[i];
 		struct nt_ledger_cfg lc = { .capacity = 512, .on_change = on_change, .ctx = n };
-		struct nt_gossip_cfg gc = { .max_msg = MAX_MSG, .send = net_send, .ctx = n };
+		struct nt_gossip_cfg gc = { .max_msg = MAX_MSG, .send = net_send, .ctx = n,
+					    .push_eager = push_eager };
 		uint8_t seed[32] = { 'g', (uint8_t)i };
 
 		if (!n->id.ed_sk) {
@@ -482,6 +487,8 @@ static void test_bad_input(void **state)
 		{ "entries zero length", { 2, 5, 0, 1, 0, 0 }, 6 },
 		{ "entries record past end", { 2, 6, 0, 1, 0, 9, 1 }, 7 },
 		{ "entries trailing byte", { 2, 5, 0, 0, 7 }, 5 },
+		{ "ihave count past end", { 2, 7, 0, 1, 1, 2, 3 }, 7 },
+		{ "ihave no count", { 2, 7, 0 }, 3 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (nt_gossip_input(a->g, 1, bad[i].bytes, bad[i].len, sim_now) != -EBADMSG)
@@ -757,6 +764,151 @@ static void test_fresh_entries_forwarded(void **state)
 	sim_teardown();
 }
 
+/* The IHAVE item of an entry (encoded in e): id, version, hash[0..4], as a ledger stores it. */
+static void item_of(const uint8_t *e, size_t n, uint8_t it[NT_GOSSIP_SUMMARY_ITEM])
+{
+	struct nt_ledger_cfg lc = { .capacity = 8 };
+	const struct nt_ledger_entry *s;
+	struct nt_ledger_entry d;
+	struct nt_ledger *l;
+	uint64_t id;
+
+	assert_int_equal(nt_ledger_new(&l, &lc), 0);
+	assert_int_equal(nt_ledger_insert(l, e, n, sim_now), NT_LEDGER_ADDED);
+	assert_true(nt_ledger_entry_decode(e, n, &d));
+	id = nt_ledger_entry_id(NULL, &d);
+	s = nt_ledger_get_by_id(l, id);
+	assert_non_null(s);
+	nt_put_be64(it, id);
+	nt_put_be64(it + 8, d.version);
+	memcpy(it + 16, nt_ledger_entry_hash(l, s), 4);
+	nt_ledger_free(l);
+}
+
+/* The WANTs queued from node `from` to node `to` (and not yet delivered). */
+static unsigned int queued(int from, int to, uint8_t type)
+{
+	unsigned int n = 0;
+
+	for (const struct pkt *p = qhead; p; p = p->next)
+		n += p->from == from && p->to == to && p->data[1] == type;
+	return n;
+}
+
+/*
+ * IHAVE: a member asks the announcer for what it lacks, once however many peers announce
+ * it, asks the last of them again a second later if it has not come, forwards it when it
+ * comes (the entry to one peer, its item to the others), and ignores an item it holds.
+ */
+static void test_ihave(void **state)
+{
+	uint8_t e[512], m[600], it[NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip_stats st;
+	size_t n, k;
+	struct node *a;
+
+	(void)state;
+	sim_setup();
+	a = &nodes[0]; /* peers 1, 3, 5 and 7 */
+	sim_now = T0 + 10000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 100, sim_now - 100);
+	item_of(e, n, it);
+	m[0] = NT_GOSSIP_VERSION;
+	m[1] = NT_GOSSIP_IHAVE;
+	m[2] = 0;
+	m[3] = 1;
+	memcpy(m + 4, it, sizeof(it));
+	k = 4 + sizeof(it);
+	net_flush();
+	assert_int_equal(nt_gossip_input(a->g, 1, m, k, sim_now), 0);
+	assert_int_equal(queued(0, 1, NT_GOSSIP_WANT), 1);
+	/* The same news from two more peers: not asked again. */
+	assert_int_equal(nt_gossip_input(a->g, 3, m, k, sim_now + 10), 0);
+	assert_int_equal(nt_gossip_input(a->g, 7, m, k, sim_now + 20), 0);
+	assert_int_equal(queued(0, 3, NT_GOSSIP_WANT) + queued(0, 7, NT_GOSSIP_WANT), 0);
+	/* The answer was lost: a second later, the last announcer is asked. */
+	net_flush();
+	assert_true(nt_gossip_deadline(a->g) <= sim_now + 1000);
+	nt_gossip_tick(a->g, sim_now + 1000);
+	assert_int_equal(queued(0, 7, NT_GOSSIP_WANT), 1);
+	assert_int_equal(queued(0, 1, NT_GOSSIP_WANT) + queued(0, 3, NT_GOSSIP_WANT), 0);
+	/* It comes from 7 (an answer, not a push): forwarded all the same, whole to one peer,
+	 * as an IHAVE to the other two. */
+	net_flush();
+	sim_now += 1010;
+	assert_int_equal(nt_gossip_input(a->g, 7, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(a->g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 1);
+	assert_int_equal(st.pushes_forwarded, 3);
+	assert_int_equal(st.ihaves_sent, 2);
+	assert_int_equal(queued(0, 7, NT_GOSSIP_PUSH) + queued(0, 7, NT_GOSSIP_IHAVE), 0);
+	assert_int_equal(queued(0, 1, NT_GOSSIP_PUSH) + queued(0, 3, NT_GOSSIP_PUSH) +
+				 queued(0, 5, NT_GOSSIP_PUSH), 1);
+	assert_int_equal(queued(0, 1, NT_GOSSIP_IHAVE) + queued(0, 3, NT_GOSSIP_IHAVE) +
+				 queued(0, 5, NT_GOSSIP_IHAVE), 2);
+	/* Held now: announcing it again asks for nothing, and nothing is asked again later. */
+	net_flush();
+	m[1] = NT_GOSSIP_IHAVE;
+	m[2] = 0;
+	m[3] = 1;
+	memcpy(m + 4, it, sizeof(it));
+	assert_int_equal(nt_gossip_input(a->g, 5, m, k, sim_now), 0);
+	nt_gossip_tick(a->g, sim_now + 5000);
+	assert_int_equal(queued(0, 5, NT_GOSSIP_WANT) + queued(0, 1, NT_GOSSIP_WANT) +
+				 queued(0, 3, NT_GOSSIP_WANT) + queued(0, 7, NT_GOSSIP_WANT), 0);
+	sim_teardown();
+}
+
+/*
+ * What a change costs the network: every member receives the entry about once (from the
+ * member it came from, or by asking), and an IHAVE from its other peers; a full copy from
+ * every neighbor was what each forward sent before IHAVE.
+ */
+/* Sends of entries (PUSH or ENTRIES) and of IHAVE while one change crosses the 8 nodes. */
+static void one_change(uint32_t eager, uint64_t *entries, uint64_t *ihaves)
+{
+	char ip[32];
+
+	push_eager = eager;
+	sim_setup();
+	push_eager = 0;
+	for (int i = 0; i < NODES; i++) {
+		snprintf(ip, sizeof(ip), "10.1.0.%d", i + 1);
+		claim(i, "machines", ip, "endpoint");
+	}
+	run_until_converged(0, NODES, 10000);
+	sim_run(3000);
+	memset(sent_by_type, 0, sizeof(sent_by_type));
+	claim(3, "services", "web", "10.1.0.4:80");
+	run_until_converged(0, NODES, 3000);
+	for (int i = 0; i < NODES; i++)
+		assert_non_null(nt_ledger_get(nodes[i].l, "services", "web"));
+	*entries = sent_by_type[NT_GOSSIP_PUSH] + sent_by_type[NT_GOSSIP_ENTRIES];
+	*ihaves = sent_by_type[NT_GOSSIP_IHAVE];
+	sim_teardown();
+}
+
+/*
+ * What a change costs the network. Node 3 sends it to its 4 peers; each of the 7 that
+ * learn it passes it whole to one peer and announces it (IHAVE) to the others, who ask
+ * for it if they lack it: about one copy per member. With every forward whole (push_eager
+ * as large as the fanout, as before IHAVE), each learner sends it to each other peer.
+ */
+static void test_change_crosses_once(void **state)
+{
+	uint64_t lazy, lazy_ihaves, eager, eager_ihaves;
+
+	(void)state;
+	one_change(0, &lazy, &lazy_ihaves);
+	one_change(NT_GOSSIP_DEFAULT_FANOUT, &eager, &eager_ihaves);
+	printf("# one change: %llu copies of the entry and %llu IHAVE; %llu copies with every forward whole\n",
+	       (unsigned long long)lazy, (unsigned long long)lazy_ihaves, (unsigned long long)eager);
+	assert_int_equal(eager_ihaves, 0);
+	assert_true(lazy_ihaves >= 1);
+	assert_true(lazy <= 4 + 7 + 3);
+	assert_true(2 * lazy < eager + 4);
+}
+
 /*
  * A peer that says every sub-range differs, again and again, gets at most range_budget
  * answers a second: what it can make us send does not grow with what it sends.
@@ -830,6 +982,8 @@ int main(void)
 		cmocka_unit_test(test_reconcile_cost),
 		cmocka_unit_test(test_summary_out_of_range),
 		cmocka_unit_test(test_fresh_entries_forwarded),
+		cmocka_unit_test(test_ihave),
+		cmocka_unit_test(test_change_crosses_once),
 		cmocka_unit_test(test_ranges_budget),
 		cmocka_unit_test(test_cfg),
 	};
