@@ -34,6 +34,7 @@ enum {
 	RANGE_HASH_LEN = 8,
 	RANGES_LEN = NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM,
 };
+_Static_assert(ITEM_LEN - 16 <= NT_LEDGER_HASH_PREFIX_LEN, "an item's hash is what the ledger keeps");
 
 struct peer {
 	uint64_t handle;
@@ -140,7 +141,7 @@ static bool item_add(void *ctx, const struct nt_ledger_entry *e)
 	it = g->items[g->nitems++];
 	nt_put_be64(it, nt_ledger_entry_id(g->l, e));
 	nt_put_be64(it + 8, e->version);
-	memcpy(it + 16, nt_ledger_entry_hash(g->l, e), RANGE_HASH_LEN);
+	memcpy(it + 16, nt_ledger_entry_hash_prefix(g->l, e), RANGE_HASH_LEN);
 	return true;
 }
 
@@ -482,7 +483,7 @@ static void on_summary(struct nt_gossip *g, struct peer *p, uint8_t level, uint6
 		int c = 0;
 
 		if (e && e->version == version)
-			c = memcmp(nt_ledger_entry_hash(g->l, e), it + 16, 4);
+			c = memcmp(nt_ledger_entry_hash_prefix(g->l, e), it + 16, 4);
 		if (!e || e->version < version || c > 0) {
 			/* Theirs is newer, or the same version with a lower hash, which wins; unless
 			 * we refused that very entry already (it would be refused again). */

@@ -658,7 +658,9 @@ static void test_reconcile_cost(void **state)
 	assert_non_null(pair_q);
 	id.ed_sk = sodium_malloc(64);
 	assert_non_null(id.ed_sk);
+	lc.max_local = N; /* src signs for every owner */
 	assert_int_equal(nt_ledger_new(&src, &lc), 0);
+	lc.max_local = 0;
 	for (int s = 0; s < 2; s++) {
 		assert_int_equal(nt_ledger_new(&l[s], &lc), 0);
 		gc.ctx = l[s];
