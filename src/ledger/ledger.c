@@ -19,8 +19,8 @@
  * slots by offset and one pass of memmove). So the arena refuses a record only when the live
  * records and it do not fit in it, whatever the churn before: a full arena is REJ_FULL.
  *
- * This file holds the slots and their indexes, the arena, the merge and its refusals, and
- * allocation;
+ * This file holds the slots and their indexes, the merge and its refusals, and allocation;
+ * ledger_arena.c the records;
  * struct nt_ledger is in ledger_impl.h, and ledger.h lists the ledger's other files.
  */
 #include "ledger/ledger.h"
@@ -160,7 +160,7 @@ bool nt_ledger_claim_beats(const struct nt_ledger *l, const struct nt_ledger_ent
 	return claim_is_older(a, b);
 }
 
-static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
+bool nt_ledger_in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
 {
 	return l->reserve_bucket[0] && strlen(l->reserve_bucket) == blen &&
 	       memcmp(l->reserve_bucket, b, blen) == 0;
@@ -222,180 +222,6 @@ static uint32_t owner_find(const struct nt_ledger *l, const uint8_t pk[32])
 }
 
 /*
- * Bucket names: every entry of a bucket points at one copy of its name, counted. When all
- * NT_LEDGER_BUCKET_NAMES are in use (only the network's whims make that many), an entry of
- * another bucket keeps its name in its own record, as all did before. The reserved bucket's
- * name is taken at start and never let go.
- */
-static bool bucket_is_interned(const struct nt_ledger *l, const char *b)
-{
-	uintptr_t p = (uintptr_t)b, lo = (uintptr_t)l->buckets;
-
-	return p >= lo && p < (uintptr_t)(l->buckets + NT_LEDGER_BUCKET_NAMES);
-}
-
-static int bucket_find(const struct nt_ledger *l, const char *b, size_t blen)
-{
-	for (int i = 0; i < NT_LEDGER_BUCKET_NAMES; i++)
-		if (l->buckets[i].refs && l->buckets[i].len == blen &&
-		    memcmp(l->buckets[i].name, b, blen) == 0)
-			return i;
-	return -1;
-}
-
-/* A reference to the name of bucket b: its index, or -1 when every name is in use. */
-static int bucket_get(struct nt_ledger *l, const char *b, size_t blen)
-{
-	int i = bucket_find(l, b, blen);
-
-	if (i < 0) {
-		if (l->nbuckets == NT_LEDGER_BUCKET_NAMES)
-			return -1;
-		for (i = 0; l->buckets[i].refs; i++)
-			;
-		memcpy(l->buckets[i].name, b, blen);
-		l->buckets[i].name[blen] = '\0';
-		l->buckets[i].len = (uint8_t)blen;
-		l->nbuckets++;
-	}
-	l->buckets[i].refs++;
-	return i;
-}
-
-/* Lets go of a stored entry's bucket name (nothing when it was kept in its record). */
-static void bucket_put(struct nt_ledger *l, const char *b)
-{
-	struct bucket_name *n;
-
-	if (!bucket_is_interned(l, b))
-		return;
-	n = &l->buckets[((uintptr_t)b - (uintptr_t)l->buckets) / sizeof(*n)];
-	if (--n->refs == 0)
-		l->nbuckets--;
-}
-
-/* An entry's record in the arena: [bucket NUL] key NUL value signature. */
-static size_t record_need(const struct nt_ledger_entry *e, bool interned)
-{
-	return (interned ? 0 : (size_t)e->bucket_len + 1) + e->key_len + 1 + e->value_len +
-	       NT_LEDGER_SIG_LEN;
-}
-
-/* What a stored entry's record takes. */
-static size_t arena_need(const struct nt_ledger *l, const struct slot *s)
-{
-	return record_need(&s->e, bucket_is_interned(l, s->e.bucket));
-}
-
-/*
- * What an entry not stored yet would take: its bucket is interned if its name is, or a
- * name is free. Never less than what slot_store() then takes (a removal only frees names).
- */
-static size_t entry_need(const struct nt_ledger *l, const struct nt_ledger_entry *in)
-{
-	return record_need(in, l->nbuckets < NT_LEDGER_BUCKET_NAMES ||
-				       bucket_find(l, in->bucket, in->bucket_len) >= 0);
-}
-
-/* Where a stored entry's record starts; NULL when it has none (a free slot). */
-static uint8_t *record_of(const struct nt_ledger *l, const struct slot *s)
-{
-	if (!s->e.key)
-		return NULL;
-	return (uint8_t *)(bucket_is_interned(l, s->e.bucket) ? s->e.key : s->e.bucket);
-}
-
-/* Points a slot's entry at its record r (e.bucket says whether the record holds the bucket). */
-static void slot_point(struct nt_ledger *l, struct slot *s, uint8_t *r)
-{
-	if (!bucket_is_interned(l, s->e.bucket)) {
-		s->e.bucket = (const char *)r;
-		r += s->e.bucket_len + 1;
-	}
-	s->e.key = (const char *)r;
-	s->e.value = r + s->e.key_len + 1;
-	s->e.sig = s->e.value + s->e.value_len;
-}
-
-static int by_record(const struct nt_ledger *l, uint32_t a, uint32_t b)
-{
-	uintptr_t ra = (uintptr_t)record_of(l, &l->slots[a]), rb = (uintptr_t)record_of(l, &l->slots[b]);
-
-	/* A slot whose record is being replaced has none: it goes last, and stays put. */
-	ra = ra ? ra : UINTPTR_MAX;
-	rb = rb ? rb : UINTPTR_MAX;
-	return ra < rb ? -1 : ra > rb;
-}
-
-/*
- * Slides every record down over the holes: afterwards arena_top == arena_live. The heap's
- * array, which lists every used slot, is sorted by record for the pass and heapified after.
- */
-static void arena_compact(struct nt_ledger *l)
-{
-	size_t top = 0;
-
-	nt_ledger_sort_slots(l, l->heap, l->nheap, by_record);
-	for (uint32_t j = 0; j < l->nheap; j++) {
-		struct slot *s = &l->slots[l->heap[j]];
-		uint8_t *r = record_of(l, s);
-		size_t need;
-
-		if (!r)
-			break;
-		need = arena_need(l, s);
-		if (r != l->arena + top) {
-			memmove(l->arena + top, r, need);
-			slot_point(l, s, l->arena + top);
-		}
-		top += need;
-	}
-	nt_ledger_heap_rebuild(l);
-	l->arena_top = top;
-	l->stats.compactions++;
-}
-
-static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen);
-
-/*
- * Room for a record of need bytes; the caller checked that it fits (entry_fits()).
- * Records go above the top; the holes below are reclaimed when nothing fits above, and
- * also before the top would pass its high-water mark while an eighth of it is holes: the
- * pages the arena touches (its share of RSS) then follow the most it held, not the bytes
- * written over time, and each compaction reclaims at least an eighth of what it moves.
- */
-static uint8_t *arena_alloc(struct nt_ledger *l, size_t need)
-{
-	uint8_t *r;
-
-	if (l->arena_size - l->arena_top < need ||
-	    (l->arena_top + need > l->arena_hwm && l->arena_top - l->arena_live >= l->arena_top / 8))
-		arena_compact(l);
-	r = l->arena + l->arena_top;
-	l->arena_top += need;
-	l->arena_live += need;
-	l->arena_hwm = NT_MAX(l->arena_hwm, l->arena_top);
-	return r;
-}
-
-/* Frees slot s's record (a hole until the next compaction); its bucket name is still held. */
-static void arena_free(struct nt_ledger *l, struct slot *s)
-{
-	uint8_t *r = record_of(l, s);
-	size_t need;
-
-	if (!r)
-		return;
-	need = arena_need(l, s);
-	if (r + need == l->arena + l->arena_top)
-		l->arena_top = (size_t)(r - l->arena); /* the last record written: free at once */
-	l->arena_live -= need;
-	if (in_reserve(l, s->e.bucket, s->e.bucket_len))
-		l->arena_reserve_live -= need;
-	s->e.key = NULL;
-}
-
-/*
  * Whether entry in (need bytes) fits, counting what replaces (idx: the owner's entry it
  * replaces) and evict (an entry that gives way) free, both NIL for none. Our own entries
  * and those of the reserved bucket may use all the room; the others together only what
@@ -404,20 +230,20 @@ static void arena_free(struct nt_ledger *l, struct slot *s)
 static bool entry_fits(const struct nt_ledger *l, const struct nt_ledger_entry *in, size_t need,
 		       uint32_t idx, uint32_t evict, bool local)
 {
-	bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+	bool reserve = nt_ledger_in_reserve(l, in->bucket, in->bucket_len);
 	size_t live = l->arena_live, others = l->arena_live - l->arena_reserve_live;
 	uint32_t slots_others = l->used - l->reserve_used;
 
 	if (idx != NIL) {
-		live -= arena_need(l, &l->slots[idx]);
-		others -= reserve ? 0 : arena_need(l, &l->slots[idx]);
+		live -= nt_ledger_record_size(l, &l->slots[idx]);
+		others -= reserve ? 0 : nt_ledger_record_size(l, &l->slots[idx]);
 	}
 	if (evict != NIL) {
 		const struct slot *v = &l->slots[evict];
-		bool vres = in_reserve(l, v->e.bucket, v->e.bucket_len);
+		bool vres = nt_ledger_in_reserve(l, v->e.bucket, v->e.bucket_len);
 
-		live -= arena_need(l, v);
-		others -= vres ? 0 : arena_need(l, v);
+		live -= nt_ledger_record_size(l, v);
+		others -= vres ? 0 : nt_ledger_record_size(l, v);
 		slots_others -= vres ? 0 : 1;
 	}
 	if (live + need > l->arena_size)
@@ -468,71 +294,18 @@ void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 		l->owner_free = oidx;
 		l->nowners--;
 	}
-	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
+	if (nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used--;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			o->reserve_live--;
 	}
-	arena_free(l, s);
-	bucket_put(l, s->e.bucket);
+	nt_ledger_record_free(l, s);
 	nt_ledger_local_set(l, idx, 0);
 	/* A holder gone: a claim refused while it held the key may pass now. */
 	nt_ledger_forget_refusals(l);
 	s->next_bk = l->free_head;
 	l->free_head = idx;
 	l->used--;
-	l->state_dirty = true;
-}
-
-/*
- * Copies an entry into slot s, whose e.owner is set: its record is rewritten in place when
- * it is no larger, or moves to a new one (the caller checked it fits). in must not point
- * into the arena, which a new record may compact. hash is the entry's full hash.
- */
-static void slot_store(struct nt_ledger *l, struct slot *s, const struct nt_ledger_entry *in,
-		       const uint8_t hash[NT_LEDGER_HASH_LEN])
-{
-	/* The new name is taken before the old one is let go, which keeps a name shared by both. */
-	int bi = bucket_get(l, in->bucket, in->bucket_len);
-	size_t need = record_need(in, bi >= 0);
-	bool reserve = in_reserve(l, in->bucket, in->bucket_len);
-	const uint8_t *owner = s->e.owner;
-	const char *old_bucket = s->e.key ? s->e.bucket : NULL;
-	uint8_t *r = record_of(l, s);
-
-	if (r && arena_need(l, s) >= need) {
-		/* In place: what it no longer needs is a hole (the top again, if it was last). */
-		size_t old = arena_need(l, s);
-
-		if (r + old == l->arena + l->arena_top)
-			l->arena_top -= old - need;
-		l->arena_live -= old - need;
-		if (reserve)
-			l->arena_reserve_live -= old - need;
-	} else {
-		arena_free(l, s);
-		r = arena_alloc(l, need);
-		if (reserve)
-			l->arena_reserve_live += need;
-	}
-	if (old_bucket)
-		bucket_put(l, old_bucket);
-	s->e = *in;
-	s->e.owner = owner;
-	if (bi >= 0) {
-		s->e.bucket = l->buckets[bi].name;
-	} else {
-		memcpy(r, in->bucket, in->bucket_len);
-		r[in->bucket_len] = '\0';
-		s->e.bucket = NULL; /* not interned: slot_point() points it at the record */
-	}
-	slot_point(l, s, r);
-	memcpy((char *)s->e.key, in->key, in->key_len);
-	((char *)s->e.key)[in->key_len] = '\0';
-	if (in->value_len)
-		memcpy((uint8_t *)s->e.value, in->value, in->value_len);
-	memcpy((uint8_t *)s->e.sig, in->sig, NT_LEDGER_SIG_LEN);
-	memcpy(s->hash, hash, NT_LEDGER_HASH_PREFIX_LEN);
 	l->state_dirty = true;
 }
 
@@ -600,7 +373,7 @@ static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledge
 		const struct slot *s = &l->slots[i];
 
 		if (!nt_ledger_slot_is_used(s) || nt_ledger_local_ttl(l, i) ||
-		    in_reserve(l, s->e.bucket, s->e.bucket_len) != reserve ||
+		    nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len) != reserve ||
 		    nt_ledger_owner_is_proven(l, s->e.owner))
 			continue;
 		if (victim == NIL || s->seen > l->slots[victim].seen)
@@ -671,10 +444,10 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	/* Ours are re-signed with their TTL, which a side table of bounded room keeps. */
 	if (local && local_ttl && !nt_ledger_local_has_room(l, idx))
 		return NT_LEDGER_REJ_OWNER_FULL;
-	need = entry_need(l, in);
+	need = nt_ledger_record_need(l, in);
 	if (idx == NIL && !local) {
 		/* A new owner for this key, from the network: the rules on room and contests. */
-		bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+		bool reserve = nt_ledger_in_reserve(l, in->bucket, in->bucket_len);
 
 		if (l->cfg.accept && !l->cfg.accept(l->cfg.ctx, in))
 			return NT_LEDGER_REJ_POLICY;
@@ -694,7 +467,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	if (!entry_fits(l, in, need, idx, evict, local)) {
 		/* Full: a proven owner's entry (ours first) takes the room of an unproven owner's. */
 		if (evict == NIL)
-			evict = room_for_proven(l, in, in_reserve(l, in->bucket, in->bucket_len));
+			evict = room_for_proven(l, in, nt_ledger_in_reserve(l, in->bucket, in->bucket_len));
 		if (evict == NIL || !entry_fits(l, in, need, idx, evict, local))
 			return NT_LEDGER_REJ_FULL;
 	}
@@ -719,7 +492,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		bool was_live = !(s->e.flags & NT_LEDGER_F_TOMBSTONE), live = !(in->flags & NT_LEDGER_F_TOMBSTONE);
 		struct owner_rec *o = &l->owners[nt_ledger_owner_idx(l, s)];
 
-		if (in_reserve(l, s->e.bucket, s->e.bucket_len) && live != was_live) {
+		if (nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len) && live != was_live) {
 			/* A claim taken back after its tombstone counts against its owner again. */
 			if (live && !local && o->reserve_live >= l->cfg.reserve_per_owner)
 				return NT_LEDGER_REJ_OWNER_FULL;
@@ -727,7 +500,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		}
 		if (!live && was_live)
 			nt_ledger_forget_refusals(l); /* released: what it held off may pass */
-		slot_store(l, s, in, hash);
+		nt_ledger_record_store(l, s, in, hash);
 		nt_ledger_heap_fix(l, s->heap_pos);
 		nt_ledger_local_set(l, idx, local ? (uint32_t)local_ttl : 0);
 		if (out)
@@ -770,11 +543,11 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	s->e.owner = l->owners[oidx].pk;
 	l->used++;
 	l->owners[oidx].count++;
-	slot_store(l, s, in, hash);
+	nt_ledger_record_store(l, s, in, hash);
 	s->seen = seen_stamp(l, now);
 	nt_ledger_heap_push(l, idx);
 	nt_ledger_local_set(l, idx, local ? (uint32_t)local_ttl : 0);
-	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
+	if (nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used++;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			l->owners[oidx].reserve_live++;
@@ -991,7 +764,7 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 	for (uint32_t i = 0; i < lsize; i++)
 		l->local[i].idx = NIL;
 	if (l->reserve_bucket[0])
-		bucket_get(l, l->reserve_bucket, strlen(l->reserve_bucket)); /* for good */
+		nt_ledger_bucket_get(l, l->reserve_bucket, strlen(l->reserve_bucket)); /* for good */
 	l->free_head = l->owner_free = NIL;
 	l->refresh_at = UINT64_MAX;
 	l->state_dirty = true;

@@ -8,6 +8,7 @@
  *
  *   ledger_entry.c  an entry on the wire: codec, bucket and key rules, verdict names
  *   ledger.c        the store: slots and indexes, the merge, refusals, allocation
+ *   ledger_arena.c  where entries' bytes live: records, bucket names, compaction
  *   ledger_local.c  the entries this node signs: put, delete, refresh
  *   ledger_query.c  reading: effective entries, iteration, claims
  *   ledger_state.c  expiry, the state hash, sealed blocks

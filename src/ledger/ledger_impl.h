@@ -188,6 +188,26 @@ uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t b
 bool nt_ledger_owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32]);
 bool nt_ledger_claim_beats(const struct nt_ledger *l, const struct nt_ledger_entry *a,
 			   const struct nt_ledger_entry *b);
+/* Whether bucket b is the reserved one. */
+bool nt_ledger_in_reserve(const struct nt_ledger *l, const char *b, size_t blen);
+/*
+ * The arena (ledger_arena.c). A reference to the shared name of bucket b: its index in
+ * buckets, or -1 when all are in use (a record then holds its bucket).
+ */
+int nt_ledger_bucket_get(struct nt_ledger *l, const char *b, size_t blen);
+/* What a stored entry's record takes in the arena. */
+size_t nt_ledger_record_size(const struct nt_ledger *l, const struct slot *s);
+/* What the record of an entry not stored yet would take (its bucket's name free or not). */
+size_t nt_ledger_record_need(const struct nt_ledger *l, const struct nt_ledger_entry *in);
+/*
+ * Copies an entry into slot s, whose e.owner is set: its record is rewritten in place when
+ * it is no larger, or moves to a new one (the caller checked it fits). in must not point
+ * into the arena, which a new record may compact. hash is the entry's full hash.
+ */
+void nt_ledger_record_store(struct nt_ledger *l, struct slot *s, const struct nt_ledger_entry *in,
+			    const uint8_t hash[NT_LEDGER_HASH_LEN]);
+/* Frees slot s's record and lets go of its bucket name. */
+void nt_ledger_record_free(struct nt_ledger *l, struct slot *s);
 /* Frees slot idx (tells on_change first) and unlinks it from every index. */
 void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx);
 /*
