@@ -725,7 +725,7 @@ static void test_memory_figures(void **state)
 	nt_ledger_free(l);
 	cfg.capacity = 4096;
 	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
-	printf("# ledger of capacity 4096 (the daemon's --ledger-capacity default), default memory: %zu bytes (%.2f MiB)\n",
+	printf("# ledger of capacity 4096, default memory: %zu bytes (%.2f MiB)\n",
 	       nt_ledger_memory(l), (double)nt_ledger_memory(l) / (1 << 20));
 	/* The default holds 10,000 members' claims: it is sized for more entries than that. */
 	assert_true(NT_LEDGER_DEFAULT_CAPACITY >= MANY);
