@@ -11,8 +11,15 @@
  *   - 10,000 entries: lookups by key, by id and by owner look at O(1) entries each
  *     (stats.probes), expiry rotates out what is due and nothing else; the refusals
  *     remembered (the last 256) are asked about at O(1) too;
+ *   - bucket names are kept once, 32 of them; entries of buckets past those keep the name in
+ *     their records and read back the same; names freed are reused;
+ *   - the TTLs of our own entries are kept aside (max_local): refresh re-signs each with its
+ *     own, a put past the room is -EDQUOT, a deletion or an expiry gives the room back;
+ *   - first-seen times in 32 bits: across 40 days (the base moves twice) a held key stays
+ *     held against a back-dated claim, and a new key is still open to a race;
  *   - the figures: nt_ledger_memory() and the arena in use for 5,000 and 10,000 machine
- *     claims shaped like the daemon's.
+ *     claims shaped like the daemon's, held as a member holds them; 5,000 take 2 MiB at most
+ *     (issue 15).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -542,6 +549,74 @@ static void test_local_entries(void **state)
 	ids_free(&ids);
 }
 
+/* A claim on key by signer, made at claimed, signed and inserted at now (a 24 h lease). */
+static enum nt_ledger_verdict claim_at(struct nt_ledger *l, const struct nt_identity *signer,
+				       const char *key, uint64_t version, uint64_t claimed, uint64_t now)
+{
+	static const char ctx[16] = "netron ledger v1";
+	uint8_t zsig[64] = { 0 }, buf[256], msg[16 + 256];
+	struct nt_ledger_entry e = {
+		.bucket = "machines", .key = key, .value = (const uint8_t *)"{}", .owner = signer->ed_pk,
+		.sig = zsig, .version = version, .claimed_at = claimed, .expires_at = now + 24 * 3600000ULL,
+		.value_len = 2, .bucket_len = 8, .key_len = (uint8_t)strlen(key),
+	};
+	ssize_t n = nt_ledger_entry_encode(&e, buf, sizeof(buf));
+
+	assert_true(n > 64);
+	memcpy(msg, ctx, 16);
+	memcpy(msg + 16, buf, (size_t)n - 64);
+	crypto_sign_detached(buf + n - 64, NULL, msg, 16 + (size_t)n - 64, signer->ed_sk);
+	return nt_ledger_insert(l, buf, (size_t)n, now);
+}
+
+/*
+ * When this node first saw an entry is kept in 32 bits of milliseconds after a base that
+ * moves up every 24 days: across 40 days of renewals, a holder keeps its key against a
+ * claim that says it is older, and a key first seen minutes ago is still open to a race.
+ */
+static void test_first_seen_base(void **state)
+{
+	const uint64_t day = 24 * 3600000ULL, race = NT_LEDGER_DEFAULT_RACE_MS;
+	struct nt_ledger_cfg cfg = { .capacity = 64 };
+	struct nt_ledger *l;
+	struct ids ids;
+	uint64_t now = T0, v = 1;
+
+	(void)state;
+	ids_make(&ids, 4);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	assert_int_equal(claim_at(l, &ids.id[0], "10.1.0.1", v++, T0, now), NT_LEDGER_ADDED);
+	/*
+	 * 40 days, every 12 h: the holder renews its claim (made again now, which it may), a new
+	 * entry comes in elsewhere (when it is stamped past 24 days from the base, the base
+	 * moves: twice here), and right after it, a claim made now that says it is older than
+	 * the holder's is refused: the holder was first seen 40 days ago, not within race_ms.
+	 */
+	for (uint32_t k = 0; now < T0 + 40 * day; k++) {
+		char other[16];
+
+		now += day / 2;
+		snprintf(other, sizeof(other), "10.1.1.%u", k % 50);
+		assert_int_equal(claim_at(l, &ids.id[0], "10.1.0.1", v++, now, now), NT_LEDGER_UPDATED);
+		assert_int_equal(claim_at(l, &ids.id[3], other, 1, now, now), NT_LEDGER_ADDED);
+		assert_int_equal(claim_at(l, &ids.id[1], "10.1.0.1", k + 1, now - 100, now),
+				 NT_LEDGER_REJ_HELD);
+	}
+	/* A claim made after the holder's is the contender. */
+	assert_int_equal(claim_at(l, &ids.id[1], "10.1.0.1", 100, now + 50, now + 100), NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.1"), ids.id[0].ed_pk, 32);
+	/* A key first seen now: an earlier claim within race_ms is a race, and wins. */
+	assert_int_equal(claim_at(l, &ids.id[2], "10.1.0.2", 1, now, now), NT_LEDGER_ADDED);
+	assert_int_equal(claim_at(l, &ids.id[3], "10.1.0.2", 1, now - 100, now + race / 2),
+			 NT_LEDGER_ADDED);
+	assert_memory_equal(nt_ledger_machine_owner(l, "10.1.0.2"), ids.id[3].ed_pk, 32);
+	/* Once it has been here race_ms, it is not. */
+	assert_int_equal(claim_at(l, &ids.id[1], "10.1.0.2", 1, now - 200, now + race + 1000),
+			 NT_LEDGER_REJ_HELD);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
 /* A machine claim's value the way the daemon writes it (claims.c machine_value()). */
 static size_t machine_value(char *out, size_t cap, uint32_t i)
 {
@@ -741,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_refused_ring),
 		cmocka_unit_test(test_bucket_names),
 		cmocka_unit_test(test_local_entries),
+		cmocka_unit_test(test_first_seen_base),
 		cmocka_unit_test(test_lookups_o1),
 		cmocka_unit_test(test_memory_figures),
 	};
