@@ -738,8 +738,11 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		l->cfg.max_local = (uint32_t)NT_MIN((uint64_t)l->cfg.capacity,
 						    (uint64_t)l->cfg.max_per_owner * NT_LEDGER_LOCAL_SIGNERS);
 	l->local_max = NT_MIN(l->cfg.max_local, l->cfg.capacity);
-	while (lsize < 2 * l->local_max)
+	l->local_shift = 32;
+	while (lsize < 2 * l->local_max) {
 		lsize <<= 1;
+		l->local_shift--;
+	}
 	l->local_mask = lsize - 1;
 	l->arena_size = l->cfg.memory;
 	l->arena_other_max = l->arena_size -

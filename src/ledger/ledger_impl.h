@@ -104,7 +104,7 @@ struct nt_ledger {
 	 * local_max, in a table twice as large.
 	 */
 	struct local_ttl *local;
-	uint32_t local_mask, nlocal, local_max;
+	uint32_t local_mask, local_shift, nlocal, local_max; /* shift: 32 - log2(table size) */
 	uint64_t seen_base; /* unix ms that slots' seen times count from */
 	uint8_t *scratch; /* nt_ledger_sign_context + one encoded entry */
 	size_t scratch_len;

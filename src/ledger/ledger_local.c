@@ -22,9 +22,10 @@
  * so they need not cost a TTL field in every slot. Open addressing by slot index with linear
  * probing; a removal shifts the entries after it back (no tombstones).
  */
+/* Fibonacci hashing: the top bits of the product, which every bit of idx reaches. */
 static uint32_t local_home(const struct nt_ledger *l, uint32_t idx)
 {
-	return (idx * 2654435761U) & l->local_mask;
+	return (idx * 2654435769U) >> l->local_shift;
 }
 
 static uint32_t local_find(const struct nt_ledger *l, uint32_t idx)

@@ -549,6 +549,78 @@ static void test_local_entries(void **state)
 	ids_free(&ids);
 }
 
+enum { LOCAL_KEYS = 40, LOCAL_ROOM = 16 };
+
+struct local_model {
+	uint64_t expires, ttl; /* of our live entry on the key; expires 0: none */
+};
+
+/*
+ * The side table against a model: random puts (any TTL), deletions, expiries and refreshes
+ * on 40 keys with room for 16 of ours. A put is refused (-EDQUOT) exactly when the key has no
+ * entry of ours and 16 others do; a refresh re-signs exactly the entries past half their life,
+ * each with its own TTL. Linear probing with backward shifts keeps every entry findable.
+ */
+static void test_local_table_model(void **state)
+{
+	struct nt_ledger_cfg cfg = { .capacity = 64, .max_local = LOCAL_ROOM };
+	struct local_model m[LOCAL_KEYS] = { { 0 } };
+	struct nt_ledger *l;
+	struct ids ids;
+	uint64_t now = T0, refused = 0, refreshed = 0;
+
+	(void)state;
+	ids_make(&ids, 1);
+	assert_int_equal(nt_ledger_new(&l, &cfg), 0);
+	for (uint32_t op = 0; op < 20000; op++) {
+		uint32_t k = (uint32_t)(rnd() % LOCAL_KEYS), live = 0, due = 0;
+		char key[16];
+
+		now += rnd() % 3000;
+		for (uint32_t j = 0; j < LOCAL_KEYS; j++) {
+			if (m[j].expires && m[j].expires <= now)
+				m[j].expires = 0; /* expired: the refresh came too late */
+			live += m[j].expires != 0;
+			due += m[j].expires && now >= m[j].expires - m[j].ttl / 2;
+		}
+		snprintf(key, sizeof(key), "k%u", k);
+		switch (rnd() % 4) {
+		case 0: /* delete: a tombstone is not ours to re-sign */
+			if (m[k].expires) {
+				assert_int_equal(nt_ledger_delete_local(l, &ids.id[0], "svc", key, now), 0);
+				m[k].expires = 0;
+			}
+			break;
+		case 1: /* refresh: exactly the due ones */
+			assert_int_equal(nt_ledger_refresh_local(l, &ids.id[0], now), (int)due);
+			refreshed += due;
+			for (uint32_t j = 0; j < LOCAL_KEYS; j++)
+				if (m[j].expires && now >= m[j].expires - m[j].ttl / 2)
+					m[j].expires = now + m[j].ttl;
+			break;
+		default: {
+			uint64_t ttl = 5000 + rnd() % 60000;
+			int ret = nt_ledger_put_local(l, &ids.id[0], "svc", key, "v", 1, ttl, now, NULL);
+
+			nt_ledger_expire(l, now);
+			if (!m[k].expires && live == LOCAL_ROOM) {
+				assert_int_equal(ret, -EDQUOT);
+				refused++;
+			} else {
+				assert_int_equal(ret, 0);
+				m[k].expires = now + ttl;
+				m[k].ttl = ttl;
+			}
+		}
+		}
+	}
+	printf("# side table of %d: %llu puts refused for room, %llu re-signed by refresh\n", LOCAL_ROOM,
+	       (unsigned long long)refused, (unsigned long long)refreshed);
+	assert_true(refused > 0 && refreshed > 0);
+	nt_ledger_free(l);
+	ids_free(&ids);
+}
+
 /* A claim on key by signer, made at claimed, signed and inserted at now (a 24 h lease). */
 static enum nt_ledger_verdict claim_at(struct nt_ledger *l, const struct nt_identity *signer,
 				       const char *key, uint64_t version, uint64_t claimed, uint64_t now)
@@ -816,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_refused_ring),
 		cmocka_unit_test(test_bucket_names),
 		cmocka_unit_test(test_local_entries),
+		cmocka_unit_test(test_local_table_model),
 		cmocka_unit_test(test_first_seen_base),
 		cmocka_unit_test(test_lookups_o1),
 		cmocka_unit_test(test_memory_figures),
