@@ -12,15 +12,13 @@
  * owner, so nobody but the owner can change what a live key says, and a losing claim
  * can be reported. Expiry rotates entries out; a full store refuses and counts.
  *
- * Memory: a slot holds an entry's fixed fields; its bucket, key, value and signature are a
- * record of exactly the bytes they need in one arena. Records are written at the top of the
- * arena; a record that is freed or shrinks leaves a hole, and when a new record does not fit
- * above the top, the live records slide down over the holes (a compaction: one sort of the
- * slots by offset and one pass of memmove). So the arena refuses a record only when the live
- * records and it do not fit in it, whatever the churn before: a full arena is REJ_FULL.
+ * Memory (docs/ledger.md §5): a slot holds an entry's fixed fields, 104 bytes, and the first
+ * 8 bytes of its hash (the whole one is computed again when a tie or the state hash needs
+ * it); its key, value and signature are a record of exactly the bytes they need in one arena
+ * (ledger_arena.c), its bucket's name is shared. The arena refuses a record only when the
+ * live records and it do not fit in it, whatever the churn before: a full arena is REJ_FULL.
  *
  * This file holds the slots and their indexes, the merge and its refusals, and allocation;
- * ledger_arena.c the records;
  * struct nt_ledger is in ledger_impl.h, and ledger.h lists the ledger's other files.
  */
 #include "ledger/ledger.h"
