@@ -167,19 +167,21 @@ static json_t *host_endpoints(struct nt_claims *cl)
 	return list;
 }
 
-/* Our machine entry's value: what /api/machines shows of us. */
+/*
+ * Our machine entry's value: what /api/machines shows of us. Not our ID: the entry's owner is
+ * it already (/api/machines' PeerID), and 72 bytes of hex in every claim would be a fifth of
+ * what each member's ledger holds for each other member (docs/ledger.md §5).
+ */
 static size_t machine_value(struct nt_claims *cl, const struct nt_cidr *c, char *out, size_t cap)
 {
 	struct utsname u;
-	char id[65];
 	json_t *v;
 	char *s;
 	size_t n = 0;
 
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
-	nt_hex_encode(id, cl->host.id->ed_pk, 32);
-	v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o}", "id", id, "hostname", cl->host.hostname,
+	v = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o}", "hostname", cl->host.hostname,
 		      "os", u.sysname, "arch", u.machine, "version", NT_VERSION, "port", cl->host.dp->udp.port,
 		      "prefix", c->prefix, "endpoints", host_endpoints(cl));
 	if (!v)

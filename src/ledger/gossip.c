@@ -94,7 +94,7 @@ static bool item_add(void *ctx, const struct nt_ledger_entry *e)
 	it = g->items[g->nitems++];
 	nt_put_be64(it, nt_ledger_entry_id(g->l, e));
 	nt_put_be64(it + 8, e->version);
-	memcpy(it + 16, nt_ledger_entry_hash(g->l, e), RANGE_HASH_LEN);
+	memcpy(it + 16, nt_ledger_entry_hash_prefix(g->l, e), RANGE_HASH_LEN);
 	return true;
 }
 
@@ -423,7 +423,7 @@ int nt_gossip_item_cmp(const struct nt_gossip *g, const uint8_t *it)
 	if (e->version > version)
 		return -1;
 	/* The same version: the lower hash wins (docs/ledger.md §2). */
-	c = memcmp(nt_ledger_entry_hash(g->l, e), it + 16, 4);
+	c = memcmp(nt_ledger_entry_hash_prefix(g->l, e), it + 16, 4);
 	return c > 0 ? 1 : c < 0 ? -1 : 0;
 }
 

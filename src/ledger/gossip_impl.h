@@ -26,6 +26,7 @@ enum {
 	RANGE_HASH_LEN = 8,
 	RANGES_LEN = NT_GOSSIP_HDR_LEN + NT_GOSSIP_RANGE_HDR + NT_GOSSIP_SPLIT * NT_GOSSIP_RANGE_ITEM,
 };
+_Static_assert(ITEM_LEN - 16 <= NT_LEDGER_HASH_PREFIX_LEN, "an item's hash is what the ledger keeps");
 
 struct peer {
 	uint64_t handle;

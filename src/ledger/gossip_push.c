@@ -162,7 +162,7 @@ static void forward_add(struct nt_gossip *g, uint64_t src, const uint8_t *e, siz
 			const struct nt_ledger_entry *d, uint64_t id)
 {
 	const struct nt_ledger_entry *stored = nt_ledger_get_by_id(g->l, id);
-	const uint8_t *hash = stored ? nt_ledger_entry_hash(g->l, stored) : NULL;
+	const uint8_t *hash = stored ? nt_ledger_entry_hash_prefix(g->l, stored) : NULL;
 
 	if (g->fwd.len + 2 + elen > g->cfg.max_msg ||
 	    g->ihave.len + NT_GOSSIP_SUMMARY_ITEM > g->cfg.max_msg)

@@ -12,15 +12,13 @@
  * owner, so nobody but the owner can change what a live key says, and a losing claim
  * can be reported. Expiry rotates entries out; a full store refuses and counts.
  *
- * Memory: a slot holds an entry's fixed fields; its bucket, key, value and signature are a
- * record of exactly the bytes they need in one arena. Records are written at the top of the
- * arena; a record that is freed or shrinks leaves a hole, and when a new record does not fit
- * above the top, the live records slide down over the holes (a compaction: one sort of the
- * slots by offset and one pass of memmove). So the arena refuses a record only when the live
- * records and it do not fit in it, whatever the churn before: a full arena is REJ_FULL.
+ * Memory (docs/ledger.md §5): a slot holds an entry's fixed fields, 104 bytes, and the first
+ * 8 bytes of its hash (the whole one is computed again when a tie or the state hash needs
+ * it); its key, value and signature are a record of exactly the bytes they need in one arena
+ * (ledger_arena.c), its bucket's name is shared. The arena refuses a record only when the
+ * live records and it do not fit in it, whatever the churn before: a full arena is REJ_FULL.
  *
- * This file holds the slots and their indexes, the arena, the merge and its refusals, and
- * allocation;
+ * This file holds the slots and their indexes, the merge and its refusals, and allocation;
  * struct nt_ledger is in ledger_impl.h, and ledger.h lists the ledger's other files.
  */
 #include "ledger/ledger.h"
@@ -35,6 +33,12 @@
 #include "core/util.h"
 #include "ledger/ledger_impl.h"
 
+/* What docs/ledger.md §5 counts: a slot of 104 bytes, an owner record of 40. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct slot) == 104, "struct slot grew");
+_Static_assert(sizeof(struct owner_rec) == 40, "struct owner_rec grew");
+_Static_assert(offsetof(struct owner_rec, pk) == 0, "e.owner must give its owner record");
+_Static_assert(offsetof(struct bucket_name, name) == 0, "e.bucket must give its name");
+
 const char nt_ledger_sign_context[16] = "netron ledger v1";
 static const char id_context[16] = "netron ledger id";
 
@@ -48,8 +52,8 @@ uint32_t nt_ledger_bk_hash(const struct nt_ledger *l, const char *b, size_t blen
 	tmp[1 + blen] = (uint8_t)klen;
 	memcpy(tmp + 2 + blen, k, klen);
 	crypto_shorthash(out, tmp, 2 + blen + klen, l->shkey);
-	return ((uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 |
-		(uint32_t)out[3] << 24) & l->hmask;
+	return nt_ledger_chain(l, (uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 |
+				       (uint32_t)out[3] << 24);
 }
 
 static uint32_t owner_hash(const struct nt_ledger *l, const uint8_t pk[32])
@@ -57,8 +61,13 @@ static uint32_t owner_hash(const struct nt_ledger *l, const uint8_t pk[32])
 	uint8_t out[8];
 
 	crypto_shorthash(out, pk, 32, l->shkey);
-	return ((uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 |
-		(uint32_t)out[3] << 24) & l->hmask;
+	return nt_ledger_chain(l, (uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 |
+				       (uint32_t)out[3] << 24);
+}
+
+static uint32_t id_chain(const struct nt_ledger *l, uint64_t id)
+{
+	return nt_ledger_chain(l, (uint32_t)id);
 }
 
 static uint64_t compute_id(const struct nt_ledger_entry *e)
@@ -96,7 +105,7 @@ uint64_t nt_ledger_entry_id(const struct nt_ledger *l, const struct nt_ledger_en
 	return s ? s->id : compute_id(e);
 }
 
-const uint8_t *nt_ledger_entry_hash(const struct nt_ledger *l, const struct nt_ledger_entry *e)
+const uint8_t *nt_ledger_entry_hash_prefix(const struct nt_ledger *l, const struct nt_ledger_entry *e)
 {
 	const struct slot *s = stored_slot(l, e);
 
@@ -149,7 +158,7 @@ bool nt_ledger_claim_beats(const struct nt_ledger *l, const struct nt_ledger_ent
 	return claim_is_older(a, b);
 }
 
-static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
+bool nt_ledger_in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
 {
 	return l->reserve_bucket[0] && strlen(l->reserve_bucket) == blen &&
 	       memcmp(l->reserve_bucket, b, blen) == 0;
@@ -188,7 +197,7 @@ static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const str
 	if (holder && nt_ledger_owner_is_proven(l, in->owner) ==
 			      nt_ledger_owner_is_proven(l, holder->e.owner) &&
 	    claim_is_older(in, &holder->e) &&
-	    (in->claimed_at + l->cfg.race_ms < now || holder->seen_at + l->cfg.race_ms < now))
+	    (in->claimed_at + l->cfg.race_ms < now || nt_ledger_seen_at(l, holder) + l->cfg.race_ms < now))
 		return NT_LEDGER_REJ_HELD;
 	if (n < NT_LEDGER_CLAIMS_PER_KEY)
 		return NT_LEDGER_ADDED;
@@ -210,87 +219,6 @@ static uint32_t owner_find(const struct nt_ledger *l, const uint8_t pk[32])
 	return NIL;
 }
 
-/* An entry's record in the arena: bucket NUL key NUL value signature. */
-static size_t arena_need(const struct nt_ledger_entry *e)
-{
-	return (size_t)e->bucket_len + 1 + e->key_len + 1 + e->value_len + NT_LEDGER_SIG_LEN;
-}
-
-/* Points a slot's entry at its record. */
-static void slot_point(struct nt_ledger *l, struct slot *s)
-{
-	uint8_t *r = l->arena + s->off;
-
-	s->e.bucket = (const char *)r;
-	s->e.key = (const char *)r + s->e.bucket_len + 1;
-	s->e.value = r + s->e.bucket_len + 1 + s->e.key_len + 1;
-	s->e.sig = s->e.value + s->e.value_len;
-}
-
-static int by_offset(const struct nt_ledger *l, uint32_t a, uint32_t b)
-{
-	return l->slots[a].off < l->slots[b].off ? -1 : l->slots[a].off > l->slots[b].off;
-}
-
-/* Slides every record down over the holes: afterwards arena_top == arena_live. */
-static void arena_compact(struct nt_ledger *l)
-{
-	size_t n = 0, top = 0;
-
-	for (uint32_t i = 0; i < l->fresh; i++)
-		if (l->slots[i].used && l->slots[i].off != NIL)
-			l->order[n++] = i;
-	nt_ledger_sort_slots(l, l->order, n, by_offset);
-	for (size_t j = 0; j < n; j++) {
-		struct slot *s = &l->slots[l->order[j]];
-		size_t need = arena_need(&s->e);
-
-		if (s->off != top) {
-			memmove(l->arena + top, l->arena + s->off, need);
-			s->off = (uint32_t)top;
-			slot_point(l, s);
-		}
-		top += need;
-	}
-	l->arena_top = top;
-	l->stats.compactions++;
-}
-
-static bool in_reserve(const struct nt_ledger *l, const char *b, size_t blen);
-
-/*
- * Gives slot s a record of need bytes; the caller checked that it fits (entry_fits()).
- * Records go above the top; the holes below are reclaimed when nothing fits above, and
- * also before the top would pass its high-water mark while an eighth of it is holes: the
- * pages the arena touches (its share of RSS) then follow the most it held, not the bytes
- * written over time, and each compaction reclaims at least an eighth of what it moves.
- */
-static void arena_alloc(struct nt_ledger *l, struct slot *s, size_t need)
-{
-	if (l->arena_size - l->arena_top < need ||
-	    (l->arena_top + need > l->arena_hwm && l->arena_top - l->arena_live >= l->arena_top / 8))
-		arena_compact(l);
-	s->off = (uint32_t)l->arena_top;
-	l->arena_top += need;
-	l->arena_live += need;
-	l->arena_hwm = NT_MAX(l->arena_hwm, l->arena_top);
-}
-
-/* Frees slot s's record (a hole until the next compaction). */
-static void arena_free(struct nt_ledger *l, struct slot *s)
-{
-	size_t need = arena_need(&s->e);
-
-	if (s->off == NIL)
-		return;
-	if (s->off + need == l->arena_top)
-		l->arena_top = s->off; /* the last record written: its bytes are free at once */
-	l->arena_live -= need;
-	if (in_reserve(l, s->e.bucket, s->e.bucket_len))
-		l->arena_reserve_live -= need;
-	s->off = NIL;
-}
-
 /*
  * Whether entry in (need bytes) fits, counting what replaces (idx: the owner's entry it
  * replaces) and evict (an entry that gives way) free, both NIL for none. Our own entries
@@ -300,20 +228,20 @@ static void arena_free(struct nt_ledger *l, struct slot *s)
 static bool entry_fits(const struct nt_ledger *l, const struct nt_ledger_entry *in, size_t need,
 		       uint32_t idx, uint32_t evict, bool local)
 {
-	bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+	bool reserve = nt_ledger_in_reserve(l, in->bucket, in->bucket_len);
 	size_t live = l->arena_live, others = l->arena_live - l->arena_reserve_live;
 	uint32_t slots_others = l->used - l->reserve_used;
 
 	if (idx != NIL) {
-		live -= arena_need(&l->slots[idx].e);
-		others -= reserve ? 0 : arena_need(&l->slots[idx].e);
+		live -= nt_ledger_record_size(l, &l->slots[idx]);
+		others -= reserve ? 0 : nt_ledger_record_size(l, &l->slots[idx]);
 	}
 	if (evict != NIL) {
 		const struct slot *v = &l->slots[evict];
-		bool vres = in_reserve(l, v->e.bucket, v->e.bucket_len);
+		bool vres = nt_ledger_in_reserve(l, v->e.bucket, v->e.bucket_len);
 
-		live -= arena_need(&v->e);
-		others -= vres ? 0 : arena_need(&v->e);
+		live -= nt_ledger_record_size(l, v);
+		others -= vres ? 0 : nt_ledger_record_size(l, v);
 		slots_others -= vres ? 0 : 1;
 	}
 	if (live + need > l->arena_size)
@@ -346,80 +274,46 @@ static void unlink_u32(uint32_t *head, uint32_t idx, struct slot *slots, size_t 
 void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 {
 	struct slot *s = &l->slots[idx];
-	struct owner_rec *o = &l->owners[s->owner_idx];
+	uint32_t oidx = nt_ledger_owner_idx(l, s);
+	struct owner_rec *o = &l->owners[oidx];
 
 	notify(l, s, NT_LEDGER_CHANGE_REMOVED, false);
 	unlink_u32(&l->bk_heads[nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key,
 						  s->e.key_len)],
 		   idx, l->slots, offsetof(struct slot, next_bk));
 	nt_ledger_heap_remove(l, idx);
-	unlink_u32(&l->id_heads[s->id & l->hmask], idx, l->slots, offsetof(struct slot, next_id));
+	unlink_u32(&l->id_heads[id_chain(l, s->id)], idx, l->slots, offsetof(struct slot, next_id));
 	if (--o->count == 0) {
 		uint32_t *pp = &l->owner_heads[owner_hash(l, o->pk)];
-		while (*pp != s->owner_idx)
+		while (*pp != oidx)
 			pp = &l->owners[*pp].next;
 		*pp = o->next;
 		o->next = l->owner_free;
-		l->owner_free = s->owner_idx;
+		l->owner_free = oidx;
 		l->nowners--;
 	}
-	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
+	if (nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used--;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			o->reserve_live--;
 	}
-	arena_free(l, s);
+	nt_ledger_record_free(l, s);
+	nt_ledger_local_set(l, idx, 0);
 	/* A holder gone: a claim refused while it held the key may pass now. */
 	nt_ledger_forget_refusals(l);
-	s->used = false;
 	s->next_bk = l->free_head;
 	l->free_head = idx;
 	l->used--;
 	l->state_dirty = true;
 }
 
-/*
- * Copies an entry into slot s, whose owner record is set: its record is rewritten in place
- * when it is no larger, or moves to a new one (the caller checked it fits). in must not
- * point into the arena, which a new record may compact.
- */
-static void slot_store(struct nt_ledger *l, struct slot *s, const struct nt_ledger_entry *in,
-		       const uint8_t hash[NT_LEDGER_HASH_LEN])
+/* Whether a and b, same (bucket, key, owner, version), are the same entry, byte for byte. */
+static bool same_entry(const struct nt_ledger_entry *a, const struct nt_ledger_entry *b)
 {
-	size_t need = arena_need(in);
-	bool reserve = in_reserve(l, in->bucket, in->bucket_len);
-	uint8_t *r;
-
-	if (s->off != NIL && arena_need(&s->e) >= need) {
-		/* In place: what it no longer needs is a hole (the top again, if it was last). */
-		size_t old = arena_need(&s->e);
-
-		if (s->off + old == l->arena_top)
-			l->arena_top -= old - need;
-		l->arena_live -= old - need;
-		if (reserve)
-			l->arena_reserve_live -= old - need;
-	} else {
-		arena_free(l, s);
-		arena_alloc(l, s, need);
-		if (reserve)
-			l->arena_reserve_live += need;
-	}
-	r = l->arena + s->off;
-	memcpy(r, in->bucket, in->bucket_len);
-	r[in->bucket_len] = '\0';
-	r += in->bucket_len + 1;
-	memcpy(r, in->key, in->key_len);
-	r[in->key_len] = '\0';
-	r += in->key_len + 1;
-	if (in->value_len)
-		memcpy(r, in->value, in->value_len);
-	memcpy(r + in->value_len, in->sig, NT_LEDGER_SIG_LEN);
-	memcpy(s->hash, hash, NT_LEDGER_HASH_LEN);
-	s->e = *in;
-	s->e.owner = l->owners[s->owner_idx].pk;
-	slot_point(l, s);
-	l->state_dirty = true;
+	return a->flags == b->flags && a->claimed_at == b->claimed_at &&
+	       a->expires_at == b->expires_at && a->value_len == b->value_len &&
+	       memcmp(a->sig, b->sig, NT_LEDGER_SIG_LEN) == 0 &&
+	       (!a->value_len || memcmp(a->value, b->value, a->value_len) == 0);
 }
 
 static bool signature_is_valid(struct nt_ledger *l, const uint8_t *wire, size_t wlen,
@@ -432,6 +326,33 @@ static bool signature_is_valid(struct nt_ledger *l, const uint8_t *wire, size_t 
 	memcpy(l->scratch + sizeof(nt_ledger_sign_context), wire, body);
 	return crypto_sign_verify_detached(wire + body, l->scratch,
 					   sizeof(nt_ledger_sign_context) + body, owner) == 0;
+}
+
+/*
+ * First-seen times are u32 milliseconds after seen_base. When now runs SEEN_SPAN past it,
+ * the base moves up to half that before now, and every time with it; a time older than the
+ * new base becomes the base (days old: older than any race, which is all it is asked).
+ * A clock set back before the base gives the base.
+ */
+#define SEEN_SPAN (1ULL << 31)
+
+static uint32_t seen_stamp(struct nt_ledger *l, uint64_t now)
+{
+	if (now < l->seen_base)
+		return 0;
+	if (now - l->seen_base >= SEEN_SPAN) {
+		uint64_t base = now - SEEN_SPAN / 2;
+
+		for (uint32_t i = 0; i < l->fresh; i++) {
+			struct slot *s = &l->slots[i];
+			uint64_t at = nt_ledger_seen_at(l, s);
+
+			if (nt_ledger_slot_is_used(s))
+				s->seen = at > base ? (uint32_t)NT_MIN(at - base, (uint64_t)UINT32_MAX) : 0;
+		}
+		l->seen_base = base;
+	}
+	return (uint32_t)(now - l->seen_base);
 }
 
 /*
@@ -449,10 +370,11 @@ static uint32_t room_for_proven(const struct nt_ledger *l, const struct nt_ledge
 	for (uint32_t i = 0; i < l->fresh; i++) {
 		const struct slot *s = &l->slots[i];
 
-		if (!s->used || s->local_ttl || in_reserve(l, s->e.bucket, s->e.bucket_len) != reserve ||
+		if (!nt_ledger_slot_is_used(s) || nt_ledger_local_ttl(l, i) ||
+		    nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len) != reserve ||
 		    nt_ledger_owner_is_proven(l, s->e.owner))
 			continue;
-		if (victim == NIL || s->seen_at > l->slots[victim].seen_at)
+		if (victim == NIL || s->seen > l->slots[victim].seen)
 			victim = i;
 	}
 	return victim;
@@ -468,9 +390,9 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 				       uint64_t local_ttl, uint32_t *verify_budget,
 				       const struct nt_ledger_entry **out)
 {
-	uint8_t hash[NT_LEDGER_HASH_LEN];
+	uint8_t hash[NT_LEDGER_HASH_LEN], stored[NT_LEDGER_HASH_LEN];
 	uint32_t idx, oidx, evict = NIL;
-	size_t need = arena_need(in);
+	size_t need;
 	struct slot *s = NULL;
 	enum nt_ledger_verdict v;
 
@@ -491,12 +413,21 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		if (in->version < s->e.version)
 			return NT_LEDGER_REJ_REPLAY;
 		if (in->version == s->e.version) {
-			/* The owner signed two entries with one version: keep the lower hash. */
-			int c = memcmp(hash, s->hash, sizeof(hash));
-			if (c == 0) {
+			int c;
+
+			if (same_entry(in, &s->e)) {
 				if (out)
 					*out = &s->e;
 				return NT_LEDGER_DUPLICATE;
+			}
+			/*
+			 * The owner signed two entries with one version: keep the lower hash. The
+			 * slot keeps the start of its hash; the rest is computed on a tie.
+			 */
+			c = memcmp(hash, s->hash, NT_LEDGER_HASH_PREFIX_LEN);
+			if (c == 0) {
+				nt_ledger_entry_hash(&s->e, stored);
+				c = memcmp(hash, stored, sizeof(hash));
 			}
 			if (c > 0)
 				return NT_LEDGER_REJ_REPLAY;
@@ -508,9 +439,13 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		if (!local && in->claimed_at < s->e.claimed_at)
 			return NT_LEDGER_REJ_BACKDATED;
 	}
+	/* Ours are re-signed with their TTL, which a side table of bounded room keeps. */
+	if (local && local_ttl && !nt_ledger_local_has_room(l, idx))
+		return NT_LEDGER_REJ_OWNER_FULL;
+	need = nt_ledger_record_need(l, in);
 	if (idx == NIL && !local) {
 		/* A new owner for this key, from the network: the rules on room and contests. */
-		bool reserve = in_reserve(l, in->bucket, in->bucket_len);
+		bool reserve = nt_ledger_in_reserve(l, in->bucket, in->bucket_len);
 
 		if (l->cfg.accept && !l->cfg.accept(l->cfg.ctx, in))
 			return NT_LEDGER_REJ_POLICY;
@@ -530,7 +465,7 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	if (!entry_fits(l, in, need, idx, evict, local)) {
 		/* Full: a proven owner's entry (ours first) takes the room of an unproven owner's. */
 		if (evict == NIL)
-			evict = room_for_proven(l, in, in_reserve(l, in->bucket, in->bucket_len));
+			evict = room_for_proven(l, in, nt_ledger_in_reserve(l, in->bucket, in->bucket_len));
 		if (evict == NIL || !entry_fits(l, in, need, idx, evict, local))
 			return NT_LEDGER_REJ_FULL;
 	}
@@ -553,9 +488,9 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 
 	if (idx != NIL) {
 		bool was_live = !(s->e.flags & NT_LEDGER_F_TOMBSTONE), live = !(in->flags & NT_LEDGER_F_TOMBSTONE);
-		struct owner_rec *o = &l->owners[s->owner_idx];
+		struct owner_rec *o = &l->owners[nt_ledger_owner_idx(l, s)];
 
-		if (in_reserve(l, s->e.bucket, s->e.bucket_len) && live != was_live) {
+		if (nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len) && live != was_live) {
 			/* A claim taken back after its tombstone counts against its owner again. */
 			if (live && !local && o->reserve_live >= l->cfg.reserve_per_owner)
 				return NT_LEDGER_REJ_OWNER_FULL;
@@ -563,9 +498,9 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		}
 		if (!live && was_live)
 			nt_ledger_forget_refusals(l); /* released: what it held off may pass */
-		slot_store(l, s, in, hash);
+		nt_ledger_record_store(l, s, in, hash);
 		nt_ledger_heap_fix(l, s->heap_pos);
-		s->local_ttl = local ? (uint32_t)local_ttl : 0;
+		nt_ledger_local_set(l, idx, local ? (uint32_t)local_ttl : 0);
 		if (out)
 			*out = &s->e;
 		notify(l, s, NT_LEDGER_CHANGE_UPDATED, local);
@@ -599,18 +534,18 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		l->free_head = l->slots[idx].next_bk;
 	} else {
 		idx = l->fresh++;
-		l->slots[idx].off = l->slots[idx].heap_pos = NIL;
 	}
 	s = &l->slots[idx];
+	s->heap_pos = NIL;
+	s->e.key = NULL; /* no record yet */
+	s->e.owner = l->owners[oidx].pk;
 	l->used++;
 	l->owners[oidx].count++;
-	s->owner_idx = oidx;
-	slot_store(l, s, in, hash);
-	s->used = true;
-	s->local_ttl = local ? (uint32_t)local_ttl : 0;
-	s->seen_at = now;
+	nt_ledger_record_store(l, s, in, hash);
+	s->seen = seen_stamp(l, now);
 	nt_ledger_heap_push(l, idx);
-	if (in_reserve(l, s->e.bucket, s->e.bucket_len)) {
+	nt_ledger_local_set(l, idx, local ? (uint32_t)local_ttl : 0);
+	if (nt_ledger_in_reserve(l, s->e.bucket, s->e.bucket_len)) {
 		l->reserve_used++;
 		if (!(s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			l->owners[oidx].reserve_live++;
@@ -619,8 +554,8 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	uint32_t h = nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key, s->e.key_len);
 	s->next_bk = l->bk_heads[h];
 	l->bk_heads[h] = idx;
-	s->next_id = l->id_heads[s->id & l->hmask];
-	l->id_heads[s->id & l->hmask] = idx;
+	s->next_id = l->id_heads[id_chain(l, s->id)];
+	l->id_heads[id_chain(l, s->id)] = idx;
 	if (out)
 		*out = &s->e;
 	notify(l, s, NT_LEDGER_CHANGE_ADDED, local);
@@ -722,12 +657,14 @@ static size_t largest_record(const struct nt_ledger_cfg *c)
 }
 
 /*
- * capacity typical entries (NT_LEDGER_TYPICAL_ENTRY bytes on the wire: a machine claim),
- * and never less than what a few of the largest take, so a small store still holds them.
+ * capacity typical entries (NT_LEDGER_TYPICAL_ENTRY bytes on the wire: a machine claim, whose
+ * bucket name is interned), and never less than what a few of the largest take, so a small
+ * store still holds them.
  */
 static size_t default_memory(const struct nt_ledger_cfg *c)
 {
-	uint64_t typical = NT_LEDGER_TYPICAL_ENTRY - NT_LEDGER_WIRE_FIXED + 2 + NT_LEDGER_SIG_LEN;
+	uint64_t typical = NT_LEDGER_TYPICAL_ENTRY - NT_LEDGER_WIRE_FIXED -
+			   (sizeof(NT_LEDGER_MACHINES) - 1) + 1 + NT_LEDGER_SIG_LEN;
 	uint64_t m = typical * c->capacity, few = (uint64_t)NT_MIN(c->capacity, 8U) * largest_record(c);
 
 	return (size_t)NT_MIN(NT_MAX(m, few), (uint64_t)NT_LEDGER_MEMORY_LIMIT);
@@ -742,7 +679,7 @@ static void *alloc_counted(struct nt_ledger *l, size_t n, size_t size)
 int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 {
 	struct nt_ledger *l;
-	uint32_t hsize = 1;
+	uint32_t lsize = 1;
 
 	if (sodium_init() < 0)
 		return -ENOMEM;
@@ -785,6 +722,7 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		l->cfg.memory = default_memory(&l->cfg);
 	/* Offsets into the arena are 32-bit; a local TTL too (49 days). */
 	if (l->cfg.capacity > (1U << 24) || l->cfg.max_key > NT_LEDGER_KEY_LIMIT ||
+	    l->cfg.max_per_owner > UINT16_MAX ||
 	    l->cfg.max_value > NT_LEDGER_VALUE_LIMIT ||
 	    l->cfg.tombstone_ttl_ms > l->cfg.max_ttl_ms || l->cfg.max_ttl_ms > UINT32_MAX ||
 	    l->cfg.memory > NT_LEDGER_MEMORY_LIMIT ||
@@ -792,30 +730,42 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		free(l);
 		return -EINVAL;
 	}
-	/* At most one entry per chain on average when the store is full. */
-	while (hsize < l->cfg.capacity)
-		hsize <<= 1;
-	l->hmask = hsize - 1;
+	/* One entry per chain on average when the store is full. */
+	l->hsize = l->cfg.capacity;
+	if (!l->cfg.max_local)
+		l->cfg.max_local = (uint32_t)NT_MIN((uint64_t)l->cfg.capacity,
+						    (uint64_t)l->cfg.max_per_owner * NT_LEDGER_LOCAL_SIGNERS);
+	l->local_max = NT_MIN(l->cfg.max_local, l->cfg.capacity);
+	l->local_shift = 32;
+	while (lsize < 2 * l->local_max) {
+		lsize <<= 1;
+		l->local_shift--;
+	}
+	l->local_mask = lsize - 1;
 	l->arena_size = l->cfg.memory;
 	l->arena_other_max = l->arena_size -
 			     (size_t)((uint64_t)l->arena_size * l->cfg.reserve_slots / l->cfg.capacity);
 	l->scratch_len = sizeof(nt_ledger_sign_context) + nt_ledger_entry_max_wire(l);
 	l->slots = alloc_counted(l, l->cfg.capacity, sizeof(*l->slots));
 	l->arena = alloc_counted(l, 1, l->arena_size);
-	l->bk_heads = alloc_counted(l, hsize, sizeof(uint32_t));
-	l->id_heads = alloc_counted(l, hsize, sizeof(uint32_t));
-	l->owner_heads = alloc_counted(l, hsize, sizeof(uint32_t));
+	l->bk_heads = alloc_counted(l, l->hsize, sizeof(uint32_t));
+	l->id_heads = alloc_counted(l, l->hsize, sizeof(uint32_t));
+	l->owner_heads = alloc_counted(l, l->hsize, sizeof(uint32_t));
 	l->owners = alloc_counted(l, l->cfg.capacity, sizeof(*l->owners));
 	l->heap = alloc_counted(l, l->cfg.capacity, sizeof(uint32_t));
-	l->order = alloc_counted(l, l->cfg.capacity, sizeof(uint32_t));
+	l->local = alloc_counted(l, lsize, sizeof(*l->local));
 	l->scratch = alloc_counted(l, 1, l->scratch_len);
 	if (!l->slots || !l->arena || !l->bk_heads || !l->id_heads || !l->owner_heads ||
-	    !l->owners || !l->heap || !l->order || !l->scratch) {
+	    !l->owners || !l->heap || !l->local || !l->scratch) {
 		nt_ledger_free(l);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < hsize; i++)
+	for (uint32_t i = 0; i < l->hsize; i++)
 		l->bk_heads[i] = l->id_heads[i] = l->owner_heads[i] = NIL;
+	for (uint32_t i = 0; i < lsize; i++)
+		l->local[i].idx = NIL;
+	if (l->reserve_bucket[0])
+		nt_ledger_bucket_get(l, l->reserve_bucket, strlen(l->reserve_bucket)); /* for good */
 	l->free_head = l->owner_free = NIL;
 	l->refresh_at = UINT64_MAX;
 	l->state_dirty = true;
@@ -835,7 +785,7 @@ void nt_ledger_free(struct nt_ledger *l)
 	free(l->owner_heads);
 	free(l->owners);
 	free(l->heap);
-	free(l->order);
+	free(l->local);
 	free(l->scratch);
 	free(l);
 }

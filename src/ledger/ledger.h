@@ -8,6 +8,7 @@
  *
  *   ledger_entry.c  an entry on the wire: codec, bucket and key rules, verdict names
  *   ledger.c        the store: slots and indexes, the merge, refusals, allocation
+ *   ledger_arena.c  where entries' bytes live: records, bucket names, compaction
  *   ledger_local.c  the entries this node signs: put, delete, refresh
  *   ledger_query.c  reading: effective entries, iteration, claims
  *   ledger_state.c  expiry, the state hash, sealed blocks
@@ -36,14 +37,18 @@
 #endif
 /*
  * What a typical entry takes on the wire (a machine claim: 126 bytes of fixed fields, bucket,
- * address, and a JSON record of about 250 bytes): the default arena holds capacity of them.
+ * address, and a JSON record of about 180 bytes): the default arena holds capacity of them.
  */
-#define NT_LEDGER_TYPICAL_ENTRY 400
+#define NT_LEDGER_TYPICAL_ENTRY 320
 #define NT_LEDGER_MEMORY_LIMIT (1UL << 31) /* arena bytes: offsets are 32-bit */
 #define NT_LEDGER_DEFAULT_MAX_KEY 64
 /* 768 so that the largest entry (126 + 32 + 64 + 768 = 990 bytes) fits a 1200-byte gossip message. */
 #define NT_LEDGER_DEFAULT_MAX_VALUE 768
 #define NT_LEDGER_DEFAULT_MAX_PER_OWNER 64
+/* Identities whose entries (max_per_owner each) the default max_local leaves room for. */
+#ifndef NT_LEDGER_LOCAL_SIGNERS
+#define NT_LEDGER_LOCAL_SIGNERS 4
+#endif
 /* Leases: a machine claim lives hours and is renewed at half-life; a day is the cap. */
 #define NT_LEDGER_DEFAULT_MAX_TTL_MS (24 * 3600 * 1000ULL)
 #define NT_LEDGER_DEFAULT_SKEW_MS (60 * 1000ULL)
@@ -85,8 +90,12 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
  * (docs/ledger.md). Cached for entries stored in l; computed otherwise (l may be NULL).
  */
 uint64_t nt_ledger_entry_id(const struct nt_ledger *l, const struct nt_ledger_entry *e);
-/* BLAKE2b-256 of the encoding of an entry stored in l; NULL for any other entry. */
-const uint8_t *nt_ledger_entry_hash(const struct nt_ledger *l, const struct nt_ledger_entry *e);
+/*
+ * The first NT_LEDGER_HASH_PREFIX_LEN bytes of the BLAKE2b-256 of the encoding of an entry
+ * stored in l (what gossip's summaries carry); NULL for any other entry. The whole hash of
+ * any entry is nt_ledger_entry_hash(), which computes it.
+ */
+const uint8_t *nt_ledger_entry_hash_prefix(const struct nt_ledger *l, const struct nt_ledger_entry *e);
 
 /*
  * Whether an entry with this id and version was refused here (REJ_HELD, REJ_POLICY, REJ_BACKDATED,

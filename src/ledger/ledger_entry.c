@@ -3,12 +3,15 @@
  * An entry of the ledger on the wire (docs/ledger.md §1.1): the strict decoder, the
  * canonical encoder, what a bucket name and a key may hold, and the names of the merge's
  * verdicts. The same bytes are signed, stored, hashed and gossiped; this file knows
- * nothing of the store (ledger.c).
+ * nothing of the store (ledger.c). An entry's hash is computed here from its fields, so a
+ * store keeps only a prefix of it (ledger_impl.h).
  */
 #include "ledger/ledger_entry.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "core/util.h"
 
@@ -120,6 +123,33 @@ ssize_t nt_ledger_entry_encode(const struct nt_ledger_entry *e, uint8_t *buf, si
 	nt_put_be64(buf + off + 48, e->expires_at);
 	memcpy(buf + off + 56, e->sig, NT_LEDGER_SIG_LEN);
 	return (ssize_t)need;
+}
+
+void nt_ledger_entry_hash(const struct nt_ledger_entry *e, uint8_t out[NT_LEDGER_HASH_LEN])
+{
+	crypto_generichash_state st;
+	uint8_t hdr[3], len[2], tail[8 + 8 + 8];
+
+	/* The same bytes, in the same order, as nt_ledger_entry_encode() writes. */
+	hdr[0] = NT_LEDGER_FORMAT;
+	hdr[1] = e->flags;
+	hdr[2] = e->bucket_len;
+	crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
+	crypto_generichash_update(&st, hdr, sizeof(hdr));
+	crypto_generichash_update(&st, (const uint8_t *)e->bucket, e->bucket_len);
+	crypto_generichash_update(&st, &e->key_len, 1);
+	crypto_generichash_update(&st, (const uint8_t *)e->key, e->key_len);
+	nt_put_be16(len, e->value_len);
+	crypto_generichash_update(&st, len, sizeof(len));
+	if (e->value_len)
+		crypto_generichash_update(&st, e->value, e->value_len);
+	crypto_generichash_update(&st, e->owner, 32);
+	nt_put_be64(tail, e->version);
+	nt_put_be64(tail + 8, e->claimed_at);
+	nt_put_be64(tail + 16, e->expires_at);
+	crypto_generichash_update(&st, tail, sizeof(tail));
+	crypto_generichash_update(&st, e->sig, NT_LEDGER_SIG_LEN);
+	crypto_generichash_final(&st, out, NT_LEDGER_HASH_LEN);
 }
 
 bool nt_ledger_verdict_is_ok(enum nt_ledger_verdict v)

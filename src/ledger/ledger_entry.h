@@ -19,6 +19,7 @@ enum {
 	NT_LEDGER_VALUE_LIMIT = 65535, /* what the wire can carry (u16 length) */
 	NT_LEDGER_SIG_LEN = 64,
 	NT_LEDGER_HASH_LEN = 32, /* BLAKE2b-256 */
+	NT_LEDGER_HASH_PREFIX_LEN = 8, /* of it, what a stored entry keeps (gossip sends 8) */
 	/* format, flags, 3 lengths (1+1+2), owner, version, claimed_at, expires_at, sig */
 	NT_LEDGER_WIRE_FIXED = 1 + 1 + 1 + 1 + 2 + 32 + 8 + 8 + 8 + NT_LEDGER_SIG_LEN,
 };
@@ -72,6 +73,11 @@ enum nt_ledger_verdict {
 bool nt_ledger_entry_decode(const uint8_t *buf, size_t len, struct nt_ledger_entry *out);
 /* Canonical encoding; bytes written, or -ENOSPC / -EINVAL. */
 ssize_t nt_ledger_entry_encode(const struct nt_ledger_entry *e, uint8_t *buf, size_t len);
+/*
+ * BLAKE2b-256 of the canonical encoding of e (the bytes nt_ledger_entry_encode writes), fed
+ * field by field: no buffer, so it serves entries stored in a ledger as well as decoded ones.
+ */
+void nt_ledger_entry_hash(const struct nt_ledger_entry *e, uint8_t out[NT_LEDGER_HASH_LEN]);
 bool nt_ledger_verdict_is_ok(enum nt_ledger_verdict v);
 const char *nt_ledger_verdict_str(enum nt_ledger_verdict v);
 /* A bucket name: 1 to NT_LEDGER_BUCKET_MAX bytes of [a-z0-9._-]. */

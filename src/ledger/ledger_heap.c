@@ -2,8 +2,8 @@
 /*
  * The ledger's orderings of its slots (ledger_impl.h): the expiry heap, which keeps the
  * entry that expires first on top so that expiry costs O(log n) per entry rotated out, and
- * the in-place heapsort that compaction and the state hash sort slot indices with.
- * Neither allocates.
+ * the in-place heapsort that compaction and the state hash sort slot indices with: they
+ * sort the heap's own array and rebuild the heap after. Neither allocates.
  */
 #include "ledger/ledger_impl.h"
 
@@ -26,12 +26,8 @@ static void heap_swap(struct nt_ledger *l, uint32_t a, uint32_t b)
 	l->slots[l->heap[b]].heap_pos = b;
 }
 
-void nt_ledger_heap_fix(struct nt_ledger *l, uint32_t pos)
+static void heap_sift_down(struct nt_ledger *l, uint32_t pos)
 {
-	while (pos > 0 && heap_less(l, pos, (pos - 1) / 2)) {
-		heap_swap(l, pos, (pos - 1) / 2);
-		pos = (pos - 1) / 2;
-	}
 	for (uint32_t child; (child = 2 * pos + 1) < l->nheap; pos = child) {
 		if (child + 1 < l->nheap && heap_less(l, child + 1, child))
 			child++;
@@ -39,6 +35,24 @@ void nt_ledger_heap_fix(struct nt_ledger *l, uint32_t pos)
 			return;
 		heap_swap(l, pos, child);
 	}
+}
+
+void nt_ledger_heap_fix(struct nt_ledger *l, uint32_t pos)
+{
+	while (pos > 0 && heap_less(l, pos, (pos - 1) / 2)) {
+		heap_swap(l, pos, (pos - 1) / 2);
+		pos = (pos - 1) / 2;
+	}
+	heap_sift_down(l, pos);
+}
+
+/* Floyd's bottom-up heapify: every subtree below pos is a heap before pos sifts down. */
+void nt_ledger_heap_rebuild(struct nt_ledger *l)
+{
+	for (uint32_t i = 0; i < l->nheap; i++)
+		l->slots[l->heap[i]].heap_pos = i;
+	for (uint32_t i = l->nheap / 2; i-- > 0;)
+		heap_sift_down(l, i);
 }
 
 void nt_ledger_heap_push(struct nt_ledger *l, uint32_t idx)

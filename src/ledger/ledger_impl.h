@@ -17,6 +17,9 @@
 #include "ledger/ledger_types.h"
 
 #define NIL UINT32_MAX
+#ifndef NT_LEDGER_BUCKET_NAMES
+#define NT_LEDGER_BUCKET_NAMES 32 /* bucket names kept once for every entry of theirs */
+#endif
 #define REFUSED_RING 256
 #define REFUSED_HASH 512 /* chains over the ring, by id */
 
@@ -24,29 +27,43 @@
 extern const char nt_ledger_sign_context[16];
 
 /*
- * A stored entry's fixed fields. Its bytes (bucket, key, value, signature) are a record in
- * the arena at off (see arena_need() in ledger.c), so a slot costs the same whatever its
- * entry holds; its owner's key is the owner record's.
+ * A stored entry's fixed fields, 104 bytes on a 64-bit machine (docs/ledger.md §5): every
+ * other fact about it is derived. Its bytes (key, value, signature, and its bucket when
+ * that is not interned) are a record in the arena (see arena_need() in ledger.c) that
+ * starts at e.bucket or, for an interned bucket, at e.key, so a slot costs the same
+ * whatever its entry holds; e.owner is its owner record's key, which gives that record;
+ * heap_pos is NIL exactly when the slot is free; the TTL of an entry this process signed
+ * is in a side table (ledger_local.c); its full hash is computed when asked for.
  */
 struct slot {
 	struct nt_ledger_entry e; /* first: a stored entry pointer is its slot's address */
-	uint8_t hash[NT_LEDGER_HASH_LEN]; /* BLAKE2b-256 of the encoding */
+	uint8_t hash[NT_LEDGER_HASH_PREFIX_LEN]; /* BLAKE2b-256 of the encoding, its start */
 	uint64_t id;
-	uint64_t seen_at; /* unix ms: when this node first stored this (bucket, key, owner) */
 	uint32_t next_bk; /* (bucket, key) chain, or the free list */
 	uint32_t next_id;
-	uint32_t owner_idx;
-	uint32_t heap_pos; /* index in the expiry heap */
-	uint32_t off; /* of its record in the arena; NIL while it has none */
-	uint32_t local_ttl; /* ms, for entries signed by this process; 0 otherwise */
-	bool used;
+	uint32_t heap_pos; /* index in the expiry heap; NIL: the slot is free */
+	uint32_t seen; /* ms after seen_base: when this node first stored this (bucket, key, owner) */
 };
 
+/* The owner of many entries: its key once, and what they count against its limits. */
 struct owner_rec {
-	uint8_t pk[32]; /* the e.owner of every entry of this owner */
-	uint32_t count;
-	uint32_t reserve_live; /* of them live claims (no tombstones) in the reserved bucket */
+	uint8_t pk[32]; /* first: the e.owner of every entry of this owner points here */
 	uint32_t next; /* chain, or the free list */
+	uint16_t count; /* entries: at most max_per_owner (<= 65535) */
+	uint16_t reserve_live; /* of them live claims (no tombstones) in the reserved bucket */
+};
+
+/* A bucket name that stored entries share (e.bucket points at it): buckets are few. */
+struct bucket_name {
+	char name[NT_LEDGER_BUCKET_MAX + 1]; /* NUL-terminated; refs 0: unused */
+	uint8_t len;
+	uint32_t refs; /* stored entries of this bucket; the reserved bucket's is never 0 */
+};
+
+/* An entry this process signed: its slot and the TTL it is re-signed with. */
+struct local_ttl {
+	uint32_t idx; /* NIL: empty */
+	uint32_t ttl_ms;
 };
 
 struct nt_ledger {
@@ -62,8 +79,9 @@ struct nt_ledger {
 	size_t arena_hwm; /* the highest arena_top so far: the arena's pages touched */
 	size_t arena_other_max; /* bytes the buckets other than the reserved one may hold */
 	size_t arena_reserve_live; /* bytes held by records of the reserved bucket */
+	/* Chains by (bucket, key), by id and by owner: hsize heads each (nt_ledger_chain()). */
 	uint32_t *bk_heads, *id_heads, *owner_heads;
-	uint32_t hmask;
+	uint32_t hsize;
 	struct owner_rec *owners;
 	uint32_t owner_free, nowners;
 	uint32_t free_head, used;
@@ -72,9 +90,22 @@ struct nt_ledger {
 	 * so the store touches (and iterates over) only as many as it has held at once.
 	 */
 	uint32_t fresh, owner_fresh;
-	uint32_t *heap; /* the used slots, a min-heap by expires_at */
+	/*
+	 * The used slots, a min-heap by expires_at. The state hash and a compaction sort it in
+	 * place for their pass and heapify it again (O(n)), so they need no array of their own.
+	 */
+	uint32_t *heap;
 	uint32_t nheap;
-	uint32_t *order; /* scratch: slot indices sorted for the state hash or a compaction */
+	/* Names of the buckets in use; a bucket past them keeps its name in each record. */
+	struct bucket_name buckets[NT_LEDGER_BUCKET_NAMES];
+	uint32_t nbuckets; /* names in use */
+	/*
+	 * The entries this process signed, by slot (open addressing, linear probing): at most
+	 * local_max, in a table twice as large.
+	 */
+	struct local_ttl *local;
+	uint32_t local_mask, local_shift, nlocal, local_max; /* shift: 32 - log2(table size) */
+	uint64_t seen_base; /* unix ms that slots' seen times count from */
 	uint8_t *scratch; /* nt_ledger_sign_context + one encoded entry */
 	size_t scratch_len;
 	uint8_t shkey[crypto_shorthash_KEYBYTES]; /* table hashing only */
@@ -100,6 +131,29 @@ struct nt_ledger {
 	uint32_t refused_next;
 };
 
+static inline bool nt_ledger_slot_is_used(const struct slot *s)
+{
+	return s->heap_pos != NIL;
+}
+
+/* A chain of hsize heads for a 32-bit hash (Lemire's multiply-shift: no division). */
+static inline uint32_t nt_ledger_chain(const struct nt_ledger *l, uint32_t h)
+{
+	return (uint32_t)(((uint64_t)h * l->hsize) >> 32);
+}
+
+/* The index of the owner record of a stored entry. */
+static inline uint32_t nt_ledger_owner_idx(const struct nt_ledger *l, const struct slot *s)
+{
+	return (uint32_t)((const struct owner_rec *)(const void *)s->e.owner - l->owners);
+}
+
+/* When this node first stored the entry of slot s (unix ms). */
+static inline uint64_t nt_ledger_seen_at(const struct nt_ledger *l, const struct slot *s)
+{
+	return l->seen_base + s->seen;
+}
+
 /* Counts one entry looked at by a lookup (the tests check lookups stay O(1)). */
 static inline void nt_ledger_probe(const struct nt_ledger *l)
 {
@@ -120,12 +174,40 @@ uint32_t nt_ledger_heap_top(const struct nt_ledger *l);
 void nt_ledger_heap_push(struct nt_ledger *l, uint32_t idx);
 void nt_ledger_heap_remove(struct nt_ledger *l, uint32_t idx);
 void nt_ledger_heap_fix(struct nt_ledger *l, uint32_t pos);
+/* Makes the heap array a heap again after it was reordered (sorted) in place: O(n). */
+void nt_ledger_heap_rebuild(struct nt_ledger *l);
+/* The TTL that slot idx is re-signed with (ledger_local.c); 0: not an entry we signed. */
+uint32_t nt_ledger_local_ttl(const struct nt_ledger *l, uint32_t idx);
+/* Whether the side table has room for slot idx (it is there already, or there is room). */
+bool nt_ledger_local_has_room(const struct nt_ledger *l, uint32_t idx);
+/* Sets slot idx's TTL (0: forgets it); the caller checked nt_ledger_local_has_room(). */
+void nt_ledger_local_set(struct nt_ledger *l, uint32_t idx, uint32_t ttl_ms);
 /* The slot of owner's entry on (bucket, key), tombstones included, or NIL. */
 uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
 			      size_t klen, const uint8_t owner[32]);
 bool nt_ledger_owner_is_proven(const struct nt_ledger *l, const uint8_t owner[32]);
 bool nt_ledger_claim_beats(const struct nt_ledger *l, const struct nt_ledger_entry *a,
 			   const struct nt_ledger_entry *b);
+/* Whether bucket b is the reserved one. */
+bool nt_ledger_in_reserve(const struct nt_ledger *l, const char *b, size_t blen);
+/*
+ * The arena (ledger_arena.c). A reference to the shared name of bucket b: its index in
+ * buckets, or -1 when all are in use (a record then holds its bucket).
+ */
+int nt_ledger_bucket_get(struct nt_ledger *l, const char *b, size_t blen);
+/* What a stored entry's record takes in the arena. */
+size_t nt_ledger_record_size(const struct nt_ledger *l, const struct slot *s);
+/* What the record of an entry not stored yet would take (its bucket's name free or not). */
+size_t nt_ledger_record_need(const struct nt_ledger *l, const struct nt_ledger_entry *in);
+/*
+ * Copies an entry into slot s, whose e.owner is set: its record is rewritten in place when
+ * it is no larger, or moves to a new one (the caller checked it fits). in must not point
+ * into the arena, which a new record may compact. hash is the entry's full hash.
+ */
+void nt_ledger_record_store(struct nt_ledger *l, struct slot *s, const struct nt_ledger_entry *in,
+			    const uint8_t hash[NT_LEDGER_HASH_LEN]);
+/* Frees slot s's record and lets go of its bucket name. */
+void nt_ledger_record_free(struct nt_ledger *l, struct slot *s);
 /* Frees slot idx (tells on_change first) and unlinks it from every index. */
 void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx);
 /*

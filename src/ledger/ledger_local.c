@@ -3,7 +3,8 @@
  * The entries this node signs: put (a new version of our entry, keeping the age of a live
  * claim), delete (a signed tombstone) and refresh (re-signing before expiry). Each is
  * encoded, signed with the node's Ed25519 key and merged like an entry from the network,
- * minus the checks that only a remote entry needs (ledger.c).
+ * minus the checks that only a remote entry needs (ledger.c). Their TTLs, which refresh
+ * re-signs them with, are kept in a small side table by slot.
  */
 #include "ledger/ledger_local.h"
 
@@ -15,6 +16,71 @@
 #include "core/util.h"
 #include "ledger/ledger_impl.h"
 #include "ledger/ledger_state.h"
+
+/*
+ * The side table of the entries we signed: a handful (our claims and what the API wrote),
+ * so they need not cost a TTL field in every slot. Open addressing by slot index with linear
+ * probing; a removal shifts the entries after it back (no tombstones).
+ */
+/* Fibonacci hashing: the top bits of the product, which every bit of idx reaches. */
+static uint32_t local_home(const struct nt_ledger *l, uint32_t idx)
+{
+	return (idx * 2654435769U) >> l->local_shift;
+}
+
+static uint32_t local_find(const struct nt_ledger *l, uint32_t idx)
+{
+	for (uint32_t i = local_home(l, idx); l->local[i].idx != NIL; i = (i + 1) & l->local_mask)
+		if (l->local[i].idx == idx)
+			return i;
+	return NIL;
+}
+
+uint32_t nt_ledger_local_ttl(const struct nt_ledger *l, uint32_t idx)
+{
+	uint32_t i;
+
+	if (!l->nlocal)
+		return 0;
+	i = local_find(l, idx);
+	return i == NIL ? 0 : l->local[i].ttl_ms;
+}
+
+bool nt_ledger_local_has_room(const struct nt_ledger *l, uint32_t idx)
+{
+	return l->nlocal < l->local_max || (idx != NIL && local_find(l, idx) != NIL);
+}
+
+void nt_ledger_local_set(struct nt_ledger *l, uint32_t idx, uint32_t ttl_ms)
+{
+	uint32_t i = local_find(l, idx), j, home;
+
+	if (ttl_ms) {
+		if (i == NIL) {
+			for (i = local_home(l, idx); l->local[i].idx != NIL; i = (i + 1) & l->local_mask)
+				;
+			l->local[i].idx = idx;
+			l->nlocal++;
+		}
+		l->local[i].ttl_ms = ttl_ms;
+		return;
+	}
+	if (i == NIL)
+		return;
+	/* Every entry after the hole whose home is not between the hole and it moves back. */
+	for (j = i;;) {
+		j = (j + 1) & l->local_mask;
+		if (l->local[j].idx == NIL)
+			break;
+		home = local_home(l, l->local[j].idx);
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		l->local[i] = l->local[j];
+		i = j;
+	}
+	l->local[i].idx = NIL;
+	l->nlocal--;
+}
 
 static int verdict_errno(enum nt_ledger_verdict v)
 {
@@ -147,14 +213,15 @@ int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, u
 	nt_ledger_expire(l, now_ms);
 	if (now_ms < l->refresh_at)
 		return 0;
-	for (uint32_t i = 0; i < l->fresh; i++) {
+	for (uint32_t i = 0; i < l->fresh && l->nlocal; i++) {
 		struct slot *s = &l->slots[i];
+		uint32_t ttl = nt_ledger_local_ttl(l, i);
 		struct nt_ledger_entry t;
 		uint64_t due;
 
-		if (!s->used || !s->local_ttl || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
+		if (!nt_ledger_slot_is_used(s) || !ttl || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
-		due = s->e.expires_at - s->local_ttl / 2;
+		due = s->e.expires_at - ttl / 2;
 		if (now_ms < due || memcmp(s->e.owner, id->ed_pk, 32) != 0) {
 			/* Not due, or another identity's, due at its own refresh. */
 			next = NT_MIN(next, due);
@@ -162,12 +229,12 @@ int nt_ledger_refresh_local(struct nt_ledger *l, const struct nt_identity *id, u
 		}
 		t = s->e;
 		t.version = next_version(s, now_ms);
-		t.expires_at = now_ms + s->local_ttl;
-		ret = sign_and_merge(l, id, &t, now_ms, s->local_ttl, NULL);
+		t.expires_at = now_ms + ttl;
+		ret = sign_and_merge(l, id, &t, now_ms, ttl, NULL);
 		if (ret < 0)
 			break;
 		n++;
-		next = NT_MIN(next, t.expires_at - s->local_ttl / 2);
+		next = NT_MIN(next, t.expires_at - ttl / 2);
 	}
 	/* An entry that failed stays due: the next call tries it again. */
 	l->refresh_at = ret < 0 ? now_ms : next;

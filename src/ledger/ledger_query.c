@@ -56,7 +56,7 @@ const struct nt_ledger_entry *nt_ledger_get_owned(const struct nt_ledger *l, con
 
 const struct nt_ledger_entry *nt_ledger_get_by_id(const struct nt_ledger *l, uint64_t id)
 {
-	for (uint32_t i = l->id_heads[id & l->hmask]; i != NIL; i = l->slots[i].next_id) {
+	for (uint32_t i = l->id_heads[nt_ledger_chain(l, (uint32_t)id)]; i != NIL; i = l->slots[i].next_id) {
 		nt_ledger_probe(l);
 		if (l->slots[i].id == id)
 			return &l->slots[i].e;
@@ -71,7 +71,7 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 
 	for (uint32_t i = 0; i < l->fresh; i++) {
 		const struct slot *s = &l->slots[i];
-		if (!s->used || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
+		if (!nt_ledger_slot_is_used(s) || (s->e.flags & NT_LEDGER_F_TOMBSTONE))
 			continue;
 		if (bucket && (s->e.bucket_len != blen || memcmp(s->e.bucket, bucket, blen) != 0))
 			continue;
@@ -85,7 +85,7 @@ void nt_ledger_foreach(const struct nt_ledger *l, const char *bucket, nt_ledger_
 void nt_ledger_foreach_stored(const struct nt_ledger *l, nt_ledger_foreach_fn *cb, void *ctx)
 {
 	for (uint32_t i = 0; i < l->fresh; i++)
-		if (l->slots[i].used && !cb(ctx, &l->slots[i].e))
+		if (nt_ledger_slot_is_used(&l->slots[i]) && !cb(ctx, &l->slots[i].e))
 			return;
 }
 

@@ -4,7 +4,7 @@
  * summarises what is left (docs/ledger.md), so two replicas compare their stores in 32
  * bytes; seal snapshots it into the next block of a ring, each block chained to the one
  * before by its hash. The state hash is cached until the next change (state_dirty) and
- * computed without allocating.
+ * computed without allocating: it sorts the expiry heap's array, then heapifies it again.
  */
 #include "ledger/ledger_state.h"
 
@@ -35,30 +35,44 @@ size_t nt_ledger_expire(struct nt_ledger *l, uint64_t now_ms)
 	return n;
 }
 
+/*
+ * Entries in ascending order of their hash. A slot keeps the first 8 bytes of it: two that
+ * share them (which takes 2^32 tries to make on purpose) are ordered by the whole hashes.
+ */
 static int by_hash(const struct nt_ledger *l, uint32_t a, uint32_t b)
 {
-	return memcmp(l->slots[a].hash, l->slots[b].hash, NT_LEDGER_HASH_LEN);
+	uint8_t ha[NT_LEDGER_HASH_LEN], hb[NT_LEDGER_HASH_LEN];
+	int c = memcmp(l->slots[a].hash, l->slots[b].hash, NT_LEDGER_HASH_PREFIX_LEN);
+
+	if (c)
+		return c;
+	nt_ledger_entry_hash(&l->slots[a].e, ha);
+	nt_ledger_entry_hash(&l->slots[b].e, hb);
+	return memcmp(ha, hb, NT_LEDGER_HASH_LEN);
 }
 
-/* BLAKE2b-256(state_context || u32 count || entry hashes in ascending order). */
+/*
+ * BLAKE2b-256(state_context || u32 count || entry hashes in ascending order). The entries'
+ * hashes are computed again from their fields (one BLAKE2b of each entry's encoding), in
+ * the order of the heap's array sorted in place, which is then made a heap again.
+ */
 void nt_ledger_state_hash(struct nt_ledger *l, uint8_t out[NT_LEDGER_HASH_LEN])
 {
 	crypto_generichash_state st;
-	uint8_t cnt[4];
-	uint32_t n = 0;
+	uint8_t cnt[4], h[NT_LEDGER_HASH_LEN];
 
 	if (l->state_dirty) {
-		for (uint32_t i = 0; i < l->fresh; i++)
-			if (l->slots[i].used)
-				l->order[n++] = i;
-		nt_ledger_sort_slots(l, l->order, n, by_hash);
-		nt_put_be32(cnt, n);
+		nt_ledger_sort_slots(l, l->heap, l->nheap, by_hash);
+		nt_put_be32(cnt, l->nheap);
 		crypto_generichash_init(&st, NULL, 0, NT_LEDGER_HASH_LEN);
 		crypto_generichash_update(&st, (const uint8_t *)state_context, sizeof(state_context) - 1);
 		crypto_generichash_update(&st, cnt, sizeof(cnt));
-		for (uint32_t i = 0; i < n; i++)
-			crypto_generichash_update(&st, l->slots[l->order[i]].hash, NT_LEDGER_HASH_LEN);
+		for (uint32_t i = 0; i < l->nheap; i++) {
+			nt_ledger_entry_hash(&l->slots[l->heap[i]].e, h);
+			crypto_generichash_update(&st, h, NT_LEDGER_HASH_LEN);
+		}
 		crypto_generichash_final(&st, l->state_hash, NT_LEDGER_HASH_LEN);
+		nt_ledger_heap_rebuild(l);
 		l->state_dirty = false;
 	}
 	memcpy(out, l->state_hash, NT_LEDGER_HASH_LEN);

@@ -48,7 +48,13 @@ struct nt_ledger_cfg {
 	size_t memory;
 	uint32_t max_key; /* bytes, <= 255; 0: default */
 	uint32_t max_value; /* bytes, <= 65535; 0: default */
-	uint32_t max_per_owner; /* 0: default */
+	uint32_t max_per_owner; /* 0: default; at most 65535 */
+	/*
+	 * Entries this process signs (put, delete) that the ledger holds at once, of every
+	 * identity it signs with; past it, put is -EDQUOT. 0: NT_LEDGER_LOCAL_SIGNERS (4)
+	 * identities' max_per_owner. At most capacity.
+	 */
+	uint32_t max_local;
 	uint64_t max_ttl_ms; /* 0: default (24 h); at most 2^32 - 1 */
 	uint64_t skew_ms; /* tolerated clock skew; 0: default (60 s) */
 	uint64_t tombstone_ttl_ms; /* 0: default (60 s) */

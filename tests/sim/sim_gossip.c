@@ -166,19 +166,40 @@ static void on_change(void *ctx, const struct nt_ledger_entry *e, enum nt_ledger
 		reached_at_all = now;
 }
 
-/* A machine record of the size the daemon writes: its endpoints and its reflexive address. */
+/*
+ * A machine record as the daemon writes it (claims.c machine_value(), the shape
+ * test_ledger_arena uses): host name, system, version, port, prefix and two endpoints.
+ */
 static size_t claim_value(uint32_t i, char *buf, size_t len)
 {
 	return (size_t)snprintf(buf, len,
-				"{\"endpoints\":[\"198.51.%u.%u:51820\",\"[2001:db8::%x]:51820\"],"
-				"\"reflexive\":\"203.0.%u.%u:%u\"}",
-				(i >> 8) & 255, i & 255, i, (i >> 8) & 255, i & 255, 40000 + i % 20000);
+				"{\"hostname\":\"member-%05u\",\"os\":\"Linux\",\"arch\":\"x86_64\","
+				"\"version\":\"0.9.0-142-g317ed54\",\"port\":51820,\"prefix\":16,"
+				"\"endpoints\":[\"192.168.%u.%u:51820\",\"198.51.100.%u:51820\"]}",
+				i, (i >> 8) & 255, i & 255, i % 250);
 }
 
-static void setup_members(uint32_t m)
+/* What a machine claim takes in a ledger's arena: key NUL value signature (docs/ledger.md §5). */
+static size_t claim_need(size_t klen, size_t vlen)
+{
+	return klen + 1 + vlen + NT_LEDGER_SIG_LEN;
+}
+
+static void member_key(uint32_t i, char *key, size_t len)
+{
+	snprintf(key, len, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+}
+
+/* The trials' claims: one per trial, by a member, on a key of its own. */
+static void trial_key_of(uint32_t who, uint32_t n, char *key, size_t len)
+{
+	snprintf(key, len, "fd00::%x:%x", who, n);
+}
+
+static void setup_members(uint32_t m, uint32_t ntrials)
 {
 	struct nt_ledger_cfg lc = {
-		.capacity = m + 64, /* everyone's claim and the trials' */
+		.capacity = m + 2 * ntrials, /* everyone's claim and the trials' */
 		.max_key = 40,
 		.max_value = max_value,
 		.max_ttl_ms = MAX_TTL_MS,
@@ -187,10 +208,21 @@ static void setup_members(uint32_t m)
 	uint8_t (*wire)[512] = calloc(m, sizeof(*wire));
 	size_t *wlen = calloc(m, sizeof(*wlen));
 	char key[64], value[256];
+	size_t vmax = 0;
 	int ret;
 
 	if (!wire || !wlen)
 		die("setup", ENOMEM);
+	/* An arena of what the claims need: every member's, and the trials' at their largest. */
+	for (uint32_t i = 0; i < m; i++) {
+		size_t vlen = claim_value(i, value, sizeof(value));
+
+		member_key(i, key, sizeof(key));
+		lc.memory += claim_need(strlen(key), vlen);
+		vmax = NT_MAX(vmax, vlen);
+	}
+	trial_key_of(m - 1, 2 * ntrials, key, sizeof(key));
+	lc.memory += 2 * ntrials * claim_need(strlen(key), vmax);
 	members = calloc(m, sizeof(*members));
 	if (!members)
 		die("setup", ENOMEM);
@@ -205,7 +237,7 @@ static void setup_members(uint32_t m)
 			die("nt_ledger_new", ret);
 		signer(i);
 		memcpy(members[i].pk, ident.ed_pk, 32);
-		snprintf(key, sizeof(key), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		member_key(i, key, sizeof(key));
 		ret = nt_ledger_put_local(members[i].l, &ident, NT_LEDGER_MACHINES, key, value,
 					  claim_value(i, value, sizeof(value)), LEASE_MS, now, &e);
 		if (ret < 0)
@@ -412,7 +444,7 @@ static struct trial run_trial(uint32_t n)
 	need_all = nmembers - 1;
 	signer(who);
 	memcpy(trial_owner, ident.ed_pk, 32);
-	snprintf(trial_key, sizeof(trial_key), "fd00::%x:%x", who, n);
+	trial_key_of(who, n, trial_key, sizeof(trial_key));
 	/* One other member is away (its sessions down) until everybody else holds the claim. */
 	sessions_set(away, false);
 	start = now;
@@ -474,7 +506,8 @@ int main(int argc, char **argv)
 	uint64_t seed = 1, quiet_secs = 300;
 	double mean_degree, q[4], scale, worst99[2] = { 0 }, worstall[2] = { 0 }, per_change = 0;
 	bool check = false, ok = true;
-	size_t ledger_mem;
+	size_t ledger_mem, ledger_arena;
+	struct nt_ledger_stats lst;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "m:t:s:v:c", opts, NULL)) != -1) {
@@ -513,9 +546,11 @@ int main(int argc, char **argv)
 	simnet_init(&net, seed);
 	now = T0;
 
-	setup_members(m);
+	setup_members(m, trials);
 	setup_peers(&max_degree, &mean_degree);
 	ledger_mem = nt_ledger_memory(members[0].l);
+	nt_ledger_stats_get(members[0].l, &lst);
+	ledger_arena = lst.arena;
 	printf("sim_gossip: %u members, %u entries each, gossip peers per member %.1f on average"
 	       " (max %u), k = %u neighbors, links 10-80 ms\n",
 	       m, nt_ledger_count(members[0].l), mean_degree, max_degree, NT_NEIGHBORS_DEFAULT);
@@ -551,8 +586,10 @@ int main(int argc, char **argv)
 	       " per member of payload (%.0f bytes per change per member x %u members / %llu s)\n",
 	       (unsigned long long)(LEASE_MS / 2000), per_change * m / (double)(LEASE_MS / 2000),
 	       per_change, m, (unsigned long long)(LEASE_MS / 2000));
-	printf("ledger memory per member: %zu bytes (nt_ledger_memory; capacity %u, key 40, value %u)\n",
-	       ledger_mem, m + 64, max_value);
+	printf("ledger memory per member: %zu bytes, %.2f MiB, %zu per claim (nt_ledger_memory;"
+	       " capacity %u, arena %zu bytes: what the claims need)\n",
+	       ledger_mem, (double)ledger_mem / (1 << 20), ledger_mem / (m + 2 * trials),
+	       m + 2 * trials, ledger_arena);
 	printf("signature checks: %llu real, %llu memoised; datagrams %llu sent, %llu lost\n",
 	       (unsigned long long)memo_real, (unsigned long long)memo_hits,
 	       (unsigned long long)net.sent, (unsigned long long)net.lost);
@@ -573,6 +610,12 @@ int main(int argc, char **argv)
 				       worstall[k], losses[k] * 100, limall);
 				ok = false;
 			}
+		}
+		/* 2 MiB for 5,000 claims: a figure of allocation, checked at that size and above. */
+		if (m >= TARGET_M && ledger_mem > (uint64_t)TARGET_LEDGER * (m + 2 * trials) / TARGET_M) {
+			printf("FAIL: ledger memory %zu bytes per member (target %u for %u claims)\n",
+			       ledger_mem, TARGET_LEDGER, TARGET_M);
+			ok = false;
 		}
 		if (q[3] > TARGET_QUIET_BPS) {
 			printf("FAIL: quiet gossip %.2f B/s at most per member (target %d)\n", q[3],
