@@ -21,11 +21,13 @@
 enum { PLAIN_OFF = NT_ENGINE_PLAIN_OFF, PKT_OFF = NT_ENGINE_PKT_OFF };
 
 /*
- * Receive bundles of this many GRO buffers per system call (each holds up to 64 KB): 4 is
- * about 180 frames a call, and 256 KiB of buffers a node touches under load (8 took 512).
+ * Receive bundles of this many GRO buffers per system call (each holds up to 64 KB): 2 is
+ * about 90 frames a call, and 136 KiB of buffers a node touches under load (4 took 272, 8
+ * 544). A call per 90 frames costs little beside decrypting them: scripts/bench measured the
+ * same TCP throughput with 2 as with 4 (docs/bench.md, "Memory").
  */
 #ifndef NT_GRO_RX_SLOTS
-#define NT_GRO_RX_SLOTS 4
+#define NT_GRO_RX_SLOTS 2
 #endif
 /* Superpackets the send queue holds before it is flushed (each up to 64 KB of frames). */
 #ifndef NT_TXQ_SUPERPACKETS

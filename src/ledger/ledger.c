@@ -122,7 +122,7 @@ bool nt_ledger_same_bk(const struct slot *s, const char *b, size_t blen, const c
 uint32_t nt_ledger_find_owned(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
 			      size_t klen, const uint8_t owner[32])
 {
-	uint32_t i = l->bk_heads[nt_ledger_bk_hash(l, b, blen, k, klen)];
+	uint32_t i = nt_ledger_head(l->bk_heads, nt_ledger_bk_hash(l, b, blen, k, klen));
 
 	for (; i != NIL; i = l->slots[i].next_bk) {
 		nt_ledger_probe(l);
@@ -176,8 +176,8 @@ bool nt_ledger_in_reserve(const struct nt_ledger *l, const char *b, size_t blen)
 static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const struct nt_ledger_entry *in,
 					    uint64_t now, uint32_t *evict)
 {
-	uint32_t i = l->bk_heads[nt_ledger_bk_hash(l, in->bucket, in->bucket_len, in->key,
-						   in->key_len)];
+	uint32_t i = nt_ledger_head(l->bk_heads, nt_ledger_bk_hash(l, in->bucket, in->bucket_len,
+								     in->key, in->key_len));
 	const struct slot *holder = NULL;
 	uint32_t n = 0, worst = NIL;
 
@@ -209,7 +209,7 @@ static enum nt_ledger_verdict check_contest(const struct nt_ledger *l, const str
 
 static uint32_t owner_find(const struct nt_ledger *l, const uint8_t pk[32])
 {
-	uint32_t i = l->owner_heads[owner_hash(l, pk)];
+	uint32_t i = nt_ledger_head(l->owner_heads, owner_hash(l, pk));
 
 	for (; i != NIL; i = l->owners[i].next) {
 		nt_ledger_probe(l);
@@ -261,14 +261,22 @@ static void notify(struct nt_ledger *l, const struct slot *s, enum nt_ledger_cha
 		l->cfg.on_change(l->cfg.ctx, &s->e, c, local);
 }
 
-static void unlink_u32(uint32_t *head, uint32_t idx, struct slot *slots, size_t field_off)
+/* Takes slot idx out of the chain that starts at heads[h], linked by the field at field_off. */
+static void unlink_u32(uint32_t *heads, uint32_t h, uint32_t idx, struct slot *slots, size_t field_off)
 {
-	uint32_t *pp = head;
+	uint32_t next = *(uint32_t *)((uint8_t *)&slots[idx] + field_off), *pp;
 
-	while (*pp != NIL && *pp != idx)
-		pp = (uint32_t *)((uint8_t *)&slots[*pp] + field_off);
-	if (*pp == idx)
-		*pp = *(uint32_t *)((uint8_t *)&slots[idx] + field_off);
+	if (nt_ledger_head(heads, h) == idx) {
+		nt_ledger_head_set(heads, h, next);
+		return;
+	}
+	for (uint32_t i = nt_ledger_head(heads, h); i != NIL; i = *pp) {
+		pp = (uint32_t *)((uint8_t *)&slots[i] + field_off);
+		if (*pp == idx) {
+			*pp = next;
+			return;
+		}
+	}
 }
 
 void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
@@ -278,16 +286,21 @@ void nt_ledger_slot_remove(struct nt_ledger *l, uint32_t idx)
 	struct owner_rec *o = &l->owners[oidx];
 
 	notify(l, s, NT_LEDGER_CHANGE_REMOVED, false);
-	unlink_u32(&l->bk_heads[nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key,
-						  s->e.key_len)],
+	unlink_u32(l->bk_heads, nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key, s->e.key_len),
 		   idx, l->slots, offsetof(struct slot, next_bk));
 	nt_ledger_heap_remove(l, idx);
-	unlink_u32(&l->id_heads[id_chain(l, s->id)], idx, l->slots, offsetof(struct slot, next_id));
+	unlink_u32(l->id_heads, id_chain(l, s->id), idx, l->slots, offsetof(struct slot, next_id));
 	if (--o->count == 0) {
-		uint32_t *pp = &l->owner_heads[owner_hash(l, o->pk)];
-		while (*pp != oidx)
-			pp = &l->owners[*pp].next;
-		*pp = o->next;
+		uint32_t h = owner_hash(l, o->pk), *pp;
+
+		if (nt_ledger_head(l->owner_heads, h) == oidx) {
+			nt_ledger_head_set(l->owner_heads, h, o->next);
+		} else {
+			for (pp = &l->owners[nt_ledger_head(l->owner_heads, h)].next; *pp != oidx;
+			     pp = &l->owners[*pp].next)
+				;
+			*pp = o->next;
+		}
 		o->next = l->owner_free;
 		l->owner_free = oidx;
 		l->nowners--;
@@ -525,8 +538,8 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 		memcpy(l->owners[oidx].pk, in->owner, 32);
 		l->owners[oidx].count = 0;
 		l->owners[oidx].reserve_live = 0;
-		l->owners[oidx].next = l->owner_heads[h];
-		l->owner_heads[h] = oidx;
+		l->owners[oidx].next = nt_ledger_head(l->owner_heads, h);
+		nt_ledger_head_set(l->owner_heads, h, oidx);
 		l->nowners++;
 	}
 	if (l->free_head != NIL) {
@@ -552,10 +565,10 @@ enum nt_ledger_verdict nt_ledger_merge(struct nt_ledger *l, const struct nt_ledg
 	}
 	s->id = compute_id(&s->e);
 	uint32_t h = nt_ledger_bk_hash(l, s->e.bucket, s->e.bucket_len, s->e.key, s->e.key_len);
-	s->next_bk = l->bk_heads[h];
-	l->bk_heads[h] = idx;
-	s->next_id = l->id_heads[id_chain(l, s->id)];
-	l->id_heads[id_chain(l, s->id)] = idx;
+	s->next_bk = nt_ledger_head(l->bk_heads, h);
+	nt_ledger_head_set(l->bk_heads, h, idx);
+	s->next_id = nt_ledger_head(l->id_heads, id_chain(l, s->id));
+	nt_ledger_head_set(l->id_heads, id_chain(l, s->id), idx);
 	if (out)
 		*out = &s->e;
 	notify(l, s, NT_LEDGER_CHANGE_ADDED, local);
@@ -760,8 +773,6 @@ int nt_ledger_new(struct nt_ledger **out, const struct nt_ledger_cfg *cfg)
 		nt_ledger_free(l);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < l->hsize; i++)
-		l->bk_heads[i] = l->id_heads[i] = l->owner_heads[i] = NIL;
 	for (uint32_t i = 0; i < lsize; i++)
 		l->local[i].idx = NIL;
 	if (l->reserve_bucket[0])

@@ -160,6 +160,22 @@ static inline void nt_ledger_probe(const struct nt_ledger *l)
 	((struct nt_ledger *)l)->stats.probes++;
 }
 
+/*
+ * The chain heads (bk_heads, id_heads, owner_heads) hold the complement of the first index
+ * of their chain, so that a table fresh from calloc is all NIL: its pages are touched only
+ * where a chain starts, not all at once when the ledger is made (a default ledger's heads
+ * are 144 KiB, resident from the start otherwise).
+ */
+static inline uint32_t nt_ledger_head(const uint32_t *heads, uint32_t h)
+{
+	return ~heads[h];
+}
+
+static inline void nt_ledger_head_set(uint32_t *heads, uint32_t h, uint32_t idx)
+{
+	heads[h] = ~idx;
+}
+
 /* The (bucket, key) chain of a key: an index into bk_heads. */
 uint32_t nt_ledger_bk_hash(const struct nt_ledger *l, const char *b, size_t blen, const char *k,
 			   size_t klen);

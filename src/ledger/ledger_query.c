@@ -16,7 +16,7 @@ static const struct slot *winner(const struct nt_ledger *l, const char *b, size_
 				 const char *k, size_t klen)
 {
 	const struct slot *best = NULL;
-	uint32_t i = l->bk_heads[nt_ledger_bk_hash(l, b, blen, k, klen)];
+	uint32_t i = nt_ledger_head(l->bk_heads, nt_ledger_bk_hash(l, b, blen, k, klen));
 
 	for (; i != NIL; i = l->slots[i].next_bk) {
 		const struct slot *s = &l->slots[i];
@@ -56,7 +56,8 @@ const struct nt_ledger_entry *nt_ledger_get_owned(const struct nt_ledger *l, con
 
 const struct nt_ledger_entry *nt_ledger_get_by_id(const struct nt_ledger *l, uint64_t id)
 {
-	for (uint32_t i = l->id_heads[nt_ledger_chain(l, (uint32_t)id)]; i != NIL; i = l->slots[i].next_id) {
+	for (uint32_t i = nt_ledger_head(l->id_heads, nt_ledger_chain(l, (uint32_t)id)); i != NIL;
+	     i = l->slots[i].next_id) {
 		nt_ledger_probe(l);
 		if (l->slots[i].id == id)
 			return &l->slots[i].e;
@@ -104,7 +105,7 @@ bool nt_ledger_is_claimed(const struct nt_ledger *l, const char *bucket, const c
 
 	if (!nt_ledger_bucket_is_valid(bucket, blen) || !nt_ledger_key_is_valid(key, klen))
 		return false;
-	for (i = l->bk_heads[nt_ledger_bk_hash(l, bucket, blen, key, klen)]; i != NIL;
+	for (i = nt_ledger_head(l->bk_heads, nt_ledger_bk_hash(l, bucket, blen, key, klen)); i != NIL;
 	     i = l->slots[i].next_bk) {
 		const struct slot *s = &l->slots[i];
 
