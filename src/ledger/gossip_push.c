@@ -45,19 +45,49 @@ static void retry_after(struct nt_gossip *g, uint64_t at)
 	g->retry_at = NT_MIN(g->retry_at, at + NT_GOSSIP_ASK_AGAIN_MS);
 }
 
-/* Asks p for an announced item, now; slot i is its (-1: takes the oldest). */
+/*
+ * A slot for an item p announced first: an empty or settled one (it came, or we gave up)
+ * if there is one, in ring order; else, once p waits on its share of the ring, the oldest
+ * of p's own; else the oldest of all. A peer's announcements never take more than its share
+ * of the slots that still wait, however many items it announces.
+ */
+static int slot_take(struct nt_gossip *g, const struct peer *p)
+{
+	int own = -1, oldest = -1;
+	uint32_t mine = 0;
+
+	for (int k = 0; k < NT_GOSSIP_ASKED; k++) {
+		int i = (int)((g->asked_next + (uint32_t)k) % NT_GOSSIP_ASKED);
+
+		if (!g->asked[i].at || g->asked[i].tries >= NT_GOSSIP_ASK_TRIES) {
+			g->asked_next = ((uint32_t)i + 1) % NT_GOSSIP_ASKED;
+			return i;
+		}
+		if (g->asked[i].owner == p->handle) {
+			mine++;
+			if (own < 0 || g->asked[i].at < g->asked[own].at)
+				own = i;
+		}
+		if (oldest < 0 || g->asked[i].at < g->asked[oldest].at)
+			oldest = i;
+	}
+	return mine >= NT_GOSSIP_ASKED_PER_PEER ? own : oldest;
+}
+
+/* Asks p for an announced item, now; slot i is its (-1: takes one, slot_take). */
 static void ask(struct nt_gossip *g, struct peer *p, const uint8_t *it, int i, uint64_t now)
 {
 	if (!nt_gossip_want(g, p, it))
 		return;
 	if (i < 0) {
-		i = (int)g->asked_next;
-		g->asked_next = (g->asked_next + 1) % NT_GOSSIP_ASKED;
+		i = slot_take(g, p);
 		memcpy(g->asked[i].item, it, NT_GOSSIP_SUMMARY_ITEM);
 		g->asked[i].tries = 0;
+		g->asked[i].owner = p->handle;
 	}
 	g->asked[i].at = now ? now : 1;
 	g->asked[i].from = p->handle;
+	g->asked[i].asked_of = p->handle;
 	g->asked[i].tries++;
 	retry_after(g, g->asked[i].at);
 }
@@ -74,10 +104,15 @@ void nt_gossip_on_ihave(struct nt_gossip *g, struct peer *p, const uint8_t *item
 		if (nt_gossip_item_cmp(g, it) <= 0)
 			continue;
 		i = asked_find(g, it);
-		/* Asked already, of someone: this peer is whom we ask if that goes unanswered. */
+		/*
+		 * Asked already, of someone: this peer is whom we ask if that goes unanswered,
+		 * unless it is the one we asked; so the peer that failed us cannot take our
+		 * asking again from another by announcing the item once more.
+		 */
 		if (i >= 0 && g->asked[i].tries < NT_GOSSIP_ASK_TRIES &&
 		    now - g->asked[i].at < NT_GOSSIP_ASK_AGAIN_MS && now >= g->asked[i].at) {
-			g->asked[i].from = p->handle;
+			if (p->handle != g->asked[i].asked_of)
+				g->asked[i].from = p->handle;
 			continue;
 		}
 		if (i >= 0 && g->asked[i].tries >= NT_GOSSIP_ASK_TRIES)
