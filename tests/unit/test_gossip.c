@@ -955,6 +955,39 @@ static void test_ihave_ring_flood(void **state)
 }
 
 /*
+ * A hostile member (node 1) sends an entry it made up in the name of node 2: the next
+ * version of node 2's claim, back-dated, with a signature that is not node 2's. It is
+ * refused; but it must not make us refuse to ask for node 2's real entry of that version
+ * when an honest member (node 3) announces it: only what its owner signed is remembered.
+ */
+static void test_ihave_forged_refusal(void **state)
+{
+	uint8_t e[512], m[600], it[NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip_stats st;
+	struct nt_gossip *g;
+	uint64_t v;
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	sim_now = T0 + 10000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 5000, sim_now - 5000);
+	assert_int_equal(nt_ledger_insert(nodes[0].l, e, n, sim_now), NT_LEDGER_ADDED);
+	v = sim_now - 100;
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[2].id.ed_pk, "10.1.0.3", v, sim_now - 6000);
+	assert_int_equal(nt_gossip_input(g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED] + st.entries_rx[NT_LEDGER_UPDATED], 0);
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", v, sim_now - 5000);
+	item_of(e, n, it);
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 3, m, ihave_msg(m, it, 1), sim_now + 10), 0);
+	assert_true(wanted_of(0, 3, nt_get_be64(it)));
+	sim_teardown();
+}
+
+/*
  * What a change costs the network: every member receives the entry about once (from the
  * member it came from, or by asking), and an IHAVE from its other peers; a full copy from
  * every neighbor was what each forward sent before IHAVE.
@@ -1080,6 +1113,7 @@ int main(void)
 		cmocka_unit_test(test_ihave),
 		cmocka_unit_test(test_ihave_reannounce),
 		cmocka_unit_test(test_ihave_ring_flood),
+		cmocka_unit_test(test_ihave_forged_refusal),
 		cmocka_unit_test(test_change_crosses_once),
 		cmocka_unit_test(test_ranges_budget),
 		cmocka_unit_test(test_cfg),
