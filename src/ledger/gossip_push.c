@@ -30,14 +30,20 @@ static int asked_find(const struct nt_gossip *g, const uint8_t *it)
 	return -1;
 }
 
-/* Whether (id, version) came because an IHAVE announced it (however long ago). */
-static bool was_announced(const struct nt_gossip *g, uint64_t id, uint64_t version)
+/*
+ * Whether (id, version) came from src because an IHAVE announced it: src is the peer we
+ * asked for it last. Had anyone announced it, an old entry that reaches us another way (what
+ * a joining member pulls) would travel on as news at the word of a peer that never sent it.
+ */
+static bool was_announced(const struct nt_gossip *g, uint64_t src, uint64_t id, uint64_t version)
 {
 	uint8_t it[16];
+	int i;
 
 	nt_put_be64(it, id);
 	nt_put_be64(it + 8, version);
-	return asked_find(g, it) >= 0;
+	i = asked_find(g, it);
+	return i >= 0 && g->asked[i].asked_of == src;
 }
 
 static void retry_after(struct nt_gossip *g, uint64_t at)
@@ -253,7 +259,7 @@ void nt_gossip_on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *re
 		 * once and a flood dies out: what came as news (a push, or the answer to an
 		 * IHAVE), and what reconciliation taught us only if it was signed recently.
 		 */
-		if (!push && !entry_is_fresh(g, &d, now) && !was_announced(g, id, d.version))
+		if (!push && !entry_is_fresh(g, &d, now) && !was_announced(g, p->handle, id, d.version))
 			continue;
 		forward_add(g, p->handle, e, elen, &d, id);
 	}

@@ -988,6 +988,36 @@ static void test_ihave_forged_refusal(void **state)
 }
 
 /*
+ * A hostile member (node 1) announces an old entry (signed 40 s ago) that we lack and
+ * never answers; the entry then comes from another peer (node 3) in reconciliation, as
+ * what a joining member pulls: it is not news, and goes no further. Only the answer of the
+ * peer we asked travels on like a push.
+ */
+static void test_ihave_old_not_news(void **state)
+{
+	uint8_t e[512], m[600], it[NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip_stats st;
+	struct nt_gossip *g;
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	sim_now = T0 + 100000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 40000,
+		       sim_now - 40000);
+	item_of(e, n, it);
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 1, m, ihave_msg(m, it, 1), sim_now), 0);
+	assert_true(wanted_of(0, 1, nt_get_be64(it)));
+	assert_int_equal(nt_gossip_input(g, 3, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now + 10), 0);
+	nt_gossip_stats_get(g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 1);
+	assert_int_equal(st.pushes_forwarded, 0);
+	sim_teardown();
+}
+
+/*
  * What a change costs the network: every member receives the entry about once (from the
  * member it came from, or by asking), and an IHAVE from its other peers; a full copy from
  * every neighbor was what each forward sent before IHAVE.
@@ -1114,6 +1144,7 @@ int main(void)
 		cmocka_unit_test(test_ihave_reannounce),
 		cmocka_unit_test(test_ihave_ring_flood),
 		cmocka_unit_test(test_ihave_forged_refusal),
+		cmocka_unit_test(test_ihave_old_not_news),
 		cmocka_unit_test(test_change_crosses_once),
 		cmocka_unit_test(test_ranges_budget),
 		cmocka_unit_test(test_cfg),
