@@ -51,16 +51,29 @@ static void retry_after(struct nt_gossip *g, uint64_t at)
 	g->retry_at = NT_MIN(g->retry_at, at + NT_GOSSIP_ASK_AGAIN_MS);
 }
 
+/* How many slots still waiting were taken for the items this peer announced first. */
+static uint32_t slots_owned(const struct nt_gossip *g, uint64_t owner)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < NT_GOSSIP_ASKED; i++)
+		n += g->asked[i].at && g->asked[i].tries < NT_GOSSIP_ASK_TRIES &&
+		     g->asked[i].owner == owner;
+	return n;
+}
+
 /*
  * A slot for an item p announced first: an empty or settled one (it came, or we gave up)
  * if there is one, in ring order; else, once p waits on its share of the ring, the oldest
- * of p's own; else the oldest of all. A peer's announcements never take more than its share
- * of the slots that still wait, however many items it announces.
+ * of p's own; else the oldest of a peer past its share (only free slots take it past), and
+ * the oldest of all when there is none. A peer's announcements thus take the slots of the
+ * others' news only while it holds less than its share, however many items it announces
+ * and however often we ask it again (which makes its slots the newest).
  */
 static int slot_take(struct nt_gossip *g, const struct peer *p)
 {
-	int own = -1, oldest = -1;
-	uint32_t mine = 0;
+	int own = -1, over = -1, oldest = -1;
+	uint32_t owned[NT_GOSSIP_ASKED];
 
 	for (int k = 0; k < NT_GOSSIP_ASKED; k++) {
 		int i = (int)((g->asked_next + (uint32_t)k) % NT_GOSSIP_ASKED);
@@ -69,15 +82,22 @@ static int slot_take(struct nt_gossip *g, const struct peer *p)
 			g->asked_next = ((uint32_t)i + 1) % NT_GOSSIP_ASKED;
 			return i;
 		}
-		if (g->asked[i].owner == p->handle) {
-			mine++;
-			if (own < 0 || g->asked[i].at < g->asked[own].at)
-				own = i;
-		}
-		if (oldest < 0 || g->asked[i].at < g->asked[oldest].at)
+	}
+	/* Every slot waits: 64 x 64 compares, only while the ring is full. */
+	for (int i = 0; i < NT_GOSSIP_ASKED; i++) {
+		uint64_t at = g->asked[i].at;
+
+		owned[i] = slots_owned(g, g->asked[i].owner);
+		if (g->asked[i].owner == p->handle && (own < 0 || at < g->asked[own].at))
+			own = i;
+		if (owned[i] > NT_GOSSIP_ASKED_PER_PEER && (over < 0 || at < g->asked[over].at))
+			over = i;
+		if (oldest < 0 || at < g->asked[oldest].at)
 			oldest = i;
 	}
-	return mine >= NT_GOSSIP_ASKED_PER_PEER ? own : oldest;
+	if (own >= 0 && owned[own] >= NT_GOSSIP_ASKED_PER_PEER)
+		return own;
+	return over >= 0 ? over : oldest;
 }
 
 /* Asks p for an announced item, now; slot i is its (-1: takes one, slot_take). */

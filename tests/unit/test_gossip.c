@@ -955,6 +955,49 @@ static void test_ihave_ring_flood(void **state)
 }
 
 /*
+ * The same flood, asked again a second later (which makes its slots the newest): the
+ * news of two honest members (nodes 3 and 5) must not take each other's slots while the
+ * flood holds more than its share.
+ */
+static void test_ihave_ring_flood_refreshed(void **state)
+{
+	uint8_t e[512], m[1400], x[NT_GOSSIP_SUMMARY_ITEM], y[NT_GOSSIP_SUMMARY_ITEM];
+	uint8_t junk[63 * NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip *g;
+	uint64_t t0;
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	t0 = sim_now = T0 + 10000;
+	memset(junk, 0, sizeof(junk));
+	for (uint16_t j = 0; j < 63; j++) {
+		nt_put_be64(junk + j * NT_GOSSIP_SUMMARY_ITEM, 0xdead000000000000ULL + j);
+		nt_put_be64(junk + j * NT_GOSSIP_SUMMARY_ITEM + 8, t0);
+	}
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 1, m, ihave_msg(m, junk, 32), t0), 0);
+	assert_int_equal(nt_gossip_input(g, 1, m, ihave_msg(m, junk + 32 * NT_GOSSIP_SUMMARY_ITEM, 31), t0), 0);
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", t0 - 100, t0 - 100);
+	item_of(e, n, x);
+	n = make_entry(e, sizeof(e), &nodes[4].id, nodes[4].id.ed_pk, "10.1.0.5", t0 - 100, t0 - 100);
+	item_of(e, n, y);
+	assert_int_equal(nt_gossip_input(g, 3, m, ihave_msg(m, x, 1), t0 + 500), 0);
+	assert_true(wanted_of(0, 3, nt_get_be64(x)));
+	/* The flood is asked again (its slots are now the newest), then node 5's news comes. */
+	nt_gossip_tick(g, t0 + 1000);
+	assert_true(wanted_of(0, 1, 0xdead000000000000ULL));
+	assert_int_equal(nt_gossip_input(g, 5, m, ihave_msg(m, y, 1), t0 + 1100), 0);
+	assert_true(wanted_of(0, 5, nt_get_be64(y)));
+	/* Node 3's answer was lost: asked again. */
+	net_flush();
+	nt_gossip_tick(g, t0 + 1500);
+	assert_true(wanted_of(0, 3, nt_get_be64(x)));
+	sim_teardown();
+}
+
+/*
  * A hostile member (node 1) sends an entry it made up in the name of node 2: the next
  * version of node 2's claim, back-dated, with a signature that is not node 2's. It is
  * refused; but it must not make us refuse to ask for node 2's real entry of that version
@@ -1143,6 +1186,7 @@ int main(void)
 		cmocka_unit_test(test_ihave),
 		cmocka_unit_test(test_ihave_reannounce),
 		cmocka_unit_test(test_ihave_ring_flood),
+		cmocka_unit_test(test_ihave_ring_flood_refreshed),
 		cmocka_unit_test(test_ihave_forged_refusal),
 		cmocka_unit_test(test_ihave_old_not_news),
 		cmocka_unit_test(test_change_crosses_once),
