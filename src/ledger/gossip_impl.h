@@ -20,6 +20,12 @@
 /* An announced entry is asked for again after this long without it, this many times in all. */
 #define NT_GOSSIP_ASK_AGAIN_MS 1000
 #define NT_GOSSIP_ASK_TRIES 3
+/*
+ * Of the ring's slots still waiting, at most this many for the items one peer announced
+ * first: a member that announces what nobody holds takes its own slots back, not those of
+ * the news its neighbors announced (so it cannot make us forget what to ask again).
+ */
+#define NT_GOSSIP_ASKED_PER_PEER (NT_GOSSIP_ASKED / 4)
 
 enum {
 	ITEM_LEN = 24, /* id(8) version(8) entry hash prefix(8), big-endian: sorts by memcmp */
@@ -68,7 +74,9 @@ struct nt_gossip {
 	struct {
 		uint8_t item[NT_GOSSIP_SUMMARY_ITEM];
 		uint64_t at; /* when last asked; 0: an empty slot */
-		uint64_t from; /* whom to ask next: the peer that announced it last */
+		uint64_t from; /* whom to ask next: the last announcer other than asked_of */
+		uint64_t asked_of; /* whom we asked last */
+		uint64_t owner; /* the announcer that made us ask first: its share of the ring */
 		uint8_t tries; /* NT_GOSSIP_ASK_TRIES: done (it came, or we gave up) */
 	} asked[NT_GOSSIP_ASKED];
 	uint32_t asked_next;

@@ -30,14 +30,20 @@ static int asked_find(const struct nt_gossip *g, const uint8_t *it)
 	return -1;
 }
 
-/* Whether (id, version) came because an IHAVE announced it (however long ago). */
-static bool was_announced(const struct nt_gossip *g, uint64_t id, uint64_t version)
+/*
+ * Whether (id, version) came from src because an IHAVE announced it: src is the peer we
+ * asked for it last. Had anyone announced it, an old entry that reaches us another way (what
+ * a joining member pulls) would travel on as news at the word of a peer that never sent it.
+ */
+static bool was_announced(const struct nt_gossip *g, uint64_t src, uint64_t id, uint64_t version)
 {
 	uint8_t it[16];
+	int i;
 
 	nt_put_be64(it, id);
 	nt_put_be64(it + 8, version);
-	return asked_find(g, it) >= 0;
+	i = asked_find(g, it);
+	return i >= 0 && g->asked[i].asked_of == src;
 }
 
 static void retry_after(struct nt_gossip *g, uint64_t at)
@@ -45,19 +51,69 @@ static void retry_after(struct nt_gossip *g, uint64_t at)
 	g->retry_at = NT_MIN(g->retry_at, at + NT_GOSSIP_ASK_AGAIN_MS);
 }
 
-/* Asks p for an announced item, now; slot i is its (-1: takes the oldest). */
+/* How many slots still waiting were taken for the items this peer announced first. */
+static uint32_t slots_owned(const struct nt_gossip *g, uint64_t owner)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < NT_GOSSIP_ASKED; i++)
+		n += g->asked[i].at && g->asked[i].tries < NT_GOSSIP_ASK_TRIES &&
+		     g->asked[i].owner == owner;
+	return n;
+}
+
+/*
+ * A slot for an item p announced first: an empty or settled one (it came, or we gave up)
+ * if there is one, in ring order; else, once p waits on its share of the ring, the oldest
+ * of p's own; else the oldest of a peer past its share (only free slots take it past), and
+ * the oldest of all when there is none. A peer's announcements thus take the slots of the
+ * others' news only while it holds less than its share, however many items it announces
+ * and however often we ask it again (which makes its slots the newest).
+ */
+static int slot_take(struct nt_gossip *g, const struct peer *p)
+{
+	int own = -1, over = -1, oldest = -1;
+	uint32_t owned[NT_GOSSIP_ASKED];
+
+	for (int k = 0; k < NT_GOSSIP_ASKED; k++) {
+		int i = (int)((g->asked_next + (uint32_t)k) % NT_GOSSIP_ASKED);
+
+		if (!g->asked[i].at || g->asked[i].tries >= NT_GOSSIP_ASK_TRIES) {
+			g->asked_next = ((uint32_t)i + 1) % NT_GOSSIP_ASKED;
+			return i;
+		}
+	}
+	/* Every slot waits: 64 x 64 compares, only while the ring is full. */
+	for (int i = 0; i < NT_GOSSIP_ASKED; i++) {
+		uint64_t at = g->asked[i].at;
+
+		owned[i] = slots_owned(g, g->asked[i].owner);
+		if (g->asked[i].owner == p->handle && (own < 0 || at < g->asked[own].at))
+			own = i;
+		if (owned[i] > NT_GOSSIP_ASKED_PER_PEER && (over < 0 || at < g->asked[over].at))
+			over = i;
+		if (oldest < 0 || at < g->asked[oldest].at)
+			oldest = i;
+	}
+	if (own >= 0 && owned[own] >= NT_GOSSIP_ASKED_PER_PEER)
+		return own;
+	return over >= 0 ? over : oldest;
+}
+
+/* Asks p for an announced item, now; slot i is its (-1: takes one, slot_take). */
 static void ask(struct nt_gossip *g, struct peer *p, const uint8_t *it, int i, uint64_t now)
 {
 	if (!nt_gossip_want(g, p, it))
 		return;
 	if (i < 0) {
-		i = (int)g->asked_next;
-		g->asked_next = (g->asked_next + 1) % NT_GOSSIP_ASKED;
+		i = slot_take(g, p);
 		memcpy(g->asked[i].item, it, NT_GOSSIP_SUMMARY_ITEM);
 		g->asked[i].tries = 0;
+		g->asked[i].owner = p->handle;
 	}
 	g->asked[i].at = now ? now : 1;
 	g->asked[i].from = p->handle;
+	g->asked[i].asked_of = p->handle;
 	g->asked[i].tries++;
 	retry_after(g, g->asked[i].at);
 }
@@ -74,10 +130,15 @@ void nt_gossip_on_ihave(struct nt_gossip *g, struct peer *p, const uint8_t *item
 		if (nt_gossip_item_cmp(g, it) <= 0)
 			continue;
 		i = asked_find(g, it);
-		/* Asked already, of someone: this peer is whom we ask if that goes unanswered. */
+		/*
+		 * Asked already, of someone: this peer is whom we ask if that goes unanswered,
+		 * unless it is the one we asked; so the peer that failed us cannot take our
+		 * asking again from another by announcing the item once more.
+		 */
 		if (i >= 0 && g->asked[i].tries < NT_GOSSIP_ASK_TRIES &&
 		    now - g->asked[i].at < NT_GOSSIP_ASK_AGAIN_MS && now >= g->asked[i].at) {
-			g->asked[i].from = p->handle;
+			if (p->handle != g->asked[i].asked_of)
+				g->asked[i].from = p->handle;
 			continue;
 		}
 		if (i >= 0 && g->asked[i].tries >= NT_GOSSIP_ASK_TRIES)
@@ -218,7 +279,7 @@ void nt_gossip_on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *re
 		 * once and a flood dies out: what came as news (a push, or the answer to an
 		 * IHAVE), and what reconciliation taught us only if it was signed recently.
 		 */
-		if (!push && !entry_is_fresh(g, &d, now) && !was_announced(g, id, d.version))
+		if (!push && !entry_is_fresh(g, &d, now) && !was_announced(g, p->handle, id, d.version))
 			continue;
 		forward_add(g, p->handle, e, elen, &d, id);
 	}

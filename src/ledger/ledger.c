@@ -602,6 +602,24 @@ enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf,
 	return nt_ledger_insert_budget(l, buf, len, now_ms, NULL);
 }
 
+/*
+ * Whether a refused entry is its owner's, at the cost of one check of the sender's budget
+ * (none left: taken as not). The merge refuses before it checks signatures, so that stale
+ * floods cost nothing; but a refusal is remembered (gossip then never asks for that id and
+ * version again) and reported (on_held names the owner), and neither may follow from an
+ * entry anyone could make up in another member's name.
+ */
+static bool refused_is_signed(struct nt_ledger *l, const struct nt_ledger_entry *e,
+			      const uint8_t *wire, size_t wlen, uint32_t *verify_budget)
+{
+	if (verify_budget) {
+		if (!*verify_budget)
+			return false;
+		(*verify_budget)--;
+	}
+	return signature_is_valid(l, wire, wlen, e->owner);
+}
+
 enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_t *buf, size_t len,
 					       uint64_t now_ms, uint32_t *verify_budget)
 {
@@ -612,11 +630,13 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 		v = NT_LEDGER_REJ_MALFORMED;
 	} else {
 		v = nt_ledger_merge(l, &e, buf, len, now_ms, false, 0, verify_budget, NULL);
-		if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
-			l->cfg.on_held(l->cfg.ctx, &e);
-		if (v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
-		    v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED)
+		if ((v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
+		     v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED) &&
+		    refused_is_signed(l, &e, buf, len, verify_budget)) {
+			if (v == NT_LEDGER_REJ_HELD && l->cfg.on_held)
+				l->cfg.on_held(l->cfg.ctx, &e);
 			refused_add(l, compute_id(&e), e.version);
+		}
 	}
 	l->stats.verdicts[v]++;
 	return v;

@@ -98,8 +98,9 @@ uint64_t nt_ledger_entry_id(const struct nt_ledger *l, const struct nt_ledger_en
 const uint8_t *nt_ledger_entry_hash_prefix(const struct nt_ledger *l, const struct nt_ledger_entry *e);
 
 /*
- * Whether an entry with this id and version was refused here (REJ_HELD, REJ_POLICY, REJ_BACKDATED,
- * REJ_FULL, REJ_OWNER_FULL) recently: gossip does not ask for it again.
+ * Whether an entry with this id and version, signed by its owner, was refused here (REJ_HELD,
+ * REJ_POLICY, REJ_BACKDATED, REJ_FULL, REJ_OWNER_FULL) recently: gossip does not ask for it
+ * again. A refused entry whose signature does not check is not remembered.
  */
 bool nt_ledger_was_refused(const struct nt_ledger *l, uint64_t id, uint64_t version);
 /* Forgets those refusals: call when the rules changed (a newly proven owner). */

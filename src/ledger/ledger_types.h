@@ -75,7 +75,8 @@ struct nt_ledger_cfg {
 	 * theirs when the store is full (NULL: every owner counts as proven).
 	 */
 	nt_ledger_owner_pred *proven;
-	/* Told of every entry from the network refused as REJ_HELD (NULL: nobody). */
+	/* Told of every entry from the network refused as REJ_HELD that its owner signed (NULL:
+	 * nobody). */
 	nt_ledger_entry_pred *on_held;
 	void *ctx;
 };

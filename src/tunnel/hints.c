@@ -80,6 +80,13 @@ struct nt_hint *nt_tunnel_hint_add(struct nt_tunnel *t, enum nt_hint_source src,
 		h->source = src; /* vouched for now: out of the open sources' quarter */
 	}
 	if (id) {
+		/*
+		 * A member vouched for the id it named here, not for the one named now: a
+		 * claim signed with a minted key may list any endpoint (demand.c dials it).
+		 * A PEX naming this id sets told_by again after us (announce.c).
+		 */
+		if (h->id_known && memcmp(h->id, id, 32))
+			h->told_by = NULL;
 		memcpy(h->id, id, 32);
 		h->id_known = true;
 	}

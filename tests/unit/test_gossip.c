@@ -861,6 +861,207 @@ static void test_ihave(void **state)
 	sim_teardown();
 }
 
+/* Writes an IHAVE of n items (NT_GOSSIP_SUMMARY_ITEM bytes each) to m; its length. */
+static size_t ihave_msg(uint8_t *m, const uint8_t *items, uint16_t n)
+{
+	m[0] = NT_GOSSIP_VERSION;
+	m[1] = NT_GOSSIP_IHAVE;
+	nt_put_be16(m + 2, n);
+	memcpy(m + 4, items, (size_t)n * NT_GOSSIP_SUMMARY_ITEM);
+	return 4 + (size_t)n * NT_GOSSIP_SUMMARY_ITEM;
+}
+
+/* The WANT queued from node `from` to node `to` that asks for id. */
+static bool wanted_of(int from, int to, uint64_t id)
+{
+	for (const struct pkt *p = qhead; p; p = p->next) {
+		if (p->from != from || p->to != to || p->data[1] != NT_GOSSIP_WANT)
+			continue;
+		for (uint16_t k = 0; k < nt_get_be16(p->data + 2); k++)
+			if (nt_get_be64(p->data + 4 + 8 * (size_t)k) == id)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * A hostile member (node 1) that announces news first and never answers must not keep our
+ * asking away from the honest member (node 3) that announced it too, by announcing it
+ * again after it: the second a lost answer waits is spent on the peer that failed us.
+ */
+static void test_ihave_reannounce(void **state)
+{
+	uint8_t e[512], m[600], it[NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip *g;
+	size_t n, k;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g; /* peers 1, 3, 5 and 7 */
+	sim_now = T0 + 10000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 100, sim_now - 100);
+	item_of(e, n, it);
+	k = ihave_msg(m, it, 1);
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 1, m, k, sim_now), 0);
+	assert_true(wanted_of(0, 1, nt_get_be64(it)));
+	assert_int_equal(nt_gossip_input(g, 3, m, k, sim_now + 10), 0);
+	assert_int_equal(nt_gossip_input(g, 1, m, k, sim_now + 20), 0);
+	/* Node 1 does not answer: a second later node 3 is asked, not node 1 again. */
+	net_flush();
+	nt_gossip_tick(g, sim_now + 1000);
+	assert_true(wanted_of(0, 3, nt_get_be64(it)));
+	assert_false(wanted_of(0, 1, nt_get_be64(it)));
+	sim_teardown();
+}
+
+/*
+ * A hostile member (node 1) announces 64 items nobody holds (2 x 644 bytes): what we asked
+ * an honest member (node 3) must still be asked again if its answer is lost, and come
+ * only once however many honest members announce it.
+ */
+static void test_ihave_ring_flood(void **state)
+{
+	uint8_t e[512], m[1400], it[NT_GOSSIP_SUMMARY_ITEM], junk[64 * NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip *g;
+	size_t n, k;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	sim_now = T0 + 10000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 100, sim_now - 100);
+	item_of(e, n, it);
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 3, m, ihave_msg(m, it, 1), sim_now), 0);
+	assert_true(wanted_of(0, 3, nt_get_be64(it)));
+	memset(junk, 0, sizeof(junk));
+	for (uint16_t j = 0; j < 64; j++) {
+		nt_put_be64(junk + j * NT_GOSSIP_SUMMARY_ITEM, 0xdead000000000000ULL + j);
+		nt_put_be64(junk + j * NT_GOSSIP_SUMMARY_ITEM + 8, sim_now);
+	}
+	for (uint16_t j = 0; j < 64; j += 32) {
+		k = ihave_msg(m, junk + j * NT_GOSSIP_SUMMARY_ITEM, 32);
+		assert_int_equal(nt_gossip_input(g, 1, m, k, sim_now + 10), 0);
+	}
+	assert_true(wanted_of(0, 1, 0xdead000000000000ULL + 63));
+	/* Node 5 announces it too: still asked once. */
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 5, m, ihave_msg(m, it, 1), sim_now + 20), 0);
+	assert_false(wanted_of(0, 5, nt_get_be64(it)));
+	/* The answer was lost: asked again a second later, of node 5 (the last announcer). */
+	net_flush();
+	nt_gossip_tick(g, sim_now + 1000);
+	assert_true(wanted_of(0, 5, nt_get_be64(it)) || wanted_of(0, 3, nt_get_be64(it)));
+	sim_teardown();
+}
+
+/*
+ * The same flood, asked again a second later (which makes its slots the newest): the
+ * news of two honest members (nodes 3 and 5) must not take each other's slots while the
+ * flood holds more than its share.
+ */
+static void test_ihave_ring_flood_refreshed(void **state)
+{
+	uint8_t e[512], m[1400], x[NT_GOSSIP_SUMMARY_ITEM], y[NT_GOSSIP_SUMMARY_ITEM];
+	uint8_t junk[63 * NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip *g;
+	uint64_t t0;
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	t0 = sim_now = T0 + 10000;
+	memset(junk, 0, sizeof(junk));
+	for (uint16_t j = 0; j < 63; j++) {
+		nt_put_be64(junk + j * NT_GOSSIP_SUMMARY_ITEM, 0xdead000000000000ULL + j);
+		nt_put_be64(junk + j * NT_GOSSIP_SUMMARY_ITEM + 8, t0);
+	}
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 1, m, ihave_msg(m, junk, 32), t0), 0);
+	assert_int_equal(nt_gossip_input(g, 1, m, ihave_msg(m, junk + 32 * NT_GOSSIP_SUMMARY_ITEM, 31), t0), 0);
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", t0 - 100, t0 - 100);
+	item_of(e, n, x);
+	n = make_entry(e, sizeof(e), &nodes[4].id, nodes[4].id.ed_pk, "10.1.0.5", t0 - 100, t0 - 100);
+	item_of(e, n, y);
+	assert_int_equal(nt_gossip_input(g, 3, m, ihave_msg(m, x, 1), t0 + 500), 0);
+	assert_true(wanted_of(0, 3, nt_get_be64(x)));
+	/* The flood is asked again (its slots are now the newest), then node 5's news comes. */
+	nt_gossip_tick(g, t0 + 1000);
+	assert_true(wanted_of(0, 1, 0xdead000000000000ULL));
+	assert_int_equal(nt_gossip_input(g, 5, m, ihave_msg(m, y, 1), t0 + 1100), 0);
+	assert_true(wanted_of(0, 5, nt_get_be64(y)));
+	/* Node 3's answer was lost: asked again. */
+	net_flush();
+	nt_gossip_tick(g, t0 + 1500);
+	assert_true(wanted_of(0, 3, nt_get_be64(x)));
+	sim_teardown();
+}
+
+/*
+ * A hostile member (node 1) sends an entry it made up in the name of node 2: the next
+ * version of node 2's claim, back-dated, with a signature that is not node 2's. It is
+ * refused; but it must not make us refuse to ask for node 2's real entry of that version
+ * when an honest member (node 3) announces it: only what its owner signed is remembered.
+ */
+static void test_ihave_forged_refusal(void **state)
+{
+	uint8_t e[512], m[600], it[NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip_stats st;
+	struct nt_gossip *g;
+	uint64_t v;
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	sim_now = T0 + 10000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 5000, sim_now - 5000);
+	assert_int_equal(nt_ledger_insert(nodes[0].l, e, n, sim_now), NT_LEDGER_ADDED);
+	v = sim_now - 100;
+	n = make_entry(e, sizeof(e), &nodes[1].id, nodes[2].id.ed_pk, "10.1.0.3", v, sim_now - 6000);
+	assert_int_equal(nt_gossip_input(g, 1, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now), 0);
+	nt_gossip_stats_get(g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED] + st.entries_rx[NT_LEDGER_UPDATED], 0);
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", v, sim_now - 5000);
+	item_of(e, n, it);
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 3, m, ihave_msg(m, it, 1), sim_now + 10), 0);
+	assert_true(wanted_of(0, 3, nt_get_be64(it)));
+	sim_teardown();
+}
+
+/*
+ * A hostile member (node 1) announces an old entry (signed 40 s ago) that we lack and
+ * never answers; the entry then comes from another peer (node 3) in reconciliation, as
+ * what a joining member pulls: it is not news, and goes no further. Only the answer of the
+ * peer we asked travels on like a push.
+ */
+static void test_ihave_old_not_news(void **state)
+{
+	uint8_t e[512], m[600], it[NT_GOSSIP_SUMMARY_ITEM];
+	struct nt_gossip_stats st;
+	struct nt_gossip *g;
+	size_t n;
+
+	(void)state;
+	sim_setup();
+	g = nodes[0].g;
+	sim_now = T0 + 100000;
+	n = make_entry(e, sizeof(e), &nodes[2].id, nodes[2].id.ed_pk, "10.1.0.3", sim_now - 40000,
+		       sim_now - 40000);
+	item_of(e, n, it);
+	net_flush();
+	assert_int_equal(nt_gossip_input(g, 1, m, ihave_msg(m, it, 1), sim_now), 0);
+	assert_true(wanted_of(0, 1, nt_get_be64(it)));
+	assert_int_equal(nt_gossip_input(g, 3, m, wrap(m, NT_GOSSIP_ENTRIES, e, n), sim_now + 10), 0);
+	nt_gossip_stats_get(g, &st);
+	assert_int_equal(st.entries_rx[NT_LEDGER_ADDED], 1);
+	assert_int_equal(st.pushes_forwarded, 0);
+	sim_teardown();
+}
+
 /*
  * What a change costs the network: every member receives the entry about once (from the
  * member it came from, or by asking), and an IHAVE from its other peers; a full copy from
@@ -985,6 +1186,11 @@ int main(void)
 		cmocka_unit_test(test_summary_out_of_range),
 		cmocka_unit_test(test_fresh_entries_forwarded),
 		cmocka_unit_test(test_ihave),
+		cmocka_unit_test(test_ihave_reannounce),
+		cmocka_unit_test(test_ihave_ring_flood),
+		cmocka_unit_test(test_ihave_ring_flood_refreshed),
+		cmocka_unit_test(test_ihave_forged_refusal),
+		cmocka_unit_test(test_ihave_old_not_news),
 		cmocka_unit_test(test_change_crosses_once),
 		cmocka_unit_test(test_ranges_budget),
 		cmocka_unit_test(test_cfg),

@@ -373,6 +373,41 @@ static void test_pex_told_by_vouch_gone(void **state)
 	member_free(&other);
 }
 
+/*
+ * A member vouches for the id it named at an endpoint, not for whatever id is named there
+ * later: a claim signed with a minted key that lists that endpoint (dialled on demand,
+ * demand.c, which names the hint after the claim's owner) must not make the minted key a
+ * member someone vouched for (claims_rebuild.c would give it routes and neighbor choice).
+ */
+static void test_vouch_not_renamed(void **state)
+{
+	uint64_t now = rig.t0;
+	union nt_sockaddr m_ep = rig_addr("198.51.100.200:51820"), ep = ep_of(1, 7);
+	uint8_t v[32], minted[32], body[256];
+	struct member m;
+	struct nt_hint *h;
+	size_t len;
+
+	(void)state;
+	member_new(&rig, &m, &m_ep, now);
+	randombytes_buf(v, sizeof(v));
+	randombytes_buf(minted, sizeof(minted));
+	len = pex_body(body, sizeof(body), (const uint8_t (*)[32])v, &ep, 1);
+	nt_tunnel_announce_on_control(&rig.t, m.p, NT_CTRL_PEX, body, len, &m_ep, NULL, now);
+	assert_true(nt_tunnel_hints_vouch(&rig.t, v, now));
+	/* The minted key's claim names the same endpoint. */
+	h = nt_tunnel_hint_add(&rig.t, NT_HINT_LEDGER, &ep, minted, 4 * NT_HS_INIT_LEN, now);
+	assert_non_null(h);
+	assert_false(nt_tunnel_hints_vouch(&rig.t, minted, now));
+	assert_false(nt_tunnel_knows_member(&rig.t, minted, now));
+	assert_int_equal(check_vouched(now), 0);
+	/* The member naming it again at that endpoint vouches for it again. */
+	nt_tunnel_announce_on_control(&rig.t, m.p, NT_CTRL_PEX, body, len, &m_ep, NULL, now);
+	assert_true(nt_tunnel_hints_vouch(&rig.t, v, now));
+	assert_false(nt_tunnel_hints_vouch(&rig.t, minted, now));
+	member_free(&m);
+}
+
 /* A hint is satisfied by a live direct session with the member behind it, or ourselves. */
 static void test_satisfied(void **state)
 {
@@ -412,7 +447,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_open_sources_quarter), T(test_configured_never_replaced),
-		T(test_budgets_and_expiry), T(test_pex_told_by_vouch_gone), T(test_satisfied),
+		T(test_budgets_and_expiry), T(test_pex_told_by_vouch_gone), T(test_vouch_not_renamed),
+		T(test_satisfied),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
