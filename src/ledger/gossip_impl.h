@@ -18,8 +18,8 @@
 /* Items announced by IHAVE that we remember asking for (a ring). */
 #define NT_GOSSIP_ASKED 64
 /* An announced entry is asked for again after this long without it, this many times in all. */
-#define NT_GOSSIP_ASK_AGAIN_MS 1000
-#define NT_GOSSIP_ASK_TRIES 3
+#define NT_GOSSIP_ASK_AGAIN_MS 500
+#define NT_GOSSIP_ASK_TRIES 5
 /*
  * Of the ring's slots still waiting, at most this many for the items one peer announced
  * first: a member that announces what nobody holds takes its own slots back, not those of
@@ -68,7 +68,7 @@ struct nt_gossip {
 	/*
 	 * The items we last asked for because an IHAVE announced them (gossip_push.c): the
 	 * same news from several peers is asked for once, of one of them again if it has not
-	 * come a second later (the WANT or its answer was lost), and its answer travels on
+	 * come NT_GOSSIP_ASK_AGAIN_MS later (the WANT or its answer was lost), and its answer travels on
 	 * like a push.
 	 */
 	struct {
