@@ -67,9 +67,9 @@ struct nt_gossip {
 	struct msg ihave; /* the items of fwd's entries, for the peers that get no copy */
 	/*
 	 * The items we last asked for because an IHAVE announced them (gossip_push.c): the
-	 * same news from several peers is asked for once, of one of them again if it has not
-	 * come NT_GOSSIP_ASK_AGAIN_MS later (the WANT or its answer was lost), and its answer travels on
-	 * like a push.
+	 * same news from several peers is asked for once, of one of them again if it has
+	 * not come NT_GOSSIP_ASK_AGAIN_MS later (the WANT or its answer was lost), and its
+	 * answer travels on like a push.
 	 */
 	struct {
 		uint8_t item[NT_GOSSIP_SUMMARY_ITEM];
