@@ -21,7 +21,7 @@
 
 #include "core/util.h"
 
-/* The slot of an announced item (id and version), or NULL. */
+/* The slot of an announced item (id and version), or -1. */
 static int asked_find(const struct nt_gossip *g, const uint8_t *it)
 {
 	for (int i = 0; i < NT_GOSSIP_ASKED; i++)
@@ -179,9 +179,9 @@ void nt_gossip_ask_again(struct nt_gossip *g, uint64_t now)
 }
 
 /* Whether an entry's version (its owner's clock when it signed it) is recent news. */
-static bool entry_is_fresh(const struct nt_gossip *g, const struct nt_ledger_entry *d, uint64_t now)
+static bool entry_is_fresh(const struct nt_gossip *g, const struct nt_ledger_entry *e, uint64_t now)
 {
-	return d->version + g->cfg.fresh_ms >= now && d->version <= now + g->cfg.fresh_ms;
+	return e->version + g->cfg.fresh_ms >= now && e->version <= now + g->cfg.fresh_ms;
 }
 
 /*
@@ -202,7 +202,7 @@ static void forward_flush(struct nt_gossip *g, uint64_t src)
 
 		if (p->handle == src)
 			continue;
-		if (eager < g->cfg.push_eager || g->ihave.n != g->fwd.n) {
+		if (eager < g->cfg.push_eager) {
 			nt_gossip_emit(g, p->handle, g->fwd.buf, g->fwd.len);
 			eager++;
 		} else {
@@ -218,12 +218,11 @@ static void forward_flush(struct nt_gossip *g, uint64_t src)
 	nt_gossip_msg_begin(&g->ihave, NT_GOSSIP_IHAVE);
 }
 
-/* Adds a learnt entry (its encoding e, decoded d) to the pending forward. */
+/* Adds a learnt entry (its encoding e, and what the ledger stored of it) to the pending forward. */
 static void forward_add(struct nt_gossip *g, uint64_t src, const uint8_t *e, size_t elen,
-			const struct nt_ledger_entry *d, uint64_t id)
+			const struct nt_ledger_entry *stored)
 {
-	const struct nt_ledger_entry *stored = nt_ledger_get_by_id(g->l, id);
-	const uint8_t *hash = stored ? nt_ledger_entry_hash_prefix(g->l, stored) : NULL;
+	uint8_t *it;
 
 	if (g->fwd.len + 2 + elen > g->cfg.max_msg ||
 	    g->ihave.len + NT_GOSSIP_SUMMARY_ITEM > g->cfg.max_msg)
@@ -234,13 +233,10 @@ static void forward_add(struct nt_gossip *g, uint64_t src, const uint8_t *e, siz
 	memcpy(g->fwd.buf + g->fwd.len + 2, e, elen);
 	g->fwd.len += 2 + elen;
 	g->fwd.n++;
-	/* Without the stored copy's hash (it cannot be missing: it was just merged) the batch
-	 * goes whole to everyone (forward_flush sees the counts differ). */
-	if (!hash || stored->version != d->version)
-		return;
-	nt_put_be64(g->ihave.buf + g->ihave.len, id);
-	nt_put_be64(g->ihave.buf + g->ihave.len + 8, d->version);
-	memcpy(g->ihave.buf + g->ihave.len + 16, hash, 4);
+	it = g->ihave.buf + g->ihave.len;
+	nt_put_be64(it, nt_ledger_entry_id(g->l, stored));
+	nt_put_be64(it + 8, stored->version);
+	memcpy(it + 16, nt_ledger_entry_hash_prefix(g->l, stored), 4);
 	g->ihave.len += NT_GOSSIP_SUMMARY_ITEM;
 	g->ihave.n++;
 }
@@ -256,10 +252,10 @@ void nt_gossip_on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *re
 	for (uint16_t i = 0; i < n; i++) {
 		size_t elen = nt_get_be16(recs + off);
 		const uint8_t *e = recs + off + 2;
+		const struct nt_ledger_entry *stored = NULL;
 		/* A member's entries cost us at most its budget of signature checks a second. */
-		enum nt_ledger_verdict v = nt_ledger_insert_budget(g->l, e, elen, now, &p->verify_tokens);
-		struct nt_ledger_entry d;
-		uint64_t id;
+		enum nt_ledger_verdict v = nt_ledger_insert_budget(g->l, e, elen, now, &p->verify_tokens,
+								   &stored);
 
 		off += 2 + elen;
 		g->stats.entries_rx[v]++;
@@ -271,17 +267,15 @@ void nt_gossip_on_entries(struct nt_gossip *g, struct peer *p, const uint8_t *re
 		if (v != NT_LEDGER_ADDED && v != NT_LEDGER_UPDATED)
 			continue;
 		nt_gossip_rounds_hurry(g, now);
-		if (!nt_ledger_entry_decode(e, elen, &d))
-			continue; /* cannot happen: the ledger just merged it */
-		id = nt_ledger_entry_id(NULL, &d);
 		/*
 		 * Only what taught us something travels on, so each member forwards a change
 		 * once and a flood dies out: what came as news (a push, or the answer to an
 		 * IHAVE), and what reconciliation taught us only if it was signed recently.
 		 */
-		if (!push && !entry_is_fresh(g, &d, now) && !was_announced(g, p->handle, id, d.version))
+		if (!push && !entry_is_fresh(g, stored, now) &&
+		    !was_announced(g, p->handle, nt_ledger_entry_id(g->l, stored), stored->version))
 			continue;
-		forward_add(g, p->handle, e, elen, &d, id);
+		forward_add(g, p->handle, e, elen, stored);
 	}
 	forward_flush(g, p->handle);
 }

@@ -599,7 +599,7 @@ static void refused_add(struct nt_ledger *l, uint64_t id, uint64_t version)
 enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf, size_t len,
 					uint64_t now_ms)
 {
-	return nt_ledger_insert_budget(l, buf, len, now_ms, NULL);
+	return nt_ledger_insert_budget(l, buf, len, now_ms, NULL, NULL);
 }
 
 /*
@@ -621,7 +621,8 @@ static bool refused_is_signed(struct nt_ledger *l, const struct nt_ledger_entry 
 }
 
 enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_t *buf, size_t len,
-					       uint64_t now_ms, uint32_t *verify_budget)
+					       uint64_t now_ms, uint32_t *verify_budget,
+					       const struct nt_ledger_entry **out)
 {
 	struct nt_ledger_entry e;
 	enum nt_ledger_verdict v;
@@ -629,7 +630,7 @@ enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_
 	if (!nt_ledger_entry_decode(buf, len, &e)) {
 		v = NT_LEDGER_REJ_MALFORMED;
 	} else {
-		v = nt_ledger_merge(l, &e, buf, len, now_ms, false, 0, verify_budget, NULL);
+		v = nt_ledger_merge(l, &e, buf, len, now_ms, false, 0, verify_budget, out);
 		if ((v == NT_LEDGER_REJ_HELD || v == NT_LEDGER_REJ_POLICY || v == NT_LEDGER_REJ_FULL ||
 		     v == NT_LEDGER_REJ_OWNER_FULL || v == NT_LEDGER_REJ_BACKDATED) &&
 		    refused_is_signed(l, &e, buf, len, verify_budget)) {

@@ -81,9 +81,11 @@ enum nt_ledger_verdict nt_ledger_insert(struct nt_ledger *l, const uint8_t *buf,
  * The same, paying for its Ed25519 check (if the cheap checks leave one to do) with one of
  * *verify_budget; with none left it is NT_LEDGER_REJ_BUSY (not remembered as refused: it may
  * come again). What one member sends can then cost no more signature checks than its budget.
+ * *out (out may be NULL) gets the stored entry when it is ADDED, UPDATED or a DUPLICATE.
  */
 enum nt_ledger_verdict nt_ledger_insert_budget(struct nt_ledger *l, const uint8_t *buf, size_t len,
-					       uint64_t now_ms, uint32_t *verify_budget);
+					       uint64_t now_ms, uint32_t *verify_budget,
+					       const struct nt_ledger_entry **out);
 
 /*
  * Short id of (bucket, key, owner): the first 8 bytes, big-endian, of a BLAKE2b hash
