@@ -65,11 +65,6 @@ struct rebuild_ctx {
 	size_t n_vouched;
 };
 
-static int id_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 32);
-}
-
 /* owner_is_proven() as of the start of this rebuild. */
 static bool rc_proven(const struct rebuild_ctx *rc, const uint8_t owner[32])
 {
@@ -78,7 +73,7 @@ static bool rc_proven(const struct rebuild_ctx *rc, const uint8_t owner[32])
 	if (!rc->vouched)
 		return nt_claims_owner_is_proven(rc->cl, owner);
 	return !memcmp(owner, cl->host.id->ed_pk, 32) || nt_peer_lookup(&cl->host.dp->peers, owner) ||
-	       bsearch(owner, rc->vouched, rc->n_vouched, 32, id_cmp);
+	       nt_tunnel_hints_vouched_has((const uint8_t(*)[32])rc->vouched, rc->n_vouched, owner);
 }
 
 static void note_owner(struct rebuild_ctx *rc, const struct nt_ledger_entry *e)

@@ -186,6 +186,11 @@ size_t nt_tunnel_hints_vouched(struct nt_tunnel *t, uint64_t now, uint8_t (*ids)
 	return kept;
 }
 
+bool nt_tunnel_hints_vouched_has(const uint8_t (*ids)[32], size_t n, const uint8_t id[32])
+{
+	return bsearch(id, ids, n, 32, id_cmp) != NULL;
+}
+
 void nt_tunnel_hints_on_gone(void *ctx, struct nt_peer *p)
 {
 	struct nt_tunnel *t = ctx;

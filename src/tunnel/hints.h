@@ -39,6 +39,8 @@ bool nt_tunnel_hints_vouch(struct nt_tunnel *t, const uint8_t id[32], uint64_t n
  * that asks about many ids at once (a route rebuild asks about every claim's owner).
  */
 size_t nt_tunnel_hints_vouched(struct nt_tunnel *t, uint64_t now, uint8_t (*ids)[32]);
+/* Whether id is among the n ids nt_tunnel_hints_vouched listed: a binary search. */
+bool nt_tunnel_hints_vouched_has(const uint8_t (*ids)[32], size_t n, const uint8_t id[32]);
 /* Observer: member p is about to be freed. */
 void nt_tunnel_hints_on_gone(void *ctx, struct nt_peer *p);
 
